@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, ObjectId, Timestamp
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[ObjectId]
+    name: Mapped[str] = mapped_column(sa.String(200))
+    invoice_prefix: Mapped[str] = mapped_column(sa.String(12))
+    default_currency: Mapped[str] = mapped_column(sa.String(3))
+    created: Mapped[Timestamp]
+
+
+class ApiKey(Base):
+    """A secret key, stored only as its SHA-256 (keys are 192 random bits, so a
+    slow password hash buys nothing and would cost every request)."""
+
+    __tablename__ = "api_keys"
+
+    key_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    livemode: Mapped[bool]
+    last4: Mapped[str] = mapped_column(sa.String(4))
+    created: Mapped[Timestamp]
+
+
+class InvoiceCounter(Base):
+    """Next invoice number per account and mode. A row, not a sequence: the
+    increment rolls back with its transaction, so numbers never skip."""
+
+    __tablename__ = "invoice_counters"
+
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"), primary_key=True)
+    livemode: Mapped[bool] = mapped_column(primary_key=True)
+    last_number: Mapped[int] = mapped_column(sa.BigInteger, default=0)

@@ -1,0 +1,29 @@
+"""The merchant JSON API under ``/v1`` (SPEC §2–§4)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, request
+
+from app.accounts.service import authenticate
+from app.extensions import db
+
+bp = Blueprint("api", __name__, url_prefix="/v1")
+
+PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
+
+
+@bp.before_request
+def _authenticate() -> None:
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return
+    header = request.headers.get("X-Api-Key")
+    if header is None:
+        scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+        header = credentials.strip() if scheme.lower() == "bearer" else None
+    g.caller = authenticate(db.session, header)
+    # End the read transaction now: the request's own work starts clean, and on
+    # SQLite no lock is held while the body is parsed.
+    db.session.commit()
+
+
+from app.api import catalog, customers, events, invoices, openapi  # noqa: E402,F401 - registers routes

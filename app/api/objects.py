@@ -1,0 +1,210 @@
+"""Response shapes, for the OpenAPI document and for tests that hold the
+serializers to it (tests/api/test_openapi.py validates real responses)."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+T = TypeVar("T")
+
+
+class Obj(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ListOf(Obj, Generic[T]):
+    object: Literal["list"]
+    data: list[T]
+    has_more: bool
+    url: str
+
+
+class Deleted(Obj):
+    id: str
+    object: str
+    deleted: Literal[True]
+
+
+class ErrorBody(Obj):
+    type: Literal["invalid_request_error", "authentication_error", "card_error", "idempotency_error",
+                  "rate_limit_error", "api_error"]
+    code: str
+    message: str
+    param: str | None = None
+    decline_code: str | None = None
+
+
+class Error(Obj):
+    error: ErrorBody
+
+
+class Address(Obj):
+    line1: str | None
+    line2: str | None
+    city: str | None
+    postal_code: str | None
+    state: str | None
+    country: str | None
+
+
+class CustomerObject(Obj):
+    id: str
+    object: Literal["customer"]
+    livemode: bool
+    created: int
+    email: str | None
+    name: str | None
+    address: Address | None
+    preferred_locales: list[str]
+    tax_exempt: Literal["none", "exempt", "reverse"]
+    coupon: str | None
+    invoice_settings: dict[str, str | None]
+    metadata: dict[str, str]
+
+
+class PriceObject(Obj):
+    id: str
+    object: Literal["price"]
+    livemode: bool
+    created: int
+    unit_amount: int
+    currency: str
+    nickname: str | None
+    active: bool
+    metadata: dict[str, str]
+
+
+class CouponObject(Obj):
+    id: str
+    object: Literal["coupon"]
+    livemode: bool
+    created: int
+    name: str | None
+    percent_off: int | float | None
+    amount_off: int | None
+    currency: str | None
+    duration: Literal["once", "forever"]
+    valid: bool
+    metadata: dict[str, str]
+
+
+class TaxRateObject(Obj):
+    id: str
+    object: Literal["tax_rate"]
+    livemode: bool
+    created: int
+    display_name: str
+    percentage: int | float
+    inclusive: bool
+    country: str | None
+    state: str | None
+    active: bool
+    metadata: dict[str, str]
+
+
+class TaxAmount(Obj):
+    tax_rate: str
+    amount: int
+    inclusive: bool
+
+
+class DiscountAmount(Obj):
+    coupon: str
+    amount: int
+
+
+class LineObject(Obj):
+    id: str
+    object: Literal["line_item"]
+    description: str | None
+    quantity: int
+    unit_amount: int
+    amount: int
+    price: str | None
+    invoice_item: str | None
+    discount_amount: int
+    tax_amounts: list[TaxAmount]
+    metadata: dict[str, str]
+
+
+class StatusTransitions(Obj):
+    finalized_at: int | None
+    paid_at: int | None
+    voided_at: int | None
+    marked_uncollectible_at: int | None
+
+
+class InvoiceObject(Obj):
+    id: str
+    object: Literal["invoice"]
+    livemode: bool
+    created: int
+    metadata: dict[str, str]
+    customer: str | CustomerObject
+    customer_email: str | None
+    customer_name: str | None
+    customer_address: Address | None
+    status: Literal["draft", "open", "paid", "void", "uncollectible"]
+    number: str | None
+    currency: str
+    collection_method: Literal["charge_automatically", "send_invoice"]
+    days_until_due: int | None
+    due_date: int | None
+    auto_advance: bool
+    description: str | None
+    footer: str | None
+    lines: ListOf[LineObject]
+    subtotal: int
+    discount: int
+    tax: int
+    total: int
+    amount_due: int
+    amount_paid: int
+    amount_remaining: int
+    tax_amounts: list[TaxAmount]
+    discounts: list[DiscountAmount]
+    default_tax_rates: list[str]
+    attempt_count: int
+    next_payment_attempt: int | None
+    last_payment_error: dict[str, Any] | None
+    payment: str | None
+    hosted_invoice_url: str | None
+    invoice_pdf: str | None
+    status_transitions: StatusTransitions
+
+
+class InvoiceItemObject(Obj):
+    id: str
+    object: Literal["invoiceitem"]
+    livemode: bool
+    created: int
+    customer: str
+    currency: str
+    description: str | None
+    amount: int
+    unit_amount: int
+    quantity: int
+    price: str | None
+    invoice: str | None
+    metadata: dict[str, str]
+
+
+class EventObject(Obj):
+    id: str
+    object: Literal["event"]
+    type: str
+    created: int
+    livemode: bool
+    data: dict[str, Any]
+
+
+CustomerList = ListOf[CustomerObject]
+PriceList = ListOf[PriceObject]
+CouponList = ListOf[CouponObject]
+TaxRateList = ListOf[TaxRateObject]
+InvoiceList = ListOf[InvoiceObject]
+LineList = ListOf[LineObject]
+InvoiceItemList = ListOf[InvoiceItemObject]
+EventList = ListOf[EventObject]

@@ -1,0 +1,82 @@
+"""``GET /v1/openapi.json``: OpenAPI 3.1 generated from the very pydantic models
+that validate requests (``routing.ENDPOINTS``), so it cannot drift from them."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+from pydantic.json_schema import models_json_schema
+
+from app.api import bp
+from app.api import objects as o
+from app.api.routing import ENDPOINTS, endpoint
+
+REF = "#/components/schemas/{model}"
+
+ERRORS = {
+    "400": "Invalid request: the error names the parameter",
+    "401": "Missing or invalid API key",
+    "404": "No such object (also for other accounts' ids)",
+    "409": "The object's status does not allow this, or an idempotent request is in flight",
+    "413": "Request body over 1 MiB",
+    "429": "Rate limited; see Retry-After",
+}
+
+
+@lru_cache(maxsize=1)
+def build_document() -> dict[str, Any]:
+    models: list[Any] = [(o.Error, "serialization")]
+    for ep in ENDPOINTS:
+        if ep.body is not None:
+            models.append((ep.body, "validation"))
+        if ep.response is not None:
+            models.append((ep.response, "serialization"))
+    refs, defs = models_json_schema(models, ref_template=REF)
+    paths: dict[str, dict[str, Any]] = {}
+    for ep in ENDPOINTS:
+        path = "/v1" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", ep.rule)
+        op: dict[str, Any] = {"operationId": ep.name, "summary": ep.summary, "parameters": []}
+        for name in ep.path_params:
+            op["parameters"].append({"name": name, "in": "path", "required": True, "schema": {"type": "string"}})
+        if ep.query is not None:
+            schema = ep.query.model_json_schema(by_alias=True, ref_template=REF)
+            required = set(schema.get("required", []))
+            for name, prop in schema["properties"].items():
+                op["parameters"].append({"name": name, "in": "query", "required": name in required,
+                                         "schema": prop, **({"style": "form", "explode": True}
+                                                           if name.endswith("[]") else {})})
+        if ep.body is not None:
+            op["requestBody"] = {"required": False, "content": {
+                "application/json": {"schema": refs[(ep.body, "validation")]}}}
+        responses: dict[str, Any] = {"200": {"description": "OK"}}
+        if ep.response is not None:
+            responses["200"]["content"] = {"application/json": {"schema": refs[(ep.response, "serialization")]}}
+        if ep.authenticated:
+            for code, text in ERRORS.items():
+                responses[code] = {"description": text, "content": {
+                    "application/json": {"schema": refs[(o.Error, "serialization")]}}}
+            op["security"] = [{"apiKey": []}, {"bearer": []}]
+        op["responses"] = responses
+        paths.setdefault(path, {})[ep.method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "VINR invoicing API", "version": "1",
+                 "description": "Merchant API: customers, invoices, payments and events. "
+                                "Amounts are integers in the currency's minor unit."},
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": defs.get("$defs", {}),
+            "securitySchemes": {
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
+                "bearer": {"type": "http", "scheme": "bearer"},
+            },
+        },
+    }
+
+
+@endpoint(bp, "GET", "/openapi.json", authenticated=False, summary="This OpenAPI 3.1 document")
+def openapi() -> dict[str, Any]:
+    return build_document()

@@ -1,0 +1,137 @@
+"""How every ``/v1`` endpoint is declared: one decorator that parses the query
+and body with the endpoint's pydantic models, runs the view inside the
+request's transaction (with Idempotency-Key handling for POST), commits once,
+and records the endpoint for the OpenAPI document.
+
+Views stay thin: they receive the caller and validated models, call a
+service and return a JSON-ready dict.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, request
+from pydantic import BaseModel
+
+from app.errors import DomainError, InvalidRequest
+from app.extensions import db
+from app.idempotency import service as idempotency
+from app.validation import parse
+
+View = Callable[..., dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    rule: str
+    name: str
+    summary: str
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: type[BaseModel] | None
+    path_params: tuple[str, ...]
+    authenticated: bool
+
+
+ENDPOINTS: list[Endpoint] = []
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def json_body() -> dict[str, Any]:
+    """The request body as a JSON object; empty means {} (SPEC §2)."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise InvalidRequest("The request body is not valid JSON.", code="body_not_json") from None
+    if not isinstance(data, dict):
+        raise InvalidRequest("The request body must be a JSON object.", code="body_not_object")
+    return data
+
+
+def query_args() -> dict[str, Any]:
+    """Query parameters, with ``name[]`` keys kept as lists."""
+    args: dict[str, Any] = {}
+    for key in request.args:
+        values = request.args.getlist(key)
+        args[key] = values if key.endswith("[]") else values[-1]
+    return args
+
+
+def render(payload: dict[str, Any], status: int = 200) -> Response:
+    body = current_app.json.dumps(payload)
+    return Response(body, status=status, mimetype="application/json")
+
+
+def endpoint(
+    bp: Blueprint,
+    method: str,
+    rule: str,
+    *,
+    summary: str,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    authenticated: bool = True,
+) -> Callable[[View], View]:
+    """Register ``view`` for ``method rule`` under the blueprint (see module docstring)."""
+
+    def decorator(view: View) -> View:
+        def handler(**path: str) -> Response:
+            kwargs: dict[str, Any] = dict(path)
+            args = query_args()
+            if query is not None:
+                kwargs["query"] = parse(query, args)
+            elif args:
+                name = next(iter(args))
+                raise InvalidRequest(f"Received unknown parameter: {name}", param=name,
+                                     code="parameter_unknown")
+            raw = json_body() if method in ("POST", "DELETE") else {}
+            if body is not None:
+                kwargs["body"] = parse(body, raw)
+            elif raw:
+                name = next(iter(raw))
+                raise InvalidRequest(f"Received unknown parameter: {name}", param=name,
+                                     code="parameter_unknown")
+            if not authenticated:
+                return render(view(**kwargs))
+            kwargs["caller"] = g.caller
+
+            def run() -> tuple[int, bytes]:
+                result = render(view(**kwargs))
+                return result.status_code, result.get_data()
+
+            if method == "POST" and request.headers.get("Idempotency-Key") is not None:
+                return idempotency.handle(db.session, g.caller, request.headers["Idempotency-Key"], run)
+            status, data = run()
+            db.session.commit()
+            return Response(data, status=status, mimetype="application/json")
+
+        handler.__name__ = view.__name__
+        bp.add_url_rule(rule, endpoint=view.__name__, view_func=handler, methods=[method])
+        ENDPOINTS.append(Endpoint(
+            method=method, rule=rule, name=view.__name__, summary=summary, body=body, query=query,
+            response=response, path_params=tuple(re.findall(r"<(?:\w+:)?(\w+)>", rule)),
+            authenticated=authenticated,
+        ))
+        return view
+
+    return decorator
+
+
+def error_response(error: DomainError) -> Response:
+    response = render(error.to_dict(), error.status)
+    if error.status == 429:
+        response.headers["Retry-After"] = str(getattr(error, "retry_after", 60))
+    return response

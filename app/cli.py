@@ -1,0 +1,82 @@
+"""``flask --app wsgi …`` commands (SPEC §1, §8). Each command owns its transaction."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from alembic import command
+from alembic.config import Config
+from flask import Flask, current_app
+
+from app.errors import DomainError
+from app.extensions import db
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", current_app.config["DATABASE_URL"].replace("%", "%%"))
+    return cfg
+
+
+def upgrade(revision: str = "head") -> None:
+    """Bring the configured database to ``revision`` (used by the CLI and the tests)."""
+    with db.engine.begin() as connection:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, revision)
+
+
+def register(app: Flask) -> None:
+    @app.cli.group("db")
+    def db_group() -> None:
+        """Database schema (Alembic)."""
+
+    @db_group.command("upgrade")
+    @click.argument("revision", default="head")
+    def db_upgrade(revision: str) -> None:
+        """Bring the database to the current schema."""
+        upgrade(revision)
+        click.echo(f"database at {revision}")
+
+    @db_group.command("downgrade")
+    @click.argument("revision")
+    def db_downgrade(revision: str) -> None:
+        """Step the schema back to REVISION."""
+        with db.engine.begin() as connection:
+            cfg = alembic_config()
+            cfg.attributes["connection"] = connection
+            command.downgrade(cfg, revision)
+
+    @app.cli.command("create-merchant")
+    @click.option("--name", required=True, help="Display name of the merchant.")
+    @click.option("--prefix", default=None, help="Invoice number prefix, e.g. ACME (default: from the name).")
+    @click.option("--currency", default="eur", show_default=True, help="Default invoice currency.")
+    @click.option("--json", "as_json", is_flag=True, help="Print the account and keys as JSON.")
+    @click.option("--save", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="Also write the JSON to this file (mode 0600), e.g. for a local demo.")
+    def create_merchant_cmd(name: str, prefix: str | None, currency: str, as_json: bool, save: Path | None) -> None:
+        """Create a merchant account; its secret keys are shown once."""
+        from app.accounts.service import create_merchant
+
+        try:
+            merchant = create_merchant(db.session, name, prefix, currency)
+            db.session.commit()
+        except DomainError as error:
+            raise click.UsageError(f"--{error.param or 'name'}: {error.message}") from None
+        out = {"id": merchant.account.id, "test_secret_key": merchant.test_secret_key,
+               "live_secret_key": merchant.live_secret_key}
+        text = json.dumps(out)
+        if save is not None:
+            save.parent.mkdir(parents=True, exist_ok=True)
+            save.touch(mode=0o600)
+            save.write_text(text + "\n")
+        if as_json:
+            click.echo(text)
+        else:
+            click.echo(f"Account {out['id']}\n  test key: {out['test_secret_key']}\n"
+                       f"  live key: {out['live_secret_key']}\nThe keys are shown only now.")

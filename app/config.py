@@ -1,0 +1,124 @@
+"""Configuration: defaults, then ``VINR_*`` variables, then a test mapping (SPEC §8).
+
+Every value is checked once at start-up; a bad one raises ``ConfigError``
+naming the variable, so a misconfigured deployment fails before it serves.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import Flask
+
+
+class ConfigError(RuntimeError):
+    """A configuration value is missing or malformed; the message names it."""
+
+
+DEFAULTS: dict[str, Any] = {
+    "DATABASE_URL": None,  # None: SQLite under the instance folder
+    "PUBLIC_URL": "http://127.0.0.1:5000",
+    "SECRET_KEY": None,  # None: a random key kept in the instance folder
+    "SMTP_URL": None,
+    "PROCESSOR_URL": None,
+    "PROCESSOR_KEY": None,
+    "REDIS_URL": None,
+    "MAX_CONTENT_LENGTH": 1024 * 1024,  # SPEC §2: over 1 MiB answers 413
+    "IDEMPOTENCY_TTL": 24 * 3600,
+    "IDEMPOTENCY_LOCK_TIMEOUT": 60,  # seconds before an abandoned in-flight key may be retaken
+    "EVENT_RETENTION": 30 * 24 * 3600,
+}
+
+
+def _fail(name: str, problem: str) -> ConfigError:
+    return ConfigError(f"VINR_{name}: {problem}")
+
+
+def load(app: Flask, overrides: Mapping[str, Any] | None) -> None:
+    """Fill ``app.config`` and validate it, raising ConfigError on a bad value."""
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("VINR")
+    if overrides:
+        app.config.from_mapping(overrides)
+    cfg = app.config
+
+    instance = Path(app.instance_path)
+    if cfg["DATABASE_URL"] is None:
+        instance.mkdir(parents=True, exist_ok=True)
+        cfg["DATABASE_URL"] = f"sqlite:///{instance / 'vinr.sqlite3'}"
+    cfg["DATABASE_URL"] = _database_url(str(cfg["DATABASE_URL"]))
+
+    if cfg["SECRET_KEY"] is None:
+        cfg["SECRET_KEY"] = _instance_secret(instance)
+    secret = str(cfg["SECRET_KEY"])
+    if len(secret) < 16:
+        raise _fail("SECRET_KEY", "must be at least 16 characters long")
+    cfg["SECRET_KEY"] = secret
+
+    cfg["PUBLIC_URL"] = _http_url("PUBLIC_URL", str(cfg["PUBLIC_URL"])).rstrip("/")
+
+    if cfg["SMTP_URL"] is not None:
+        parts = urlsplit(str(cfg["SMTP_URL"]))
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise _fail("SMTP_URL", "must look like smtp://[user:pass@]host:port or smtps://…")
+
+    url, key = cfg["PROCESSOR_URL"], cfg["PROCESSOR_KEY"]
+    if (url is None) != (key is None):
+        raise _fail("PROCESSOR_URL" if url is None else "PROCESSOR_KEY",
+                    "VINR_PROCESSOR_URL and VINR_PROCESSOR_KEY must be set together")
+    if url is not None:
+        cfg["PROCESSOR_URL"] = _http_url("PROCESSOR_URL", str(url)).rstrip("/")
+        cfg["PROCESSOR_KEY"] = str(key)
+
+    if cfg["REDIS_URL"] is not None:
+        parts = urlsplit(str(cfg["REDIS_URL"]))
+        if parts.scheme not in ("redis", "rediss", "unix") or (parts.scheme != "unix" and not parts.hostname):
+            raise _fail("REDIS_URL", "must look like redis://host:port/0")
+
+    for name in ("MAX_CONTENT_LENGTH", "IDEMPOTENCY_TTL", "IDEMPOTENCY_LOCK_TIMEOUT", "EVENT_RETENTION"):
+        value = cfg[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise _fail(name, f"must be a positive integer, got {value!r}")
+
+    engine: dict[str, Any] = {"url": cfg["DATABASE_URL"]}
+    if cfg["DATABASE_URL"].startswith("postgresql"):
+        engine.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+    cfg["SQLALCHEMY_ENGINES"] = {"default": engine}
+
+
+def _database_url(value: str) -> str:
+    try:
+        url = sa.make_url(value)
+    except sa.exc.ArgumentError as exc:
+        raise _fail("DATABASE_URL", f"not a database URL ({exc})") from None
+    backend = url.get_backend_name()
+    if backend == "postgresql":
+        # psycopg 3 is the one PostgreSQL driver we ship.
+        return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    if backend == "sqlite":
+        return url.render_as_string(hide_password=False)
+    raise _fail("DATABASE_URL", f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
+
+
+def _http_url(name: str, value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise _fail(name, f"must be an http(s) URL, got {value!r}")
+    return value
+
+
+def _instance_secret(instance: Path) -> str:
+    """A per-installation secret, created once, so hosted links survive restarts."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.catalog.models import Coupon
+
+from app.db import Base, ObjectId, Owned
+
+
+class Customer(Owned, Base):
+    __tablename__ = "customers"
+    __table_args__ = (
+        sa.Index("ix_customers_list", "account_id", "livemode", "created", "id"),
+        sa.Index("ix_customers_email", "account_id", "livemode", "email"),
+    )
+
+    id: Mapped[ObjectId]
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    name: Mapped[str | None] = mapped_column(sa.String(256))
+    address: Mapped[dict[str, Any] | None]
+    preferred_locales: Mapped[list[Any]] = mapped_column(default=list)
+    tax_exempt: Mapped[str] = mapped_column(sa.String(8), default="none")
+    coupon_pk: Mapped[int | None] = mapped_column(sa.ForeignKey("coupons.pk"))
+    default_payment_method_id: Mapped[str | None] = mapped_column(sa.String(40))
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    deleted: Mapped[bool] = mapped_column(default=False)
+
+    coupon: Mapped[Coupon | None] = relationship(lazy="joined")

@@ -1,0 +1,108 @@
+"""Customers (SPEC §3). Every read is scoped to the caller's account and mode."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.accounts.service import Caller
+from app.catalog.service import get_coupon
+from app.customers.models import Customer
+from app.customers.schemas import CustomerCreate, CustomerList, CustomerUpdate
+from app.errors import InvalidRequest, NotFound
+from app.events.service import record
+from app.ids import new_id
+from app.pagination import Page, paginate
+
+
+def serialize(customer: Customer) -> dict[str, Any]:
+    return {
+        "id": customer.id, "object": "customer", "livemode": customer.livemode,
+        "created": customer.created, "email": customer.email, "name": customer.name,
+        "address": customer.address, "preferred_locales": list(customer.preferred_locales),
+        "tax_exempt": customer.tax_exempt,
+        "coupon": customer.coupon.id if customer.coupon is not None else None,
+        "invoice_settings": {"default_payment_method": customer.default_payment_method_id},
+        "metadata": dict(customer.metadata_),
+    }
+
+
+def _scope(caller: Caller) -> sa.Select[Any]:
+    return sa.select(Customer).where(
+        Customer.account_id == caller.account.id, Customer.livemode == caller.livemode,
+        Customer.deleted.is_(False),
+    )
+
+
+def get_customer(session: Session, caller: Caller, customer_id: str, *, param: str = "id",
+                 for_update: bool = False) -> Customer:
+    """The caller's customer, or NotFound (also for another account's or mode's id)."""
+    stmt = _scope(caller).where(Customer.id == customer_id)
+    customer = session.scalar(stmt.with_for_update() if for_update else stmt)
+    if customer is None:
+        raise NotFound(f"No such customer: '{customer_id}'", param=param)
+    return customer
+
+
+def _apply(session: Session, caller: Caller, customer: Customer, params: CustomerCreate) -> None:
+    fields = params.model_fields_set
+    for name in ("email", "name", "tax_exempt"):
+        if name in fields:
+            setattr(customer, name, getattr(params, name))
+    if "address" in fields:
+        customer.address = params.address.model_dump() if params.address else None
+    if "preferred_locales" in fields:
+        customer.preferred_locales = list(params.preferred_locales)
+    if "coupon" in fields:
+        customer.coupon = (get_coupon(session, caller, params.coupon, param="coupon")
+                           if params.coupon else None)
+    if "invoice_settings" in fields and params.invoice_settings is not None:
+        pm = params.invoice_settings.default_payment_method
+        if pm is not None:
+            # Payment methods arrive with the payments package; until a method
+            # with this id exists for this customer, naming one is an error.
+            raise InvalidRequest(f"No such payment method: '{pm}'",
+                                 param="invoice_settings[default_payment_method]")
+        customer.default_payment_method_id = None
+    if "metadata" in fields:
+        merged = {**customer.metadata_, **params.metadata}
+        # An empty string removes a key, as merchants expect from Stripe-like APIs.
+        customer.metadata_ = {k: v for k, v in merged.items() if v != ""}
+
+
+def create_customer(session: Session, caller: Caller, params: CustomerCreate) -> Customer:
+    customer = Customer(id=new_id("cust"), account_id=caller.account.id, livemode=caller.livemode,
+                        created=clock.now(), preferred_locales=[], metadata_={}, tax_exempt="none")
+    _apply(session, caller, customer, params)
+    session.add(customer)
+    session.flush()
+    record(session, caller.account.id, caller.livemode, "customer.created", serialize(customer))
+    return customer
+
+
+def update_customer(session: Session, caller: Caller, customer_id: str, params: CustomerUpdate) -> Customer:
+    customer = get_customer(session, caller, customer_id)
+    _apply(session, caller, customer, params)
+    session.flush()
+    record(session, caller.account.id, caller.livemode, "customer.updated", serialize(customer))
+    return customer
+
+
+def delete_customer(session: Session, caller: Caller, customer_id: str) -> dict[str, Any]:
+    """Soft delete: invoices keep pointing at the row; the API no longer finds it."""
+    customer = get_customer(session, caller, customer_id)
+    customer.deleted = True
+    session.flush()
+    record(session, caller.account.id, caller.livemode, "customer.deleted", serialize(customer))
+    return {"id": customer.id, "object": "customer", "deleted": True}
+
+
+def list_customers(session: Session, caller: Caller, query: CustomerList) -> Page[Customer]:
+    stmt = _scope(caller)
+    if query.email is not None:
+        stmt = stmt.where(Customer.email == query.email)
+    return paginate(session, stmt, Customer, limit=query.limit,
+                    starting_after=query.starting_after, ending_before=query.ending_before)

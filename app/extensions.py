@@ -1,0 +1,8 @@
+"""Extension instances, created here and bound in the factory."""
+
+from __future__ import annotations
+
+from flask_sqlalchemy_lite import SQLAlchemy
+
+# Objects stay readable after the boundary commits (e.g. to render the response).
+db = SQLAlchemy(session_options={"expire_on_commit": False})

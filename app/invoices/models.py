@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, MinorUnits, ObjectId, Owned, Timestamp
+
+
+class InvoiceStatus(StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    PAID = "paid"
+    VOID = "void"
+    UNCOLLECTIBLE = "uncollectible"
+
+
+class Invoice(Owned, Base):
+    __tablename__ = "invoices"
+    __table_args__ = (
+        # Cursor pagination: (account, mode) equality then (created, id) range.
+        sa.Index("ix_invoices_list", "account_id", "livemode", "created", "id"),
+        sa.Index("ix_invoices_customer", "customer_id", "created", "id"),
+        sa.UniqueConstraint("account_id", "livemode", "number"),
+    )
+
+    id: Mapped[ObjectId]
+    customer_id: Mapped[str] = mapped_column(sa.ForeignKey("customers.id"))
+    status: Mapped[InvoiceStatus] = mapped_column(
+        sa.Enum(InvoiceStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+    )
+    number: Mapped[str | None] = mapped_column(sa.String(32))
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    collection_method: Mapped[str] = mapped_column(sa.String(24))
+    days_until_due: Mapped[int | None]
+    due_date: Mapped[int | None] = mapped_column(sa.BigInteger)
+    auto_advance: Mapped[bool] = mapped_column(default=False)
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    footer: Mapped[str | None] = mapped_column(sa.Text)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    coupon_pks: Mapped[list[Any]] = mapped_column(default=list)  # discounts to apply, in order
+    default_tax_rate_ids: Mapped[list[Any]] = mapped_column(default=list)
+
+    subtotal: Mapped[MinorUnits]
+    discount: Mapped[MinorUnits]
+    tax: Mapped[MinorUnits]
+    total: Mapped[MinorUnits]
+    amount_due: Mapped[MinorUnits]
+    amount_paid: Mapped[MinorUnits]
+    tax_amounts: Mapped[list[Any]] = mapped_column(default=list)
+    discount_amounts: Mapped[list[Any]] = mapped_column(default=list)
+
+    customer_email: Mapped[str | None] = mapped_column(sa.String(254))
+    customer_name: Mapped[str | None] = mapped_column(sa.String(256))
+    customer_address: Mapped[dict[str, Any] | None]
+
+    attempt_count: Mapped[int] = mapped_column(default=0)
+    next_payment_attempt: Mapped[int | None] = mapped_column(sa.BigInteger)
+    last_payment_error: Mapped[dict[str, Any] | None]
+    payment_id: Mapped[str | None] = mapped_column(sa.String(40))
+    hosted_token: Mapped[str | None] = mapped_column(sa.String(200))
+
+    finalized_at: Mapped[int | None] = mapped_column(sa.BigInteger)
+    paid_at: Mapped[int | None] = mapped_column(sa.BigInteger)
+    voided_at: Mapped[int | None] = mapped_column(sa.BigInteger)
+    marked_uncollectible_at: Mapped[int | None] = mapped_column(sa.BigInteger)
+
+    # Optimistic lock: every UPDATE carries "WHERE version = <read>", so two
+    # racing transitions cannot both win, on PostgreSQL or on SQLite.
+    version: Mapped[int] = mapped_column(default=1)
+    __mapper_args__ = {"version_id_col": version}
+
+    lines: Mapped[list[InvoiceLine]] = relationship(
+        back_populates="invoice", order_by="InvoiceLine.position",
+        cascade="all, delete-orphan", lazy="selectin",
+    )
+
+    @property
+    def amount_remaining(self) -> int:
+        return self.amount_due - self.amount_paid
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status is InvoiceStatus.DRAFT
+
+    @property
+    def is_payable(self) -> bool:
+        return self.status in (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE) and self.amount_remaining > 0
+
+
+class InvoiceLine(Base):
+    __tablename__ = "invoice_lines"
+    __table_args__ = (sa.Index("ix_invoice_lines_invoice", "invoice_id", "position"),)
+
+    id: Mapped[ObjectId]
+    invoice_id: Mapped[str] = mapped_column(sa.ForeignKey("invoices.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    quantity: Mapped[int] = mapped_column(sa.BigInteger)
+    unit_amount: Mapped[MinorUnits]
+    amount: Mapped[MinorUnits]
+    price_id: Mapped[str | None] = mapped_column(sa.String(40))
+    invoice_item_id: Mapped[str | None] = mapped_column(sa.String(40))
+    discount_amount: Mapped[MinorUnits]
+    tax_amounts: Mapped[list[Any]] = mapped_column(default=list)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+
+    invoice: Mapped[Invoice] = relationship(back_populates="lines")
+
+
+class InvoiceItem(Owned, Base):
+    """A pending charge for a customer, swept onto their next invoice."""
+
+    __tablename__ = "invoice_items"
+    __table_args__ = (
+        sa.Index("ix_invoice_items_list", "account_id", "livemode", "created", "id"),
+        sa.Index("ix_invoice_items_pending", "customer_id", "currency", "invoice_id"),
+    )
+
+    id: Mapped[ObjectId]
+    customer_id: Mapped[str] = mapped_column(sa.ForeignKey("customers.id"))
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    quantity: Mapped[int] = mapped_column(sa.BigInteger)
+    unit_amount: Mapped[MinorUnits]
+    amount: Mapped[MinorUnits]
+    price_id: Mapped[str | None] = mapped_column(sa.String(40))
+    invoice_id: Mapped[str | None] = mapped_column(sa.ForeignKey("invoices.id", ondelete="SET NULL"))
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    deleted: Mapped[bool] = mapped_column(default=False)

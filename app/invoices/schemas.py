@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from app.validation import (
+    Amount,
+    Currency,
+    LongText,
+    Metadata,
+    ObjectRef,
+    Params,
+    Quantity,
+    QueryParams,
+)
+
+Text = Annotated[str, Field(max_length=5000)]
+
+
+class DiscountRef(Params):
+    coupon: ObjectRef
+
+
+class LineCreate(Params):
+    description: Text | None = None
+    quantity: Quantity = 1
+    unit_amount: Amount | None = None
+    price: ObjectRef | None = None
+    metadata: Metadata = {}
+
+
+class LineUpdate(Params):
+    description: Text | None = None
+    quantity: Quantity | None = None
+    unit_amount: Amount | None = None
+    price: ObjectRef | None = None
+    metadata: Metadata | None = None
+
+
+class InvoiceFields(Params):
+    """Fields a draft accepts, on creation and on update."""
+
+    collection_method: Literal["charge_automatically", "send_invoice"] | None = None
+    days_until_due: Annotated[int, Field(ge=0, le=3650)] | None = None
+    due_date: Annotated[int, Field(ge=0, le=253_402_300_799)] | None = None  # unix seconds, < year 10000
+    auto_advance: bool | None = None
+    description: LongText | None = None
+    footer: LongText | None = None
+    metadata: Metadata | None = None
+    discounts: Annotated[list[DiscountRef], Field(max_length=20)] | None = None
+    default_tax_rates: Annotated[list[ObjectRef], Field(max_length=10)] | None = None
+
+
+class InvoiceCreate(InvoiceFields):
+    customer: ObjectRef
+    currency: Currency | None = None
+    pending_invoice_items_behavior: Literal["include", "exclude"] = "include"
+
+
+class InvoiceUpdate(InvoiceFields):
+    currency: Currency | None = None
+
+
+class FinalizeParams(Params):
+    auto_advance: bool | None = None
+
+
+class InvoiceList(QueryParams):
+    limit: Annotated[int, Field(ge=1, le=100)] = 10
+    starting_after: str | None = None
+    ending_before: str | None = None
+    customer: str | None = None
+    status: Literal["draft", "open", "paid", "void", "uncollectible"] | None = None
+    created_gte: Annotated[int | None, Field(alias="created[gte]")] = None
+    created_lte: Annotated[int | None, Field(alias="created[lte]")] = None
+    expand: Annotated[list[Literal["customer"]], Field(alias="expand[]")] = []
+
+
+class InvoiceRetrieve(QueryParams):
+    expand: Annotated[list[Literal["customer"]], Field(alias="expand[]")] = []
+
+
+class InvoiceItemCreate(Params):
+    customer: ObjectRef
+    currency: Currency | None = None
+    description: Text | None = None
+    amount: Amount | None = None
+    unit_amount: Amount | None = None
+    quantity: Quantity | None = None
+    price: ObjectRef | None = None
+    metadata: Metadata = {}
+
+
+class InvoiceItemList(QueryParams):
+    limit: Annotated[int, Field(ge=1, le=100)] = 10
+    starting_after: str | None = None
+    ending_before: str | None = None
+    customer: str | None = None
+    pending: bool | None = None

@@ -1,0 +1,569 @@
+"""Invoices, their lines and pending invoice items (SPEC §3).
+
+Every function takes the caller (account and mode) and only ever finds that
+tenant's objects. Functions flush, never commit: the request, command or job
+that called them owns the transaction, and the events written here commit
+or roll back with the change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from app import clock, tokens
+from app.accounts.service import Caller, next_invoice_number
+from app.catalog.models import Coupon, TaxRate
+from app.catalog.service import get_coupon, get_price, get_tax_rate, rates_for_location
+from app.customers.models import Customer
+from app.customers.service import get_customer
+from app.customers.service import serialize as serialize_customer
+from app.errors import Conflict, InvalidRequest, NotFound
+from app.events.service import record
+from app.ids import new_id
+from app.invoices import totals
+from app.invoices.models import Invoice, InvoiceItem, InvoiceLine, InvoiceStatus
+from app.invoices.schemas import (
+    FinalizeParams,
+    InvoiceCreate,
+    InvoiceFields,
+    InvoiceItemCreate,
+    InvoiceItemList,
+    InvoiceList,
+    InvoiceUpdate,
+    LineCreate,
+    LineUpdate,
+)
+from app.invoices.states import illegal, transition
+from app.money import MAX_AMOUNT, MAX_LINES
+from app.pagination import Page, paginate
+
+S = InvoiceStatus
+DAY = 86_400
+EDITABLE_AFTER_FINALIZE = frozenset({"description", "footer"})
+
+
+# Serialization
+
+
+def hosted_url(invoice: Invoice) -> str | None:
+    if invoice.hosted_token is None:
+        return None
+    return f"{current_app.config['PUBLIC_URL']}/i/{invoice.id}/{invoice.hosted_token}"
+
+
+def serialize_line(line: InvoiceLine) -> dict[str, Any]:
+    return {
+        "id": line.id, "object": "line_item", "description": line.description,
+        "quantity": line.quantity, "unit_amount": line.unit_amount, "amount": line.amount,
+        "price": line.price_id, "invoice_item": line.invoice_item_id,
+        "discount_amount": line.discount_amount, "tax_amounts": list(line.tax_amounts),
+        "metadata": dict(line.metadata_),
+    }
+
+
+def serialize(invoice: Invoice, *, customer: Customer | None = None) -> dict[str, Any]:
+    """The invoice object of SPEC §3; ``customer`` given means expanded."""
+    url = hosted_url(invoice)
+    return {
+        "id": invoice.id, "object": "invoice", "livemode": invoice.livemode,
+        "created": invoice.created, "metadata": dict(invoice.metadata_),
+        "customer": serialize_customer(customer) if customer is not None else invoice.customer_id,
+        "customer_email": invoice.customer_email, "customer_name": invoice.customer_name,
+        "customer_address": invoice.customer_address,
+        "status": invoice.status.value, "number": invoice.number, "currency": invoice.currency,
+        "collection_method": invoice.collection_method, "days_until_due": invoice.days_until_due,
+        "due_date": invoice.due_date, "auto_advance": invoice.auto_advance,
+        "description": invoice.description, "footer": invoice.footer,
+        "lines": {
+            "object": "list", "data": [serialize_line(line) for line in invoice.lines],
+            "has_more": False, "url": f"/v1/invoices/{invoice.id}/lines",
+        },
+        "subtotal": invoice.subtotal, "discount": invoice.discount, "tax": invoice.tax,
+        "total": invoice.total, "amount_due": invoice.amount_due, "amount_paid": invoice.amount_paid,
+        "amount_remaining": invoice.amount_remaining,
+        "tax_amounts": list(invoice.tax_amounts), "discounts": list(invoice.discount_amounts),
+        "default_tax_rates": list(invoice.default_tax_rate_ids),
+        "attempt_count": invoice.attempt_count, "next_payment_attempt": invoice.next_payment_attempt,
+        "last_payment_error": invoice.last_payment_error, "payment": invoice.payment_id,
+        "hosted_invoice_url": url, "invoice_pdf": f"{url}/pdf" if url else None,
+        "status_transitions": {
+            "finalized_at": invoice.finalized_at, "paid_at": invoice.paid_at,
+            "voided_at": invoice.voided_at, "marked_uncollectible_at": invoice.marked_uncollectible_at,
+        },
+    }
+
+
+def serialize_item(item: InvoiceItem) -> dict[str, Any]:
+    return {
+        "id": item.id, "object": "invoiceitem", "livemode": item.livemode, "created": item.created,
+        "customer": item.customer_id, "currency": item.currency, "description": item.description,
+        "amount": item.amount, "unit_amount": item.unit_amount, "quantity": item.quantity,
+        "price": item.price_id, "invoice": item.invoice_id, "metadata": dict(item.metadata_),
+    }
+
+
+def _event(session: Session, invoice: Invoice, type_: str) -> None:
+    record(session, invoice.account_id, invoice.livemode, type_, serialize(invoice))
+
+
+# Lookups
+
+
+def _scope(caller: Caller) -> sa.Select[Any]:
+    return sa.select(Invoice).where(Invoice.account_id == caller.account.id,
+                                    Invoice.livemode == caller.livemode)
+
+
+def get_invoice(session: Session, caller: Caller, invoice_id: str) -> Invoice:
+    """The caller's invoice, or NotFound (also for another tenant's id)."""
+    invoice = session.scalar(_scope(caller).where(Invoice.id == invoice_id))
+    if invoice is None:
+        raise NotFound(f"No such invoice: '{invoice_id}'", param="id")
+    return invoice
+
+
+def list_invoices(session: Session, caller: Caller, query: InvoiceList) -> Page[Invoice]:
+    stmt = _scope(caller)
+    if query.customer is not None:
+        stmt = stmt.where(Invoice.customer_id == query.customer)
+    if query.status is not None:
+        stmt = stmt.where(Invoice.status == S(query.status))
+    if query.created_gte is not None:
+        stmt = stmt.where(Invoice.created >= query.created_gte)
+    if query.created_lte is not None:
+        stmt = stmt.where(Invoice.created <= query.created_lte)
+    return paginate(session, stmt, Invoice, limit=query.limit,
+                    starting_after=query.starting_after, ending_before=query.ending_before)
+
+
+def customers_by_id(session: Session, invoices: list[Invoice]) -> dict[str, Customer]:
+    """Customers of a page of invoices in one query, for ``expand[]=customer``."""
+    ids = {inv.customer_id for inv in invoices}
+    if not ids:
+        return {}
+    return {c.id: c for c in session.scalars(sa.select(Customer).where(Customer.id.in_(ids)))}
+
+
+# Totals
+
+
+@dataclass(frozen=True)
+class _Pricing:
+    coupons: list[Coupon]
+    rates: list[TaxRate]
+
+
+def _pricing(session: Session, caller: Caller, invoice: Invoice) -> _Pricing:
+    coupons = []
+    if invoice.coupon_pks:
+        found = {c.pk: c for c in session.scalars(sa.select(Coupon).where(Coupon.pk.in_(invoice.coupon_pks)))}
+        coupons = [found[pk] for pk in invoice.coupon_pks if pk in found]
+    customer = session.get(Customer, invoice.customer_id)
+    assert customer is not None  # invoices keep their (possibly deleted) customer row
+    if customer.tax_exempt in ("exempt", "reverse"):
+        rates: list[TaxRate] = []
+    elif invoice.default_tax_rate_ids:
+        found_rates = {r.id: r for r in session.scalars(
+            sa.select(TaxRate).where(TaxRate.id.in_(invoice.default_tax_rate_ids)))}
+        rates = [found_rates[i] for i in invoice.default_tax_rate_ids if i in found_rates]
+    else:
+        address = customer.address or {}
+        rates = rates_for_location(session, caller, address.get("country"), address.get("state"))
+    return _Pricing(coupons, rates)
+
+
+def _recompute(session: Session, caller: Caller, invoice: Invoice) -> None:
+    """Recompute every total of a draft from its lines, coupons and rates."""
+    pricing = _pricing(session, caller, invoice)
+    result = totals.compute(
+        [totals.LineIn(line.amount) for line in invoice.lines],
+        [totals.CouponIn(c.id, c.percent_off_e2, c.amount_off) for c in pricing.coupons],
+        [totals.RateIn(r.id, r.percentage_e4, r.inclusive) for r in pricing.rates],
+    )
+    for line, out in zip(invoice.lines, result.lines, strict=True):
+        line.discount_amount = out.discount_amount
+        line.tax_amounts = [{"tax_rate": t.rate, "amount": t.amount, "inclusive": t.inclusive}
+                            for t in out.tax_amounts]
+    invoice.subtotal = result.subtotal
+    invoice.discount = result.discount
+    invoice.tax = result.tax
+    invoice.total = result.total
+    invoice.amount_due = result.total
+    invoice.discount_amounts = [{"coupon": key, "amount": amount} for key, amount in result.discounts]
+    invoice.tax_amounts = [{"tax_rate": t.rate, "amount": t.amount, "inclusive": t.inclusive}
+                           for t in result.tax_amounts]
+
+
+# Drafts
+
+
+def _line_amount(quantity: int, unit_amount: int, param: str) -> int:
+    amount = quantity * unit_amount
+    if amount > MAX_AMOUNT:
+        raise InvalidRequest(f"A line's amount (quantity x unit_amount) may be at most {MAX_AMOUNT}.",
+                             param=param)
+    return amount
+
+
+def _resolve_discounts(session: Session, caller: Caller, refs: list[Any], currency: str) -> list[int]:
+    pks = []
+    for i, ref in enumerate(refs):
+        coupon = get_coupon(session, caller, ref.coupon, param=f"discounts[{i}][coupon]")
+        if coupon.currency is not None and coupon.currency != currency:
+            raise InvalidRequest(
+                f"Coupon '{coupon.id}' is in {coupon.currency}, but the invoice is in {currency}.",
+                param=f"discounts[{i}][coupon]")
+        if coupon.pk in pks:
+            raise InvalidRequest(f"Coupon '{coupon.id}' is applied twice.", param=f"discounts[{i}][coupon]")
+        pks.append(coupon.pk)
+    return pks
+
+
+def _resolve_rates(session: Session, caller: Caller, ids: list[str]) -> list[str]:
+    for i, rate_id in enumerate(ids):
+        rate = get_tax_rate(session, caller, rate_id, param=f"default_tax_rates[{i}]")
+        if not rate.active:
+            raise InvalidRequest(f"Tax rate '{rate_id}' is not active.", param=f"default_tax_rates[{i}]")
+    if len(set(ids)) != len(ids):
+        raise InvalidRequest("A tax rate is listed twice.", param="default_tax_rates")
+    return list(ids)
+
+
+def _apply_fields(session: Session, caller: Caller, invoice: Invoice, params: InvoiceFields) -> None:
+    fields = params.model_fields_set
+    for name in ("collection_method", "days_until_due", "due_date", "auto_advance", "description", "footer"):
+        if name in fields:
+            value = getattr(params, name)
+            if value is None and name in ("collection_method", "auto_advance"):
+                raise InvalidRequest(f"{name} cannot be null.", param=name)
+            setattr(invoice, name, value)
+    if "metadata" in fields:
+        merged = {**invoice.metadata_, **(params.metadata or {})}
+        invoice.metadata_ = {k: v for k, v in merged.items() if v != ""}
+    if "discounts" in fields:
+        invoice.coupon_pks = _resolve_discounts(session, caller, params.discounts or [], invoice.currency)
+    if "default_tax_rates" in fields:
+        invoice.default_tax_rate_ids = _resolve_rates(session, caller, params.default_tax_rates or [])
+    if invoice.collection_method == "charge_automatically":
+        if invoice.days_until_due is not None or invoice.due_date is not None:
+            raise InvalidRequest("days_until_due and due_date apply only to send_invoice invoices.",
+                                 param="days_until_due" if invoice.days_until_due is not None else "due_date")
+    elif invoice.days_until_due is None and invoice.due_date is None:
+        raise InvalidRequest("A send_invoice invoice needs days_until_due or due_date.", param="days_until_due")
+    if invoice.due_date is not None and "due_date" in fields and invoice.due_date < clock.now():
+        raise InvalidRequest("due_date must be in the future.", param="due_date")
+
+
+def _pending_items(session: Session, customer: Customer, currency: str | None = None) -> list[InvoiceItem]:
+    stmt = sa.select(InvoiceItem).where(
+        InvoiceItem.customer_id == customer.id, InvoiceItem.invoice_id.is_(None),
+        InvoiceItem.deleted.is_(False),
+    )
+    if currency is not None:
+        stmt = stmt.where(InvoiceItem.currency == currency)
+    return list(session.scalars(stmt.order_by(InvoiceItem.created, InvoiceItem.id).limit(MAX_LINES + 1)))
+
+
+def create_invoice(session: Session, caller: Caller, params: InvoiceCreate) -> Invoice:
+    """A draft for the customer, sweeping up their pending items unless excluded."""
+    customer = get_customer(session, caller, params.customer, param="customer")
+    include = params.pending_invoice_items_behavior == "include"
+    currency = params.currency
+    if currency is None:
+        pending = _pending_items(session, customer) if include else []
+        currency = pending[0].currency if pending else caller.account.default_currency
+    invoice = Invoice(
+        id=new_id("inv"), account_id=caller.account.id, livemode=caller.livemode, created=clock.now(),
+        customer_id=customer.id, status=S.DRAFT, currency=currency,
+        collection_method="charge_automatically", auto_advance=False, metadata_={},
+        coupon_pks=[], default_tax_rate_ids=[], subtotal=0, discount=0, tax=0, total=0,
+        amount_due=0, amount_paid=0, tax_amounts=[], discount_amounts=[], attempt_count=0,
+    )
+    _apply_fields(session, caller, invoice, params)
+    if "discounts" not in params.model_fields_set and customer.coupon is not None:
+        if customer.coupon.currency in (None, currency):
+            invoice.coupon_pks = [customer.coupon.pk]
+    session.add(invoice)
+    if include:
+        items = _pending_items(session, customer, currency)
+        if len(items) > MAX_LINES:
+            raise InvalidRequest(f"The customer has more than {MAX_LINES} pending items in {currency}.",
+                                 param="pending_invoice_items_behavior")
+        for position, item in enumerate(items):
+            item.invoice_id = invoice.id
+            invoice.lines.append(InvoiceLine(
+                id=new_id("il"), position=position, description=item.description, quantity=item.quantity,
+                unit_amount=item.unit_amount, amount=item.amount, price_id=item.price_id,
+                invoice_item_id=item.id, discount_amount=0, tax_amounts=[], metadata_=dict(item.metadata_)))
+    _recompute(session, caller, invoice)
+    session.flush()
+    _event(session, invoice, "invoice.created")
+    return invoice
+
+
+def _draft(session: Session, caller: Caller, invoice_id: str, action: str) -> Invoice:
+    invoice = get_invoice(session, caller, invoice_id)
+    if invoice.status is not S.DRAFT:
+        raise illegal(invoice, action)
+    return invoice
+
+
+def update_invoice(session: Session, caller: Caller, invoice_id: str, params: InvoiceUpdate) -> Invoice:
+    """A draft takes any creation field; afterwards only description and footer."""
+    invoice = get_invoice(session, caller, invoice_id)
+    fields = params.model_fields_set
+    if invoice.status is not S.DRAFT:
+        locked = sorted(fields - EDITABLE_AFTER_FINALIZE)
+        if locked:
+            raise Conflict(
+                f"A {invoice.status.value} invoice accepts only description and footer; "
+                f"'{locked[0]}' cannot change any more.",
+                param=locked[0], code="invoice_not_editable")
+        for name in fields:
+            setattr(invoice, name, getattr(params, name))
+    else:
+        if "currency" in fields and params.currency != invoice.currency:
+            if params.currency is None:
+                raise InvalidRequest("currency cannot be null.", param="currency")
+            if invoice.lines:
+                raise InvalidRequest("The currency of a draft with lines cannot change.", param="currency")
+            invoice.currency = params.currency
+        _apply_fields(session, caller, invoice, params)
+        _recompute(session, caller, invoice)
+    session.flush()
+    _event(session, invoice, "invoice.updated")
+    return invoice
+
+
+def delete_invoice(session: Session, caller: Caller, invoice_id: str) -> dict[str, Any]:
+    """Delete a draft; its swept-up invoice items become pending again."""
+    invoice = _draft(session, caller, invoice_id, "delete")
+    data = serialize(invoice)
+    session.execute(sa.update(InvoiceItem).where(InvoiceItem.invoice_id == invoice.id).values(invoice_id=None))
+    session.delete(invoice)
+    session.flush()
+    record(session, caller.account.id, caller.livemode, "invoice.deleted", data)
+    return {"id": invoice_id, "object": "invoice", "deleted": True}
+
+
+def add_line(session: Session, caller: Caller, invoice_id: str, params: LineCreate) -> Invoice:
+    invoice = _draft(session, caller, invoice_id, "add lines to")
+    if len(invoice.lines) >= MAX_LINES:
+        raise InvalidRequest(f"An invoice has at most {MAX_LINES} lines.", param="lines")
+    if (params.unit_amount is None) == (params.price is None):
+        raise InvalidRequest("Give exactly one of unit_amount or price.", param="unit_amount")
+    unit_amount, price_id, description = params.unit_amount, None, params.description
+    if params.price is not None:
+        price = get_price(session, caller, params.price, param="price")
+        if price.currency != invoice.currency:
+            raise InvalidRequest(f"Price '{price.id}' is in {price.currency}, the invoice in {invoice.currency}.",
+                                 param="price")
+        unit_amount, price_id = price.unit_amount, price.id
+        description = description if description is not None else price.nickname
+    assert unit_amount is not None
+    position = (invoice.lines[-1].position + 1) if invoice.lines else 0
+    invoice.lines.append(InvoiceLine(
+        id=new_id("il"), position=position, description=description, quantity=params.quantity,
+        unit_amount=unit_amount, amount=_line_amount(params.quantity, unit_amount, "quantity"),
+        price_id=price_id, discount_amount=0, tax_amounts=[], metadata_=params.metadata))
+    _recompute(session, caller, invoice)
+    session.flush()
+    _event(session, invoice, "invoice.updated")
+    return invoice
+
+
+def _line(invoice: Invoice, line_id: str) -> InvoiceLine:
+    for line in invoice.lines:
+        if line.id == line_id:
+            return line
+    raise NotFound(f"No such line on invoice {invoice.id}: '{line_id}'", param="line_id")
+
+
+def update_line(session: Session, caller: Caller, invoice_id: str, line_id: str, params: LineUpdate) -> Invoice:
+    invoice = _draft(session, caller, invoice_id, "edit lines of")
+    line = _line(invoice, line_id)
+    fields = params.model_fields_set
+    if "unit_amount" in fields and "price" in fields and params.unit_amount is not None and params.price:
+        raise InvalidRequest("Give only one of unit_amount or price.", param="unit_amount")
+    if "price" in fields and params.price is not None:
+        price = get_price(session, caller, params.price, param="price")
+        if price.currency != invoice.currency:
+            raise InvalidRequest(f"Price '{price.id}' is in {price.currency}, the invoice in {invoice.currency}.",
+                                 param="price")
+        line.price_id, line.unit_amount = price.id, price.unit_amount
+    elif "unit_amount" in fields:
+        if params.unit_amount is None:
+            raise InvalidRequest("unit_amount cannot be null.", param="unit_amount")
+        line.price_id, line.unit_amount = None, params.unit_amount
+    if "quantity" in fields:
+        if params.quantity is None:
+            raise InvalidRequest("quantity cannot be null.", param="quantity")
+        line.quantity = params.quantity
+    if "description" in fields:
+        line.description = params.description
+    if "metadata" in fields:
+        merged = {**line.metadata_, **(params.metadata or {})}
+        line.metadata_ = {k: v for k, v in merged.items() if v != ""}
+    line.amount = _line_amount(line.quantity, line.unit_amount, "quantity")
+    _recompute(session, caller, invoice)
+    session.flush()
+    _event(session, invoice, "invoice.updated")
+    return invoice
+
+
+def delete_line(session: Session, caller: Caller, invoice_id: str, line_id: str) -> Invoice:
+    """Remove a line; a line that came from an invoice item deletes that item too."""
+    invoice = _draft(session, caller, invoice_id, "delete lines of")
+    line = _line(invoice, line_id)
+    if line.invoice_item_id is not None:
+        session.execute(sa.update(InvoiceItem).where(InvoiceItem.id == line.invoice_item_id)
+                        .values(deleted=True))
+    invoice.lines.remove(line)
+    _recompute(session, caller, invoice)
+    session.flush()
+    _event(session, invoice, "invoice.updated")
+    return invoice
+
+
+# Transitions
+
+
+def finalize(session: Session, caller: Caller, invoice_id: str, params: FinalizeParams) -> Invoice:
+    """SPEC §3 finalize, in order: discounts, tax, lock, number, hosted link.
+
+    Zero due goes straight to paid. Collecting a charge_automatically invoice
+    is the payments package's part, called by the boundary after this.
+    """
+    invoice = _draft(session, caller, invoice_id, "finalize")
+    customer = session.get(Customer, invoice.customer_id)
+    assert customer is not None
+    if invoice.collection_method == "send_invoice" and not customer.email:
+        raise InvalidRequest("The customer has no email, so a send_invoice invoice cannot be finalized.",
+                             param="customer", code="customer_email_missing")
+    _recompute(session, caller, invoice)
+    invoice.customer_email = customer.email
+    invoice.customer_name = customer.name
+    invoice.customer_address = dict(customer.address) if customer.address else None
+    transition(session, invoice, S.OPEN)
+    if invoice.collection_method == "send_invoice" and invoice.due_date is None:
+        assert invoice.days_until_due is not None
+        invoice.due_date = (invoice.finalized_at or clock.now()) + invoice.days_until_due * DAY
+    invoice.number = next_invoice_number(session, caller.account, caller.livemode)
+    invoice.hosted_token = tokens.mint(tokens.HOSTED_INVOICE, {"i": invoice.id, "a": invoice.account_id})
+    if params.auto_advance is not None:
+        invoice.auto_advance = params.auto_advance
+    if customer.coupon is not None and customer.coupon.pk in invoice.coupon_pks \
+            and customer.coupon.duration == "once":
+        customer.coupon = None  # a once coupon is used up by the first invoice it discounts
+    session.flush()
+    _event(session, invoice, "invoice.finalized")
+    if invoice.amount_due == 0:
+        transition(session, invoice, S.PAID)
+        _event(session, invoice, "invoice.paid")
+    return invoice
+
+
+def void(session: Session, caller: Caller, invoice_id: str) -> Invoice:
+    invoice = get_invoice(session, caller, invoice_id)
+    transition(session, invoice, S.VOID)
+    invoice.next_payment_attempt = None
+    session.flush()
+    _event(session, invoice, "invoice.voided")
+    return invoice
+
+
+def mark_uncollectible(session: Session, caller: Caller, invoice_id: str) -> Invoice:
+    invoice = get_invoice(session, caller, invoice_id)
+    if invoice.status is not S.OPEN:
+        raise illegal(invoice, "mark uncollectible")
+    transition(session, invoice, S.UNCOLLECTIBLE)
+    invoice.next_payment_attempt = None
+    session.flush()
+    _event(session, invoice, "invoice.marked_uncollectible")
+    return invoice
+
+
+def send(session: Session, caller: Caller, invoice_id: str) -> Invoice:
+    """Record that the hosted link goes to the customer (delivery is the worker's)."""
+    invoice = get_invoice(session, caller, invoice_id)
+    if invoice.status is not S.OPEN:
+        raise illegal(invoice, "send")
+    if not invoice.customer_email:
+        raise InvalidRequest("The invoice has no customer email to send to.", param="customer_email")
+    _event(session, invoice, "invoice.sent")
+    return invoice
+
+
+# Pending invoice items
+
+
+def create_item(session: Session, caller: Caller, params: InvoiceItemCreate) -> InvoiceItem:
+    customer = get_customer(session, caller, params.customer, param="customer")
+    given = [name for name in ("amount", "unit_amount", "price") if getattr(params, name) is not None]
+    if len(given) != 1:
+        raise InvalidRequest("Give exactly one of amount, unit_amount (with quantity) or price.",
+                             param=given[1] if len(given) > 1 else "amount")
+    if params.amount is not None and params.quantity is not None:
+        raise InvalidRequest("quantity goes with unit_amount or price, not amount.", param="quantity")
+    currency = params.currency or caller.account.default_currency
+    quantity = params.quantity or 1
+    price_id, description = None, params.description
+    if params.price is not None:
+        price = get_price(session, caller, params.price, param="price")
+        if params.currency is not None and price.currency != params.currency:
+            raise InvalidRequest(f"Price '{price.id}' is in {price.currency}, not {params.currency}.",
+                                 param="price")
+        currency, unit_amount, price_id = price.currency, price.unit_amount, price.id
+        description = description if description is not None else price.nickname
+    elif params.amount is not None:
+        unit_amount = params.amount
+    else:
+        assert params.unit_amount is not None
+        unit_amount = params.unit_amount
+    item = InvoiceItem(
+        id=new_id("ii"), account_id=caller.account.id, livemode=caller.livemode, created=clock.now(),
+        customer_id=customer.id, currency=currency, description=description, quantity=quantity,
+        unit_amount=unit_amount, amount=_line_amount(quantity, unit_amount, "quantity"),
+        price_id=price_id, metadata_=params.metadata, deleted=False)
+    session.add(item)
+    session.flush()
+    return item
+
+
+def _item_scope(caller: Caller) -> sa.Select[Any]:
+    return sa.select(InvoiceItem).where(InvoiceItem.account_id == caller.account.id,
+                                        InvoiceItem.livemode == caller.livemode,
+                                        InvoiceItem.deleted.is_(False))
+
+
+def get_item(session: Session, caller: Caller, item_id: str) -> InvoiceItem:
+    item = session.scalar(_item_scope(caller).where(InvoiceItem.id == item_id))
+    if item is None:
+        raise NotFound(f"No such invoice item: '{item_id}'", param="id")
+    return item
+
+
+def delete_item(session: Session, caller: Caller, item_id: str) -> dict[str, Any]:
+    """Only pending items: once on an invoice, remove the line from the draft instead."""
+    item = get_item(session, caller, item_id)
+    if item.invoice_id is not None:
+        raise Conflict(f"Invoice item '{item_id}' is already on invoice {item.invoice_id}.",
+                       code="invoiceitem_on_invoice")
+    item.deleted = True
+    session.flush()
+    return {"id": item_id, "object": "invoiceitem", "deleted": True}
+
+
+def list_items(session: Session, caller: Caller, query: InvoiceItemList) -> Page[InvoiceItem]:
+    stmt = _item_scope(caller)
+    if query.customer is not None:
+        stmt = stmt.where(InvoiceItem.customer_id == query.customer)
+    if query.pending is not None:
+        stmt = stmt.where(InvoiceItem.invoice_id.is_(None) if query.pending else InvoiceItem.invoice_id.isnot(None))
+    return paginate(session, stmt, InvoiceItem, limit=query.limit,
+                    starting_after=query.starting_after, ending_before=query.ending_before)

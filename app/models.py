@@ -1,0 +1,11 @@
+"""Every model, imported once so ``Base.metadata`` knows every table."""
+
+from app.accounts.models import Account, ApiKey, InvoiceCounter
+from app.catalog.models import Coupon, Price, TaxRate
+from app.customers.models import Customer
+from app.events.models import Event
+from app.idempotency.models import IdempotencyKey
+from app.invoices.models import Invoice, InvoiceItem, InvoiceLine
+
+__all__ = ["Account", "ApiKey", "Coupon", "Customer", "Event", "IdempotencyKey", "Invoice",
+           "InvoiceCounter", "InvoiceItem", "InvoiceLine", "Price", "TaxRate"]

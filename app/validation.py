@@ -1,0 +1,114 @@
+"""Shared field types for request schemas (pydantic), and the mapping of a
+validation failure to the SPEC §2 error object naming the parameter."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+import pycountry
+from babel import Locale, UnknownLocaleError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from app.errors import DomainError, InvalidRequest
+from app.money import MAX_AMOUNT, MAX_QUANTITY, normalize_currency
+
+METADATA_MAX_KEYS = 50
+METADATA_MAX_KEY = 40
+METADATA_MAX_VALUE = 500
+
+
+class Params(BaseModel):
+    """A request body: strict JSON types, unknown fields refused."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+
+
+class QueryParams(BaseModel):
+    """Query strings are text: lax coercion, unknown parameters still refused."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def _currency(value: str) -> str:
+    try:
+        return normalize_currency(value)
+    except DomainError:
+        raise ValueError(f"{value!r} is not an ISO 4217 currency code") from None
+
+
+def _country(value: str) -> str:
+    code = value.upper()
+    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
+    return code
+
+
+def _locale(value: str) -> str:
+    try:
+        Locale.parse(value.replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        raise ValueError(f"{value!r} is not a known locale") from None
+    return value
+
+
+def _metadata(value: dict[str, str]) -> dict[str, str]:
+    if len(value) > METADATA_MAX_KEYS:
+        raise ValueError(f"at most {METADATA_MAX_KEYS} keys are allowed")
+    for key, item in value.items():
+        if not key or len(key) > METADATA_MAX_KEY:
+            raise ValueError(f"keys must be 1 to {METADATA_MAX_KEY} characters ({key[:50]!r})")
+        if len(item) > METADATA_MAX_VALUE:
+            raise ValueError(f"value of {key!r} is longer than {METADATA_MAX_VALUE} characters")
+    return value
+
+
+def decimal_places(value: int | float, places: int, low: Decimal, high: Decimal) -> Decimal:
+    """A JSON number as a Decimal with at most ``places`` decimals in (low, high]."""
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError("must be a number") from None
+    if not number.is_finite() or number <= low or number > high:
+        raise ValueError(f"must be greater than {low} and at most {high}")
+    if number != number.quantize(Decimal(1).scaleb(-places)):
+        raise ValueError(f"must have at most {places} decimal places")
+    return number
+
+
+Currency = Annotated[str, Field(min_length=3, max_length=3), AfterValidator(_currency)]
+Country = Annotated[str, AfterValidator(_country)]
+LocaleTag = Annotated[str, Field(max_length=20), AfterValidator(_locale)]
+Metadata = Annotated[dict[str, str], AfterValidator(_metadata)]
+Amount = Annotated[int, Field(ge=0, le=MAX_AMOUNT)]  # minor units
+Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
+ShortText = Annotated[str, Field(max_length=500)]
+LongText = Annotated[str, Field(max_length=5000)]
+ObjectRef = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+def param_name(loc: tuple[int | str, ...]) -> str:
+    """('address', 'country') -> 'address[country]', the Stripe-style name."""
+    head, *rest = [str(part) for part in loc] or ["body"]
+    return head + "".join(f"[{part}]" for part in rest)
+
+
+def validation_error(exc: ValidationError) -> InvalidRequest:
+    """The first problem of a pydantic error, as an error naming its parameter."""
+    first = exc.errors(include_url=False)[0]
+    param = param_name(tuple(first["loc"]))
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        return InvalidRequest(f"Received unknown parameter: {param}", param=param, code="parameter_unknown")
+    if kind == "missing":
+        return InvalidRequest(f"Missing required param: {param}.", param=param, code="parameter_missing")
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return InvalidRequest(f"Invalid {param}: {message}.", param=param)
+
+
+def parse(model: type[BaseModel], data: Any) -> Any:
+    """Validate ``data`` against ``model`` or raise InvalidRequest."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc) from None

@@ -1,0 +1,177 @@
+"""Shared fixtures (STYLE "Tests").
+
+The suite runs on SQLite by default and on PostgreSQL when
+``VINR_TEST_DATABASE_URL`` is set. The schema is built by the real Alembic
+migrations once per session; each test then runs inside a transaction that
+is rolled back, so tests never see each other's rows. Tests that need real
+commits from several connections (races) use ``committed_app`` instead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app import create_app
+from app.accounts.service import create_merchant
+from app.cli import upgrade
+from app.extensions import db
+
+PUBLIC_URL = "https://pay.example.test"
+
+
+def _database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("VINR_TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+def _reset(app: Flask) -> None:
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as conn:
+                conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+                conn.execute(sa.text("CREATE SCHEMA public"))
+        upgrade()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return _database_url(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    instance = tmp_path_factory.mktemp("instance")
+    application = create_app({
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key-0123456789",
+        "PUBLIC_URL": PUBLIC_URL,
+        "TESTING": True,
+    })
+    application.instance_path = str(instance)
+    _reset(application)
+    return application
+
+
+@pytest.fixture()
+def db_session(app: Flask) -> Iterator[Any]:
+    """A session whose work, and every request's, is rolled back after the test."""
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        db.sessionmaker.configure(bind=connection, join_transaction_mode="create_savepoint")
+        session = db.sessionmaker()
+        try:
+            yield session
+        finally:
+            session.close()
+            db.sessionmaker.configure(bind=db.engine, join_transaction_mode="conservative_savepoint")
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture()
+def client(app: Flask, db_session: Any) -> FlaskClient:
+    return app.test_client()
+
+
+@dataclass
+class Api:
+    """A client that sends one merchant's key, in one mode."""
+
+    client: FlaskClient
+    key: str
+    account_id: str
+
+    def _headers(self, headers: dict[str, str] | None) -> dict[str, str]:
+        return {"X-Api-Key": self.key, **(headers or {})}
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.client.get(path, headers=self._headers(kw.pop("headers", None)), **kw)
+
+    def post(self, path: str, json: Any = None, **kw: Any) -> Any:
+        return self.client.post(path, json=json if json is not None else {},
+                                headers=self._headers(kw.pop("headers", None)), **kw)
+
+    def delete(self, path: str, **kw: Any) -> Any:
+        return self.client.delete(path, headers=self._headers(kw.pop("headers", None)), **kw)
+
+    def ok(self, method: str, path: str, json: Any = None, **kw: Any) -> dict[str, Any]:
+        """Call and insist on 200; return the JSON body."""
+        if method == "GET":
+            response = self.get(path, **kw)
+        elif method == "DELETE":
+            response = self.delete(path, **kw)
+        else:
+            response = self.post(path, json, **kw)
+        assert response.status_code == 200, (path, response.status_code, response.get_json())
+        return response.get_json()  # type: ignore[no-any-return]
+
+
+@dataclass
+class Merchant:
+    account_id: str
+    test_key: str
+    live_key: str
+    test: Api
+    live: Api
+
+
+def make_merchant(client: FlaskClient, db_session: Any, name: str = "Acme GmbH", prefix: str = "ACME",
+                  currency: str = "eur") -> Merchant:
+    new = create_merchant(db_session, name, prefix, currency)
+    db_session.flush()
+    return Merchant(new.account.id, new.test_secret_key, new.live_secret_key,
+                    Api(client, new.test_secret_key, new.account.id),
+                    Api(client, new.live_secret_key, new.account.id))
+
+
+@pytest.fixture()
+def merchant(client: FlaskClient, db_session: Any) -> Merchant:
+    return make_merchant(client, db_session)
+
+
+@pytest.fixture()
+def api(merchant: Merchant) -> Api:
+    """The merchant's test-mode API."""
+    return merchant.test
+
+
+@pytest.fixture()
+def other_merchant(client: FlaskClient, db_session: Any) -> Merchant:
+    return make_merchant(client, db_session, name="Globex Ltd", prefix="GLOBEX")
+
+
+@pytest.fixture()
+def customer(api: Api) -> dict[str, Any]:
+    return api.ok("POST", "/v1/customers", {
+        "email": "jenny@example.com", "name": "Jenny Rosen",
+        "address": {"country": "DE", "city": "Berlin", "postal_code": "10115", "line1": "Unter den Linden 1"},
+    })
+
+
+def is_postgres() -> bool:
+    return bool(os.environ.get("VINR_TEST_DATABASE_URL", "").startswith("postgresql"))
+
+
+@pytest.fixture()
+def committed_app(app: Flask) -> Flask:
+    """The app on its real engine: requests commit for real (for race tests).
+
+    Rows are kept (under fresh accounts, so no other test sees them).
+    """
+    return app
+
+
+ROOT = Path(__file__).resolve().parent.parent
