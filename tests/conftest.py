@@ -51,7 +51,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Flask:
+def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     instance = tmp_path_factory.mktemp("instance")
     application = create_app({
         "DATABASE_URL": database_url,
@@ -61,7 +61,9 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Flask:
     })
     application.instance_path = str(instance)
     _reset(application)
-    return application
+    yield application
+    with application.app_context():
+        db.engine.dispose()  # close pooled connections before the interpreter does
 
 
 @pytest.fixture()

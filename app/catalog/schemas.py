@@ -22,7 +22,7 @@ class ListQuery(QueryParams):
     ending_before: str | None = None
 
 
-def _percent(places: int):  # noqa: ANN202 - returns a validator
+def _percent(places: int) -> AfterValidator:
     def check(value: int | float) -> int | float:
         if isinstance(value, bool):
             raise ValueError("must be a number")

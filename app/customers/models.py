@@ -6,7 +6,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.catalog.models import Coupon
-
 from app.db import Base, ObjectId, Owned
 
 

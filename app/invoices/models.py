@@ -6,7 +6,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, MinorUnits, ObjectId, Owned, Timestamp
+from app.db import Base, MinorUnits, ObjectId, Owned
 
 
 class InvoiceStatus(StrEnum):

@@ -1,0 +1,28 @@
+"""Card processors behind one Protocol (SPEC §6): the sandbox for test mode, HTTP for live."""
+
+from app.payments.processor.base import (
+    CardDetails,
+    ChargeRequest,
+    ChargeResult,
+    ChargeStatus,
+    ConfirmRequest,
+    Processor,
+    ProcessorError,
+    TokenizedCard,
+)
+from app.payments.processor.http import HttpProcessor
+from app.payments.processor.sandbox import TEST_CARDS, SandboxProcessor
+
+__all__ = [
+    "TEST_CARDS",
+    "CardDetails",
+    "ChargeRequest",
+    "ChargeResult",
+    "ChargeStatus",
+    "ConfirmRequest",
+    "HttpProcessor",
+    "Processor",
+    "ProcessorError",
+    "SandboxProcessor",
+    "TokenizedCard",
+]

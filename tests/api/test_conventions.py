@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+
+def test_list_object_shape_and_newest_first(api: Any) -> None:
+    ids = [api.ok("POST", "/v1/customers", {"name": f"c{i}"})["id"] for i in range(3)]
+    page = api.ok("GET", "/v1/customers")
+    assert page["object"] == "list" and page["url"] == "/v1/customers" and page["has_more"] is False
+    assert [c["id"] for c in page["data"]] == list(reversed(ids))
+
+
+def test_cursor_pagination_walks_every_object_once(api: Any) -> None:
+    ids = [api.ok("POST", "/v1/customers", {"name": f"c{i}"})["id"] for i in range(7)]
+    seen, cursor = [], None
+    while True:
+        query = {"limit": 3, **({"starting_after": cursor} if cursor else {})}
+        page = api.ok("GET", "/v1/customers", query_string=query)
+        seen += [c["id"] for c in page["data"]]
+        if not page["has_more"]:
+            break
+        cursor = page["data"][-1]["id"]
+    assert seen == list(reversed(ids))
+    back = api.ok("GET", "/v1/customers", query_string={"limit": 2, "ending_before": ids[2]})
+    assert [c["id"] for c in back["data"]] == [ids[4], ids[3]] and back["has_more"] is True
+
+
+@pytest.mark.parametrize("limit", ["0", "101", "ten"])
+def test_limit_out_of_range_names_limit(api: Any, limit: str) -> None:
+    response = api.get("/v1/customers", query_string={"limit": limit})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["param"] == "limit"
+
+
+def test_unknown_cursor_is_a_400_naming_it(api: Any) -> None:
+    response = api.get("/v1/customers", query_string={"starting_after": "cust_nope"})
+    assert response.status_code == 400 and response.get_json()["error"]["param"] == "starting_after"
+
+
+def test_unknown_body_parameter_is_rejected_with_param(api: Any) -> None:
+    response = api.post("/v1/customers", {"name": "x", "nmae": "typo"})
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["type"] == "invalid_request_error" and error["param"] == "nmae"
+    assert api.ok("GET", "/v1/customers")["data"] == []
+
+
+def test_unknown_nested_and_query_parameters_are_rejected(api: Any) -> None:
+    nested = api.post("/v1/customers", {"address": {"country": "DE", "zip": "1"}})
+    assert nested.status_code == 400 and nested.get_json()["error"]["param"] == "address[zip]"
+    query = api.get("/v1/customers", query_string={"colour": "red"})
+    assert query.status_code == 400 and query.get_json()["error"]["param"] == "colour"
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b'"text"', b'{"name": NaN}'])
+def test_body_that_is_not_a_json_object_is_400(api: Any, body: bytes) -> None:
+    response = api.client.post("/v1/customers", data=body, content_type="application/json",
+                               headers={"X-Api-Key": api.key})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["type"] == "invalid_request_error"
+
+
+def test_empty_body_is_an_empty_object(api: Any, customer: dict[str, Any]) -> None:
+    inv = api.ok("POST", "/v1/invoices", {"customer": customer["id"]})
+    response = api.client.post(f"/v1/invoices/{inv['id']}/finalize", headers={"X-Api-Key": api.key})
+    assert response.status_code == 200 and response.get_json()["status"] in ("open", "paid")
+
+
+def test_body_over_one_mebibyte_is_413(api: Any) -> None:
+    body = json.dumps({"name": "x" * (1024 * 1024)}).encode()
+    response = api.client.post("/v1/customers", data=body, content_type="application/json",
+                               headers={"X-Api-Key": api.key})
+    assert response.status_code == 413
+    assert response.get_json()["error"]["type"] == "invalid_request_error"
+
+
+def test_unknown_url_and_wrong_method_answer_json(api: Any) -> None:
+    missing = api.get("/v1/nothing-here")
+    assert missing.status_code == 404 and missing.get_json()["error"]["type"] == "invalid_request_error"
+    wrong = api.client.put("/v1/customers", headers={"X-Api-Key": api.key})
+    assert wrong.status_code == 405 and "error" in wrong.get_json()
+
+
+def test_openapi_document_is_public_and_describes_the_api(client: Any) -> None:
+    response = client.get("/v1/openapi.json")
+    assert response.status_code == 200
+    doc = response.get_json()
+    assert doc["openapi"].startswith("3.1")
+    assert "post" in doc["paths"]["/v1/invoices/{invoice_id}/finalize"]
+    create = doc["paths"]["/v1/customers"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    name = create["$ref"].rsplit("/", 1)[-1]
+    schema = doc["components"]["schemas"][name]
+    assert schema["additionalProperties"] is False and "email" in schema["properties"]
+    params = {p["name"] for p in doc["paths"]["/v1/invoices"]["get"]["parameters"]}
+    assert {"limit", "starting_after", "ending_before", "customer", "status", "created[gte]", "expand[]"} <= params
