@@ -78,7 +78,7 @@ def db_session(app: Flask) -> Iterator[Any]:
             yield session
         finally:
             session.close()
-            db.sessionmaker.configure(bind=db.engine, join_transaction_mode="conservative_savepoint")
+            db.sessionmaker.configure(bind=db.engine, join_transaction_mode="conditional_savepoint")  # the default
             outer.rollback()
             connection.close()
 

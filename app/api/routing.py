@@ -89,6 +89,21 @@ def endpoint(
 
     def decorator(view: View) -> View:
         def handler(**path: str) -> Response:
+            if not authenticated:
+                return render(view(**_arguments(path)))
+
+            def run() -> tuple[int, bytes]:
+                # Parsing runs inside: a refused body is an answer the key replays too.
+                result = render(view(caller=g.caller, **_arguments(path)))
+                return result.status_code, result.get_data()
+
+            if method == "POST" and request.headers.get("Idempotency-Key") is not None:
+                return idempotency.handle(db.session, g.caller, request.headers["Idempotency-Key"], run)
+            status, data = run()
+            db.session.commit()
+            return Response(data, status=status, mimetype="application/json")
+
+        def _arguments(path: dict[str, str]) -> dict[str, Any]:
             kwargs: dict[str, Any] = dict(path)
             args = query_args()
             if query is not None:
@@ -104,19 +119,7 @@ def endpoint(
                 name = next(iter(raw))
                 raise InvalidRequest(f"Received unknown parameter: {name}", param=name,
                                      code="parameter_unknown")
-            if not authenticated:
-                return render(view(**kwargs))
-            kwargs["caller"] = g.caller
-
-            def run() -> tuple[int, bytes]:
-                result = render(view(**kwargs))
-                return result.status_code, result.get_data()
-
-            if method == "POST" and request.headers.get("Idempotency-Key") is not None:
-                return idempotency.handle(db.session, g.caller, request.headers["Idempotency-Key"], run)
-            status, data = run()
-            db.session.commit()
-            return Response(data, status=status, mimetype="application/json")
+            return kwargs
 
         handler.__name__ = view.__name__
         bp.add_url_rule(rule, endpoint=view.__name__, view_func=handler, methods=[method])

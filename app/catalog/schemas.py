@@ -23,7 +23,7 @@ class ListQuery(QueryParams):
 
 
 def _percent(places: int) -> AfterValidator:
-    def check(value: int | float) -> int | float:
+    def check(value: float) -> float:
         if isinstance(value, bool):
             raise ValueError("must be a number")
         decimal_places(value, places, Decimal(0), Decimal(100))
@@ -32,8 +32,10 @@ def _percent(places: int) -> AfterValidator:
     return AfterValidator(check)
 
 
-Percent2 = Annotated[int | float, _percent(2)]
-Percent4 = Annotated[int | float, _percent(4)]
+# float, not int | float: a union would name the parameter "percentage[int]" in errors.
+# Strict mode still refuses strings and booleans; Decimal(str(x)) recovers the exact value.
+Percent2 = Annotated[float, Field(allow_inf_nan=False), _percent(2)]
+Percent4 = Annotated[float, Field(allow_inf_nan=False), _percent(4)]
 
 
 class PriceCreate(Params):

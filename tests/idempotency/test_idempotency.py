@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from typing import Any
+
+from app import clock
+from app.idempotency.models import IdempotencyKey
+
+
+def test_same_key_same_body_replays_byte_for_byte(api: Any) -> None:
+    first = api.post("/v1/customers", {"name": "Once"}, headers={"Idempotency-Key": "k1"})
+    second = api.post("/v1/customers", {"name": "Once"}, headers={"Idempotency-Key": "k1"})
+    assert first.status_code == second.status_code == 200
+    assert second.get_data() == first.get_data()
+    assert second.headers["Idempotent-Replayed"] == "true" and "Idempotent-Replayed" not in first.headers
+    assert len(api.ok("GET", "/v1/customers")["data"]) == 1
+
+
+def test_same_key_different_body_is_an_idempotency_error(api: Any) -> None:
+    api.post("/v1/customers", {"name": "A"}, headers={"Idempotency-Key": "k2"})
+    response = api.post("/v1/customers", {"name": "B"}, headers={"Idempotency-Key": "k2"})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["type"] == "idempotency_error"
+    assert [c["name"] for c in api.ok("GET", "/v1/customers")["data"]] == ["A"]
+
+
+def test_client_errors_are_replayed_too(api: Any) -> None:
+    first = api.post("/v1/customers", {"email": "nope"}, headers={"Idempotency-Key": "k3"})
+    second = api.post("/v1/customers", {"email": "nope"}, headers={"Idempotency-Key": "k3"})
+    assert first.status_code == second.status_code == 400
+    assert first.get_data() == second.get_data() and second.headers["Idempotent-Replayed"] == "true"
+
+
+def test_a_request_still_in_flight_answers_409(api: Any, merchant: Any, db_session: Any) -> None:
+    db_session.add(IdempotencyKey(account_id=merchant.account_id, livemode=False, key="busy",
+                                  request_hash="x" * 64, created=clock.now(), locked_at=clock.now()))
+    db_session.flush()
+    response = api.post("/v1/customers", {"name": "A"}, headers={"Idempotency-Key": "busy"})
+    # The body differs from the claimed request's hash: a mismatch is reported first.
+    assert response.status_code == 400
+    import hashlib
+
+    body = b'{"name":"A"}'
+    row = db_session.get(IdempotencyKey, (merchant.account_id, False, "busy"))
+    row.request_hash = hashlib.sha256(b"POST /v1/customers\n" + body).hexdigest()
+    db_session.flush()
+    response = api.client.post("/v1/customers", data=body, content_type="application/json",
+                               headers={"X-Api-Key": api.key, "Idempotency-Key": "busy"})
+    assert response.status_code == 409
+    assert response.get_json()["error"]["type"] == "idempotency_error"
+    assert api.ok("GET", "/v1/customers")["data"] == []
+
+
+def test_an_abandoned_claim_can_be_retried(api: Any, merchant: Any, db_session: Any) -> None:
+    import hashlib
+
+    body = b'{"name":"Retry"}'
+    db_session.add(IdempotencyKey(
+        account_id=merchant.account_id, livemode=False, key="crashed",
+        request_hash=hashlib.sha256(b"POST /v1/customers\n" + body).hexdigest(),
+        created=clock.now() - 600, locked_at=clock.now() - 600))
+    db_session.flush()
+    response = api.client.post("/v1/customers", data=body, content_type="application/json",
+                               headers={"X-Api-Key": api.key, "Idempotency-Key": "crashed"})
+    assert response.status_code == 200 and response.get_json()["name"] == "Retry"
+
+
+def test_keys_are_scoped_to_account_and_mode(merchant: Any, other_merchant: Any) -> None:
+    a = merchant.test.post("/v1/customers", {"name": "x"}, headers={"Idempotency-Key": "shared"})
+    b = merchant.live.post("/v1/customers", {"name": "x"}, headers={"Idempotency-Key": "shared"})
+    c = other_merchant.test.post("/v1/customers", {"name": "x"}, headers={"Idempotency-Key": "shared"})
+    ids = {r.get_json()["id"] for r in (a, b, c)}
+    assert len(ids) == 3 and "Idempotent-Replayed" not in c.headers
+
+
+def test_an_expired_key_runs_again(api: Any, merchant: Any, db_session: Any) -> None:
+    first = api.post("/v1/customers", {"name": "Old"}, headers={"Idempotency-Key": "old"})
+    row = db_session.get(IdempotencyKey, (merchant.account_id, False, "old"))
+    row.created = clock.now() - 25 * 3600
+    db_session.flush()
+    second = api.post("/v1/customers", {"name": "Old"}, headers={"Idempotency-Key": "old"})
+    assert second.get_json()["id"] != first.get_json()["id"]
+    assert "Idempotent-Replayed" not in second.headers
