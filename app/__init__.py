@@ -19,12 +19,12 @@ from app.extensions import db
 log = logging.getLogger(__name__)
 
 
-def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+def create_app(overrides: Mapping[str, Any] | None = None, *, instance_path: str | None = None) -> Flask:
     """Build the app: defaults, then ``VINR_*`` variables, then ``overrides``.
 
     Raises ``config.ConfigError`` naming the variable when a value is bad.
     """
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     config.load(app, overrides)
     db.init_app(app)
     with app.app_context():

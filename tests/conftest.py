@@ -53,13 +53,12 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="session")
 def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     instance = tmp_path_factory.mktemp("instance")
-    application = create_app({
+    application = create_app(instance_path=str(instance), overrides={
         "DATABASE_URL": database_url,
         "SECRET_KEY": "test-secret-key-0123456789",
         "PUBLIC_URL": PUBLIC_URL,
         "TESTING": True,
     })
-    application.instance_path = str(instance)
     _reset(application)
     yield application
     with application.app_context():

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from app import create_app
+from app.accounts.service import authenticate
+from app.extensions import db
+
+
+def test_db_upgrade_then_create_merchant_prints_usable_keys(tmp_path: Path) -> None:
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "SECRET_KEY": "s" * 32})
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(args=["create-merchant", "--name", "Acme GmbH", "--prefix", "ACME", "--currency", "USD",
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["id"].startswith("acct_")
+    assert out["test_secret_key"].startswith("sk_test_") and out["live_secret_key"].startswith("sk_live_")
+    with app.app_context():
+        caller = authenticate(db.session, out["live_secret_key"])
+        assert caller.livemode is True and caller.account.default_currency == "usd"
+        # Only hashes are stored.
+        stored = db.session.execute(sa.text("SELECT key_hash FROM api_keys")).scalars().all()
+        assert out["test_secret_key"] not in stored and len(stored) == 2
+    bad = runner.invoke(args=["create-merchant", "--name", "X", "--prefix", "no spaces!"])
+    assert bad.exit_code != 0 and "--prefix" in bad.output
+    db_path = tmp_path / "cli.db"
+    assert out["test_secret_key"].encode() not in db_path.read_bytes()
