@@ -285,9 +285,9 @@ def create_invoice(session: Session, caller: Caller, params: InvoiceCreate) -> I
         amount_due=0, amount_paid=0, tax_amounts=[], discount_amounts=[], attempt_count=0,
     )
     _apply_fields(session, caller, invoice, params)
-    if "discounts" not in params.model_fields_set and customer.coupon is not None:
-        if customer.coupon.currency in (None, currency):
-            invoice.coupon_pks = [customer.coupon.pk]
+    if ("discounts" not in params.model_fields_set and customer.coupon is not None
+            and customer.coupon.currency in (None, currency)):
+        invoice.coupon_pks = [customer.coupon.pk]
     session.add(invoice)
     if include:
         items = _pending_items(session, customer, currency)
