@@ -6,6 +6,7 @@ from app.customers.models import Customer
 from app.events.models import Event
 from app.idempotency.models import IdempotencyKey
 from app.invoices.models import Invoice, InvoiceItem, InvoiceLine
+from app.payments.models import Payment, PaymentMethod
 
 __all__ = ["Account", "ApiKey", "Coupon", "Customer", "Event", "IdempotencyKey", "Invoice",
-           "InvoiceCounter", "InvoiceItem", "InvoiceLine", "Price", "TaxRate"]
+           "InvoiceCounter", "InvoiceItem", "InvoiceLine", "Payment", "PaymentMethod", "Price", "TaxRate"]

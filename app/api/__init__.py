@@ -26,4 +26,4 @@ def _authenticate() -> None:
     db.session.commit()
 
 
-from app.api import catalog, customers, events, invoices, openapi  # noqa: E402,F401 - registers routes
+from app.api import catalog, customers, events, invoices, openapi, payments  # noqa: E402,F401 - registers routes

@@ -20,6 +20,7 @@ from app.invoices.schemas import (
     LineUpdate,
 )
 from app.pagination import list_object
+from app.payments import service as payments
 
 ser = service.serialize
 
@@ -82,9 +83,10 @@ def delete_line(caller: Caller, invoice_id: str, line_id: str) -> dict[str, Any]
 
 
 @endpoint(bp, "POST", "/invoices/<invoice_id>/finalize", body=FinalizeParams, response=o.InvoiceObject,
-          summary="Finalize a draft: discounts, tax, lock, number, hosted link")
+          summary="Finalize a draft (discounts, tax, lock, number, hosted link), then collect "
+                  "charge_automatically invoices unless auto_advance is false")
 def finalize_invoice(caller: Caller, invoice_id: str, body: FinalizeParams) -> dict[str, Any]:
-    return ser(service.finalize(db.session, caller, invoice_id, body))
+    return ser(payments.finalize_and_collect(db.session, caller, invoice_id, body))
 
 
 @endpoint(bp, "POST", "/invoices/<invoice_id>/send", response=o.InvoiceObject,

@@ -200,7 +200,49 @@ class EventObject(Obj):
     data: dict[str, Any]
 
 
+class CardObject(Obj):
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+
+
+class PaymentMethodObject(Obj):
+    id: str
+    object: Literal["payment_method"]
+    livemode: bool
+    created: int
+    customer: str
+    type: Literal["card"]
+    card: CardObject
+    metadata: dict[str, str]
+
+
+class PaymentCard(Obj):
+    brand: str
+    last4: str
+
+
+class PaymentObject(Obj):
+    id: str
+    object: Literal["payment"]
+    livemode: bool
+    created: int
+    amount: int
+    currency: str
+    status: Literal["processing", "requires_action", "completed", "failed"]
+    invoice: str
+    customer: str
+    payment_method: str | None
+    card: PaymentCard | None
+    failure_code: str | None
+    decline_code: str | None
+    failure_message: str | None
+
+
 CustomerList = ListOf[CustomerObject]
+PaymentMethodList = ListOf[PaymentMethodObject]
+PaymentList = ListOf[PaymentObject]
 PriceList = ListOf[PriceObject]
 CouponList = ListOf[CouponObject]
 TaxRateList = ListOf[TaxRateObject]

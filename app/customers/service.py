@@ -16,6 +16,7 @@ from app.errors import InvalidRequest, NotFound
 from app.events.service import record
 from app.ids import new_id
 from app.pagination import Page, paginate
+from app.payments.models import PaymentMethod
 
 
 def serialize(customer: Customer) -> dict[str, Any]:
@@ -60,13 +61,13 @@ def _apply(session: Session, caller: Caller, customer: Customer, params: Custome
         customer.coupon = (get_coupon(session, caller, params.coupon, param="coupon")
                            if params.coupon else None)
     if "invoice_settings" in fields and params.invoice_settings is not None:
-        pm = params.invoice_settings.default_payment_method
-        if pm is not None:
-            # Payment methods arrive with the payments package; until a method
-            # with this id exists for this customer, naming one is an error.
-            raise InvalidRequest(f"No such payment method: '{pm}'",
+        pm_id = params.invoice_settings.default_payment_method
+        if pm_id is not None and session.scalar(sa.select(PaymentMethod.id).where(
+                PaymentMethod.id == pm_id, PaymentMethod.customer_id == customer.id,
+                PaymentMethod.account_id == caller.account.id, PaymentMethod.livemode == caller.livemode)) is None:
+            raise InvalidRequest(f"No such payment method for this customer: '{pm_id}'",
                                  param="invoice_settings[default_payment_method]")
-        customer.default_payment_method_id = None
+        customer.default_payment_method_id = pm_id
     if "metadata" in fields:
         merged = {**customer.metadata_, **params.metadata}
         # An empty string removes a key, as merchants expect from Stripe-like APIs.

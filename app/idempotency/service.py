@@ -16,6 +16,7 @@ can be taken over after ``IDEMPOTENCY_LOCK_TIMEOUT`` seconds.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -31,7 +32,9 @@ RELEASE_ON = frozenset({409, 429})
 
 
 def _request_hash() -> str:
-    digest = hashlib.sha256()
+    # Keyed: a body may hold a card number (payment methods), and a plain hash
+    # of a 16-digit number is cheap to reverse by brute force.
+    digest = hmac.new(("idempotency:" + current_app.config["SECRET_KEY"]).encode(), digestmod=hashlib.sha256)
     digest.update(request.method.encode() + b" " + request.path.encode() + b"\n")
     digest.update(request.get_data(cache=True))
     return digest.hexdigest()

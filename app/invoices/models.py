@@ -61,6 +61,9 @@ class Invoice(Owned, Base):
     last_payment_error: Mapped[dict[str, Any] | None]
     payment_id: Mapped[str | None] = mapped_column(sa.String(40))
     hosted_token: Mapped[str | None] = mapped_column(sa.String(200))
+    # The payment being collected right now, if any: taken with a conditional
+    # (versioned) update, so only one collection per invoice runs at a time.
+    collecting_payment_id: Mapped[str | None] = mapped_column(sa.String(40))
 
     finalized_at: Mapped[int | None] = mapped_column(sa.BigInteger)
     paid_at: Mapped[int | None] = mapped_column(sa.BigInteger)

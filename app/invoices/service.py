@@ -468,8 +468,16 @@ def finalize(session: Session, caller: Caller, invoice_id: str, params: Finalize
     return invoice
 
 
+def _not_collecting(invoice: Invoice, action: str) -> None:
+    # Voiding while a charge is in flight could take money for a void invoice.
+    if invoice.collecting_payment_id is not None:
+        raise Conflict(f"You cannot {action} this invoice while a payment for it is in progress.",
+                       code="payment_in_progress")
+
+
 def void(session: Session, caller: Caller, invoice_id: str) -> Invoice:
     invoice = get_invoice(session, caller, invoice_id)
+    _not_collecting(invoice, "void")
     transition(session, invoice, S.VOID)
     invoice.next_payment_attempt = None
     session.flush()
@@ -481,6 +489,7 @@ def mark_uncollectible(session: Session, caller: Caller, invoice_id: str) -> Inv
     invoice = get_invoice(session, caller, invoice_id)
     if invoice.status is not S.OPEN:
         raise illegal(invoice, "mark uncollectible")
+    _not_collecting(invoice, "mark uncollectible")
     transition(session, invoice, S.UNCOLLECTIBLE)
     invoice.next_payment_attempt = None
     session.flush()

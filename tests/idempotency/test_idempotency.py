@@ -4,6 +4,7 @@ from typing import Any
 
 from app import clock
 from app.idempotency.models import IdempotencyKey
+from app.idempotency.service import _request_hash
 
 
 def test_same_key_same_body_replays_byte_for_byte(api: Any) -> None:
@@ -30,18 +31,21 @@ def test_client_errors_are_replayed_too(api: Any) -> None:
     assert first.get_data() == second.get_data() and second.headers["Idempotent-Replayed"] == "true"
 
 
-def test_a_request_still_in_flight_answers_409(api: Any, merchant: Any, db_session: Any) -> None:
+def request_hash(app: Any, body: bytes) -> str:
+    with app.test_request_context("/v1/customers", method="POST", data=body):
+        return _request_hash()
+
+
+def test_a_request_still_in_flight_answers_409(app: Any, api: Any, merchant: Any, db_session: Any) -> None:
     db_session.add(IdempotencyKey(account_id=merchant.account_id, livemode=False, key="busy",
                                   request_hash="x" * 64, created=clock.now(), locked_at=clock.now()))
     db_session.flush()
     response = api.post("/v1/customers", {"name": "A"}, headers={"Idempotency-Key": "busy"})
     # The body differs from the claimed request's hash: a mismatch is reported first.
     assert response.status_code == 400
-    import hashlib
-
     body = b'{"name":"A"}'
     row = db_session.get(IdempotencyKey, (merchant.account_id, False, "busy"))
-    row.request_hash = hashlib.sha256(b"POST /v1/customers\n" + body).hexdigest()
+    row.request_hash = request_hash(app, body)
     db_session.flush()
     response = api.client.post("/v1/customers", data=body, content_type="application/json",
                                headers={"X-Api-Key": api.key, "Idempotency-Key": "busy"})
@@ -50,13 +54,11 @@ def test_a_request_still_in_flight_answers_409(api: Any, merchant: Any, db_sessi
     assert api.ok("GET", "/v1/customers")["data"] == []
 
 
-def test_an_abandoned_claim_can_be_retried(api: Any, merchant: Any, db_session: Any) -> None:
-    import hashlib
-
+def test_an_abandoned_claim_can_be_retried(app: Any, api: Any, merchant: Any, db_session: Any) -> None:
     body = b'{"name":"Retry"}'
     db_session.add(IdempotencyKey(
         account_id=merchant.account_id, livemode=False, key="crashed",
-        request_hash=hashlib.sha256(b"POST /v1/customers\n" + body).hexdigest(),
+        request_hash=request_hash(app, body),
         created=clock.now() - 600, locked_at=clock.now() - 600))
     db_session.flush()
     response = api.client.post("/v1/customers", data=body, content_type="application/json",

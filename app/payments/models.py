@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, MinorUnits, ObjectId, Owned
+
+
+class PaymentStatus(StrEnum):
+    PROCESSING = "processing"  # the processor call is under way (or its process died: see service)
+    REQUIRES_ACTION = "requires_action"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class PaymentMethod(Owned, Base):
+    """A saved card: only what is safe to keep (SPEC §3). Never the number or CVC."""
+
+    __tablename__ = "payment_methods"
+    __table_args__ = (sa.Index("ix_payment_methods_customer", "customer_id", "created", "id"),)
+
+    id: Mapped[ObjectId]
+    customer_id: Mapped[str] = mapped_column(sa.ForeignKey("customers.id"))
+    processor: Mapped[str] = mapped_column(sa.String(16))
+    processor_ref: Mapped[str] = mapped_column(sa.String(128))
+    brand: Mapped[str] = mapped_column(sa.String(16))
+    last4: Mapped[str] = mapped_column(sa.String(4))
+    exp_month: Mapped[int]
+    exp_year: Mapped[int]
+    fingerprint: Mapped[str] = mapped_column(sa.String(64))
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+
+
+class Payment(Owned, Base):
+    __tablename__ = "payments"
+    __table_args__ = (
+        sa.Index("ix_payments_list", "account_id", "livemode", "created", "id"),
+        sa.Index("ix_payments_invoice", "invoice_id", "created", "id"),
+        # The last line of defence against collecting twice: at most one
+        # completed payment per invoice, enforced by the database itself.
+        sa.Index("uq_payments_invoice_completed", "invoice_id", unique=True,
+                 sqlite_where=sa.text("status = 'completed'"),
+                 postgresql_where=sa.text("status = 'completed'")),
+    )
+
+    id: Mapped[ObjectId]
+    invoice_id: Mapped[str] = mapped_column(sa.ForeignKey("invoices.id"))
+    customer_id: Mapped[str] = mapped_column(sa.ForeignKey("customers.id"))
+    payment_method_id: Mapped[str | None] = mapped_column(sa.ForeignKey("payment_methods.id"))
+    amount: Mapped[MinorUnits]
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    status: Mapped[PaymentStatus] = mapped_column(
+        sa.Enum(PaymentStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]))
+    off_session: Mapped[bool]
+    processor: Mapped[str] = mapped_column(sa.String(16))
+    processor_id: Mapped[str | None] = mapped_column(sa.String(128))
+    action_url: Mapped[str | None] = mapped_column(sa.String(2000))
+    card_brand: Mapped[str | None] = mapped_column(sa.String(16))
+    card_last4: Mapped[str | None] = mapped_column(sa.String(4))
+    failure_code: Mapped[str | None] = mapped_column(sa.String(64))
+    decline_code: Mapped[str | None] = mapped_column(sa.String(64))
+    failure_message: Mapped[str | None] = mapped_column(sa.String(500))
+    updated: Mapped[int] = mapped_column(sa.BigInteger)

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from app.validation import ObjectRef, Params, QueryParams
+
+
+class CardParams(Params):
+    # Types only: the checks that customers see (Luhn, expiry, CVC) are
+    # app.payments.cards.validate_card, which answers 402 card_error.
+    number: Annotated[str, Field(max_length=40)]
+    exp_month: int
+    exp_year: int
+    cvc: Annotated[str, Field(max_length=8)]
+
+
+class PaymentMethodCreate(Params):
+    card: CardParams
+    set_default: bool = False
+
+
+class PaymentMethodList(QueryParams):
+    limit: Annotated[int, Field(ge=1, le=100)] = 10
+    starting_after: str | None = None
+    ending_before: str | None = None
+
+
+class PayParams(Params):
+    payment_method: ObjectRef | None = None
+    paid_out_of_band: bool = False
+
+
+class PaymentList(QueryParams):
+    limit: Annotated[int, Field(ge=1, le=100)] = 10
+    starting_after: str | None = None
+    ending_before: str | None = None
+    invoice: str | None = None

@@ -1,0 +1,348 @@
+"""Saved cards and collecting invoices (SPEC §3 payments, §6).
+
+Collecting an invoice spans three steps, and unlike other services this one
+commits between them, because a processor call must never run inside a
+database transaction (it would hold locks for seconds, and a rollback cannot
+take a charge back):
+
+1. claim: under the invoice's version check, record a ``processing`` payment
+   and mark the invoice as collecting it; commit. A second collector racing
+   for the same invoice loses the version check or sees the claim (409).
+2. charge: call the processor with an idempotency key derived from the
+   payment's id, so any retry of this attempt is the same charge.
+3. record: store the normalized outcome, move the invoice (paid, or open
+   with ``last_payment_error``), write the events; commit.
+
+A partial unique index (one completed payment per invoice) backs this up in
+the database. A process that dies between 1 and 3 leaves a ``processing``
+payment; the next collection of that invoice re-drives it with the same
+idempotency key instead of charging anew.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.accounts.service import Caller
+from app.customers.models import Customer
+from app.customers.service import get_customer
+from app.customers.service import serialize as serialize_customer
+from app.errors import Conflict, InvalidRequest, NotFound, ServiceUnavailable
+from app.events.service import record
+from app.ids import new_id
+from app.invoices.models import Invoice, InvoiceStatus
+from app.invoices.schemas import FinalizeParams
+from app.invoices.service import finalize, get_invoice
+from app.invoices.service import serialize as serialize_invoice
+from app.invoices.states import illegal, transition
+from app.pagination import Page, paginate
+from app.payments.cards import validate_card
+from app.payments.models import Payment, PaymentMethod, PaymentStatus
+from app.payments.processor import (
+    ChargeRequest,
+    ChargeResult,
+    ChargeStatus,
+    HttpProcessor,
+    Processor,
+    ProcessorError,
+    SandboxProcessor,
+)
+from app.payments.schemas import PaymentList, PaymentMethodCreate, PaymentMethodList, PayParams
+
+STALE_CLAIM_SECONDS = 120  # a claim older than this belongs to a process that died
+
+
+# Processors
+
+
+def processor_for(livemode: bool) -> Processor:
+    """The sandbox in test mode; the configured HTTP processor in live mode.
+
+    Raises ServiceUnavailable(processor_not_configured) for live mode without one.
+    """
+    cache: dict[str, Processor] = current_app.extensions.setdefault("vinr.processors", {})
+    if not livemode:
+        if "sandbox" not in cache:
+            cache["sandbox"] = SandboxProcessor(fingerprint_key=_fingerprint_key())
+        return cache["sandbox"]
+    url, key = current_app.config["PROCESSOR_URL"], current_app.config["PROCESSOR_KEY"]
+    if not url or not key:
+        raise ServiceUnavailable("Live payments need a processor: set VINR_PROCESSOR_URL and VINR_PROCESSOR_KEY.",
+                                 code="processor_not_configured")
+    if "http" not in cache:
+        cache["http"] = HttpProcessor(url, key)
+    return cache["http"]
+
+
+def _fingerprint_key() -> bytes:
+    return ("fingerprint:" + current_app.config["SECRET_KEY"]).encode()
+
+
+# Serialization
+
+
+def serialize_payment_method(pm: PaymentMethod) -> dict[str, Any]:
+    return {"id": pm.id, "object": "payment_method", "livemode": pm.livemode, "created": pm.created,
+            "customer": pm.customer_id, "type": "card",
+            "card": {"brand": pm.brand, "last4": pm.last4, "exp_month": pm.exp_month, "exp_year": pm.exp_year},
+            "metadata": dict(pm.metadata_)}
+
+
+def serialize_payment(payment: Payment) -> dict[str, Any]:
+    return {"id": payment.id, "object": "payment", "livemode": payment.livemode, "created": payment.created,
+            "amount": payment.amount, "currency": payment.currency, "status": payment.status.value,
+            "invoice": payment.invoice_id, "customer": payment.customer_id,
+            "payment_method": payment.payment_method_id,
+            "card": ({"brand": payment.card_brand, "last4": payment.card_last4}
+                     if payment.card_last4 is not None else None),
+            "failure_code": payment.failure_code, "decline_code": payment.decline_code,
+            "failure_message": payment.failure_message}
+
+
+# Payment methods
+
+
+def add_payment_method(session: Session, caller: Caller, customer_id: str,
+                       params: PaymentMethodCreate) -> PaymentMethod:
+    """Validate and save a card (test mode only; live cards come from the hosted page).
+
+    Raises CardError (402) for a card that fails validation or is not a test card.
+    """
+    if caller.livemode:
+        raise InvalidRequest("In live mode cards are collected on the hosted invoice page, not through the API.",
+                             param="card", code="live_mode_cards_not_accepted")
+    customer = get_customer(session, caller, customer_id)
+    card = params.card
+    details = validate_card(card.number, card.exp_month, card.exp_year, card.cvc)
+    return save_card(session, caller, customer, details, set_default=params.set_default)
+
+
+def save_card(session: Session, caller: Caller, customer: Customer, details: Any, *,
+              set_default: bool) -> PaymentMethod:
+    """Tokenize a validated card with the mode's processor and keep the safe parts."""
+    processor = processor_for(caller.livemode)
+    pm_id = new_id("pm")
+    token = processor.tokenize(details, idempotency_key=f"vinr_{pm_id}")
+    pm = PaymentMethod(id=pm_id, account_id=caller.account.id, livemode=caller.livemode, created=clock.now(),
+                       customer_id=customer.id, processor=processor.name, processor_ref=token.processor_ref,
+                       brand=token.brand, last4=token.last4, exp_month=token.exp_month,
+                       exp_year=token.exp_year, fingerprint=token.fingerprint, metadata_={})
+    session.add(pm)
+    if set_default:
+        customer.default_payment_method_id = pm.id
+    session.flush()
+    if set_default:
+        record(session, caller.account.id, caller.livemode, "customer.updated", serialize_customer(customer))
+    return pm
+
+
+def get_payment_method(session: Session, caller: Caller, pm_id: str, *, customer_id: str | None = None,
+                       param: str = "payment_method") -> PaymentMethod:
+    stmt = sa.select(PaymentMethod).where(PaymentMethod.account_id == caller.account.id,
+                                          PaymentMethod.livemode == caller.livemode, PaymentMethod.id == pm_id)
+    if customer_id is not None:
+        stmt = stmt.where(PaymentMethod.customer_id == customer_id)
+    pm = session.scalar(stmt)
+    if pm is None:
+        raise NotFound(f"No such payment method: '{pm_id}'", param=param)
+    return pm
+
+
+def list_payment_methods(session: Session, caller: Caller, customer_id: str,
+                         query: PaymentMethodList) -> Page[PaymentMethod]:
+    customer = get_customer(session, caller, customer_id)
+    stmt = sa.select(PaymentMethod).where(PaymentMethod.customer_id == customer.id)
+    return paginate(session, stmt, PaymentMethod, limit=query.limit, starting_after=query.starting_after,
+                    ending_before=query.ending_before)
+
+
+# Payments
+
+
+def get_payment(session: Session, caller: Caller, payment_id: str) -> Payment:
+    payment = session.scalar(sa.select(Payment).where(
+        Payment.account_id == caller.account.id, Payment.livemode == caller.livemode, Payment.id == payment_id))
+    if payment is None:
+        raise NotFound(f"No such payment: '{payment_id}'", param="id")
+    return payment
+
+
+def list_payments(session: Session, caller: Caller, query: PaymentList) -> Page[Payment]:
+    stmt = sa.select(Payment).where(Payment.account_id == caller.account.id, Payment.livemode == caller.livemode)
+    if query.invoice is not None:
+        stmt = stmt.where(Payment.invoice_id == query.invoice)
+    return paginate(session, stmt, Payment, limit=query.limit, starting_after=query.starting_after,
+                    ending_before=query.ending_before)
+
+
+def _invoice_event(session: Session, invoice: Invoice, type_: str) -> None:
+    record(session, invoice.account_id, invoice.livemode, type_, serialize_invoice(invoice))
+
+
+def _payment_event(session: Session, payment: Payment, type_: str) -> None:
+    record(session, payment.account_id, payment.livemode, type_, serialize_payment(payment))
+
+
+def pay(session: Session, caller: Caller, invoice_id: str, params: PayParams) -> Invoice:
+    """``POST /v1/invoices/{id}/pay``: collect off-session, or record an out-of-band payment.
+
+    Declines are outcomes (the invoice stays payable); raises Conflict when the
+    invoice is not payable or another collection is running, NotFound for an
+    unknown method, ServiceUnavailable when live mode has no processor.
+    Commits (see the module docstring).
+    """
+    invoice = get_invoice(session, caller, invoice_id)
+    if params.paid_out_of_band:
+        if params.payment_method is not None:
+            raise InvalidRequest("paid_out_of_band takes no payment_method.", param="payment_method")
+        return _paid_out_of_band(session, invoice)
+    processor = processor_for(caller.livemode)
+    if not invoice.is_payable:
+        raise illegal(invoice, "pay")
+    resumed = _resume_stale_claim(session, caller, invoice, processor)
+    if resumed is not None:
+        return resumed
+    pm = _payment_method_for(session, caller, invoice, params.payment_method)
+    payment = claim(session, invoice, pm, off_session=True)
+    result = charge(processor, payment, pm)
+    record_outcome(session, invoice, payment, result)
+    return invoice
+
+
+def finalize_and_collect(session: Session, caller: Caller, invoice_id: str, params: FinalizeParams) -> Invoice:
+    """Finalize; then, for charge_automatically, collect from the default method
+    unless this request says ``auto_advance: false`` (SPEC §3 finalize)."""
+    invoice = finalize(session, caller, invoice_id, params)
+    session.commit()
+    if (invoice.collection_method != "charge_automatically" or params.auto_advance is False
+            or not invoice.is_payable):
+        return invoice
+    customer = session.get(Customer, invoice.customer_id)
+    if customer is None or customer.default_payment_method_id is None:
+        return invoice  # nothing to charge yet; the merchant or the customer pays later
+    try:
+        processor = processor_for(caller.livemode)
+    except ServiceUnavailable:
+        return invoice  # finalized; /pay will say processor_not_configured
+    pm = get_payment_method(session, caller, customer.default_payment_method_id)
+    payment = claim(session, invoice, pm, off_session=True)
+    record_outcome(session, invoice, payment, charge(processor, payment, pm))
+    return invoice
+
+
+def _paid_out_of_band(session: Session, invoice: Invoice) -> Invoice:
+    if invoice.collecting_payment_id is not None:
+        raise Conflict("A card payment for this invoice is in progress.", code="payment_in_progress")
+    transition(session, invoice, InvoiceStatus.PAID)
+    invoice.amount_paid = invoice.amount_due
+    invoice.next_payment_attempt = None
+    session.flush()
+    _invoice_event(session, invoice, "invoice.paid")
+    session.commit()
+    return invoice
+
+
+def _payment_method_for(session: Session, caller: Caller, invoice: Invoice, pm_id: str | None) -> PaymentMethod:
+    if pm_id is None:
+        customer = session.get(Customer, invoice.customer_id)
+        pm_id = customer.default_payment_method_id if customer is not None else None
+        if pm_id is None:
+            raise InvalidRequest("The customer has no default payment method; pass payment_method.",
+                                 param="payment_method", code="payment_method_missing")
+    return get_payment_method(session, caller, pm_id, customer_id=invoice.customer_id)
+
+
+def claim(session: Session, invoice: Invoice, pm: PaymentMethod, *, off_session: bool) -> Payment:
+    """Step 1: record the attempt and take the invoice's collection slot; commits.
+
+    Raises Conflict when another collection holds the slot; a concurrent claim
+    that read the same version fails its flush (StaleDataError, a 409).
+    """
+    if invoice.collecting_payment_id is not None:
+        raise Conflict("A payment for this invoice is already in progress.", code="payment_in_progress")
+    now = clock.now()
+    payment = Payment(id=new_id("pay"), account_id=invoice.account_id, livemode=invoice.livemode, created=now,
+                      updated=now, invoice_id=invoice.id, customer_id=invoice.customer_id,
+                      payment_method_id=pm.id, amount=invoice.amount_remaining, currency=invoice.currency,
+                      status=PaymentStatus.PROCESSING, off_session=off_session, processor=pm.processor,
+                      card_brand=pm.brand, card_last4=pm.last4)
+    session.add(payment)
+    invoice.collecting_payment_id = payment.id
+    invoice.payment_id = payment.id
+    session.flush()
+    session.commit()
+    return payment
+
+
+def charge(processor: Processor, payment: Payment, pm: PaymentMethod, *, return_url: str | None = None) -> ChargeResult:
+    """Step 2: one processor call, outside any transaction. Never raises for the
+    processor's sake: an unreachable or confused processor is a failed outcome."""
+    request = ChargeRequest(amount=payment.amount, currency=payment.currency, processor_ref=pm.processor_ref,
+                            idempotency_key=f"vinr_{payment.id}", off_session=payment.off_session,
+                            return_url=return_url, description=f"Invoice {payment.invoice_id}")
+    try:
+        return processor.charge(request)
+    except ProcessorError as error:
+        current_app.logger.warning("processor error for payment %s: %s", payment.id, error.code)
+        return ChargeResult(status=ChargeStatus.FAILED, failure_code=error.code,
+                            failure_message="The payment processor could not be reached or gave no clear answer; "
+                                            "nothing was charged by this attempt. Try again later.",
+                            retryable=True)
+
+
+def record_outcome(session: Session, invoice: Invoice, payment: Payment, result: ChargeResult) -> None:
+    """Step 3: store the outcome, move the invoice, write the events; commits."""
+    session.refresh(invoice)
+    now = clock.now()
+    payment.updated = now
+    payment.processor_id = result.processor_id
+    invoice.collecting_payment_id = None
+    if result.status is ChargeStatus.SUCCEEDED:
+        payment.status = PaymentStatus.COMPLETED
+        invoice.attempt_count += 1
+        invoice.amount_paid += payment.amount
+        invoice.last_payment_error = None
+        invoice.next_payment_attempt = None
+        transition(session, invoice, InvoiceStatus.PAID)
+        _payment_event(session, payment, "payment.completed")
+        _invoice_event(session, invoice, "invoice.payment_succeeded")
+        _invoice_event(session, invoice, "invoice.paid")
+    else:
+        needs_customer = result.status is ChargeStatus.REQUIRES_ACTION or \
+            result.failure_code == "authentication_required"
+        payment.status = PaymentStatus.REQUIRES_ACTION if needs_customer else PaymentStatus.FAILED
+        payment.action_url = result.action_url
+        payment.failure_code = result.failure_code or ("authentication_required" if needs_customer else None)
+        payment.decline_code = result.decline_code
+        payment.failure_message = result.failure_message or (
+            "This payment needs the customer to authenticate on the invoice page." if needs_customer else None)
+        invoice.attempt_count += 1
+        invoice.last_payment_error = {"code": payment.failure_code, "decline_code": payment.decline_code,
+                                      "message": payment.failure_message, "payment": payment.id}
+        session.flush()
+        if needs_customer:
+            _invoice_event(session, invoice, "invoice.payment_action_required")
+        else:
+            _payment_event(session, payment, "payment.failed")
+        _invoice_event(session, invoice, "invoice.payment_failed")
+    session.flush()
+    session.commit()
+
+
+def _resume_stale_claim(session: Session, caller: Caller, invoice: Invoice, processor: Processor) -> Invoice | None:
+    """Finish an attempt whose process died after claiming: same idempotency key, same charge."""
+    if invoice.collecting_payment_id is None:
+        return None
+    payment = session.get(Payment, invoice.collecting_payment_id)
+    if payment is None or payment.status is not PaymentStatus.PROCESSING \
+            or payment.updated > clock.now() - STALE_CLAIM_SECONDS:
+        raise Conflict("A payment for this invoice is already in progress.", code="payment_in_progress")
+    assert payment.payment_method_id is not None
+    pm = get_payment_method(session, caller, payment.payment_method_id)
+    record_outcome(session, invoice, payment, charge(processor, payment, pm))
+    return invoice
