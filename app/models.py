@@ -1,12 +1,14 @@
 """Every model, imported once so ``Base.metadata`` knows every table."""
 
 from app.accounts.models import Account, ApiKey, InvoiceCounter
+from app.branding.models import Branding
 from app.catalog.models import Coupon, Price, TaxRate
 from app.customers.models import Customer
+from app.documents.models import InvoiceDocument
 from app.events.models import Event
 from app.idempotency.models import IdempotencyKey
 from app.invoices.models import Invoice, InvoiceItem, InvoiceLine
 from app.payments.models import Payment, PaymentMethod
 
-__all__ = ["Account", "ApiKey", "Coupon", "Customer", "Event", "IdempotencyKey", "Invoice",
+__all__ = ["Account", "ApiKey", "Branding", "InvoiceDocument", "Coupon", "Customer", "Event", "IdempotencyKey", "Invoice",
            "InvoiceCounter", "InvoiceItem", "InvoiceLine", "Payment", "PaymentMethod", "Price", "TaxRate"]
