@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from app import config
 from app.db import configure_sqlite, write_intent
 from app.errors import Conflict, DomainError, InvalidRequest, ServiceUnavailable
-from app.extensions import db
+from app.extensions import babel, csrf, db, limiter
 
 log = logging.getLogger(__name__)
 
@@ -27,18 +27,41 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, instance_path: str
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     config.load(app, overrides)
     db.init_app(app)
+    # flask-sqlalchemy-lite also registers an async-session teardown, which Flask
+    # runs through asgiref on every request (~0.8 ms, see docs/performance.md).
+    # We use no async sessions, so drop it.
+    app.teardown_appcontext_funcs[:] = [
+        f for f in app.teardown_appcontext_funcs if getattr(f, "__name__", "") != "_close_async_sessions"]
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)
 
     @app.before_request
     def _intent() -> None:
-        # GETs never write (SPEC §7); everything else takes the write lock up front on SQLite.
-        write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
+        # GETs never change state (SPEC §7); everything else takes the write
+        # lock up front on SQLite. The PDF's first render stores the document.
+        write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS") or request.path.endswith("/pdf"))
+
+    @app.after_request
+    def _nosniff(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
 
     from app.api import bp as api_bp
+    from app.branding import themes
+    from app.portal import bp as portal_bp
+    from app.portal import install_log_redaction
+    from app.portal.presenter import current_locale
 
+    csrf.init_app(app)
+    csrf.exempt(api_bp)  # the API authenticates every request by key, not by cookie
+    babel.init_app(app, locale_selector=current_locale)
+    limiter.init_app(app)
+    themes.install(app)
+    app.jinja_env.globals["theme_template"] = themes.template_name
+    install_log_redaction()
     app.register_blueprint(api_bp)
+    app.register_blueprint(portal_bp)
     _register_errors(app)
 
     from app.cli import register
@@ -49,6 +72,19 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, instance_path: str
 
 def _wants_json() -> bool:
     return request.path.startswith("/v1")
+
+
+def _html_error(error: HTTPException) -> tuple[str, int] | HTTPException:
+    """Hosted-page errors: our own plain pages, telling nothing (SPEC §7)."""
+    from flask import render_template
+    from jinja2 import TemplateNotFound
+
+    code = error.code or 500
+    try:
+        body = render_template(f"errors/{code}.html", message=None)
+    except TemplateNotFound:
+        return error
+    return body, code
 
 
 def _register_errors(app: Flask) -> None:
@@ -74,9 +110,9 @@ def _register_errors(app: Flask) -> None:
                                        code="concurrent_modification"))
 
     @app.errorhandler(HTTPException)
-    def _http(error: HTTPException) -> Response | HTTPException:
+    def _http(error: HTTPException) -> Response | HTTPException | tuple[str, int]:
         if not _wants_json():
-            return error
+            return _html_error(error)
         code = error.code or 500
         messages = {
             404: ("resource_missing", "Unrecognized request URL."),
@@ -94,7 +130,9 @@ def _register_errors(app: Flask) -> None:
         log.exception("unhandled error on %s %s", request.method, request.path)
         db.session.rollback()
         if not _wants_json():
-            return "Internal Server Error", 500
+            from flask import render_template
+
+            return render_template("errors/500.html", message=None), 500
         domain = ServiceUnavailable("Something went wrong on our side; the request changed nothing.",
                                     code="internal_error")
         domain.status = 500

@@ -33,6 +33,10 @@ DEFAULTS: dict[str, Any] = {
     "IDEMPOTENCY_TTL": 24 * 3600,
     "IDEMPOTENCY_LOCK_TIMEOUT": 60,  # seconds before an abandoned in-flight key may be retaken
     "EVENT_RETENTION": 30 * 24 * 3600,
+    # SPEC §7 card-testing defence: failed card attempts allowed per hour
+    # (limits syntax of Flask-Limiter). The sixth failure in an hour is refused.
+    "CARD_ATTEMPTS_PER_ADDRESS": "5 per hour",
+    "CARD_ATTEMPTS_PER_INVOICE": "5 per hour",
 }
 
 
@@ -85,6 +89,23 @@ def load(app: Flask, overrides: Mapping[str, Any] | None) -> None:
         value = cfg[name]
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise _fail(name, f"must be a positive integer, got {value!r}")
+
+    for name in ("CARD_ATTEMPTS_PER_ADDRESS", "CARD_ATTEMPTS_PER_INVOICE"):
+        try:
+            from limits import parse_many
+
+            parse_many(str(cfg[name]))
+        except ValueError:
+            raise _fail(name, f"must be a rate such as '5 per hour', got {cfg[name]!r}") from None
+
+    cfg["RATELIMIT_STORAGE_URI"] = cfg["REDIS_URL"] or "memory://"
+    cfg["RATELIMIT_HEADERS_ENABLED"] = True
+    secure = cfg["PUBLIC_URL"].startswith("https://")
+    cfg.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    cfg.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    cfg["SESSION_COOKIE_SECURE"] = secure and not cfg.get("TESTING", False)
+    cfg.setdefault("WTF_CSRF_TIME_LIMIT", 4 * 3600)  # a customer may leave the page open a while
+    cfg.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(Path(app.root_path) / "translations"))
 
     engine: dict[str, Any] = {"url": cfg["DATABASE_URL"]}
     if cfg["DATABASE_URL"].startswith("postgresql"):

@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
+from flask import request
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_sqlalchemy_lite import SQLAlchemy
+from flask_wtf import CSRFProtect
 
 # Objects stay readable after the boundary commits (e.g. to render the response).
 db = SQLAlchemy(session_options={"expire_on_commit": False})
+csrf = CSRFProtect()
+babel = Babel()
+# No default limits: limits are declared where they defend something (the
+# hosted page's card forms). Storage: memory, or VINR_REDIS_URL when shared.
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+
+
+def invoice_key() -> str:
+    """Rate-limit key for attempts on one invoice, whoever makes them."""
+    return f"invoice:{(request.view_args or {}).get('invoice_id', '')}"

@@ -10,5 +10,7 @@ from app.idempotency.models import IdempotencyKey
 from app.invoices.models import Invoice, InvoiceItem, InvoiceLine
 from app.payments.models import Payment, PaymentMethod
 
-__all__ = ["Account", "ApiKey", "Branding", "InvoiceDocument", "Coupon", "Customer", "Event", "IdempotencyKey", "Invoice",
-           "InvoiceCounter", "InvoiceItem", "InvoiceLine", "Payment", "PaymentMethod", "Price", "TaxRate"]
+__all__ = [
+    "Account", "ApiKey", "Branding", "Coupon", "Customer", "Event", "IdempotencyKey", "Invoice", "InvoiceCounter",
+    "InvoiceDocument", "InvoiceItem", "InvoiceLine", "Payment", "PaymentMethod", "Price", "TaxRate",
+]

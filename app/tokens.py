@@ -10,26 +10,36 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from itsdangerous import BadData, URLSafeSerializer
+from itsdangerous import BadData, URLSafeSerializer, URLSafeTimedSerializer
 
 HOSTED_INVOICE = "vinr.hosted-invoice.v1"
 
 
 class InvalidToken(Exception):
-    """The token is malformed, tampered with or minted for something else."""
+    """The token is malformed, expired, tampered with or minted for something else."""
 
 
-def _serializer(purpose: str) -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=purpose)
+def _serializer(purpose: str, timed: bool) -> URLSafeSerializer | URLSafeTimedSerializer:
+    cls = URLSafeTimedSerializer if timed else URLSafeSerializer
+    return cls(current_app.config["SECRET_KEY"], salt=purpose)
 
 
-def mint(purpose: str, payload: dict[str, Any]) -> str:
-    return str(_serializer(purpose).dumps(payload))
+def mint(purpose: str, payload: dict[str, Any], *, timed: bool = False) -> str:
+    """Sign ``payload``; ``timed`` tokens carry their issue time for ``max_age``."""
+    return str(_serializer(purpose, timed).dumps(payload))
 
 
-def verify(purpose: str, token: str) -> dict[str, Any]:
+def verify(purpose: str, token: str, *, max_age: int | None = None) -> dict[str, Any]:
+    """The payload of a token of this purpose; ``max_age`` (seconds) for timed ones.
+
+    Raises InvalidToken for anything else.
+    """
     try:
-        payload = _serializer(purpose).loads(token)
+        if max_age is not None:
+            payload = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=purpose).loads(
+                token, max_age=max_age)
+        else:
+            payload = _serializer(purpose, False).loads(token)
     except BadData:
         raise InvalidToken(purpose) from None
     if not isinstance(payload, dict):

@@ -67,23 +67,33 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 @pytest.fixture()
 def db_session(app: Flask) -> Iterator[Any]:
-    """A session whose work, and every request's, is rolled back after the test."""
+    """A session whose work, and every request's, is rolled back after the test.
+
+    No app context stays pushed during the test: each request then gets its
+    own context and its own session, as in production (a pushed context would
+    make every request of the test share one session and its identity map).
+    """
     with app.app_context():
         connection = db.engine.connect()
         outer = connection.begin()
         db.sessionmaker.configure(bind=connection, join_transaction_mode="create_savepoint")
         session = db.sessionmaker()
-        try:
-            yield session
-        finally:
-            session.close()
-            db.sessionmaker.configure(bind=db.engine, join_transaction_mode="conditional_savepoint")  # the default
-            outer.rollback()
-            connection.close()
+    try:
+        yield session
+    finally:
+        session.close()
+        with app.app_context():
+            db.sessionmaker.configure(bind=db.engine, join_transaction_mode="conditional_savepoint")
+        outer.rollback()
+        connection.close()
 
 
 @pytest.fixture()
 def client(app: Flask, db_session: Any) -> FlaskClient:
+    from app.extensions import limiter
+
+    with app.app_context():
+        limiter.reset()  # rate-limit counters are per test, like the database
     return app.test_client()
 
 

@@ -20,10 +20,9 @@ def _authenticate() -> None:
     if header is None:
         scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
         header = credentials.strip() if scheme.lower() == "bearer" else None
+    # The lookup runs in the request's own transaction: one transaction per
+    # request (an Idempotency-Key claim commits it early, see idempotency).
     g.caller = authenticate(db.session, header)
-    # End the read transaction now: the request's own work starts clean, and on
-    # SQLite no lock is held while the body is parsed.
-    db.session.commit()
 
 
-from app.api import catalog, customers, events, invoices, openapi, payments  # noqa: E402,F401 - registers routes
+from app.api import branding, catalog, customers, events, invoices, openapi, payments  # noqa: E402,F401 - registers routes

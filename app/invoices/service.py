@@ -108,6 +108,8 @@ def serialize_item(item: InvoiceItem) -> dict[str, Any]:
 
 
 def _event(session: Session, invoice: Invoice, type_: str) -> None:
+    # No flush needed first: the event is built from the objects in memory,
+    # and the boundary's commit writes change and event in one flush.
     record(session, invoice.account_id, invoice.livemode, type_, serialize(invoice))
 
 
@@ -259,14 +261,14 @@ def _apply_fields(session: Session, caller: Caller, invoice: Invoice, params: In
         raise InvalidRequest("due_date must be in the future.", param="due_date")
 
 
-def _pending_items(session: Session, customer: Customer, currency: str | None = None) -> list[InvoiceItem]:
+def _pending_items(session: Session, customer: Customer) -> list[InvoiceItem]:
+    """The customer's pending items, oldest first (a bounded read: more than
+    MAX_LINES in one currency cannot become one invoice anyway)."""
     stmt = sa.select(InvoiceItem).where(
         InvoiceItem.customer_id == customer.id, InvoiceItem.invoice_id.is_(None),
         InvoiceItem.deleted.is_(False),
     )
-    if currency is not None:
-        stmt = stmt.where(InvoiceItem.currency == currency)
-    return list(session.scalars(stmt.order_by(InvoiceItem.created, InvoiceItem.id).limit(MAX_LINES + 1)))
+    return list(session.scalars(stmt.order_by(InvoiceItem.created, InvoiceItem.id).limit(10 * MAX_LINES)))
 
 
 def create_invoice(session: Session, caller: Caller, params: InvoiceCreate) -> Invoice:
@@ -274,8 +276,8 @@ def create_invoice(session: Session, caller: Caller, params: InvoiceCreate) -> I
     customer = get_customer(session, caller, params.customer, param="customer")
     include = params.pending_invoice_items_behavior == "include"
     currency = params.currency
+    pending = _pending_items(session, customer) if include else []
     if currency is None:
-        pending = _pending_items(session, customer) if include else []
         currency = pending[0].currency if pending else caller.account.default_currency
     invoice = Invoice(
         id=new_id("inv"), account_id=caller.account.id, livemode=caller.livemode, created=clock.now(),
@@ -289,8 +291,8 @@ def create_invoice(session: Session, caller: Caller, params: InvoiceCreate) -> I
             and customer.coupon.currency in (None, currency)):
         invoice.coupon_pks = [customer.coupon.pk]
     session.add(invoice)
-    if include:
-        items = _pending_items(session, customer, currency)
+    if pending:
+        items = [item for item in pending if item.currency == currency]
         if len(items) > MAX_LINES:
             raise InvalidRequest(f"The customer has more than {MAX_LINES} pending items in {currency}.",
                                  param="pending_invoice_items_behavior")
@@ -301,7 +303,6 @@ def create_invoice(session: Session, caller: Caller, params: InvoiceCreate) -> I
                 unit_amount=item.unit_amount, amount=item.amount, price_id=item.price_id,
                 invoice_item_id=item.id, discount_amount=0, tax_amounts=[], metadata_=dict(item.metadata_)))
     _recompute(session, caller, invoice)
-    session.flush()
     _event(session, invoice, "invoice.created")
     return invoice
 
@@ -335,7 +336,6 @@ def update_invoice(session: Session, caller: Caller, invoice_id: str, params: In
             invoice.currency = params.currency
         _apply_fields(session, caller, invoice, params)
         _recompute(session, caller, invoice)
-    session.flush()
     _event(session, invoice, "invoice.updated")
     return invoice
 
@@ -372,7 +372,6 @@ def add_line(session: Session, caller: Caller, invoice_id: str, params: LineCrea
         unit_amount=unit_amount, amount=_line_amount(params.quantity, unit_amount, "quantity"),
         price_id=price_id, discount_amount=0, tax_amounts=[], metadata_=params.metadata))
     _recompute(session, caller, invoice)
-    session.flush()
     _event(session, invoice, "invoice.updated")
     return invoice
 
@@ -411,7 +410,6 @@ def update_line(session: Session, caller: Caller, invoice_id: str, line_id: str,
         line.metadata_ = {k: v for k, v in merged.items() if v != ""}
     line.amount = _line_amount(line.quantity, line.unit_amount, "quantity")
     _recompute(session, caller, invoice)
-    session.flush()
     _event(session, invoice, "invoice.updated")
     return invoice
 
@@ -425,7 +423,6 @@ def delete_line(session: Session, caller: Caller, invoice_id: str, line_id: str)
                         .values(deleted=True))
     invoice.lines.remove(line)
     _recompute(session, caller, invoice)
-    session.flush()
     _event(session, invoice, "invoice.updated")
     return invoice
 
@@ -450,10 +447,10 @@ def finalize(session: Session, caller: Caller, invoice_id: str, params: Finalize
     invoice.customer_name = customer.name
     invoice.customer_address = dict(customer.address) if customer.address else None
     transition(session, invoice, S.OPEN)
+    invoice.number = next_invoice_number(session, caller.account, caller.livemode)
     if invoice.collection_method == "send_invoice" and invoice.due_date is None:
         assert invoice.days_until_due is not None
         invoice.due_date = (invoice.finalized_at or clock.now()) + invoice.days_until_due * DAY
-    invoice.number = next_invoice_number(session, caller.account, caller.livemode)
     invoice.hosted_token = tokens.mint(tokens.HOSTED_INVOICE, {"i": invoice.id, "a": invoice.account_id})
     if params.auto_advance is not None:
         invoice.auto_advance = params.auto_advance

@@ -296,8 +296,22 @@ def charge(processor: Processor, payment: Payment, pm: PaymentMethod, *, return_
 
 
 def record_outcome(session: Session, invoice: Invoice, payment: Payment, result: ChargeResult) -> None:
-    """Step 3: store the outcome, move the invoice, write the events; commits."""
+    """Step 3: store the outcome, move the invoice, write the events; commits.
+
+    Records nothing when this attempt no longer holds the invoice's collection
+    slot: another process already recorded it (see below).
+    """
     session.refresh(invoice)
+    session.refresh(payment)
+    if invoice.collecting_payment_id != payment.id or payment.status is not PaymentStatus.PROCESSING:
+        # Fix (tests/payments/test_resume_stale_claim.py): two processes can
+        # re-drive one stale claim; the first records its outcome and a new
+        # attempt may claim the invoice before the second finishes. Recording
+        # again would count the attempt twice and free the new attempt's slot,
+        # letting a third collection charge alongside it. Same idempotency
+        # key, same charge: the outcome on record stands.
+        session.commit()
+        return
     now = clock.now()
     payment.updated = now
     payment.processor_id = result.processor_id
@@ -344,5 +358,9 @@ def _resume_stale_claim(session: Session, caller: Caller, invoice: Invoice, proc
         raise Conflict("A payment for this invoice is already in progress.", code="payment_in_progress")
     assert payment.payment_method_id is not None
     pm = get_payment_method(session, caller, payment.payment_method_id)
+    # Fix (tests/payments/test_resume_stale_claim.py): end the transaction these
+    # reads began before calling the processor, as claim() does on the first
+    # attempt; on SQLite it holds the write lock (BEGIN IMMEDIATE) for the call.
+    session.commit()
     record_outcome(session, invoice, payment, charge(processor, payment, pm))
     return invoice

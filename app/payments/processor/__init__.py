@@ -8,6 +8,7 @@ from app.payments.processor.base import (
     ConfirmRequest,
     Processor,
     ProcessorError,
+    SetupRequest,
     TokenizedCard,
 )
 from app.payments.processor.http import HttpProcessor
@@ -24,5 +25,6 @@ __all__ = [
     "Processor",
     "ProcessorError",
     "SandboxProcessor",
+    "SetupRequest",
     "TokenizedCard",
 ]

@@ -77,6 +77,19 @@ class ConfirmRequest:
     challenge_passed: bool | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class SetupRequest:
+    """Make a saved card usable later without the customer (a zero-amount setup).
+
+    Cards that ask for 3DS answer REQUIRES_ACTION: the customer authenticates
+    once while present (the hosted page's "Update payment method").
+    """
+
+    processor_ref: str
+    idempotency_key: str
+    return_url: str | None = None
+
+
 class ProcessorError(Exception):
     """The processor could not be reached or answered nonsense.
 
@@ -108,4 +121,12 @@ class Processor(Protocol):
 
     def confirm(self, request: ConfirmRequest) -> ChargeResult:
         """Complete a REQUIRES_ACTION charge after the customer's challenge."""
+        ...
+
+    def setup(self, request: SetupRequest) -> ChargeResult:
+        """Authorize a saved card for later use; SUCCEEDED, REQUIRES_ACTION or FAILED."""
+        ...
+
+    def confirm_setup(self, request: ConfirmRequest) -> ChargeResult:
+        """Complete a REQUIRES_ACTION setup after the customer's challenge."""
         ...

@@ -38,6 +38,7 @@ from app.payments.processor.base import (
     ChargeStatus,
     ConfirmRequest,
     ProcessorError,
+    SetupRequest,
     TokenizedCard,
 )
 
@@ -45,6 +46,16 @@ _KNOWN_BRANDS = frozenset({"visa", "mastercard", "amex", "discover", "diners", "
 # A run of 12+ digits, possibly grouped: what a PAN looks like inside free text.
 _PAN_LIKE = re.compile(r"\d(?:[ \-]?\d){11,}")
 _SAFE_ID = re.compile(r"[A-Za-z0-9_\-]{1,255}")
+# Fix (tests/payments/test_live_collection.py): what is persisted must fit its
+# column (app/payments/models.py). An id, code, message or URL that does not is
+# garbage to normalize here; unchecked, it failed the write of the outcome on
+# PostgreSQL: a 500, and a payment left "processing" with the invoice's
+# collection slot held, failing the same way on every re-drive.
+_STORED_ID = re.compile(r"[A-Za-z0-9_\-]{1,128}")  # processor_id, processor_ref
+_CODE = re.compile(r"[A-Za-z0-9_\-.]{1,64}")  # failure_code, decline_code
+_MAX_MESSAGE = 500  # failure_message
+_MAX_URL = 2000  # action_url
+_MAX_FINGERPRINT = 64
 
 # Errors after which the request may or may not have reached the processor.
 # The idempotency key makes resending it safe.
@@ -128,7 +139,10 @@ class HttpProcessor:
             )
         pm_id = _required_str(body, "id")
         details = body.get("card")
-        if not isinstance(details, dict):
+        if not isinstance(details, dict) or not _STORED_ID.fullmatch(pm_id):
+            raise _invalid_response()
+        fingerprint = _required_str(details, "fingerprint")
+        if len(fingerprint) > _MAX_FINGERPRINT:
             raise _invalid_response()
         brand = _required_str(details, "brand").lower()
         last4 = _required_str(details, "last4")
@@ -140,7 +154,7 @@ class HttpProcessor:
             last4=last4,
             exp_month=_required_int(details, "exp_month"),
             exp_year=_required_int(details, "exp_year"),
-            fingerprint=_required_str(details, "fingerprint"),
+            fingerprint=fingerprint,
         )
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
@@ -172,6 +186,23 @@ class HttpProcessor:
         if not _SAFE_ID.fullmatch(request.processor_id):
             raise ProcessorError("Invalid payment id.", code="processor_invalid_request")
         path = f"/v1/payment_intents/{quote(request.processor_id, safe='')}/confirm"
+        status, body = self._post(path, {}, request.idempotency_key)
+        return self._intent_result(status, body)
+
+    def setup(self, request: SetupRequest) -> ChargeResult:
+        """Create and confirm a setup intent for off-session use of a saved card."""
+        payload: dict[str, Any] = {"payment_method": request.processor_ref, "confirm": True,
+                                   "usage": "off_session"}
+        if request.return_url is not None:
+            payload["return_url"] = request.return_url
+        status, body = self._post("/v1/setup_intents", payload, request.idempotency_key)
+        return self._intent_result(status, body)
+
+    def confirm_setup(self, request: ConfirmRequest) -> ChargeResult:
+        """Confirm a setup intent after the customer's challenge."""
+        if not _SAFE_ID.fullmatch(request.processor_id):
+            raise ProcessorError("Invalid setup id.", code="processor_invalid_request")
+        path = f"/v1/setup_intents/{quote(request.processor_id, safe='')}/confirm"
         status, body = self._post(path, {}, request.idempotency_key)
         return self._intent_result(status, body)
 
@@ -232,8 +263,11 @@ class HttpProcessor:
             error = _card_error(body)
             intent = error.get("payment_intent")
             intent_id = _opt_str(intent.get("id")) if isinstance(intent, dict) else None
-            return _failed(intent_id, error)
+            # The decline is the answer; an id we cannot keep is dropped.
+            return _failed(intent_id if intent_id and _STORED_ID.fullmatch(intent_id) else None, error)
         intent_id = _required_str(body, "id")
+        if not _STORED_ID.fullmatch(intent_id):
+            raise _invalid_response()
         intent_status = body.get("status")
         if intent_status == "succeeded":
             return ChargeResult(status=ChargeStatus.SUCCEEDED, processor_id=intent_id)
@@ -241,7 +275,8 @@ class HttpProcessor:
             next_action = body.get("next_action")
             redirect = next_action.get("redirect_to_url") if isinstance(next_action, dict) else None
             url = redirect.get("url") if isinstance(redirect, dict) else None
-            if not isinstance(url, str) or not url:
+            if not isinstance(url, str) or not url or len(url) > _MAX_URL \
+                    or urlsplit(url).scheme not in {"http", "https"}:
                 raise _invalid_response()
             return ChargeResult(status=ChargeStatus.REQUIRES_ACTION, processor_id=intent_id, action_url=url)
         if intent_status == "requires_payment_method":
@@ -252,14 +287,14 @@ class HttpProcessor:
 
 
 def _failed(intent_id: str | None, error: Mapping[str, Any]) -> ChargeResult:
-    failure_code = _opt_str(error.get("code")) or "card_declined"
-    decline_code = _opt_str(error.get("decline_code"))
+    failure_code = _code(error.get("code")) or "card_declined"
+    decline_code = _code(error.get("decline_code"))
     return ChargeResult(
         status=ChargeStatus.FAILED,
         processor_id=intent_id,
         failure_code=failure_code,
         decline_code=decline_code,
-        failure_message=_redact(_opt_str(error.get("message")) or "Your card was declined.", ()),
+        failure_message=_redact(_opt_str(error.get("message")) or "Your card was declined.", ())[:_MAX_MESSAGE],
         # Only a processor-side hiccup may go away by itself; a decline needs
         # the customer (new card, funds, authentication).
         retryable=failure_code == "processing_error" or decline_code == "try_again_later",
@@ -312,6 +347,11 @@ def _required_int(body: Mapping[str, Any], key: str) -> int:
 
 def _opt_str(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _code(value: object) -> str | None:
+    """A processor's error code, if it is one we can keep (else None)."""
+    return value if isinstance(value, str) and _CODE.fullmatch(value) else None
 
 
 def _redact(text: str, sensitive: Iterable[str]) -> str:

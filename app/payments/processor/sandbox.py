@@ -53,6 +53,7 @@ from app.payments.processor.base import (
     ChargeStatus,
     ConfirmRequest,
     ProcessorError,
+    SetupRequest,
     TokenizedCard,
 )
 
@@ -164,9 +165,12 @@ class SandboxProcessor:
         digits = cards.normalize_number(card.number)
         entry = TEST_CARDS.get(digits)
         if entry is None:
+            # The hint names no full number, not even a public test card: no
+            # error message may carry a Luhn-valid PAN (SPEC §3; see
+            # tests/payments/test_card_data_never_leaks.py).
             raise CardError(
-                "Your card was refused in test mode: use a test card such as "
-                "4242 4242 4242 4242. Real cards are never accepted in test mode.",
+                "Your card was refused in test mode: use a test card, such as the Visa test card "
+                "ending in 4242. Real cards are never accepted in test mode.",
                 code="test_mode_live_card",
                 param="card[number]",
             )
@@ -240,6 +244,21 @@ class SandboxProcessor:
             decline_code="authentication_failed",
             failure_message="Authentication failed: your card was declined.",
         )
+
+    def setup(self, request: SetupRequest) -> ChargeResult:
+        """Saving charges nothing: every card succeeds, but the 3DS card asks
+        for a challenge, as SPEC §6 says it does when saved on the hosted page."""
+        scenario = _scenario_of(request.processor_ref)
+        processor_id = self._intent_id("setup\x00" + request.idempotency_key)
+        if scenario is Scenario.THREEDS:
+            builder = self._action_url_builder
+            return ChargeResult(status=ChargeStatus.REQUIRES_ACTION, processor_id=processor_id,
+                                action_url=builder(processor_id) if builder is not None else None)
+        return ChargeResult(status=ChargeStatus.SUCCEEDED, processor_id=processor_id)
+
+    def confirm_setup(self, request: ConfirmRequest) -> ChargeResult:
+        """As :meth:`confirm`: the challenge's answer decides."""
+        return self.confirm(request)
 
     @staticmethod
     def _intent_id(idempotency_key: str) -> str:

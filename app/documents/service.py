@@ -1,0 +1,123 @@
+"""Invoice PDFs (SPEC §7 "Download PDF"): the hosted page's own partials,
+rendered by WeasyPrint, kept once rendered.
+
+A finalized invoice's document is immutable: the first request renders and
+stores it, later requests serve the stored bytes. The paid receipt is the one
+re-render (variant ``paid``). WeasyPrint fetches through ``fetch_asset``,
+which serves our own static files and image data URIs and refuses anything
+else (no file://, no network), so merchant text cannot make the renderer
+reach out.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import mimetypes
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import sqlalchemy as sa
+from flask import current_app, render_template
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.documents.models import InvoiceDocument
+from app.invoices.models import Invoice, InvoiceStatus
+
+ASSET_BASE = "vinr-asset:///"
+_STATIC = Path(__file__).resolve().parents[1] / "static"
+_ALLOWED_DATA = ("data:image/png;base64,", "data:image/jpeg;base64,")
+
+
+class AssetRefused(ValueError):
+    """WeasyPrint asked for something that is not one of our assets."""
+
+
+def _inside(root: Path, relative: str) -> Path | None:
+    candidate = (root / relative).resolve()
+    if root.resolve() not in candidate.parents or not candidate.is_file():
+        return None
+    return candidate
+
+
+def fetch_asset(url: str) -> dict[str, Any]:
+    """Our static files and theme files, PNG/JPEG data URIs, nothing else.
+
+    Raises AssetRefused for any other URL (file://, http(s)://, traversal).
+    """
+    if url.startswith(_ALLOWED_DATA):
+        mime = url[5:url.index(";")]
+        try:
+            data = base64.b64decode(url.split(",", 1)[1], validate=True)
+        except (binascii.Error, ValueError):
+            raise AssetRefused("malformed data URI") from None
+        return {"string": data, "mime_type": mime}
+    parts = urlsplit(url)
+    if parts.scheme != "vinr-asset" or parts.netloc:
+        raise AssetRefused(f"refused to fetch {parts.scheme or 'relative'} URL")
+    path = unquote(parts.path).lstrip("/")
+    found: Path | None = None
+    if path.startswith("static/"):
+        found = _inside(_STATIC, path.removeprefix("static/"))
+    elif path.startswith("themes/"):
+        from app.branding.themes import static_file
+
+        _, theme, _, filename = (path.split("/", 3) + ["", "", ""])[:4]
+        found = static_file(theme, filename)
+    if found is None:
+        raise AssetRefused(f"no such asset: {path}")
+    mime = mimetypes.guess_type(found.name)[0] or "application/octet-stream"
+    return {"string": found.read_bytes(), "mime_type": mime}
+
+
+def _fetcher() -> Any:
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class AssetFetcher(URLFetcher):  # WeasyPrint ships no types: URLFetcher is Any to mypy
+        """WeasyPrint's fetcher, replaced: never opens a URL, only serves fetch_asset."""
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            asset = fetch_asset(url)
+            return URLFetcherResponse(url, asset["string"], {"Content-Type": asset["mime_type"]})
+
+    return AssetFetcher(allowed_protocols=set(), allow_redirects=False)
+
+
+def variant_for(invoice: Invoice) -> str:
+    return "paid" if invoice.status is InvoiceStatus.PAID else "open"
+
+
+def render_pdf(context: dict[str, Any]) -> bytes:
+    """Render ``pdf/invoice.html`` with ``context`` to PDF bytes."""
+    from weasyprint import HTML
+
+    html = render_template("pdf/invoice.html", **context)
+    return bytes(HTML(string=html, base_url=ASSET_BASE, url_fetcher=_fetcher()).write_pdf())
+
+
+def invoice_pdf(session: Session, invoice: Invoice, context: dict[str, Any]) -> bytes:
+    """The stored PDF of this invoice's current variant, rendering it the first time."""
+    variant = variant_for(invoice)
+    stored = session.get(InvoiceDocument, (invoice.id, variant))
+    if stored is not None:
+        return stored.content
+    content = render_pdf(context)
+    try:
+        with session.begin_nested():
+            session.add(InvoiceDocument(invoice_id=invoice.id, variant=variant, content=content,
+                                        created=clock.now()))
+    except sa.exc.IntegrityError:
+        # A concurrent first request stored it first: serve that one, so every
+        # download of this invoice is the same bytes.
+        existing = session.get(InvoiceDocument, (invoice.id, variant))
+        assert existing is not None
+        return existing.content
+    session.commit()
+    current_app.logger.info("rendered %s PDF for %s", variant, invoice.id)
+    return content
+
+
+def filename(invoice: Invoice) -> str:
+    return f"invoice-{invoice.number or invoice.id}.pdf"

@@ -1,0 +1,66 @@
+"""The hosted invoice page under ``/i`` (SPEC §7): server-rendered, no JavaScript."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+
+from flask import Blueprint, Response, g, request
+
+bp = Blueprint("portal", __name__, url_prefix="/i")
+
+# The hosted link's token is a credential: it never reaches a log line.
+_TOKEN_IN_PATH = re.compile(r"(/i/[A-Za-z0-9_]+/)[A-Za-z0-9_.\-]+")
+
+
+def redact(text: str) -> str:
+    return _TOKEN_IN_PATH.sub(r"\1[redacted]", text)
+
+
+class RedactTokens(logging.Filter):
+    """Rewrites hosted-link tokens out of log records (werkzeug, gunicorn, ours)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in args)
+        return True
+
+
+def install_log_redaction() -> None:
+    for name in ("werkzeug", "gunicorn.access", "gunicorn.error", "app", "flask.app"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactTokens) for f in logger.filters):
+            logger.addFilter(RedactTokens())
+
+
+@bp.before_request
+def _nonce() -> None:
+    g.csp_nonce = secrets.token_urlsafe(16)
+
+
+@bp.after_request
+def _headers(response: Response) -> Response:
+    """SPEC §7 defences: nothing cached, indexed, framed, sniffed or referred;
+    no script at all, and styles only from us (plus the one nonce'd block of
+    merchant colours)."""
+    nonce = g.get("csp_nonce", "")
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; script-src 'none'; "
+        f"style-src 'self' 'nonce-{nonce}'; img-src 'self' data:; font-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    )
+    if request.endpoint == "portal.theme_asset":
+        response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+from app.portal import views  # noqa: E402,F401 - registers routes

@@ -1,0 +1,105 @@
+"""What the hosted page and the PDF show of an invoice: one context for both,
+so the PDF is the page's own partials with the same numbers (SPEC §7)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal
+from flask import g, request
+from flask_babel import gettext
+from sqlalchemy.orm import Session
+
+from app.accounts.models import Account
+from app.branding.service import BrandView, brand_for
+from app.customers.models import Customer
+from app.invoices.hosted import is_past_due
+from app.invoices.models import Invoice
+from app.money import exponent
+
+SUPPORTED_LOCALES = ("en", "de")
+
+
+def choose_locale(preferred: list[str]) -> str:
+    """The customer's first supported preferred locale, else the browser's, else English."""
+    for tag in preferred:
+        language = tag.replace("_", "-").split("-")[0].lower()
+        if language in SUPPORTED_LOCALES:
+            return language
+    return request.accept_languages.best_match(SUPPORTED_LOCALES) or "en"
+
+
+def current_locale() -> str:
+    return str(g.get("portal_locale") or "en")
+
+
+def money(amount: int, currency: str) -> str:
+    """Minor units as the customer's locale writes money (Babel)."""
+    value = Decimal(amount).scaleb(-exponent(currency))
+    return str(format_currency(value, currency.upper(), locale=current_locale()))
+
+
+def date(timestamp: int | None) -> str:
+    if timestamp is None:
+        return ""
+    from datetime import UTC, datetime
+
+    return str(format_date(datetime.fromtimestamp(timestamp, UTC).date(), format="long", locale=current_locale()))
+
+
+@dataclass(frozen=True)
+class TaxLine:
+    label: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class InvoiceView:
+    invoice: Invoice
+    account: Account
+    customer: Customer
+    brand: BrandView
+    past_due: bool
+    tax_lines: tuple[TaxLine, ...]
+
+    @property
+    def status(self) -> str:
+        """paid, void, uncollectible, past_due or open: what the badge says."""
+        if self.past_due:
+            return "past_due"
+        return self.invoice.status.value
+
+
+def build(session: Session, invoice: Invoice) -> InvoiceView:
+    account = session.get(Account, invoice.account_id)
+    customer = session.get(Customer, invoice.customer_id)
+    assert account is not None and customer is not None
+    g.portal_locale = choose_locale(list(customer.preferred_locales or []))
+    return InvoiceView(invoice, account, customer, brand_for(session, account), is_past_due(invoice),
+                       _tax_lines(session, invoice))
+
+
+def _tax_lines(session: Session, invoice: Invoice) -> tuple[TaxLine, ...]:
+    """ "USt 19 %" or "VAT 10 % (included)" with its amount, in the invoice's rate order."""
+    from app.catalog.models import TaxRate
+    from app.catalog.service import serialize_tax_rate
+
+    lines = []
+    for entry in invoice.tax_amounts:
+        rate = session.get(TaxRate, entry["tax_rate"])
+        if rate is None:
+            continue
+        percent = format_decimal(serialize_tax_rate(rate)["percentage"], locale=current_locale())
+        label = f"{rate.display_name} {percent} %"
+        if entry["inclusive"]:
+            label = gettext("%(rate)s (included)", rate=label)
+        lines.append(TaxLine(label, int(entry["amount"])))
+    return tuple(lines)
+
+
+def template_context(view: InvoiceView, **extra: Any) -> dict[str, Any]:
+    return {"view": view, "invoice": view.invoice, "brand": view.brand, "money": money, "date": date,
+            "locale": current_locale(), **extra}

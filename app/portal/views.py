@@ -1,0 +1,231 @@
+"""Hosted page views: load the invoice through its link, call a service, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, abort, current_app, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+
+from app.branding.themes import static_file
+from app.documents import service as documents
+from app.errors import CardError, DomainError
+from app.extensions import db, invoice_key, limiter
+from app.invoices import hosted
+from app.invoices.models import Invoice, InvoiceStatus
+from app.payments import checkout
+from app.payments.cards import validate_card
+from app.payments.processor import CardDetails
+from app.portal import bp
+from app.portal.forms import ChallengeForm, PayForm, UpdateCardForm, parse_expiry
+from app.portal.presenter import InvoiceView, build, template_context
+
+
+def _failed(response: Response) -> bool:
+    """Card-testing limits count only attempts that failed (SPEC §7)."""
+    return response.status_code in (400, 402)
+
+
+def _card_limits() -> list[Any]:
+    return [
+        limiter.limit(lambda: current_app.config["CARD_ATTEMPTS_PER_ADDRESS"], deduct_when=_failed,
+                      methods=["POST"]),
+        limiter.limit(lambda: current_app.config["CARD_ATTEMPTS_PER_INVOICE"], key_func=invoice_key,
+                      deduct_when=_failed, methods=["POST"]),
+    ]
+
+
+def _limited(view: Any) -> Any:
+    for limit in _card_limits():
+        view = limit(view)
+    return view
+
+
+def _load(invoice_id: str, token: str) -> tuple[Invoice, InvoiceView]:
+    invoice = hosted.load(db.session, invoice_id, token)
+    return invoice, build(db.session, invoice)
+
+
+def _page_url(invoice: Invoice) -> str:
+    return url_for("portal.invoice_page", invoice_id=invoice.id, token=invoice.hosted_token)
+
+
+def _pay_form(view: InvoiceView) -> PayForm:
+    form = PayForm()
+    pm = checkout.saved_method(db.session, view.invoice)
+    if pm is not None:
+        form.offer_saved(pm.id, _("%(brand)s ending in %(last4)s", brand=checkout.brand_name(pm), last4=pm.last4))
+    return form
+
+
+def _card(form: Any) -> CardDetails:
+    """The typed card, validated (CardError names the field)."""
+    month, year = parse_expiry(form.expiry.data)
+    details = validate_card(form.card_number.data, month, year, form.cvc.data)
+    return CardDetails(details.number, details.exp_month, details.exp_year, details.cvc,
+                       name=(form.name.data or "").strip() or None)
+
+
+_FIELD_FOR_PARAM = {"card[number]": "card_number", "card[exp_month]": "expiry", "card[exp_year]": "expiry",
+                    "card[cvc]": "cvc"}
+
+
+def _card_error(form: Any, error: CardError) -> str:
+    field = getattr(form, _FIELD_FOR_PARAM.get(error.param or "", "card_number"))
+    field.errors = [*field.errors, error.message]
+    return error.message
+
+
+def _render_invoice(view: InvoiceView, form: PayForm, *, alert: str | None = None, status: int = 200,
+                    notice: str | None = None) -> tuple[str, int]:
+    form.forget_card()
+    html = render_template("portal/invoice.html", **template_context(view, form=form, alert=alert, notice=notice))
+    return html, status
+
+
+@bp.get("/<invoice_id>/<token>")
+def invoice_page(invoice_id: str, token: str) -> Any:
+    invoice, view = _load(invoice_id, token)
+    if invoice.status is InvoiceStatus.VOID:
+        return render_template("portal/void.html", **template_context(view)), 410
+    notice = {"paid": _("Payment received. Thank you!"),
+              "saved": _("Your payment method was updated.")}.get(request.args.get("done", ""))
+    alert = _("Your card was declined.") if request.args.get("declined") else None
+    return _render_invoice(view, _pay_form(view), notice=notice, alert=alert)
+
+
+@bp.post("/<invoice_id>/<token>/pay")
+@_limited
+def pay(invoice_id: str, token: str) -> Any:
+    invoice, view = _load(invoice_id, token)
+    form = _pay_form(view)
+    if not invoice.is_payable:
+        abort(409 if invoice.status is not InvoiceStatus.VOID else 410)
+    if not form.validate_on_submit():
+        return _render_invoice(view, form, alert=_("Check the highlighted fields."), status=400)
+    return_url = url_for("portal.invoice_page", invoice_id=invoice.id, token=token, _external=True)
+    try:
+        if form.method.data == "new":
+            result = checkout.pay_with_card(db.session, invoice, _card(form), save_as_default=form.save_default.data,
+                                            return_url=return_url)
+        else:
+            result = checkout.pay_with_saved(db.session, invoice, form.method.data, return_url=return_url)
+    except CardError as error:
+        return _render_invoice(view, form, alert=_card_error(form, error), status=402)
+    return _after_payment(invoice, token, view, form, result)
+
+
+def _after_payment(invoice: Invoice, token: str, view: InvoiceView, form: PayForm,
+                   result: checkout.CheckoutResult) -> Any:
+    if result.outcome is checkout.Outcome.PAID:
+        return redirect(url_for("portal.invoice_page", invoice_id=invoice.id, token=token, done="paid"), 303)
+    if result.outcome is checkout.Outcome.REQUIRES_ACTION:
+        if result.action_url:  # a live processor's own challenge page
+            return redirect(result.action_url, 303)
+        return redirect(url_for("portal.authenticate", invoice_id=invoice.id, token=token,
+                                payment_id=result.payment_id), 303)
+    return _render_invoice(build(db.session, invoice), form, status=402,
+                           alert=_("Your card was declined: %(reason)s", reason=result.message or _("no reason given")))
+
+
+@bp.get("/<invoice_id>/<token>/authenticate/<payment_id>")
+def authenticate(invoice_id: str, token: str, payment_id: str) -> Any:
+    invoice, view = _load(invoice_id, token)
+    payment = checkout.challenge_payment(db.session, invoice, payment_id)
+    return render_template("portal/challenge.html", **template_context(
+        view, form=ChallengeForm(), amount=payment.amount, action=request.path, purpose="payment"))
+
+
+@bp.post("/<invoice_id>/<token>/authenticate/<payment_id>")
+@_limited
+def authenticate_answer(invoice_id: str, token: str, payment_id: str) -> Any:
+    invoice, view = _load(invoice_id, token)
+    form = ChallengeForm()
+    if not form.validate_on_submit():
+        abort(400)
+    result = checkout.complete_authentication(db.session, invoice, payment_id, passed=bool(form.complete.data))
+    return _after_payment(invoice, token, view, _pay_form(view), result)
+
+
+@bp.route("/<invoice_id>/<token>/payment-method", methods=["GET", "POST"])
+@_limited
+def payment_method(invoice_id: str, token: str) -> Any:
+    invoice, view = _load(invoice_id, token)
+    if not invoice.is_payable:
+        abort(409 if invoice.status is not InvoiceStatus.VOID else 410)
+    form = UpdateCardForm()
+    alert, status = None, 200
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            alert, status = _("Check the highlighted fields."), 400
+        else:
+            try:
+                result = checkout.update_default_card(db.session, invoice, _card(form), return_url=None)
+            except CardError as error:
+                alert, status = _card_error(form, error), 402
+            else:
+                if result.outcome is checkout.Outcome.SAVED:
+                    return redirect(url_for("portal.invoice_page", invoice_id=invoice.id, token=token,
+                                            done="saved"), 303)
+                if result.outcome is checkout.Outcome.REQUIRES_ACTION:
+                    if result.action_url:
+                        return redirect(result.action_url, 303)
+                    return redirect(url_for("portal.authenticate_setup", invoice_id=invoice.id, token=token,
+                                            state=result.setup_token), 303)
+                alert, status = _("Your card was declined: %(reason)s", reason=result.message), 402
+    form.forget_card()
+    return render_template("portal/payment_method.html",
+                           **template_context(view, form=form, alert=alert)), status
+
+
+@bp.get("/<invoice_id>/<token>/payment-method/authenticate/<state>")
+def authenticate_setup(invoice_id: str, token: str, state: str) -> Any:
+    invoice, view = _load(invoice_id, token)
+    checkout.setup_challenge(db.session, invoice, state)
+    return render_template("portal/challenge.html", **template_context(
+        view, form=ChallengeForm(), amount=None, action=request.path, purpose="setup"))
+
+
+@bp.post("/<invoice_id>/<token>/payment-method/authenticate/<state>")
+@_limited
+def authenticate_setup_answer(invoice_id: str, token: str, state: str) -> Any:
+    invoice, view = _load(invoice_id, token)
+    form = ChallengeForm()
+    if not form.validate_on_submit():
+        abort(400)
+    result = checkout.complete_setup(db.session, invoice, state, passed=bool(form.complete.data))
+    if result.outcome is checkout.Outcome.SAVED:
+        return redirect(url_for("portal.invoice_page", invoice_id=invoice.id, token=token, done="saved"), 303)
+    update = UpdateCardForm(formdata=None)
+    return render_template("portal/payment_method.html", **template_context(
+        view, form=update, alert=_("Your card was declined: %(reason)s", reason=result.message))), 402
+
+
+@bp.get("/<invoice_id>/<token>/pdf")
+def invoice_pdf(invoice_id: str, token: str) -> Any:
+    invoice, view = _load(invoice_id, token)
+    content = documents.invoice_pdf(db.session, invoice, template_context(view))
+    response = send_file(_bytes_io(content), mimetype="application/pdf", as_attachment=True,
+                         download_name=documents.filename(invoice))
+    return response
+
+
+def _bytes_io(content: bytes) -> Any:
+    from io import BytesIO
+
+    return BytesIO(content)
+
+
+@bp.get("/_theme/<theme>/<path:filename>")
+def theme_asset(theme: str, filename: str) -> Any:
+    path = static_file(theme, filename)
+    if path is None:
+        abort(404)
+    return send_file(path, max_age=3600)
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(error: DomainError) -> Any:
+    db.session.rollback()
+    status = error.status if error.status in (404, 409, 410, 429) else 400
+    return render_template(f"errors/{status}.html", message=error.message if status != 404 else None), status

@@ -1,0 +1,298 @@
+"""The hosted invoice page, driven the way a browser without JavaScript would (SPEC §7)."""
+
+from __future__ import annotations
+
+import io
+import logging
+from typing import Any
+
+import pypdf
+import pytest
+
+from tests.portal.conftest import Hosted, make_hosted
+
+SPEC_HEADERS = {
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def text(response: Any) -> str:
+    return response.get_data(as_text=True)
+
+
+def test_page_shows_the_invoice(hosted: Hosted) -> None:
+    response = hosted.page()
+    assert response.status_code == 200
+    html = text(response)
+    for expected in ("ACME-0001", "Design work", "Hosting", "€1,960.00", "€1,200.00", "Acme GmbH",
+                     "Download PDF", "Update payment method", "Card number", "Expiry date", "CVC",
+                     "Name on card", "Save as default payment method", "Pay €1,960.00"):
+        assert expected in html, expected
+    assert "<script" not in html
+
+
+def test_security_headers(hosted: Hosted) -> None:
+    response = hosted.page()
+    for name, value in SPEC_HEADERS.items():
+        assert response.headers[name] == value
+    assert "noindex" in response.headers["X-Robots-Tag"]
+    csp = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp and "script-src 'none'" in csp and "unsafe-inline" not in csp
+    assert "http" not in csp  # nothing from another origin
+
+
+@pytest.mark.parametrize("mangle", [
+    lambda p: p[:-3] + ("aaa" if not p.endswith("aaa") else "bbb"),   # tampered signature
+    lambda p: p.rsplit("/", 1)[0] + "/not-a-token",                   # garbage
+    lambda p: p.replace("/i/inv_", "/i/inv_x"),                        # unknown invoice
+])
+def test_bad_tokens_are_the_same_plain_404(hosted: Hosted, mangle: Any) -> None:
+    response = hosted.client.get(mangle(hosted.path))
+    assert response.status_code == 404
+    assert "ACME" not in text(response) and "Acme" not in text(response)
+
+
+def test_a_token_for_another_invoice_does_not_open_this_one(hosted: Hosted, api: Any, customer: dict) -> None:
+    other = make_hosted(api, customer["id"])
+    other_token = other["hosted_invoice_url"].rsplit("/", 1)[1]
+    response = hosted.client.get(f"/i/{hosted.invoice['id']}/{other_token}")
+    unknown = hosted.client.get(f"/i/{hosted.invoice['id']}/x{other_token}")
+    assert response.status_code == unknown.status_code == 404
+    assert text(response) == text(unknown)
+
+
+def test_pay_with_a_test_card_then_receipt_and_no_second_charge(hosted: Hosted) -> None:
+    replay = {"csrf_token": hosted.csrf(), "method": "new", "card_number": "4242424242424242",
+              "expiry": "12 / 40", "cvc": "123", "name": "Jenny Rosen"}
+    response = hosted.pay()
+    assert response.status_code == 303
+    receipt = hosted.client.get(response.headers["Location"])
+    html = text(receipt)
+    assert receipt.status_code == 200 and "Paid" in html and "Card number" not in html
+    inv = hosted.refreshed()
+    assert inv["status"] == "paid" and inv["amount_paid"] == 196000
+    # The token no longer authorizes payment: a replayed POST is refused, nothing charged.
+    again = hosted.client.post(hosted.path + "/pay", data=replay)
+    assert again.status_code == 409
+    payments = hosted.api.ok("GET", "/v1/payments", query_string={"invoice": hosted.invoice["id"]})["data"]
+    assert [p["status"] for p in payments] == ["completed"]
+
+
+def test_a_decline_shows_an_alert_and_the_invoice_stays_payable(hosted: Hosted) -> None:
+    declined = hosted.pay("4000000000000002")
+    html = text(declined)
+    assert declined.status_code == 402
+    assert 'role="alert"' in html and "declined" in html.split('role="alert"', 1)[1].split("</div>", 1)[0]
+    assert "4000000000000002" not in html and 'value="123"' not in html  # the card is never echoed
+    assert hosted.refreshed()["status"] == "open"
+    assert hosted.pay().status_code == 303
+    assert hosted.refreshed()["status"] == "paid"
+
+
+def test_form_errors_name_the_field_and_never_reach_the_processor(hosted: Hosted) -> None:
+    response = hosted.pay("4242424242424241")
+    html = text(response)
+    assert response.status_code == 402 and "Your card number is incorrect." in html
+    assert 'aria-invalid="true"' in html
+    assert hosted.api.ok("GET", "/v1/payments")["data"] == []
+    missing = hosted.pay("", cvc="")
+    assert missing.status_code == 400 and "Enter your card number." in text(missing)
+
+
+def test_3ds_complete_pays(hosted: Hosted) -> None:
+    challenge = hosted.pay("4000000000003220")
+    assert challenge.status_code == 303 and "/authenticate/" in challenge.headers["Location"]
+    page = hosted.client.get(challenge.headers["Location"])
+    html = text(page)
+    assert "Complete authentication" in html and "Fail authentication" in html
+    token = html.split('name="csrf_token" type="hidden" value="', 1)[1].split('"', 1)[0]
+    done = hosted.client.post(challenge.headers["Location"], data={"csrf_token": token,
+                                                                   "complete": "Complete authentication"})
+    assert done.status_code == 303
+    assert hosted.refreshed()["status"] == "paid"
+
+
+def test_3ds_fail_shows_the_decline(hosted: Hosted) -> None:
+    challenge = hosted.pay("4000000000003220")
+    page = text(hosted.client.get(challenge.headers["Location"]))
+    token = page.split('name="csrf_token" type="hidden" value="', 1)[1].split('"', 1)[0]
+    failed = hosted.client.post(challenge.headers["Location"], data={"csrf_token": token,
+                                                                     "fail": "Fail authentication"})
+    assert failed.status_code == 402 and "declined" in text(failed)
+    assert hosted.refreshed()["status"] == "open"
+
+
+def test_pay_with_the_saved_card(hosted: Hosted, api: Any, customer: dict) -> None:
+    pm = api.ok("POST", f"/v1/customers/{customer['id']}/payment_methods",
+                {"card": {"number": "4242424242424242", "cvc": "123", "exp_month": 12, "exp_year": 2040},
+                 "set_default": True})
+    assert "Visa ending in 4242" in text(hosted.page())
+    response = hosted.client.post(hosted.path + "/pay", data={"csrf_token": hosted.csrf(), "method": pm["id"]})
+    assert response.status_code == 303 and hosted.refreshed()["status"] == "paid"
+
+
+def test_update_payment_method_sets_the_default(hosted: Hosted, api: Any, customer: dict) -> None:
+    form = hosted.page("/payment-method")
+    assert form.status_code == 200 and "Save" in text(form)
+    response = hosted.client.post(hosted.path + "/payment-method", data={
+        "csrf_token": hosted.csrf("/payment-method"), "card_number": "5555 5555 5555 4444", "expiry": "11/39",
+        "cvc": "321", "name": "Jenny"})
+    assert response.status_code == 303
+    default = api.ok("GET", f"/v1/customers/{customer['id']}")["invoice_settings"]["default_payment_method"]
+    methods = api.ok("GET", f"/v1/customers/{customer['id']}/payment_methods")["data"]
+    assert [m["card"]["last4"] for m in methods if m["id"] == default] == ["4444"]
+
+
+def test_update_payment_method_with_3ds(hosted: Hosted, api: Any, customer: dict) -> None:
+    response = hosted.client.post(hosted.path + "/payment-method", data={
+        "csrf_token": hosted.csrf("/payment-method"), "card_number": "4000000000003220", "expiry": "11/39",
+        "cvc": "321", "name": "Jenny"})
+    assert response.status_code == 303 and "/authenticate/" in response.headers["Location"]
+    assert api.ok("GET", f"/v1/customers/{customer['id']}")["invoice_settings"]["default_payment_method"] is None
+    page = text(hosted.client.get(response.headers["Location"]))
+    token = page.split('name="csrf_token" type="hidden" value="', 1)[1].split('"', 1)[0]
+    done = hosted.client.post(response.headers["Location"], data={"csrf_token": token, "complete": "x"})
+    assert done.status_code == 303
+    assert api.ok("GET", f"/v1/customers/{customer['id']}")["invoice_settings"]["default_payment_method"]
+
+
+def test_void_is_a_neutral_410(hosted: Hosted, api: Any) -> None:
+    token = hosted.csrf()
+    api.ok("POST", f"/v1/invoices/{hosted.invoice['id']}/void")
+    response = hosted.page()
+    assert response.status_code == 410 and "no longer payable" in text(response)
+    assert "Card number" not in text(response)
+    refused = hosted.client.post(hosted.path + "/pay", data={"csrf_token": token, "method": "new",
+                                                             "card_number": "4242424242424242", "expiry": "12/40",
+                                                             "cvc": "123", "name": "J"})
+    assert refused.status_code == 410
+    assert hosted.api.ok("GET", "/v1/payments")["data"] == []
+
+
+def test_past_due_is_shown_and_still_payable(hosted: Hosted, api: Any, customer: dict, db_session: Any) -> None:
+    from app.invoices.models import Invoice
+
+    db_session.get(Invoice, hosted.invoice["id"]).due_date = 1_000_000
+    db_session.flush()
+    html = text(hosted.page())
+    assert "Past due" in html and "Card number" in html
+    assert hosted.pay().status_code == 303
+
+
+def test_uncollectible_is_still_payable(hosted: Hosted, api: Any) -> None:
+    api.ok("POST", f"/v1/invoices/{hosted.invoice['id']}/mark_uncollectible")
+    assert "Card number" in text(hosted.page())
+    assert hosted.pay().status_code == 303 and hosted.refreshed()["status"] == "paid"
+
+
+def test_posts_without_csrf_are_refused(hosted: Hosted) -> None:
+    response = hosted.client.post(hosted.path + "/pay", data={"method": "new", "card_number": "4242424242424242",
+                                                              "expiry": "12/40", "cvc": "123", "name": "J"})
+    assert response.status_code == 400
+    assert hosted.refreshed()["status"] == "open"
+
+
+def test_merchant_and_customer_text_is_escaped(api: Any, client: Any, customer: dict) -> None:
+    inv = make_hosted(api, customer["id"], lines=[("<script>alert(1)</script>", 100, 1)],
+                      description='<img src=x onerror="alert(2)">', footer="<b>bold</b>")
+    hosted = Hosted(client, api, inv)
+    html = text(hosted.page())
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<img src=x" not in html and "<b>bold</b>" not in html
+    pdf_text = pdf_pages(hosted.page("/pdf").get_data())
+    assert "<script>alert(1)</script>" in pdf_text  # shown as text, not interpreted
+
+
+def pdf_pages(content: bytes) -> str:
+    reader = pypdf.PdfReader(io.BytesIO(content))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def test_pdf_is_branded_extractable_named_and_immutable(hosted: Hosted) -> None:
+    response = hosted.page("/pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert 'filename=invoice-ACME-0001.pdf' in response.headers["Content-Disposition"]
+    content = response.get_data()
+    words = pdf_pages(content)
+    for expected in ("ACME-0001", "Acme GmbH", "Design work", "1,960.00"):
+        assert expected in words, expected
+    assert hosted.page("/pdf").get_data() == content  # stored bytes, not a re-render
+    hosted.pay()
+    receipt = pdf_pages(hosted.page("/pdf").get_data())
+    assert "Paid" in receipt
+
+
+def test_token_is_redacted_from_logs(hosted: Hosted, caplog: pytest.LogCaptureFixture) -> None:
+    token = hosted.path.rsplit("/", 1)[1]
+    with caplog.at_level(logging.INFO, logger="werkzeug"):
+        logging.getLogger("werkzeug").info('127.0.0.1 - - "GET %s HTTP/1.1" 200 -', hosted.path)
+        logging.getLogger("werkzeug").info(f'127.0.0.1 - - "GET {hosted.path}/pdf HTTP/1.1" 200 -')
+    assert token not in caplog.text and "[redacted]" in caplog.text
+
+
+def test_german_customer_gets_german_page_and_money(api: Any, client: Any) -> None:
+    cust = api.ok("POST", "/v1/customers", {"email": "k@example.de", "preferred_locales": ["de-DE"]})
+    hosted = Hosted(client, api, make_hosted(api, cust["id"]))
+    html = text(hosted.page())
+    assert 'lang="de"' in html and "Rechnung ACME-0001" in html and "Kartennummer" in html
+    assert "1.960,00\xa0€" in html
+    assert "Rechnung" in pdf_pages(hosted.page("/pdf").get_data())
+
+
+def test_card_testing_is_refused_after_five_failures_before_the_processor(
+        hosted: Hosted, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.payments.processor import SandboxProcessor
+
+    calls: list[str] = []
+    original = SandboxProcessor.charge
+
+    def counting(self: Any, request: Any) -> Any:
+        calls.append(request.processor_ref)
+        return original(self, request)
+
+    monkeypatch.setattr(SandboxProcessor, "charge", counting)
+    for _ in range(5):
+        assert hosted.pay("4000000000000002").status_code == 402
+    assert len(calls) == 5
+    refused = hosted.pay("4242424242424242")
+    assert refused.status_code == 429 and "Retry-After" in refused.headers
+    assert len(calls) == 5 and hosted.refreshed()["status"] == "open"
+
+
+def test_a_customer_who_mistyped_twice_can_still_pay(hosted: Hosted) -> None:
+    assert hosted.pay("4242424242424241").status_code == 402
+    assert hosted.pay("4000000000000002").status_code == 402
+    assert hosted.pay().status_code == 303
+    assert hosted.refreshed()["status"] == "paid"
+
+
+def test_the_pdf_renderer_fetches_only_our_assets() -> None:
+    from app.documents.service import AssetRefused, fetch_asset
+
+    assert fetch_asset("vinr-asset:///static/pdf.css")["mime_type"] == "text/css"
+    for url in ("file:///etc/passwd", "http://example.com/x.png", "https://127.0.0.1/", "vinr-asset:///static/../../wsgi.py",
+                "vinr-asset:///themes/../app/config.py", "vinr-asset://evil/static/pdf.css", "data:text/html,<b>x</b>",
+                "ftp://example.com/a"):
+        with pytest.raises(AssetRefused):
+            fetch_asset(url)
+
+
+def test_pdf_with_hostile_markup_never_fetches_outside(api: Any, client: Any, customer: dict,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import app.documents.service as documents
+
+    seen: list[str] = []
+    original = documents.fetch_asset
+
+    def spy(url: str) -> Any:
+        seen.append(url)
+        return original(url)
+
+    monkeypatch.setattr(documents, "fetch_asset", spy)
+    inv = make_hosted(api, customer["id"], lines=[('<img src="http://evil.test/x.png">', 100, 1)],
+                      footer='<link rel="stylesheet" href="file:///etc/passwd">')
+    hosted = Hosted(client, api, inv)
+    assert hosted.page("/pdf").status_code == 200
+    assert seen and all(u.startswith("vinr-asset:") for u in seen)
