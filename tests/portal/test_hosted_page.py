@@ -296,3 +296,14 @@ def test_pdf_with_hostile_markup_never_fetches_outside(api: Any, client: Any, cu
     hosted = Hosted(client, api, inv)
     assert hosted.page("/pdf").status_code == 200
     assert seen and all(u.startswith("vinr-asset:") for u in seen)
+
+
+def test_gunicorn_style_access_log_atoms_are_redacted(caplog: pytest.LogCaptureFixture) -> None:
+    from app.portal import install_log_redaction
+
+    install_log_redaction()
+    logger = logging.getLogger("gunicorn.access")
+    with caplog.at_level(logging.INFO, logger="gunicorn.access"):
+        logger.info('%(h)s "%(r)s" %(s)s', {"h": "127.0.0.1", "r": "GET /i/inv_abc/eyJpIjoi.SECRET HTTP/1.1",
+                                             "s": "200"})
+    assert "SECRET" not in caplog.text and "/i/inv_abc/[redacted]" in caplog.text
