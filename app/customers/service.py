@@ -41,9 +41,9 @@ def _scope(caller: Caller) -> sa.Select[Any]:
 def get_customer(session: Session, caller: Caller, customer_id: str, *, param: str = "id",
                  for_update: bool = False) -> Customer:
     """The caller's customer, or NotFound (also for another account's or mode's id)."""
-    stmt = _scope(caller).where(Customer.id == customer_id)
-    customer = session.scalar(stmt.with_for_update() if for_update else stmt)
-    if customer is None:
+    customer = session.get(Customer, customer_id, with_for_update=for_update)
+    if (customer is None or customer.deleted or customer.account_id != caller.account.id
+            or customer.livemode != caller.livemode):
         raise NotFound(f"No such customer: '{customer_id}'", param=param)
     return customer
 

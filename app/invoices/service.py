@@ -121,10 +121,19 @@ def _scope(caller: Caller) -> sa.Select[Any]:
                                     Invoice.livemode == caller.livemode)
 
 
+def owned(obj: Any, caller: Caller) -> bool:
+    """The object belongs to the caller's account and mode (tenant scoping)."""
+    return obj is not None and obj.account_id == caller.account.id and obj.livemode == caller.livemode
+
+
 def get_invoice(session: Session, caller: Caller, invoice_id: str) -> Invoice:
-    """The caller's invoice, or NotFound (also for another tenant's id)."""
-    invoice = session.scalar(_scope(caller).where(Invoice.id == invoice_id))
-    if invoice is None:
+    """The caller's invoice, or NotFound (also for another tenant's id).
+
+    A primary-key get (cheap, cached by the identity map) and then the tenant
+    check: another account's id is exactly as missing as an unknown one.
+    """
+    invoice = session.get(Invoice, invoice_id)
+    if invoice is None or not owned(invoice, caller):
         raise NotFound(f"No such invoice: '{invoice_id}'", param="id")
     return invoice
 

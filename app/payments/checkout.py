@@ -27,6 +27,7 @@ from app.payments.processor import CardDetails, ChargeStatus, ConfirmRequest, Se
 from app.payments.service import (
     charge,
     claim,
+    guarded,
     processor_for,
     record_outcome,
     save_card,
@@ -143,8 +144,8 @@ def complete_authentication(session: Session, invoice: Invoice, payment_id: str,
     session.commit()
     processor = processor_for(invoice.livemode)
     assert payment.processor_id is not None
-    result = processor.confirm(ConfirmRequest(payment.processor_id, f"vinr_{payment.id}_confirm",
-                                              challenge_passed=passed))
+    request = ConfirmRequest(payment.processor_id, f"{payment.processor_key}_confirm", challenge_passed=passed)
+    result = guarded(lambda: processor.confirm(request), payment)
     record_outcome(session, invoice, payment, result)
     if result.status is ChargeStatus.SUCCEEDED:
         return CheckoutResult(Outcome.PAID, payment_id=payment.id)

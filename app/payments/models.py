@@ -64,3 +64,12 @@ class Payment(Owned, Base):
     decline_code: Mapped[str | None] = mapped_column(sa.String(64))
     failure_message: Mapped[str | None] = mapped_column(sa.String(500))
     updated: Mapped[int] = mapped_column(sa.BigInteger)
+    # The processor idempotency key of this charge. Usually derived from our
+    # id; inherited from the previous attempt when that one's outcome is
+    # unknown (see payments.service.claim), so a charge that did happen is
+    # found again rather than made twice.
+    charge_key: Mapped[str | None] = mapped_column(sa.String(80))
+
+    @property
+    def processor_key(self) -> str:
+        return self.charge_key or f"vinr_{self.id}"

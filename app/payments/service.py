@@ -21,6 +21,7 @@ idempotency key instead of charging anew.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -266,11 +267,13 @@ def claim(session: Session, invoice: Invoice, pm: PaymentMethod, *, off_session:
     if invoice.collecting_payment_id is not None:
         raise Conflict("A payment for this invoice is already in progress.", code="payment_in_progress")
     now = clock.now()
-    payment = Payment(id=new_id("pay"), account_id=invoice.account_id, livemode=invoice.livemode, created=now,
+    payment_id = new_id("pay")
+    payment = Payment(id=payment_id, account_id=invoice.account_id, livemode=invoice.livemode, created=now,
                       updated=now, invoice_id=invoice.id, customer_id=invoice.customer_id,
                       payment_method_id=pm.id, amount=invoice.amount_remaining, currency=invoice.currency,
                       status=PaymentStatus.PROCESSING, off_session=off_session, processor=pm.processor,
-                      card_brand=pm.brand, card_last4=pm.last4)
+                      card_brand=pm.brand, card_last4=pm.last4,
+                      charge_key=_inherited_key(session, invoice, pm, off_session) or f"vinr_{payment_id}")
     session.add(payment)
     invoice.collecting_payment_id = payment.id
     invoice.payment_id = payment.id
@@ -279,19 +282,43 @@ def claim(session: Session, invoice: Invoice, pm: PaymentMethod, *, off_session:
     return payment
 
 
+# Failures after which we cannot know whether the processor charged the card.
+UNKNOWN_OUTCOME = frozenset({"processor_unavailable", "processor_invalid_response"})
+
+
+def _inherited_key(session: Session, invoice: Invoice, pm: PaymentMethod, off_session: bool) -> str | None:
+    """The previous attempt's processor key when its outcome is unknown and this
+    attempt is the same charge: asking again with that key returns the charge
+    if it happened, instead of making a second one."""
+    if invoice.payment_id is None:
+        return None
+    previous = session.get(Payment, invoice.payment_id)
+    if (previous is not None and previous.status is PaymentStatus.FAILED
+            and previous.failure_code in UNKNOWN_OUTCOME and previous.payment_method_id == pm.id
+            and previous.amount == invoice.amount_remaining and previous.off_session == off_session):
+        return previous.processor_key
+    return None
+
+
 def charge(processor: Processor, payment: Payment, pm: PaymentMethod, *, return_url: str | None = None) -> ChargeResult:
     """Step 2: one processor call, outside any transaction. Never raises for the
     processor's sake: an unreachable or confused processor is a failed outcome."""
     request = ChargeRequest(amount=payment.amount, currency=payment.currency, processor_ref=pm.processor_ref,
-                            idempotency_key=f"vinr_{payment.id}", off_session=payment.off_session,
+                            idempotency_key=payment.processor_key, off_session=payment.off_session,
                             return_url=return_url, description=f"Invoice {payment.invoice_id}")
+    return guarded(lambda: processor.charge(request), payment)
+
+
+def guarded(call: Callable[[], ChargeResult], payment: Payment) -> ChargeResult:
+    """Run one processor call; an unreachable or confused processor becomes a
+    failed outcome (never a 500, never a payment left processing)."""
     try:
-        return processor.charge(request)
+        return call()
     except ProcessorError as error:
         current_app.logger.warning("processor error for payment %s: %s", payment.id, error.code)
         return ChargeResult(status=ChargeStatus.FAILED, failure_code=error.code,
-                            failure_message="The payment processor could not be reached or gave no clear answer; "
-                                            "nothing was charged by this attempt. Try again later.",
+                            failure_message="The payment processor could not be reached or gave no clear answer. "
+                                            "Trying again is safe: the same charge is never made twice.",
                             retryable=True)
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 import re
 import secrets
+from collections.abc import Mapping
 
 from flask import Blueprint, Response, g, request
 

@@ -1,0 +1,417 @@
+"""Live-mode collection through the API against a mocked stripe-like processor
+(SPEC §3 /pay, §6 live mode).
+
+The issue: "A processor that hangs or answers garbage leaves the invoice open
+with a clear last_payment_error, never a 500 and never a payment stuck
+without an outcome." These tests run the whole /pay flow (claim, charge,
+record) on an app configured with ``PROCESSOR_URL``/``PROCESSOR_KEY``, sharing
+the session's migrated database; every test's rows are rolled back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import requests
+import responses
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app import clock, create_app
+from app.accounts.service import create_merchant
+from app.extensions import db
+from app.ids import new_id
+from app.invoices.models import Invoice
+from app.payments import service
+from app.payments.models import Payment, PaymentMethod
+from app.payments.processor import CardDetails, HttpProcessor, ProcessorError
+
+PROCESSOR_URL = "https://processor.test"
+PROCESSOR_KEY = "sk_proc_x"
+INTENTS = f"{PROCESSOR_URL}/v1/payment_intents"
+PM_REF = "pm_live_123"
+AMOUNT = 4200
+
+
+@pytest.fixture(scope="module")
+def live_app(app: Flask, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """A second app on the same (already migrated) database, with a live processor configured."""
+    application = create_app(instance_path=str(tmp_path_factory.mktemp("live-instance")), overrides={
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key-0123456789",
+        "PUBLIC_URL": "https://pay.example.test",
+        "TESTING": True,
+        "PROCESSOR_URL": PROCESSOR_URL,
+        "PROCESSOR_KEY": PROCESSOR_KEY,
+    })
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture()
+def live_db(live_app: Flask) -> Iterator[Any]:
+    """As tests/conftest.py's db_session, for ``live_app``: everything is rolled back,
+    and no app context stays pushed (each request gets its own session)."""
+    with live_app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        saved = dict(db.sessionmaker.kw)
+        db.sessionmaker.configure(bind=connection, join_transaction_mode="create_savepoint")
+        session = db.sessionmaker()
+    try:
+        yield session
+    finally:
+        session.close()
+        with live_app.app_context():
+            db.sessionmaker.kw.clear()
+            db.sessionmaker.kw.update(saved)
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture()
+def sleeps(live_app: Flask, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The backoff delays the live processor asked for: recorded, never slept.
+
+    ``processor_for`` builds the HttpProcessor from the config (with the real
+    ``time.sleep`` bound as its default), so the cached instance is patched.
+    """
+    with live_app.app_context():
+        processor = service.processor_for(True)
+    assert isinstance(processor, HttpProcessor)
+    assert processor.base_url == PROCESSOR_URL
+    delays: list[float] = []
+    monkeypatch.setattr(processor, "_sleep", delays.append)
+    return delays
+
+
+@dataclass
+class Live:
+    client: FlaskClient
+    key: str
+    session: Any
+    customer_id: str
+    pm_id: str
+
+    def post(self, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
+        return self.client.post(path, json=body if body is not None else {},
+                                headers={"X-Api-Key": self.key, **(headers or {})})
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.client.get(path, headers={"X-Api-Key": self.key}, **kw)
+
+    def ok(self, method: str, path: str, body: Any = None, **kw: Any) -> dict[str, Any]:
+        response = self.get(path, **kw) if method == "GET" else self.post(path, body, **kw)
+        assert response.status_code == 200, (path, response.status_code, response.get_json())
+        return response.get_json()  # type: ignore[no-any-return]
+
+    def open_invoice(self, amount: int = AMOUNT) -> dict[str, Any]:
+        inv = self.ok("POST", "/v1/invoices", {"customer": self.customer_id})
+        assert inv["livemode"] is True
+        self.ok("POST", f"/v1/invoices/{inv['id']}/lines", {"description": "Work", "unit_amount": amount})
+        return self.ok("POST", f"/v1/invoices/{inv['id']}/finalize", {"auto_advance": False})
+
+    def payments(self, invoice_id: str) -> list[dict[str, Any]]:
+        return self.ok("GET", "/v1/payments", query_string={"invoice": invoice_id, "limit": 100})["data"]
+
+    def collecting(self, invoice_id: str) -> str | None:
+        return self.session.scalar(sa.select(Invoice.collecting_payment_id).where(Invoice.id == invoice_id))
+
+    def events(self, type_: str) -> list[dict[str, Any]]:
+        return self.ok("GET", "/v1/events", query_string={"type": type_, "limit": 100})["data"]
+
+
+@pytest.fixture()
+def live(live_app: Flask, live_db: Any, sleeps: list[float]) -> Live:
+    """A merchant's live API, a customer, and a live card saved as the customer's default.
+
+    Live cards come from the hosted page, never the API (400), so the saved
+    card is inserted as the hosted page would leave it.
+    """
+    new = create_merchant(live_db, "Live GmbH", "LIVE", "eur")
+    live_db.flush()
+    client = live_app.test_client()
+    key = new.live_secret_key
+    customer = client.post("/v1/customers", json={"email": "live@example.com"}, headers={"X-Api-Key": key})
+    assert customer.status_code == 200 and customer.get_json()["livemode"] is True
+    cid = customer.get_json()["id"]
+    refused = client.post(f"/v1/customers/{cid}/payment_methods", headers={"X-Api-Key": key},
+                          json={"card": {"number": "4242424242424242", "cvc": "123", "exp_month": 12,
+                                         "exp_year": 2040}})
+    assert refused.status_code == 400
+    pm = PaymentMethod(id=new_id("pm"), account_id=new.account.id, livemode=True, created=clock.now(),
+                       customer_id=cid, processor="http", processor_ref=PM_REF, brand="visa", last4="4242",
+                       exp_month=12, exp_year=2040, fingerprint="fp_live_0123456789abcdef", metadata_={})
+    live_db.add(pm)
+    live_db.flush()
+    api = Live(client, key, live_db, cid, pm.id)
+    updated = api.ok("POST", f"/v1/customers/{cid}", {"invoice_settings": {"default_payment_method": pm.id}})
+    assert updated["invoice_settings"]["default_payment_method"] == pm.id
+    return api
+
+
+@pytest.fixture()
+def rsps() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        yield mock
+
+
+def _intent_calls(rsps: responses.RequestsMock) -> list[Any]:
+    return [call for call in rsps.calls if call.request.url == INTENTS]
+
+
+def _assert_open_with(api: Live, invoice: dict[str, Any], code: str, decline_code: str | None = None) -> dict:
+    """The invoice stayed open and payable, with a clear error and a finished (failed) payment."""
+    assert invoice["status"] == "open" and invoice["amount_paid"] == 0 and invoice["attempt_count"] == 1
+    error = invoice["last_payment_error"]
+    assert (error["code"], error["decline_code"]) == (code, decline_code)
+    assert isinstance(error["message"], str) and 0 < len(error["message"]) <= 500
+    payment = api.ok("GET", f"/v1/payments/{error['payment']}")
+    assert payment["status"] == "failed" and payment["failure_code"] == code  # not left "processing"
+    assert api.collecting(invoice["id"]) is None  # the collection slot is free again
+    assert [p["id"] for p in api.payments(invoice["id"])] == [payment["id"]]
+    return payment
+
+
+def test_live_success_charges_through_the_processor(live: Live, rsps: responses.RequestsMock) -> None:
+    inv = live.open_invoice()
+    rsps.add(responses.POST, INTENTS, json={"id": "pi_live_1", "object": "payment_intent", "status": "succeeded"})
+    paid = live.ok("POST", f"/v1/invoices/{inv['id']}/pay")
+    assert paid["status"] == "paid" and paid["livemode"] is True
+    assert (paid["amount_paid"], paid["amount_remaining"], paid["attempt_count"]) == (AMOUNT, 0, 1)
+    payment = live.ok("GET", f"/v1/payments/{paid['payment']}")
+    assert payment["status"] == "completed" and payment["amount"] == AMOUNT and payment["livemode"] is True
+    assert payment["card"] == {"brand": "visa", "last4": "4242"}
+    [call] = _intent_calls(rsps)
+    sent = json.loads(call.request.body)
+    assert (sent["amount"], sent["currency"], sent["payment_method"]) == (AMOUNT, "eur", PM_REF)
+    assert sent["confirm"] is True and sent["off_session"] is True
+    assert call.request.headers["Idempotency-Key"] == f"vinr_{payment['id']}"
+    assert call.request.headers["Idempotency-Key"].startswith("vinr_pay_")
+    assert call.request.headers["Authorization"] == f"Bearer {PROCESSOR_KEY}"
+    # A hanging processor is bounded: every call has a finite timeout.
+    assert 0 < call.request.req_kwargs["timeout"] <= 30
+    assert live.session.scalar(sa.select(Payment.processor_id).where(Payment.id == payment["id"])) == "pi_live_1"
+    assert len(live.events("payment.completed")) == 1 and len(live.events("invoice.paid")) == 1
+    again = live.post(f"/v1/invoices/{inv['id']}/pay")
+    assert again.status_code == 409  # paid: nothing more reaches the processor
+    assert len(_intent_calls(rsps)) == 1
+
+
+def test_live_finalize_collects_from_the_default_card(live: Live, rsps: responses.RequestsMock) -> None:
+    rsps.add(responses.POST, INTENTS, json={"id": "pi_live_2", "status": "succeeded"})
+    inv = live.ok("POST", "/v1/invoices", {"customer": live.customer_id})
+    live.ok("POST", f"/v1/invoices/{inv['id']}/lines", {"unit_amount": 999})
+    assert live.ok("POST", f"/v1/invoices/{inv['id']}/finalize")["status"] == "paid"
+    assert json.loads(_intent_calls(rsps)[0].request.body)["amount"] == 999
+
+
+def test_live_pay_with_idempotency_key_charges_once(live: Live, rsps: responses.RequestsMock) -> None:
+    inv = live.open_invoice()
+    rsps.add(responses.POST, INTENTS, json={"id": "pi_live_3", "status": "succeeded"})
+    first = live.post(f"/v1/invoices/{inv['id']}/pay", headers={"Idempotency-Key": "live-pay-1"})
+    replay = live.post(f"/v1/invoices/{inv['id']}/pay", headers={"Idempotency-Key": "live-pay-1"})
+    assert first.status_code == replay.status_code == 200
+    assert replay.headers["Idempotent-Replayed"] == "true" and replay.get_data() == first.get_data()
+    assert len(_intent_calls(rsps)) == 1
+
+
+def test_live_decline_402_leaves_the_invoice_open(live: Live, rsps: responses.RequestsMock) -> None:
+    inv = live.open_invoice()
+    rsps.add(responses.POST, INTENTS, status=402, json={"error": {
+        "type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds",
+        "message": "Your card has insufficient funds.",
+        "payment_intent": {"id": "pi_live_4", "status": "requires_payment_method"}}})
+    declined = live.ok("POST", f"/v1/invoices/{inv['id']}/pay")
+    _assert_open_with(live, declined, "card_declined", "insufficient_funds")
+    assert declined["last_payment_error"]["message"] == "Your card has insufficient funds."
+    assert len(_intent_calls(rsps)) == 1  # a decline is an answer: never retried
+    assert len(live.events("payment.failed")) == 1 and len(live.events("invoice.payment_failed")) == 1
+    # The customer's bank relents: the same invoice can still be collected.
+    rsps.add(responses.POST, INTENTS, json={"id": "pi_live_5", "status": "succeeded"})
+    paid = live.ok("POST", f"/v1/invoices/{inv['id']}/pay")
+    assert paid["status"] == "paid" and paid["attempt_count"] == 2 and paid["last_payment_error"] is None
+
+
+def test_live_decline_in_a_200_intent(live: Live, rsps: responses.RequestsMock) -> None:
+    inv = live.open_invoice()
+    rsps.add(responses.POST, INTENTS, json={
+        "id": "pi_live_6", "status": "requires_payment_method",
+        "last_payment_error": {"code": "expired_card", "decline_code": "expired_card",
+                               "message": "Your card has expired."}})
+    _assert_open_with(live, live.ok("POST", f"/v1/invoices/{inv['id']}/pay"), "expired_card", "expired_card")
+
+
+def test_live_decline_message_never_echoes_a_card_number(live: Live, rsps: responses.RequestsMock) -> None:
+    inv = live.open_invoice()
+    rsps.add(responses.POST, INTENTS, status=402, json={"error": {
+        "type": "card_error", "code": "card_declined", "decline_code": "do_not_honor",
+        "message": "Card 4242 4242 4242 4242 was declined."}})
+    response = live.post(f"/v1/invoices/{inv['id']}/pay")
+    assert response.status_code == 200
+    declined = response.get_json()
+    _assert_open_with(live, declined, "card_declined", "do_not_honor")
+    assert "4242 4242 4242 4242" not in response.get_data(as_text=True)
+    assert "4242 4242 4242 4242" not in json.dumps([e["data"] for e in live.events("invoice.payment_failed")])
+
+
+def test_live_3ds_off_session_needs_the_customer(live: Live, rsps: responses.RequestsMock) -> None:
+    inv = live.open_invoice()
+    rsps.add(responses.POST, INTENTS, status=402, json={"error": {
+        "type": "card_error", "code": "authentication_required", "decline_code": "authentication_required",
+        "message": "This payment requires authentication.", "payment_intent": {"id": "pi_live_7"}}})
+    result = live.ok("POST", f"/v1/invoices/{inv['id']}/pay")
+    assert result["status"] == "open" and result["last_payment_error"]["code"] == "authentication_required"
+    assert live.ok("GET", f"/v1/payments/{result['payment']}")["status"] == "requires_action"
+    assert live.collecting(inv["id"]) is None
+
+
+TRANSIENT = [
+    pytest.param(requests.exceptions.ConnectTimeout("connect timed out"), id="connect-timeout"),
+    pytest.param(requests.exceptions.ReadTimeout("read timed out"), id="read-timeout (a hang)"),
+    pytest.param(requests.exceptions.ConnectionError("connection refused"), id="connection-refused"),
+    pytest.param(503, id="http-503"),
+]
+
+
+@pytest.mark.parametrize("failure", TRANSIENT)
+def test_live_processor_unreachable_on_every_retry(live: Live, rsps: responses.RequestsMock, sleeps: list[float],
+                                                   failure: Any) -> None:
+    inv = live.open_invoice()
+    if isinstance(failure, int):
+        rsps.add(responses.POST, INTENTS, status=failure, body="<html>Service Unavailable</html>")
+    else:
+        rsps.add(responses.POST, INTENTS, body=failure)  # raised on every call
+    response = live.post(f"/v1/invoices/{inv['id']}/pay")
+    assert response.status_code == 200, response.get_json()
+    payment = _assert_open_with(live, response.get_json(), "processor_unavailable")
+    assert "could not be reached" in response.get_json()["last_payment_error"]["message"]
+    assert "never made twice" in response.get_json()["last_payment_error"]["message"]
+    calls = _intent_calls(rsps)
+    assert len(calls) == 4 and len(sleeps) == 3  # the first try and three resends, with backoff
+    assert {c.request.headers["Idempotency-Key"] for c in calls} == {f"vinr_{payment['id']}"}
+    assert len(live.events("payment.failed")) == 1
+    # The processor is back: the invoice is collectable by a new attempt, which
+    # asks with the SAME key: had the lost charge happened, the processor would
+    # answer with it instead of charging again.
+    rsps.replace(responses.POST, INTENTS, json={"id": "pi_live_8", "status": "succeeded"})
+    paid = live.ok("POST", f"/v1/invoices/{inv['id']}/pay")
+    assert paid["status"] == "paid" and paid["attempt_count"] == 2
+    assert [p["status"] for p in live.payments(inv["id"])] == ["completed", "failed"]
+    assert _intent_calls(rsps)[-1].request.headers["Idempotency-Key"] == f"vinr_{payment['id']}"
+
+
+def test_a_known_decline_starts_a_fresh_charge_key(live: Live, rsps: responses.RequestsMock) -> None:
+    inv = live.open_invoice()
+    rsps.add(responses.POST, INTENTS, status=402, json={"error": {
+        "type": "card_error", "code": "card_declined", "decline_code": "generic_decline",
+        "message": "Your card was declined.", "payment_intent": {"id": "pi_d"}}})
+    first = live.ok("POST", f"/v1/invoices/{inv['id']}/pay")
+    rsps.replace(responses.POST, INTENTS, json={"id": "pi_ok", "status": "succeeded"})
+    live.ok("POST", f"/v1/invoices/{inv['id']}/pay")
+    keys = [c.request.headers["Idempotency-Key"] for c in _intent_calls(rsps)]
+    assert keys[0] == f"vinr_{first['last_payment_error']['payment']}" and keys[1] != keys[0]
+
+
+GARBAGE = [
+    pytest.param(200, "<html>hello</html>", "processor_invalid_response", id="html-200"),
+    pytest.param(200, "", "processor_invalid_response", id="empty-200"),
+    pytest.param(200, "[1, 2, 3]", "processor_invalid_response", id="json-list"),
+    pytest.param(200, '{"status": "succeeded"}', "processor_invalid_response", id="no-id"),
+    pytest.param(200, '{"id": 17, "status": "succeeded"}', "processor_invalid_response", id="numeric-id"),
+    pytest.param(200, '{"id": "pi_x", "status": "processing"}', "processor_invalid_response", id="unknown-status"),
+    pytest.param(200, '{"id": "pi_x", "status": ["succeeded"]}', "processor_invalid_response", id="status-list"),
+    pytest.param(200, '{"id": "pi_x", "status": "requires_action"}', "processor_invalid_response",
+                 id="action-without-url"),
+    pytest.param(200, '{"id": "pi_x", "status": "succeeded"', "processor_invalid_response", id="truncated-json"),
+    pytest.param(200, b"\xff\xfe\x00garbage", "processor_invalid_response", id="binary"),
+    pytest.param(402, '{"error": "nope"}', "processor_invalid_response", id="402-without-card-error"),
+    pytest.param(402, "not json", "processor_invalid_response", id="402-not-json"),
+    pytest.param(404, '{"error": {"message": "No such payment_method"}}', "processor_invalid_request", id="404"),
+    pytest.param(401, '{"error": {"message": "Invalid API key"}}', "processor_authentication_failed", id="401"),
+    pytest.param(302, "", "processor_invalid_response", id="redirect"),
+    pytest.param(200, json.dumps({"id": "pi_" + "x" * 300, "status": "succeeded"}), "processor_invalid_response",
+                 id="overlong-id"),
+    pytest.param(200, json.dumps({"id": "pi_x", "status": "requires_action",
+                                  "next_action": {"redirect_to_url": {"url": "https://p.test/" + "a" * 3000}}}),
+                 "processor_invalid_response", id="overlong-action-url"),
+    pytest.param(200, json.dumps({"id": "pi_x", "status": "requires_action",
+                                  "next_action": {"redirect_to_url": {"url": "javascript:alert(1)"}}}),
+                 "processor_invalid_response", id="non-http-action-url"),
+]
+
+
+@pytest.mark.parametrize(("status", "body", "code"), GARBAGE)
+def test_live_processor_garbage(live: Live, rsps: responses.RequestsMock, status: int, body: str | bytes,
+                                code: str) -> None:
+    inv = live.open_invoice()
+    rsps.add(responses.POST, INTENTS, status=status, body=body, content_type="application/json")
+    response = live.post(f"/v1/invoices/{inv['id']}/pay")
+    assert response.status_code == 200, response.get_json()
+    _assert_open_with(live, response.get_json(), code)
+    assert len(_intent_calls(rsps)) == 1  # an answer, however bad, is not retried
+
+
+def test_live_overlong_decline_fields_are_an_outcome_not_a_500(live: Live, rsps: responses.RequestsMock) -> None:
+    """A decline whose code, decline code or message do not fit still fails cleanly."""
+    inv = live.open_invoice()
+    rsps.add(responses.POST, INTENTS, status=402, json={"error": {
+        "type": "card_error", "code": "card_declined_" + "c" * 200, "decline_code": "d" * 200,
+        "message": "m" * 5000, "payment_intent": {"id": "pi_" + "i" * 300}}})
+    response = live.post(f"/v1/invoices/{inv['id']}/pay")
+    assert response.status_code == 200, response.get_json()
+    declined = response.get_json()
+    assert declined["status"] == "open" and declined["attempt_count"] == 1
+    error = declined["last_payment_error"]
+    assert len(error["code"]) <= 64 and (error["decline_code"] is None or len(error["decline_code"]) <= 64)
+    assert 0 < len(error["message"]) <= 500
+    assert live.ok("GET", f"/v1/payments/{error['payment']}")["status"] == "failed"
+    assert live.collecting(inv["id"]) is None
+
+
+def test_live_500_then_success_collects_exactly_once(live: Live, rsps: responses.RequestsMock,
+                                                     sleeps: list[float]) -> None:
+    inv = live.open_invoice()
+    rsps.add(responses.POST, INTENTS, status=500, json={"error": {"message": "internal"}})
+    rsps.add(responses.POST, INTENTS, json={"id": "pi_live_9", "status": "succeeded"})
+    paid = live.ok("POST", f"/v1/invoices/{inv['id']}/pay")
+    assert paid["status"] == "paid" and paid["attempt_count"] == 1 and paid["amount_paid"] == AMOUNT
+    calls = _intent_calls(rsps)
+    assert len(calls) == 2 and len(sleeps) == 1
+    assert calls[0].request.headers["Idempotency-Key"] == calls[1].request.headers["Idempotency-Key"]
+    assert [p["status"] for p in live.payments(inv["id"])] == ["completed"]
+    assert len(live.events("payment.completed")) == 1 and len(live.events("invoice.paid")) == 1
+
+
+def test_live_lost_response_is_resent_with_the_same_key(live: Live, rsps: responses.RequestsMock) -> None:
+    """The processor charged but the answer was lost: the resend carries the same key, so it
+    replays that charge instead of making a second one."""
+    inv = live.open_invoice()
+    rsps.add(responses.POST, INTENTS, body=requests.exceptions.ConnectionError("connection reset by peer"))
+    rsps.add(responses.POST, INTENTS, json={"id": "pi_live_10", "status": "succeeded"})
+    paid = live.ok("POST", f"/v1/invoices/{inv['id']}/pay")
+    assert paid["status"] == "paid"
+    keys = [c.request.headers["Idempotency-Key"] for c in _intent_calls(rsps)]
+    assert len(keys) == 2 and len(set(keys)) == 1
+    assert [p["status"] for p in live.payments(inv["id"])] == ["completed"]
+
+
+def test_live_tokenize_refuses_what_cannot_be_stored(sleeps: list[float], rsps: responses.RequestsMock) -> None:
+    """A saved live card (hosted page) whose processor id or fingerprint would not fit is garbage."""
+    processor = HttpProcessor(PROCESSOR_URL, PROCESSOR_KEY, sleep=sleeps.append)
+    card = CardDetails(number="4242424242424242", exp_month=12, exp_year=2040, cvc="987")
+    good = {"brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2040, "fingerprint": "fp_1"}
+    for body in ({"id": "pm_" + "x" * 200, "card": good}, {"id": "pm_1", "card": {**good, "fingerprint": "f" * 65}},
+                 {"id": "pm 1; drop", "card": good}):
+        rsps.add(responses.POST, f"{PROCESSOR_URL}/v1/payment_methods", json=body)
+        with pytest.raises(ProcessorError) as caught:
+            processor.tokenize(card, idempotency_key="vinr_pm_1")
+        assert caught.value.code == "processor_invalid_response"
+    rsps.add(responses.POST, f"{PROCESSOR_URL}/v1/payment_methods", json={"id": "pm_1", "card": good})
+    assert processor.tokenize(card, idempotency_key="vinr_pm_1").processor_ref == "pm_1"

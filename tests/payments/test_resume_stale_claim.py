@@ -1,0 +1,203 @@
+"""Crash recovery of the collect flow (claim -> charge -> record_outcome).
+
+A process that dies after claiming leaves a ``processing`` payment and the
+invoice's collection slot (``collecting_payment_id``) taken. Until the claim is
+``STALE_CLAIM_SECONDS`` old, another collection answers 409
+``payment_in_progress`` (the first may still be charging); after that, /pay
+re-drives the SAME payment, with the same idempotency key, so the processor
+answers with that charge instead of making a second one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from app import clock
+from app.extensions import db
+from app.invoices.models import Invoice
+from app.payments import service
+from app.payments.models import Payment, PaymentMethod, PaymentStatus
+from app.payments.processor import ChargeRequest, ChargeResult
+
+FUTURE = {"exp_month": 12, "exp_year": 2040}
+
+
+def save_card(api: Any, customer_id: str, number: str) -> dict[str, Any]:
+    return api.ok("POST", f"/v1/customers/{customer_id}/payment_methods",
+                  {"card": {"number": number, "cvc": "123", **FUTURE}, "set_default": True})
+
+
+def open_invoice(api: Any, customer_id: str, amount: int = 3000) -> dict[str, Any]:
+    inv = api.ok("POST", "/v1/invoices", {"customer": customer_id})
+    api.ok("POST", f"/v1/invoices/{inv['id']}/lines", {"description": "Work", "unit_amount": amount})
+    return api.ok("POST", f"/v1/invoices/{inv['id']}/finalize", {"auto_advance": False})
+
+
+@dataclass
+class Charges:
+    """Every ChargeRequest that reached the sandbox, and whether a DB transaction was open then."""
+
+    requests: list[ChargeRequest]
+    in_transaction: list[bool]
+
+
+@pytest.fixture()
+def charges(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Charges]:
+    with app.app_context():
+        sandbox = service.processor_for(False)
+    seen = Charges([], [])
+    real = sandbox.charge
+
+    def spy(request: ChargeRequest) -> ChargeResult:
+        seen.requests.append(request)
+        seen.in_transaction.append(db.session.in_transaction())  # the request's own session
+        return real(request)
+
+    monkeypatch.setattr(sandbox, "charge", spy)
+    yield seen
+
+
+def die_after_claim(app: Flask, session: Any, invoice_id: str, pm_id: str) -> str:
+    """Step 1 of the collect flow, then nothing: the process died before charging."""
+    with app.app_context():
+        invoice = session.get(Invoice, invoice_id, populate_existing=True)
+        pm = session.get(PaymentMethod, pm_id)
+        payment = service.claim(session, invoice, pm, off_session=True)
+    return payment.id
+
+
+def age_claim(session: Any, payment_id: str, seconds: int) -> None:
+    session.execute(sa.update(Payment).where(Payment.id == payment_id).values(updated=clock.now() - seconds))
+    session.commit()
+
+
+def collecting(session: Any, invoice_id: str) -> str | None:
+    return session.scalar(sa.select(Invoice.collecting_payment_id).where(Invoice.id == invoice_id))
+
+
+def test_a_fresh_claim_blocks_and_a_stale_one_is_redriven(app: Flask, api: Any, customer: dict, db_session: Any,
+                                                         charges: Charges) -> None:
+    pm = save_card(api, customer["id"], "4242424242424242")
+    inv = open_invoice(api, customer["id"])
+    pid = die_after_claim(app, db_session, inv["id"], pm["id"])
+    assert api.ok("GET", f"/v1/payments/{pid}")["status"] == "processing"
+    assert api.ok("GET", f"/v1/invoices/{inv['id']}")["payment"] == pid
+
+    # Within the window the first process may still be charging: hands off.
+    for headers in (None, {"Idempotency-Key": "pay-while-claimed"}):
+        blocked = api.post(f"/v1/invoices/{inv['id']}/pay", headers=headers)
+        assert blocked.status_code == 409, blocked.get_json()
+        assert blocked.get_json()["error"]["code"] == "payment_in_progress"
+    age_claim(db_session, pid, service.STALE_CLAIM_SECONDS - 5)
+    assert api.post(f"/v1/invoices/{inv['id']}/pay").get_json()["error"]["code"] == "payment_in_progress"
+    assert charges.requests == []
+    assert api.ok("GET", f"/v1/invoices/{inv['id']}")["attempt_count"] == 0
+
+    # Past the window: the same payment is finished, with the same idempotency key.
+    age_claim(db_session, pid, service.STALE_CLAIM_SECONDS + 5)
+    paid = api.ok("POST", f"/v1/invoices/{inv['id']}/pay", headers={"Idempotency-Key": "pay-after-crash"})
+    assert paid["status"] == "paid" and paid["payment"] == pid
+    assert (paid["amount_paid"], paid["attempt_count"]) == (3000, 1)
+    assert [r.idempotency_key for r in charges.requests] == [f"vinr_{pid}"]
+    payments = api.ok("GET", "/v1/payments", query_string={"invoice": inv["id"], "limit": 100})["data"]
+    assert [(p["id"], p["status"]) for p in payments] == [(pid, "completed")]
+    events = api.ok("GET", "/v1/events", query_string={"type": "payment.completed", "limit": 100})["data"]
+    assert [e["data"]["id"] for e in events] == [pid]
+    assert collecting(db_session, inv["id"]) is None
+    replay = api.post(f"/v1/invoices/{inv['id']}/pay", headers={"Idempotency-Key": "pay-after-crash"})
+    assert replay.headers["Idempotent-Replayed"] == "true" and replay.get_json()["payment"] == pid
+    assert len(charges.requests) == 1
+
+
+def test_the_processor_call_of_a_redrive_runs_outside_any_transaction(app: Flask, api: Any, customer: dict,
+                                                                      db_session: Any, charges: Charges) -> None:
+    """As on the first attempt (module docstring of app.payments.service): on SQLite an open
+    write transaction would lock every other writer out for the whole processor call."""
+    pm = save_card(api, customer["id"], "4242424242424242")
+    first = open_invoice(api, customer["id"])
+    assert api.ok("POST", f"/v1/invoices/{first['id']}/pay")["status"] == "paid"
+    inv = open_invoice(api, customer["id"])
+    pid = die_after_claim(app, db_session, inv["id"], pm["id"])
+    age_claim(db_session, pid, service.STALE_CLAIM_SECONDS + 5)
+    assert api.ok("POST", f"/v1/invoices/{inv['id']}/pay")["status"] == "paid"
+    assert len(charges.requests) == 2
+    assert charges.in_transaction == [False, False]
+
+
+def test_a_stale_declined_attempt_records_its_decline_then_a_new_attempt_pays(
+        app: Flask, api: Any, customer: dict, db_session: Any, charges: Charges) -> None:
+    bad = save_card(api, customer["id"], "4000000000000002")
+    inv = open_invoice(api, customer["id"])
+    pid = die_after_claim(app, db_session, inv["id"], bad["id"])
+    age_claim(db_session, pid, service.STALE_CLAIM_SECONDS + 60)
+    good = save_card(api, customer["id"], "5555555555554444")
+    # The re-drive finishes the dead attempt on ITS card, whatever this request asks for.
+    declined = api.ok("POST", f"/v1/invoices/{inv['id']}/pay", {"payment_method": good["id"]})
+    assert declined["status"] == "open" and declined["attempt_count"] == 1
+    assert declined["last_payment_error"]["payment"] == pid
+    assert declined["last_payment_error"]["decline_code"] == "generic_decline"
+    assert api.ok("GET", f"/v1/payments/{pid}")["status"] == "failed"
+    assert collecting(db_session, inv["id"]) is None
+    paid = api.ok("POST", f"/v1/invoices/{inv['id']}/pay", {"payment_method": good["id"]})
+    assert paid["status"] == "paid" and paid["attempt_count"] == 2 and paid["payment"] != pid
+    statuses = sorted(p["status"] for p in api.ok("GET", "/v1/payments", query_string={"invoice": inv["id"]})["data"])
+    assert statuses == ["completed", "failed"]
+    assert [r.idempotency_key for r in charges.requests] == [f"vinr_{pid}", f"vinr_{paid['payment']}"]
+
+
+def test_nothing_else_moves_the_invoice_while_a_claim_is_held(app: Flask, api: Any, customer: dict,
+                                                             db_session: Any) -> None:
+    pm = save_card(api, customer["id"], "4242424242424242")
+    inv = open_invoice(api, customer["id"])
+    die_after_claim(app, db_session, inv["id"], pm["id"])
+    for path, body in ((f"/v1/invoices/{inv['id']}/void", None),
+                       (f"/v1/invoices/{inv['id']}/mark_uncollectible", None),
+                       (f"/v1/invoices/{inv['id']}/pay", {"paid_out_of_band": True})):
+        response = api.post(path, body)
+        assert response.status_code == 409, (path, response.get_json())
+        assert response.get_json()["error"]["code"] == "payment_in_progress"
+    # Even once the claim is stale: only a re-drive may settle it, never void it under the charge.
+    with app.app_context():
+        pid = db_session.scalar(sa.select(Invoice.collecting_payment_id).where(Invoice.id == inv["id"]))
+    age_claim(db_session, pid, service.STALE_CLAIM_SECONDS + 5)
+    assert api.post(f"/v1/invoices/{inv['id']}/void").status_code == 409
+    after = api.ok("GET", f"/v1/invoices/{inv['id']}")
+    assert after["status"] == "open" and after["attempt_count"] == 0
+    assert after["status_transitions"]["voided_at"] is None
+
+
+def test_a_late_redrive_does_not_undo_a_newer_attempt(app: Flask, api: Any, customer: dict, db_session: Any) -> None:
+    """Two processes re-drive the same stale claim (both read it before either finished).
+    The first records the outcome and a new attempt claims the invoice; when the second
+    finishes it must not record the old attempt again nor free the new attempt's slot,
+    or a third collection could charge alongside the new one."""
+    bad = save_card(api, customer["id"], "4000000000000002")
+    inv = open_invoice(api, customer["id"])
+    pid = die_after_claim(app, db_session, inv["id"], bad["id"])
+    age_claim(db_session, pid, service.STALE_CLAIM_SECONDS + 5)
+    with app.app_context():
+        # The late process read the stale claim, then charged (the sandbox answers as before).
+        late_invoice = db_session.get(Invoice, inv["id"])
+        late_payment = db_session.get(Payment, pid)
+        pm = db_session.get(PaymentMethod, bad["id"])
+        result = service.charge(service.processor_for(False), late_payment, pm)
+        db_session.commit()
+    # Meanwhile the first re-drive recorded the decline ...
+    assert api.ok("POST", f"/v1/invoices/{inv['id']}/pay")["last_payment_error"]["payment"] == pid
+    # ... and a new attempt claimed the invoice and is charging now.
+    new_pid = die_after_claim(app, db_session, inv["id"], bad["id"])
+    with app.app_context():
+        service.record_outcome(db_session, late_invoice, late_payment, result)
+    assert collecting(db_session, inv["id"]) == new_pid
+    after = api.ok("GET", f"/v1/invoices/{inv['id']}")
+    assert after["attempt_count"] == 1 and after["payment"] == new_pid
+    assert api.post(f"/v1/invoices/{inv['id']}/pay").get_json()["error"]["code"] == "payment_in_progress"
+    failed = api.ok("GET", "/v1/events", query_string={"type": "payment.failed", "limit": 100})["data"]
+    assert [e["data"]["id"] for e in failed] == [pid]
+    assert db_session.scalar(sa.select(Payment.status).where(Payment.id == new_pid)) is PaymentStatus.PROCESSING
