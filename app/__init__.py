@@ -59,6 +59,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, instance_path: str
     limiter.init_app(app)
     themes.install(app)
     app.jinja_env.globals["theme_template"] = themes.template_name
+    app.context_processor(lambda: {"locale": current_locale()})
     install_log_redaction()
     app.register_blueprint(api_bp)
     app.register_blueprint(portal_bp)

@@ -47,7 +47,9 @@ class Outcome(StrEnum):
 @dataclass(frozen=True)
 class CheckoutResult:
     outcome: Outcome
-    message: str | None = None
+    message: str | None = None  # the processor's own words (English), for logs and the API
+    failure_code: str | None = None
+    decline_code: str | None = None
     payment_id: str | None = None
     action_url: str | None = None  # the processor's own challenge page (live mode)
     setup_token: str | None = None  # signed state of a card-update challenge
@@ -87,7 +89,8 @@ def _collect(session: Session, invoice: Invoice, pm: PaymentMethod, return_url: 
         return CheckoutResult(Outcome.PAID, payment_id=payment.id)
     if result.status is ChargeStatus.REQUIRES_ACTION:
         return CheckoutResult(Outcome.REQUIRES_ACTION, payment_id=payment.id, action_url=result.action_url)
-    return CheckoutResult(Outcome.DECLINED, message=payment.failure_message, payment_id=payment.id)
+    return CheckoutResult(Outcome.DECLINED, message=payment.failure_message, payment_id=payment.id,
+                          failure_code=payment.failure_code, decline_code=payment.decline_code)
 
 
 def pay_with_card(session: Session, invoice: Invoice, card: CardDetails, *, save_as_default: bool,
@@ -149,7 +152,8 @@ def complete_authentication(session: Session, invoice: Invoice, payment_id: str,
     record_outcome(session, invoice, payment, result)
     if result.status is ChargeStatus.SUCCEEDED:
         return CheckoutResult(Outcome.PAID, payment_id=payment.id)
-    return CheckoutResult(Outcome.DECLINED, message=payment.failure_message, payment_id=payment.id)
+    return CheckoutResult(Outcome.DECLINED, message=payment.failure_message, payment_id=payment.id,
+                          failure_code=payment.failure_code, decline_code=payment.decline_code)
 
 
 def update_default_card(session: Session, invoice: Invoice, card: CardDetails, *,
@@ -174,7 +178,8 @@ def update_default_card(session: Session, invoice: Invoice, card: CardDetails, *
         return CheckoutResult(Outcome.REQUIRES_ACTION, action_url=result.action_url, setup_token=state)
     if result.status is ChargeStatus.FAILED:
         session.commit()
-        return CheckoutResult(Outcome.DECLINED, message=result.failure_message or "Your card was declined.")
+        return CheckoutResult(Outcome.DECLINED, message=result.failure_message or "Your card was declined.",
+                              failure_code=result.failure_code, decline_code=result.decline_code)
     _make_default(session, caller, customer, pm)
     session.commit()
     return CheckoutResult(Outcome.SAVED)
@@ -202,7 +207,9 @@ def complete_setup(session: Session, invoice: Invoice, state: str, passed: bool 
                                                     challenge_passed=passed))
     if result.status is not ChargeStatus.SUCCEEDED:
         return CheckoutResult(Outcome.DECLINED,
-                              message=result.failure_message or "Authentication failed: your card was declined.")
+                              message=result.failure_message or "Authentication failed: your card was declined.",
+                              failure_code=result.failure_code or "card_declined",
+                              decline_code=result.decline_code or "authentication_failed")
     _make_default(session, _caller(session, invoice), _customer(session, invoice), pm)
     session.commit()
     return CheckoutResult(Outcome.SAVED)

@@ -25,8 +25,7 @@ def parse_expiry(value: str) -> tuple[int, int]:
 class CardFields(FlaskForm):
     card_number = StringField(_l("Card number"), render_kw={
         "autocomplete": "cc-number", "inputmode": "numeric", "spellcheck": "false"})
-    expiry = StringField(_l("Expiry date"), description="MM / YY",
-                         render_kw={"autocomplete": "cc-exp", "placeholder": "MM / YY"})
+    expiry = StringField(_l("Expiry date"), render_kw={"autocomplete": "cc-exp"})
     cvc = StringField(_l("CVC"), render_kw={"autocomplete": "cc-csc", "inputmode": "numeric"})
     name = StringField(_l("Name on card"), validators=[Length(max=200)], render_kw={"autocomplete": "cc-name"})
 

@@ -76,6 +76,25 @@ def _card_error(form: Any, error: CardError) -> str:
     return error.message
 
 
+def decline_message(result: checkout.CheckoutResult) -> str:
+    """What the customer reads after a refusal, in their language (the
+    processor's English text stays in the API's last_payment_error)."""
+    reasons = {
+        "insufficient_funds": _("Your card was declined: it has insufficient funds."),
+        "expired_card": _("Your card was declined: it has expired."),
+        "incorrect_cvc": _("Your card was declined: the security code is incorrect."),
+        "authentication_failed": _("Your card was declined: authentication failed."),
+        "authentication_required": _("Your card was declined: your bank asks you to confirm the payment."),
+    }
+    for code in (result.decline_code, result.failure_code):
+        if code in reasons:
+            return reasons[code]
+    if result.failure_code in ("processing_error", "processor_unavailable", "processor_invalid_response",
+                               "processor_invalid_request", "processor_authentication_failed"):
+        return _("We could not process your card just now. Nothing was charged: please try again in a moment.")
+    return _("Your card was declined.")
+
+
 def _render_invoice(view: InvoiceView, form: PayForm, *, alert: str | None = None, status: int = 200,
                     notice: str | None = None) -> tuple[str, int]:
     form.forget_card()
@@ -125,7 +144,7 @@ def _after_payment(invoice: Invoice, token: str, view: InvoiceView, form: PayFor
         return redirect(url_for("portal.authenticate", invoice_id=invoice.id, token=token,
                                 payment_id=result.payment_id), 303)
     return _render_invoice(build(db.session, invoice), form, status=402,
-                           alert=_("Your card was declined: %(reason)s", reason=result.message or _("no reason given")))
+                           alert=decline_message(result))
 
 
 @bp.get("/<invoice_id>/<token>/authenticate/<payment_id>")
@@ -172,7 +191,7 @@ def payment_method(invoice_id: str, token: str) -> Any:
                         return redirect(result.action_url, 303)
                     return redirect(url_for("portal.authenticate_setup", invoice_id=invoice.id, token=token,
                                             state=result.setup_token), 303)
-                alert, status = _("Your card was declined: %(reason)s", reason=result.message), 402
+                alert, status = decline_message(result), 402
     form.forget_card()
     return render_template("portal/payment_method.html",
                            **template_context(view, form=form, alert=alert)), status
@@ -198,7 +217,7 @@ def authenticate_setup_answer(invoice_id: str, token: str, state: str) -> Any:
         return redirect(url_for("portal.invoice_page", invoice_id=invoice.id, token=token, done="saved"), 303)
     update = UpdateCardForm(formdata=None)
     return render_template("portal/payment_method.html", **template_context(
-        view, form=update, alert=_("Your card was declined: %(reason)s", reason=result.message))), 402
+        view, form=update, alert=decline_message(result))), 402
 
 
 @bp.get("/<invoice_id>/<token>/pdf")
