@@ -310,11 +310,11 @@ def test_gunicorn_style_access_log_atoms_are_redacted(caplog: pytest.LogCaptureF
 
 
 def test_decline_reasons_are_the_customers_language_and_say_declined(api: Any, client: Any) -> None:
-    hosted = Hosted(client, api, make_hosted(api, api.ok("POST", "/v1/customers", {})["id"]))
+    hosted = Hosted(client, api, make_hosted(api, api.ok("POST", "/v1/customers", {"email": "a@example.com"})["id"]))
     english = text(hosted.pay("4000000000009995"))
     assert "Your card was declined: it has insufficient funds." in english
     assert "Your card was declined: Your card" not in english  # no processor text glued on
-    cust = api.ok("POST", "/v1/customers", {"preferred_locales": ["de"]})
+    cust = api.ok("POST", "/v1/customers", {"email": "k@example.de", "preferred_locales": ["de"]})
     german = Hosted(client, api, make_hosted(api, cust["id"]))
     html = text(german.pay("4000000000000002"))
     assert "Ihre Karte wurde abgelehnt." in html and "declined" not in html.split('role="alert"', 1)[1][:200]
