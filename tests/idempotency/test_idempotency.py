@@ -82,3 +82,36 @@ def test_an_expired_key_runs_again(api: Any, merchant: Any, db_session: Any) -> 
     second = api.post("/v1/customers", {"name": "Old"}, headers={"Idempotency-Key": "old"})
     assert second.get_json()["id"] != first.get_json()["id"]
     assert "Idempotent-Replayed" not in second.headers
+
+
+def test_racing_requests_with_one_key_create_one_object(committed_app: Any) -> None:
+    """Ten concurrent POSTs with the same key and body: one runs, the others
+    replay it byte for byte or are told it is still in flight (409)."""
+    import threading
+
+    from app.accounts.service import create_merchant
+    from app.extensions import db
+
+    with committed_app.app_context():
+        new = create_merchant(db.session, "Idem Race", "IR")
+        db.session.commit()
+    headers = {"X-Api-Key": new.test_secret_key, "Idempotency-Key": "race-1"}
+    barrier = threading.Barrier(10)
+    results: list[tuple[int, bytes]] = []
+
+    def post() -> None:
+        client = committed_app.test_client()
+        barrier.wait()
+        response = client.post("/v1/customers", json={"name": "Once only"}, headers=headers)
+        results.append((response.status_code, response.get_data()))
+
+    threads = [threading.Thread(target=post) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert {status for status, _ in results} <= {200, 409}
+    bodies = {body for status, body in results if status == 200}
+    assert len(bodies) == 1  # every success is the same answer
+    listed = committed_app.test_client().get("/v1/customers", headers={"X-Api-Key": new.test_secret_key})
+    assert len(listed.get_json()["data"]) == 1
