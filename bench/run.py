@@ -66,13 +66,15 @@ def _free_port() -> int:
 
 @dataclass
 class Server:
-    """One gunicorn master with one worker, its output in a log file."""
+    """One gunicorn master (one worker unless told), its output in a log file."""
 
     name: str
     module: str
     env: dict[str, str]
     workdir: Path
     worker_class: str
+    workers: int = 1
+    threads: int = 1
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
 
@@ -82,7 +84,8 @@ class Server:
 
     def start(self) -> None:
         self.port = _free_port()
-        cmd = [sys.executable, "-m", "gunicorn", "-w", "1", "-k", self.worker_class,
+        cmd = [sys.executable, "-m", "gunicorn", "-w", str(self.workers), "-k", self.worker_class,
+               *(["--threads", str(self.threads)] if self.threads > 1 else []),
                "-b", f"127.0.0.1:{self.port}", "--chdir", str(ROOT), "--log-level", "warning",
                "--timeout", "120", self.module]
         env = {**os.environ, **self.env, "PYTHONDONTWRITEBYTECODE": "1"}
