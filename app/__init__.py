@@ -39,8 +39,8 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, instance_path: str
     @app.before_request
     def _intent() -> None:
         # GETs never change state (SPEC §7); everything else takes the write
-        # lock up front on SQLite. The PDF's first render stores the document.
-        write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS") or request.path.endswith("/pdf"))
+        # lock up front on SQLite. (A PDF's first render takes it only to store.)
+        write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
 
     @app.after_request
     def _nosniff(response: Response) -> Response:

@@ -21,8 +21,10 @@ from urllib.parse import unquote, urlsplit
 import sqlalchemy as sa
 from flask import current_app, render_template
 from sqlalchemy.orm import Session
+from weasyprint import HTML  # imported with the app: a worker's first PDF skips ~1 s
 
 from app import clock
+from app.db import write_intent
 from app.documents.models import InvoiceDocument
 from app.invoices.models import Invoice, InvoiceStatus
 
@@ -91,30 +93,40 @@ def variant_for(invoice: Invoice) -> str:
 
 def render_pdf(context: dict[str, Any]) -> bytes:
     """Render ``pdf/invoice.html`` with ``context`` to PDF bytes."""
-    from weasyprint import HTML
-
     html = render_template("pdf/invoice.html", **context)
     return bytes(HTML(string=html, base_url=ASSET_BASE, url_fetcher=_fetcher()).write_pdf())
 
 
+def stored_pdf(session: Session, invoice: Invoice) -> bytes | None:
+    """The stored document of the invoice's current variant, if rendered before."""
+    stored = session.get(InvoiceDocument, (invoice.id, variant_for(invoice)))
+    return stored.content if stored is not None else None
+
+
 def invoice_pdf(session: Session, invoice: Invoice, context: dict[str, Any]) -> bytes:
-    """The stored PDF of this invoice's current variant, rendering it the first time."""
+    """Render this invoice's current variant and store it; the stored bytes win a race.
+
+    Renders outside any transaction (100+ ms of WeasyPrint must not hold the
+    SQLite write lock), then stores in a short write transaction. Commits.
+    """
     variant = variant_for(invoice)
-    stored = session.get(InvoiceDocument, (invoice.id, variant))
-    if stored is not None:
-        return stored.content
+    session.commit()  # end the read transaction before the long render
     content = render_pdf(context)
+    token = write_intent.set(True)
     try:
-        with session.begin_nested():
-            session.add(InvoiceDocument(invoice_id=invoice.id, variant=variant, content=content,
-                                        created=clock.now()))
-    except sa.exc.IntegrityError:
-        # A concurrent first request stored it first: serve that one, so every
-        # download of this invoice is the same bytes.
-        existing = session.get(InvoiceDocument, (invoice.id, variant))
-        assert existing is not None
-        return existing.content
-    session.commit()
+        try:
+            with session.begin_nested():
+                session.add(InvoiceDocument(invoice_id=invoice.id, variant=variant, content=content,
+                                            created=clock.now()))
+        except sa.exc.IntegrityError:
+            # A concurrent first request stored it first: serve that one, so
+            # every download of this invoice is the same bytes.
+            existing = session.get(InvoiceDocument, (invoice.id, variant))
+            assert existing is not None
+            return existing.content
+        session.commit()
+    finally:
+        write_intent.reset(token)
     current_app.logger.info("rendered %s PDF for %s", variant, invoice.id)
     return content
 

@@ -222,8 +222,10 @@ def authenticate_setup_answer(invoice_id: str, token: str, state: str) -> Any:
 
 @bp.get("/<invoice_id>/<token>/pdf")
 def invoice_pdf(invoice_id: str, token: str) -> Any:
-    invoice, view = _load(invoice_id, token)
-    content = documents.invoice_pdf(db.session, invoice, template_context(view))
+    invoice = hosted.load(db.session, invoice_id, token)
+    content = documents.stored_pdf(db.session, invoice)
+    if content is None:
+        content = documents.invoice_pdf(db.session, invoice, template_context(build(db.session, invoice)))
     response = send_file(_bytes_io(content), mimetype="application/pdf", as_attachment=True,
                          download_name=documents.filename(invoice))
     return response
