@@ -280,6 +280,30 @@ def _pending_items(session: Session, customer: Customer) -> list[InvoiceItem]:
     return list(session.scalars(stmt.order_by(InvoiceItem.created, InvoiceItem.id).limit(10 * MAX_LINES)))
 
 
+def _claim_items(session: Session, invoice: Invoice, items: list[InvoiceItem]) -> None:
+    """Move pending items onto ``invoice``, only if they are still pending.
+
+    A conditional UPDATE, not a read-then-write: two invoices created at the
+    same moment for one customer cannot both sweep up the same item (one would
+    bill it twice). The loser gets a 409 and changes nothing.
+    """
+    if not items:
+        return
+    session.flush()  # the invoice row must exist for the items' foreign key
+    ids = [item.id for item in items]
+    claimed = session.execute(
+        sa.update(InvoiceItem)
+        .where(InvoiceItem.id.in_(ids), InvoiceItem.invoice_id.is_(None), InvoiceItem.deleted.is_(False))
+        .values(invoice_id=invoice.id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != len(ids):
+        raise Conflict("Some of the customer's pending items were just put on another invoice; retry.",
+                       code="concurrent_modification")
+    for item in items:
+        session.expire(item, ["invoice_id"])
+
+
 def create_invoice(session: Session, caller: Caller, params: InvoiceCreate) -> Invoice:
     """A draft for the customer, sweeping up their pending items unless excluded."""
     customer = get_customer(session, caller, params.customer, param="customer")
@@ -305,8 +329,8 @@ def create_invoice(session: Session, caller: Caller, params: InvoiceCreate) -> I
         if len(items) > MAX_LINES:
             raise InvalidRequest(f"The customer has more than {MAX_LINES} pending items in {currency}.",
                                  param="pending_invoice_items_behavior")
+        _claim_items(session, invoice, items)
         for position, item in enumerate(items):
-            item.invoice_id = invoice.id
             invoice.lines.append(InvoiceLine(
                 id=new_id("il"), position=position, description=item.description, quantity=item.quantity,
                 unit_amount=item.unit_amount, amount=item.amount, price_id=item.price_id,
