@@ -88,6 +88,12 @@ def _html_error(error: HTTPException) -> tuple[str, int] | HTTPException:
     return body, code
 
 
+def _html_conflict() -> tuple[str, int]:
+    from flask import render_template
+
+    return render_template("errors/409.html", message=None), 409
+
+
 def _register_errors(app: Flask) -> None:
     from app.api.routing import error_response
 
@@ -97,16 +103,20 @@ def _register_errors(app: Flask) -> None:
         return error_response(error)
 
     @app.errorhandler(StaleDataError)
-    def _stale(_error: StaleDataError) -> Response:
+    def _stale(_error: StaleDataError) -> Response | tuple[str, int]:
         db.session.rollback()
+        if not _wants_json():  # e.g. a double-clicked Pay on the hosted page
+            return _html_conflict()
         return error_response(Conflict(
             "The object was changed by a concurrent request; fetch it again and retry.",
             code="concurrent_modification"))
 
     @app.errorhandler(IntegrityError)
-    def _integrity(_error: IntegrityError) -> Response:
+    def _integrity(_error: IntegrityError) -> Response | tuple[str, int]:
         # Only reachable when two requests race to create the same unique thing.
         db.session.rollback()
+        if not _wants_json():
+            return _html_conflict()
         return error_response(Conflict("A concurrent request created a conflicting object; retry.",
                                        code="concurrent_modification"))
 

@@ -200,7 +200,8 @@ def test_paid_receipt_and_a_second_payment_is_refused(page: Page, api: Api, invo
 
     # Going back to the pay form: the page is not cached (no-store), so the form is gone;
     # if a browser did show the old form, submitting it again must be refused.
-    page.go_back()
+    # (Loading the same URL again replaces the history entry, so one step back
+    # is the page the customer paid from.)
     page.go_back()
     if pay_button(page).count():
         with page.expect_response(lambda r: r.request.method == "POST") as posted:

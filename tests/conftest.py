@@ -24,8 +24,12 @@ from app import create_app
 from app.accounts.service import create_merchant
 from app.cli import upgrade
 from app.extensions import db
+from app.payments import service as payment_service
+from app.payments.processor import HttpProcessor
 
 PUBLIC_URL = "https://pay.example.test"
+PROCESSOR_URL = "https://processor.test"  # the live processor, mocked with `responses`
+PROCESSOR_KEY = "sk_proc_x"
 
 
 def _database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
@@ -186,3 +190,59 @@ def committed_app(app: Flask) -> Flask:
 
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+# Live mode: a second app on the same database, with a live processor configured.
+
+
+@pytest.fixture(scope="session")
+def live_app(app: Flask, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """A second app on the same (already migrated) database, with a live processor configured."""
+    application = create_app(instance_path=str(tmp_path_factory.mktemp("live-instance")), overrides={
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key-0123456789",
+        "PUBLIC_URL": "https://pay.example.test",
+        "TESTING": True,
+        "PROCESSOR_URL": PROCESSOR_URL,
+        "PROCESSOR_KEY": PROCESSOR_KEY,
+    })
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture()
+def live_db(live_app: Flask) -> Iterator[Any]:
+    """As tests/conftest.py's db_session, for ``live_app``: everything is rolled back,
+    and no app context stays pushed (each request gets its own session)."""
+    with live_app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        saved = dict(db.sessionmaker.kw)
+        db.sessionmaker.configure(bind=connection, join_transaction_mode="create_savepoint")
+        session = db.sessionmaker()
+    try:
+        yield session
+    finally:
+        session.close()
+        with live_app.app_context():
+            db.sessionmaker.kw.clear()
+            db.sessionmaker.kw.update(saved)
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture()
+def live_sleeps(live_app: Flask, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The backoff delays the live processor asked for: recorded, never slept.
+
+    ``processor_for`` builds the HttpProcessor from the config (with the real
+    ``time.sleep`` bound as its default), so the cached instance is patched.
+    """
+    with live_app.app_context():
+        processor = payment_service.processor_for(True)
+    assert isinstance(processor, HttpProcessor)
+    assert processor.base_url == PROCESSOR_URL
+    delays: list[float] = []
+    monkeypatch.setattr(processor, "_sleep", delays.append)
+    return delays

@@ -41,6 +41,10 @@ class Invoice(Owned, Base):
     footer: Mapped[str | None] = mapped_column(sa.Text)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
     coupon_pks: Mapped[list[Any]] = mapped_column(default=list)  # discounts to apply, in order
+    # The one of coupon_pks that came from the customer's own discount, not from
+    # the merchant's "discounts": re-checked at finalization (a "once" coupon is
+    # used by the first invoice finalized with it, not by every draft).
+    customer_discount_pk: Mapped[int | None]
     default_tax_rate_ids: Mapped[list[Any]] = mapped_column(default=list)
 
     subtotal: Mapped[MinorUnits]

@@ -16,6 +16,7 @@ from app.validation import (
 )
 
 Text = Annotated[str, Field(max_length=5000)]
+MAX_TIMESTAMP = 253_402_300_799  # unix seconds of 9999-12-31: anything later cannot be a date
 
 
 class DiscountRef(Params):
@@ -43,7 +44,7 @@ class InvoiceFields(Params):
 
     collection_method: Literal["charge_automatically", "send_invoice"] | None = None
     days_until_due: Annotated[int, Field(ge=0, le=3650)] | None = None
-    due_date: Annotated[int, Field(ge=0, le=253_402_300_799)] | None = None  # unix seconds, < year 10000
+    due_date: Annotated[int, Field(ge=0, le=MAX_TIMESTAMP)] | None = None  # unix seconds
     auto_advance: bool | None = None
     description: LongText | None = None
     footer: LongText | None = None
@@ -72,8 +73,8 @@ class InvoiceList(QueryParams):
     ending_before: str | None = None
     customer: str | None = None
     status: Literal["draft", "open", "paid", "void", "uncollectible"] | None = None
-    created_gte: Annotated[int | None, Field(alias="created[gte]")] = None
-    created_lte: Annotated[int | None, Field(alias="created[lte]")] = None
+    created_gte: Annotated[int | None, Field(alias="created[gte]", ge=0, le=MAX_TIMESTAMP)] = None
+    created_lte: Annotated[int | None, Field(alias="created[lte]", ge=0, le=MAX_TIMESTAMP)] = None
     expand: Annotated[list[Literal["customer"]], Field(alias="expand[]")] = []
 
 

@@ -9,7 +9,7 @@ or roll back with the change.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -235,6 +235,16 @@ def _resolve_discounts(session: Session, caller: Caller, refs: list[Any], curren
     return pks
 
 
+def _check_discount_currency(session: Session, invoice: Invoice) -> None:
+    """An amount-off coupon is in one currency: it cannot follow a currency change."""
+    if not invoice.coupon_pks:
+        return
+    for coupon in session.scalars(sa.select(Coupon).where(Coupon.pk.in_(invoice.coupon_pks))):
+        if coupon.currency is not None and coupon.currency != invoice.currency:
+            raise InvalidRequest(f"Coupon '{coupon.id}' is in {coupon.currency}; remove it from discounts "
+                                 f"before changing the currency to {invoice.currency}.", param="currency")
+
+
 def _resolve_rates(session: Session, caller: Caller, ids: list[str]) -> list[str]:
     for i, rate_id in enumerate(ids):
         rate = get_tax_rate(session, caller, rate_id, param=f"default_tax_rates[{i}]")
@@ -258,6 +268,7 @@ def _apply_fields(session: Session, caller: Caller, invoice: Invoice, params: In
         invoice.metadata_ = {k: v for k, v in merged.items() if v != ""}
     if "discounts" in fields:
         invoice.coupon_pks = _resolve_discounts(session, caller, params.discounts or [], invoice.currency)
+        invoice.customer_discount_pk = None  # the merchant chose the discounts
     if "default_tax_rates" in fields:
         invoice.default_tax_rate_ids = _resolve_rates(session, caller, params.default_tax_rates or [])
     if invoice.collection_method == "charge_automatically":
@@ -291,12 +302,12 @@ def _claim_items(session: Session, invoice: Invoice, items: list[InvoiceItem]) -
         return
     session.flush()  # the invoice row must exist for the items' foreign key
     ids = [item.id for item in items]
-    claimed = session.execute(
+    claimed = cast(sa.CursorResult[Any], session.execute(
         sa.update(InvoiceItem)
         .where(InvoiceItem.id.in_(ids), InvoiceItem.invoice_id.is_(None), InvoiceItem.deleted.is_(False))
         .values(invoice_id=invoice.id)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )).rowcount
     if claimed != len(ids):
         raise Conflict("Some of the customer's pending items were just put on another invoice; retry.",
                        code="concurrent_modification")
@@ -323,6 +334,7 @@ def create_invoice(session: Session, caller: Caller, params: InvoiceCreate) -> I
     if ("discounts" not in params.model_fields_set and customer.coupon is not None
             and customer.coupon.currency in (None, currency)):
         invoice.coupon_pks = [customer.coupon.pk]
+        invoice.customer_discount_pk = customer.coupon.pk
     session.add(invoice)
     if pending:
         items = [item for item in pending if item.currency == currency]
@@ -367,6 +379,8 @@ def update_invoice(session: Session, caller: Caller, invoice_id: str, params: In
             if invoice.lines:
                 raise InvalidRequest("The currency of a draft with lines cannot change.", param="currency")
             invoice.currency = params.currency
+            if "discounts" not in fields:
+                _check_discount_currency(session, invoice)
         _apply_fields(session, caller, invoice, params)
         _recompute(session, caller, invoice)
     _event(session, invoice, "invoice.updated")
@@ -463,6 +477,26 @@ def delete_line(session: Session, caller: Caller, invoice_id: str, line_id: str)
 # Transitions
 
 
+def _settle_customer_discount(invoice: Invoice, customer: Customer) -> bool:
+    """Apply the customer's discount as it is now; use up a "once" coupon.
+
+    Returns True when the customer's coupon was used up (the customer changed).
+    """
+    previous = invoice.customer_discount_pk
+    if previous is None:
+        return False
+    pks = [pk for pk in invoice.coupon_pks if pk != previous]
+    coupon = customer.coupon
+    if coupon is None or coupon.deleted or coupon.currency not in (None, invoice.currency):
+        invoice.coupon_pks, invoice.customer_discount_pk = pks, None
+        return False
+    invoice.coupon_pks, invoice.customer_discount_pk = [*pks, coupon.pk], coupon.pk
+    if coupon.duration == "once":
+        customer.coupon = None  # used up by the first invoice finalized with it
+        return True
+    return False
+
+
 def finalize(session: Session, caller: Caller, invoice_id: str, params: FinalizeParams) -> Invoice:
     """SPEC §3 finalize, in order: discounts, tax, lock, number, hosted link.
 
@@ -475,6 +509,7 @@ def finalize(session: Session, caller: Caller, invoice_id: str, params: Finalize
     if invoice.collection_method == "send_invoice" and not customer.email:
         raise InvalidRequest("The customer has no email, so a send_invoice invoice cannot be finalized.",
                              param="customer", code="customer_email_missing")
+    consumed = _settle_customer_discount(invoice, customer)
     _recompute(session, caller, invoice)
     invoice.customer_email = customer.email
     invoice.customer_name = customer.name
@@ -487,11 +522,10 @@ def finalize(session: Session, caller: Caller, invoice_id: str, params: Finalize
     invoice.hosted_token = tokens.mint(tokens.HOSTED_INVOICE, {"i": invoice.id, "a": invoice.account_id})
     if params.auto_advance is not None:
         invoice.auto_advance = params.auto_advance
-    if customer.coupon is not None and customer.coupon.pk in invoice.coupon_pks \
-            and customer.coupon.duration == "once":
-        customer.coupon = None  # a once coupon is used up by the first invoice it discounts
     session.flush()
     _event(session, invoice, "invoice.finalized")
+    if consumed:
+        record(session, caller.account.id, caller.livemode, "customer.updated", serialize_customer(customer))
     if invoice.amount_due == 0:
         transition(session, invoice, S.PAID)
         _event(session, invoice, "invoice.paid")

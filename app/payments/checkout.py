@@ -3,11 +3,14 @@
 The same claim → charge → record steps as ``/pay`` (see app.payments.service),
 so the never-twice guarantees are the same; the difference is that the
 customer is present, so a card that asks for 3DS gets a challenge instead of
-failing with ``authentication_required``.
+failing with ``authentication_required``. Every processor call here runs
+outside a database transaction, and a processor that cannot be reached is an
+outcome the customer sees, never a 500.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -23,13 +26,21 @@ from app.events.service import record
 from app.invoices.models import Invoice
 from app.invoices.states import illegal
 from app.payments.models import Payment, PaymentMethod, PaymentStatus
-from app.payments.processor import CardDetails, ChargeStatus, ConfirmRequest, SetupRequest
+from app.payments.processor import (
+    CardDetails,
+    ChargeResult,
+    ChargeStatus,
+    ConfirmRequest,
+    ProcessorError,
+    SetupRequest,
+)
 from app.payments.service import (
     charge,
     claim,
     guarded,
     processor_for,
     record_outcome,
+    resume_stale_claim,
     save_card,
 )
 
@@ -51,8 +62,16 @@ class CheckoutResult:
     failure_code: str | None = None
     decline_code: str | None = None
     payment_id: str | None = None
-    action_url: str | None = None  # the processor's own challenge page (live mode)
     setup_token: str | None = None  # signed state of a card-update challenge
+
+
+def _declined(result: ChargeResult, payment_id: str | None = None) -> CheckoutResult:
+    return CheckoutResult(Outcome.DECLINED, message=result.failure_message, failure_code=result.failure_code,
+                          decline_code=result.decline_code, payment_id=payment_id)
+
+
+def _unreachable(error: ProcessorError) -> CheckoutResult:
+    return CheckoutResult(Outcome.DECLINED, message=str(error), failure_code=error.code)
 
 
 def _caller(session: Session, invoice: Invoice) -> Caller:
@@ -80,34 +99,46 @@ def _require_payable(invoice: Invoice) -> None:
         raise illegal(invoice, "pay")
 
 
-def _collect(session: Session, invoice: Invoice, pm: PaymentMethod, return_url: str | None) -> CheckoutResult:
+def _collect(session: Session, invoice: Invoice, pm: PaymentMethod, return_url: Callable[[str], str], *,
+             set_default: bool = False) -> CheckoutResult:
     processor = processor_for(invoice.livemode)
-    payment = claim(session, invoice, pm, off_session=False)
-    result = charge(processor, payment, pm, return_url=return_url)
+    if invoice.collecting_payment_id is not None:
+        # A dead process's attempt is finished first (same key, same charge);
+        # a live one answers 409.
+        resume_stale_claim(session, _caller(session, invoice), invoice, processor)
+        if not invoice.is_payable:
+            return CheckoutResult(Outcome.PAID, payment_id=invoice.payment_id)
+    payment = claim(session, invoice, pm, off_session=False, set_default_on_success=set_default)
+    result = charge(processor, payment, pm, return_url=return_url(payment.id))
     record_outcome(session, invoice, payment, result)
     if result.status is ChargeStatus.SUCCEEDED:
         return CheckoutResult(Outcome.PAID, payment_id=payment.id)
     if result.status is ChargeStatus.REQUIRES_ACTION:
-        return CheckoutResult(Outcome.REQUIRES_ACTION, payment_id=payment.id, action_url=result.action_url)
-    return CheckoutResult(Outcome.DECLINED, message=payment.failure_message, payment_id=payment.id,
-                          failure_code=payment.failure_code, decline_code=payment.decline_code)
+        return CheckoutResult(Outcome.REQUIRES_ACTION, payment_id=payment.id)
+    return _declined(result, payment.id)
 
 
 def pay_with_card(session: Session, invoice: Invoice, card: CardDetails, *, save_as_default: bool,
-                  return_url: str | None) -> CheckoutResult:
-    """Save the typed card (as the default if asked) and charge it. Commits.
+                  return_url: Callable[[str], str]) -> CheckoutResult:
+    """Save the typed card and charge it; it becomes the default only if the
+    payment succeeds and the customer asked. Commits.
 
+    ``return_url(payment_id)`` is where a 3DS challenge sends the customer back.
     Raises CardError for a card the processor refuses to save (e.g. a real
     card in test mode), Conflict when the invoice is not payable.
     """
     _require_payable(invoice)
-    pm = save_card(session, _caller(session, invoice), _customer(session, invoice), card,
-                   set_default=save_as_default)
+    try:
+        pm = save_card(session, _caller(session, invoice), _customer(session, invoice), card, set_default=False)
+    except ProcessorError as error:
+        session.rollback()
+        return _unreachable(error)
     session.commit()
-    return _collect(session, invoice, pm, return_url)
+    return _collect(session, invoice, pm, return_url, set_default=save_as_default)
 
 
-def pay_with_saved(session: Session, invoice: Invoice, pm_id: str, *, return_url: str | None) -> CheckoutResult:
+def pay_with_saved(session: Session, invoice: Invoice, pm_id: str, *,
+                   return_url: Callable[[str], str]) -> CheckoutResult:
     """Charge the customer's saved default card on-session. Commits."""
     _require_payable(invoice)
     pm = saved_method(session, invoice)
@@ -116,7 +147,9 @@ def pay_with_saved(session: Session, invoice: Invoice, pm_id: str, *, return_url
     return _collect(session, invoice, pm, return_url)
 
 
-def _pending_payment(session: Session, invoice: Invoice, payment_id: str) -> Payment:
+def challenge_payment(session: Session, invoice: Invoice, payment_id: str) -> Payment:
+    """The payment waiting for this customer's authentication, or NotFound/Conflict."""
+    _require_payable(invoice)
     payment = session.get(Payment, payment_id)
     if payment is None or payment.invoice_id != invoice.id:
         raise NotFound("No such payment.")
@@ -125,20 +158,14 @@ def _pending_payment(session: Session, invoice: Invoice, payment_id: str) -> Pay
     return payment
 
 
-def challenge_payment(session: Session, invoice: Invoice, payment_id: str) -> Payment:
-    """The payment a 3DS challenge page is for, or NotFound/Conflict."""
-    _require_payable(invoice)
-    return _pending_payment(session, invoice, payment_id)
-
-
 def complete_authentication(session: Session, invoice: Invoice, payment_id: str,
                             passed: bool | None) -> CheckoutResult:
     """The customer answered the challenge: confirm with the processor. Commits.
 
     Re-claims the invoice first, so two tabs answering at once confirm once.
+    ``passed`` is the sandbox challenge's answer; a live processor knows it.
     """
-    _require_payable(invoice)
-    payment = _pending_payment(session, invoice, payment_id)
+    payment = challenge_payment(session, invoice, payment_id)
     if invoice.collecting_payment_id is not None:
         raise Conflict("A payment for this invoice is already in progress.", code="payment_in_progress")
     invoice.collecting_payment_id = payment.id
@@ -152,34 +179,39 @@ def complete_authentication(session: Session, invoice: Invoice, payment_id: str,
     record_outcome(session, invoice, payment, result)
     if result.status is ChargeStatus.SUCCEEDED:
         return CheckoutResult(Outcome.PAID, payment_id=payment.id)
-    return CheckoutResult(Outcome.DECLINED, message=payment.failure_message, payment_id=payment.id,
-                          failure_code=payment.failure_code, decline_code=payment.decline_code)
+    return _declined(result, payment.id)
 
 
 def update_default_card(session: Session, invoice: Invoice, card: CardDetails, *,
-                        return_url: str | None) -> CheckoutResult:
+                        return_url: Callable[[str], str]) -> CheckoutResult:
     """"Update payment method": save the card and make it the default, after 3DS
     when the card asks for it. Commits.
 
+    ``return_url(state)`` is where a 3DS challenge sends the customer back.
     Allowed while the invoice is open or uncollectible (a customer fixing the
     card that dunning will use); refused after paid or void.
     """
     _require_payable(invoice)
     caller = _caller(session, invoice)
     customer = _customer(session, invoice)
-    pm = save_card(session, caller, customer, card, set_default=False)
+    try:
+        pm = save_card(session, caller, customer, card, set_default=False)
+    except ProcessorError as error:
+        session.rollback()
+        return _unreachable(error)
+    state = tokens.mint(SETUP_CHALLENGE, {"i": invoice.id, "pm": pm.id}, timed=True)
+    session.commit()
     processor = processor_for(invoice.livemode)
-    result = processor.setup(SetupRequest(pm.processor_ref, f"vinr_{pm.id}_setup", return_url))
+    try:
+        result = processor.setup(SetupRequest(pm.processor_ref, f"vinr_{pm.id}_setup", return_url(state)))
+    except ProcessorError as error:
+        return _unreachable(error)
     if result.status is ChargeStatus.REQUIRES_ACTION:
-        assert result.processor_id is not None
-        state = tokens.mint(SETUP_CHALLENGE, {"i": invoice.id, "pm": pm.id, "si": result.processor_id},
-                            timed=True)
+        pm.setup_ref, pm.setup_action_url = result.processor_id, result.action_url
         session.commit()
-        return CheckoutResult(Outcome.REQUIRES_ACTION, action_url=result.action_url, setup_token=state)
+        return CheckoutResult(Outcome.REQUIRES_ACTION, setup_token=state)
     if result.status is ChargeStatus.FAILED:
-        session.commit()
-        return CheckoutResult(Outcome.DECLINED, message=result.failure_message or "Your card was declined.",
-                              failure_code=result.failure_code, decline_code=result.decline_code)
+        return _declined(result)
     _make_default(session, caller, customer, pm)
     session.commit()
     return CheckoutResult(Outcome.SAVED)
@@ -193,7 +225,7 @@ def setup_challenge(session: Session, invoice: Invoice, state: str) -> PaymentMe
     except tokens.InvalidToken:
         raise NotFound("No such authentication.") from None
     pm = session.get(PaymentMethod, data.get("pm"))
-    if data.get("i") != invoice.id or pm is None or pm.customer_id != invoice.customer_id:
+    if data.get("i") != invoice.id or pm is None or pm.customer_id != invoice.customer_id or pm.setup_ref is None:
         raise NotFound("No such authentication.")
     return pm
 
@@ -201,15 +233,17 @@ def setup_challenge(session: Session, invoice: Invoice, state: str) -> PaymentMe
 def complete_setup(session: Session, invoice: Invoice, state: str, passed: bool | None) -> CheckoutResult:
     """Confirm a card-update challenge; on success the card becomes the default. Commits."""
     pm = setup_challenge(session, invoice, state)
-    data = tokens.verify(SETUP_CHALLENGE, state, max_age=SETUP_CHALLENGE_MAX_AGE)
+    assert pm.setup_ref is not None
+    session.commit()
     processor = processor_for(invoice.livemode)
-    result = processor.confirm_setup(ConfirmRequest(str(data["si"]), f"vinr_{pm.id}_setup_confirm",
-                                                    challenge_passed=passed))
+    try:
+        result = processor.confirm_setup(ConfirmRequest(pm.setup_ref, f"vinr_{pm.id}_setup_confirm",
+                                                        challenge_passed=passed))
+    except ProcessorError as error:
+        return _unreachable(error)
     if result.status is not ChargeStatus.SUCCEEDED:
-        return CheckoutResult(Outcome.DECLINED,
-                              message=result.failure_message or "Authentication failed: your card was declined.",
-                              failure_code=result.failure_code or "card_declined",
-                              decline_code=result.decline_code or "authentication_failed")
+        return _declined(result)
+    pm.setup_ref = pm.setup_action_url = None
     _make_default(session, _caller(session, invoice), _customer(session, invoice), pm)
     session.commit()
     return CheckoutResult(Outcome.SAVED)
@@ -228,8 +262,3 @@ BRAND_NAMES = {"visa": "Visa", "mastercard": "Mastercard", "amex": "American Exp
 def brand_name(pm: PaymentMethod) -> str:
     """The card network's own name, for "Visa ending in 4242" (SPEC §7)."""
     return BRAND_NAMES.get(pm.brand, "Card")
-
-
-__all__ = ["BRAND_NAMES", "CheckoutResult", "Outcome", "brand_name", "challenge_payment", "complete_authentication",
-           "complete_setup", "pay_with_card", "pay_with_saved", "saved_method", "setup_challenge",
-           "update_default_card"]

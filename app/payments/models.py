@@ -31,6 +31,10 @@ class PaymentMethod(Owned, Base):
     exp_month: Mapped[int]
     exp_year: Mapped[int]
     fingerprint: Mapped[str] = mapped_column(sa.String(64))
+    # A setup (3DS on saving the card) waiting for the customer: the
+    # processor's id for it and, in live mode, where the customer confirms it.
+    setup_ref: Mapped[str | None] = mapped_column(sa.String(128))
+    setup_action_url: Mapped[str | None] = mapped_column(sa.String(2000))
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
 
 
@@ -69,6 +73,9 @@ class Payment(Owned, Base):
     # unknown (see payments.service.claim), so a charge that did happen is
     # found again rather than made twice.
     charge_key: Mapped[str | None] = mapped_column(sa.String(80))
+    # The customer ticked "Save as default payment method": the card becomes
+    # the default only once this payment succeeds (a declined card never does).
+    set_default_on_success: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     @property
     def processor_key(self) -> str:

@@ -125,9 +125,15 @@ def add_payment_method(session: Session, caller: Caller, customer_id: str,
 
 def save_card(session: Session, caller: Caller, customer: Customer, details: Any, *,
               set_default: bool) -> PaymentMethod:
-    """Tokenize a validated card with the mode's processor and keep the safe parts."""
+    """Tokenize a validated card with the mode's processor and keep the safe parts.
+
+    Commits first: the processor call runs outside any transaction. Raises
+    CardError for a card the processor refuses, ProcessorError when it gives
+    no answer.
+    """
     processor = processor_for(caller.livemode)
     pm_id = new_id("pm")
+    session.commit()
     token = processor.tokenize(details, idempotency_key=f"vinr_{pm_id}")
     pm = PaymentMethod(id=pm_id, account_id=caller.account.id, livemode=caller.livemode, created=clock.now(),
                        customer_id=customer.id, processor=processor.name, processor_ref=token.processor_ref,
@@ -258,7 +264,8 @@ def _payment_method_for(session: Session, caller: Caller, invoice: Invoice, pm_i
     return get_payment_method(session, caller, pm_id, customer_id=invoice.customer_id)
 
 
-def claim(session: Session, invoice: Invoice, pm: PaymentMethod, *, off_session: bool) -> Payment:
+def claim(session: Session, invoice: Invoice, pm: PaymentMethod, *, off_session: bool,
+          set_default_on_success: bool = False) -> Payment:
     """Step 1: record the attempt and take the invoice's collection slot; commits.
 
     Raises Conflict when another collection holds the slot; a concurrent claim
@@ -273,7 +280,8 @@ def claim(session: Session, invoice: Invoice, pm: PaymentMethod, *, off_session:
                       payment_method_id=pm.id, amount=invoice.amount_remaining, currency=invoice.currency,
                       status=PaymentStatus.PROCESSING, off_session=off_session, processor=pm.processor,
                       card_brand=pm.brand, card_last4=pm.last4,
-                      charge_key=_inherited_key(session, invoice, pm, off_session) or f"vinr_{payment_id}")
+                      charge_key=_inherited_key(session, invoice, pm, off_session) or f"vinr_{payment_id}",
+                      set_default_on_success=set_default_on_success)
     session.add(payment)
     invoice.collecting_payment_id = payment.id
     invoice.payment_id = payment.id
@@ -353,6 +361,15 @@ def record_outcome(session: Session, invoice: Invoice, payment: Payment, result:
         _payment_event(session, payment, "payment.completed")
         _invoice_event(session, invoice, "invoice.payment_succeeded")
         _invoice_event(session, invoice, "invoice.paid")
+        if payment.set_default_on_success:
+            _make_default(session, invoice, payment)
+    elif result.status is ChargeStatus.REQUIRES_ACTION and not payment.off_session:
+        # The customer is here and will authenticate: not a failed attempt.
+        # The attempt is counted once, with the confirmed outcome.
+        payment.status = PaymentStatus.REQUIRES_ACTION
+        payment.action_url = result.action_url
+        session.flush()
+        _invoice_event(session, invoice, "invoice.payment_action_required")
     else:
         needs_customer = result.status is ChargeStatus.REQUIRES_ACTION or \
             result.failure_code == "authentication_required"
@@ -373,6 +390,21 @@ def record_outcome(session: Session, invoice: Invoice, payment: Payment, result:
         _invoice_event(session, invoice, "invoice.payment_failed")
     session.flush()
     session.commit()
+
+
+def _make_default(session: Session, invoice: Invoice, payment: Payment) -> None:
+    customer = session.get(Customer, invoice.customer_id)
+    if customer is None or payment.payment_method_id is None:
+        return
+    customer.default_payment_method_id = payment.payment_method_id
+    session.flush()
+    record(session, invoice.account_id, invoice.livemode, "customer.updated", serialize_customer(customer))
+
+
+def resume_stale_claim(session: Session, caller: Caller, invoice: Invoice, processor: Processor) -> Invoice | None:
+    """If a dead process left the invoice claimed, finish that attempt (same key);
+    raises Conflict while the claim is fresh. None when nothing was claimed."""
+    return _resume_stale_claim(session, caller, invoice, processor)
 
 
 def _resume_stale_claim(session: Session, caller: Caller, invoice: Invoice, processor: Processor) -> Invoice | None:

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, current_app, redirect, render_template, request, send_file, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    get_flashed_messages,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 
 from app.branding.themes import static_file
@@ -107,10 +118,10 @@ def invoice_page(invoice_id: str, token: str) -> Any:
     invoice, view = _load(invoice_id, token)
     if invoice.status is InvoiceStatus.VOID:
         return render_template("portal/void.html", **template_context(view)), 410
-    notice = {"paid": _("Payment received. Thank you!"),
-              "saved": _("Your payment method was updated.")}.get(request.args.get("done", ""))
-    alert = _("Your card was declined.") if request.args.get("declined") else None
-    return _render_invoice(view, _pay_form(view), notice=notice, alert=alert)
+    # Notices come from our own flash (in the signed session), not from the
+    # URL, so nobody can link a customer to a fake "Payment received".
+    notices = get_flashed_messages(category_filter=["notice"])
+    return _render_invoice(view, _pay_form(view), notice=str(notices[-1]) if notices else None)
 
 
 @bp.post("/<invoice_id>/<token>/pay")
@@ -122,7 +133,10 @@ def pay(invoice_id: str, token: str) -> Any:
         abort(409 if invoice.status is not InvoiceStatus.VOID else 410)
     if not form.validate_on_submit():
         return _render_invoice(view, form, alert=_("Check the highlighted fields."), status=400)
-    return_url = url_for("portal.invoice_page", invoice_id=invoice.id, token=token, _external=True)
+    def return_url(payment_id: str) -> str:
+        return url_for("portal.authenticate", invoice_id=invoice.id, token=token, payment_id=payment_id,
+                       _external=True)
+
     try:
         if form.method.data == "new":
             result = checkout.pay_with_card(db.session, invoice, _card(form), save_as_default=form.save_default.data,
@@ -137,10 +151,12 @@ def pay(invoice_id: str, token: str) -> Any:
 def _after_payment(invoice: Invoice, token: str, view: InvoiceView, form: PayForm,
                    result: checkout.CheckoutResult) -> Any:
     if result.outcome is checkout.Outcome.PAID:
-        return redirect(url_for("portal.invoice_page", invoice_id=invoice.id, token=token, done="paid"), 303)
+        flash(_("Payment received. Thank you!"), "notice")
+        return redirect(url_for("portal.invoice_page", invoice_id=invoice.id, token=token), 303)
     if result.outcome is checkout.Outcome.REQUIRES_ACTION:
-        if result.action_url:  # a live processor's own challenge page
-            return redirect(result.action_url, 303)
+        # Always our own page first: it shows the sandbox challenge, or a link to
+        # the live processor's (a redirect there after a POST would break CSP's
+        # form-action 'self'), and the button that finishes the payment.
         return redirect(url_for("portal.authenticate", invoice_id=invoice.id, token=token,
                                 payment_id=result.payment_id), 303)
     return _render_invoice(build(db.session, invoice), form, status=402,
@@ -152,7 +168,8 @@ def authenticate(invoice_id: str, token: str, payment_id: str) -> Any:
     invoice, view = _load(invoice_id, token)
     payment = checkout.challenge_payment(db.session, invoice, payment_id)
     return render_template("portal/challenge.html", **template_context(
-        view, form=ChallengeForm(), amount=payment.amount, action=request.path, purpose="payment"))
+        view, form=ChallengeForm(), amount=payment.amount, action=request.path, purpose="payment",
+        bank_url=payment.action_url if invoice.livemode else None))
 
 
 @bp.post("/<invoice_id>/<token>/authenticate/<payment_id>")
@@ -178,17 +195,19 @@ def payment_method(invoice_id: str, token: str) -> Any:
         if not form.validate_on_submit():
             alert, status = _("Check the highlighted fields."), 400
         else:
+            def return_url(state: str) -> str:
+                return url_for("portal.authenticate_setup", invoice_id=invoice.id, token=token, state=state,
+                               _external=True)
+
             try:
-                result = checkout.update_default_card(db.session, invoice, _card(form), return_url=None)
+                result = checkout.update_default_card(db.session, invoice, _card(form), return_url=return_url)
             except CardError as error:
                 alert, status = _card_error(form, error), 402
             else:
                 if result.outcome is checkout.Outcome.SAVED:
-                    return redirect(url_for("portal.invoice_page", invoice_id=invoice.id, token=token,
-                                            done="saved"), 303)
+                    flash(_("Your payment method was updated."), "notice")
+                    return redirect(url_for("portal.invoice_page", invoice_id=invoice.id, token=token), 303)
                 if result.outcome is checkout.Outcome.REQUIRES_ACTION:
-                    if result.action_url:
-                        return redirect(result.action_url, 303)
                     return redirect(url_for("portal.authenticate_setup", invoice_id=invoice.id, token=token,
                                             state=result.setup_token), 303)
                 alert, status = decline_message(result), 402
@@ -200,9 +219,10 @@ def payment_method(invoice_id: str, token: str) -> Any:
 @bp.get("/<invoice_id>/<token>/payment-method/authenticate/<state>")
 def authenticate_setup(invoice_id: str, token: str, state: str) -> Any:
     invoice, view = _load(invoice_id, token)
-    checkout.setup_challenge(db.session, invoice, state)
+    pm = checkout.setup_challenge(db.session, invoice, state)
     return render_template("portal/challenge.html", **template_context(
-        view, form=ChallengeForm(), amount=None, action=request.path, purpose="setup"))
+        view, form=ChallengeForm(), amount=None, action=request.path, purpose="setup",
+        bank_url=pm.setup_action_url if invoice.livemode else None))
 
 
 @bp.post("/<invoice_id>/<token>/payment-method/authenticate/<state>")
@@ -214,7 +234,8 @@ def authenticate_setup_answer(invoice_id: str, token: str, state: str) -> Any:
         abort(400)
     result = checkout.complete_setup(db.session, invoice, state, passed=bool(form.complete.data))
     if result.outcome is checkout.Outcome.SAVED:
-        return redirect(url_for("portal.invoice_page", invoice_id=invoice.id, token=token, done="saved"), 303)
+        flash(_("Your payment method was updated."), "notice")
+        return redirect(url_for("portal.invoice_page", invoice_id=invoice.id, token=token), 303)
     update = UpdateCardForm(formdata=None)
     return render_template("portal/payment_method.html", **template_context(
         view, form=update, alert=decline_message(result))), 402
@@ -223,6 +244,8 @@ def authenticate_setup_answer(invoice_id: str, token: str, state: str) -> Any:
 @bp.get("/<invoice_id>/<token>/pdf")
 def invoice_pdf(invoice_id: str, token: str) -> Any:
     invoice = hosted.load(db.session, invoice_id, token)
+    if invoice.status is InvoiceStatus.VOID:
+        abort(410)  # like the page: a void invoice's document is no longer handed out
     content = documents.stored_pdf(db.session, invoice)
     if content is None:
         content = documents.invoice_pdf(db.session, invoice, template_context(build(db.session, invoice)))
@@ -248,5 +271,8 @@ def theme_asset(theme: str, filename: str) -> Any:
 @bp.errorhandler(DomainError)
 def _domain_error(error: DomainError) -> Any:
     db.session.rollback()
+    if error.status >= 500:
+        # e.g. processor_not_configured: an operator's problem, not the customer's to read.
+        return render_template("errors/500.html", message=None), 503
     status = error.status if error.status in (404, 409, 410, 429) else 400
     return render_template(f"errors/{status}.html", message=error.message if status != 404 else None), status

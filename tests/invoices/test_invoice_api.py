@@ -266,3 +266,33 @@ def test_bad_invoice_creation_is_refused_and_writes_nothing(api: Any, customer: 
 def test_currency_is_accepted_in_any_case_and_returned_lower(api: Any, customer: dict) -> None:
     inv = api.ok("POST", "/v1/invoices", {"customer": customer["id"], "currency": "JPY"})
     assert inv["currency"] == "jpy"
+
+
+def test_a_once_coupon_discounts_only_the_first_invoice_finalized(api: Any) -> None:
+    api.ok("POST", "/v1/coupons", {"id": "ONCE50", "percent_off": 50, "duration": "once"})
+    cust = api.ok("POST", "/v1/customers", {"coupon": "ONCE50"})
+    drafts = [api.ok("POST", "/v1/invoices", {"customer": cust["id"]}) for _ in range(2)]
+    for draft in drafts:
+        add(api, draft, 10000)
+    first = api.ok("POST", f"/v1/invoices/{drafts[0]['id']}/finalize")
+    second = api.ok("POST", f"/v1/invoices/{drafts[1]['id']}/finalize")
+    assert (first["discount"], second["discount"]) == (5000, 0)
+    assert second["discounts"] == [] and second["total"] == 10000
+    updated = events(api, "customer.updated")
+    assert updated and updated[0]["data"]["coupon"] is None
+
+
+def test_changing_currency_refuses_an_amount_off_coupon_in_the_old_one(api: Any, customer: dict) -> None:
+    api.ok("POST", "/v1/coupons", {"id": "TENEUR", "amount_off": 1000, "currency": "eur"})
+    inv = api.ok("POST", "/v1/invoices", {"customer": customer["id"], "discounts": [{"coupon": "TENEUR"}]})
+    response = api.post(f"/v1/invoices/{inv['id']}", {"currency": "usd"})
+    assert response.status_code == 400 and response.get_json()["error"]["param"] == "currency"
+    assert api.ok("GET", f"/v1/invoices/{inv['id']}")["currency"] == "eur"
+    both = api.ok("POST", f"/v1/invoices/{inv['id']}", {"currency": "usd", "discounts": []})
+    assert both["currency"] == "usd" and both["discounts"] == []
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999999", "-1", "1e5"])
+def test_out_of_range_created_filters_are_400(api: Any, value: str) -> None:
+    response = api.get("/v1/invoices", query_string={"created[gte]": value})
+    assert response.status_code == 400 and response.get_json()["error"]["param"] == "created[gte]"

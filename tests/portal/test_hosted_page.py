@@ -318,3 +318,39 @@ def test_decline_reasons_are_the_customers_language_and_say_declined(api: Any, c
     german = Hosted(client, api, make_hosted(api, cust["id"]))
     html = text(german.pay("4000000000000002"))
     assert "Ihre Karte wurde abgelehnt." in html and "declined" not in html.split('role="alert"', 1)[1][:200]
+
+
+def test_a_declined_card_never_becomes_the_default(hosted: Hosted, api: Any, customer: dict) -> None:
+    good = api.ok("POST", f"/v1/customers/{customer['id']}/payment_methods",
+                  {"card": {"number": "4242424242424242", "cvc": "123", "exp_month": 12, "exp_year": 2040},
+                   "set_default": True})
+    assert hosted.pay("4000000000000002", save=True).status_code == 402
+    assert api.ok("GET", f"/v1/customers/{customer['id']}")["invoice_settings"]["default_payment_method"] == good["id"]
+    assert hosted.pay("5555555555554444", save=True).status_code == 303
+    default = api.ok("GET", f"/v1/customers/{customer['id']}")["invoice_settings"]["default_payment_method"]
+    methods = {m["id"]: m["card"]["last4"] for m in api.ok(
+        "GET", f"/v1/customers/{customer['id']}/payment_methods")["data"]}
+    assert methods[default] == "4444"
+
+
+def test_on_session_3ds_is_one_attempt_and_not_a_failure(hosted: Hosted, api: Any) -> None:
+    challenge = hosted.pay("4000000000003220")
+    page = text(hosted.client.get(challenge.headers["Location"]))
+    csrf = page.split('name="csrf_token" type="hidden" value="', 1)[1].split('"', 1)[0]
+    hosted.client.post(challenge.headers["Location"], data={"csrf_token": csrf, "complete": "x"})
+    inv = hosted.refreshed()
+    assert inv["status"] == "paid" and inv["attempt_count"] == 1
+    types = [e["type"] for e in api.ok("GET", "/v1/events", query_string={"limit": 100})["data"]]
+    assert "invoice.payment_action_required" in types and "invoice.payment_failed" not in types
+
+
+def test_a_crafted_link_cannot_show_a_payment_notice(hosted: Hosted) -> None:
+    for query in ("done=paid", "done=saved", "declined=1"):
+        html = text(hosted.client.get(hosted.path + "?" + query))
+        assert "Payment received" not in html and "was updated" not in html and 'role="alert"' not in html
+
+
+def test_a_void_invoice_hands_out_no_pdf(hosted: Hosted, api: Any) -> None:
+    assert hosted.page("/pdf").status_code == 200
+    api.ok("POST", f"/v1/invoices/{hosted.invoice['id']}/void")
+    assert hosted.page("/pdf").status_code == 410

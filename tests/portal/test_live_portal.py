@@ -1,0 +1,97 @@
+"""The hosted page in live mode, against the stripe-like processor mocked with
+`responses`: 3DS through the processor's own page, and a processor that fails."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import responses
+from flask import Flask
+
+from app.accounts.service import create_merchant
+from tests.conftest import PROCESSOR_URL, Api
+from tests.portal.conftest import Hosted, make_hosted
+
+CARD = {"id": "pm_live_9", "card": {"brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2040,
+                                    "fingerprint": "fp_live_9"}}
+BANK = "https://bank.example/3ds/abc"
+
+
+@pytest.fixture()
+def rsps() -> Any:
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        yield mock
+
+
+@pytest.fixture()
+def live_hosted(live_app: Flask, live_db: Any, live_sleeps: list[float]) -> Hosted:
+    new = create_merchant(live_db, "Live Shop", "LS")
+    live_db.flush()
+    client = live_app.test_client()
+    api = Api(client, new.live_secret_key, new.account.id)
+    cust = api.ok("POST", "/v1/customers", {"email": "buyer@example.com"})
+    return Hosted(client, api, make_hosted(api, cust["id"]))
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+    assert match
+    return match[1]
+
+
+def test_live_3ds_goes_through_the_processors_page_and_finishes_here(live_hosted: Hosted,
+                                                                      rsps: responses.RequestsMock) -> None:
+    rsps.add(responses.POST, f"{PROCESSOR_URL}/v1/payment_methods", json=CARD)
+    rsps.add(responses.POST, f"{PROCESSOR_URL}/v1/payment_intents", json={
+        "id": "pi_live_1", "status": "requires_action", "next_action": {"redirect_to_url": {"url": BANK}}})
+    rsps.add(responses.POST, f"{PROCESSOR_URL}/v1/payment_intents/pi_live_1/confirm",
+             json={"id": "pi_live_1", "status": "succeeded"})
+    response = live_hosted.pay()
+    # Our own page first (a redirect to another origin after a POST would break
+    # CSP form-action), with the processor's page as a link and the way back.
+    assert response.status_code == 303 and response.headers["Location"].startswith(live_hosted.path)
+    intent = rsps.calls[1].request
+    assert b"/authenticate/pay_" in intent.body  # the return_url brings the customer back here
+    page = live_hosted.client.get(response.headers["Location"])
+    html = page.get_data(as_text=True)
+    assert f'href="{BANK}"' in html and "Continue to your bank" in html and "Finish" in html
+    assert live_hosted.refreshed()["attempt_count"] == 0  # waiting for the customer is not a failure
+    done = live_hosted.client.post(response.headers["Location"], data={"csrf_token": csrf_of(html), "complete": "1"})
+    assert done.status_code == 303
+    inv = live_hosted.refreshed()
+    assert inv["status"] == "paid" and inv["attempt_count"] == 1
+
+
+def test_live_card_update_with_3ds(live_hosted: Hosted, rsps: responses.RequestsMock) -> None:
+    rsps.add(responses.POST, f"{PROCESSOR_URL}/v1/payment_methods", json=CARD)
+    rsps.add(responses.POST, f"{PROCESSOR_URL}/v1/setup_intents", json={
+        "id": "seti_live_1", "status": "requires_action", "next_action": {"redirect_to_url": {"url": BANK}}})
+    rsps.add(responses.POST, f"{PROCESSOR_URL}/v1/setup_intents/seti_live_1/confirm",
+             json={"id": "seti_live_1", "status": "succeeded"})
+    form = live_hosted.page("/payment-method").get_data(as_text=True)
+    response = live_hosted.client.post(live_hosted.path + "/payment-method", data={
+        "csrf_token": csrf_of(form), "card_number": "4242424242424242", "expiry": "12/40", "cvc": "123",
+        "name": "Buyer"})
+    assert response.status_code == 303 and "/payment-method/authenticate/" in response.headers["Location"]
+    html = live_hosted.client.get(response.headers["Location"]).get_data(as_text=True)
+    assert f'href="{BANK}"' in html
+    done = live_hosted.client.post(response.headers["Location"], data={"csrf_token": csrf_of(html), "complete": "1"})
+    assert done.status_code == 303
+    customer = live_hosted.api.ok("GET", f"/v1/customers/{live_hosted.invoice['customer']}")
+    assert customer["invoice_settings"]["default_payment_method"] is not None
+
+
+@pytest.mark.parametrize("path", ["/pay", "/payment-method"])
+def test_a_processor_that_is_down_is_a_message_not_a_500(live_hosted: Hosted, rsps: responses.RequestsMock,
+                                                         path: str) -> None:
+    rsps.add(responses.POST, f"{PROCESSOR_URL}/v1/payment_methods", status=503, body="down")
+    form_path = "" if path == "/pay" else "/payment-method"
+    csrf = csrf_of(live_hosted.page(form_path).get_data(as_text=True))
+    response = live_hosted.client.post(live_hosted.path + path, data={
+        "csrf_token": csrf, "method": "new", "card_number": "4242424242424242", "expiry": "12/40", "cvc": "123",
+        "name": "Buyer"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 402 and "could not process your card" in html and 'role="alert"' in html
+    assert live_hosted.refreshed()["status"] == "open"
