@@ -26,6 +26,11 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, instance_path: str
     """
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     config.load(app, overrides)
+    if app.config["PROXY_HOPS"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     db.init_app(app)
     # flask-sqlalchemy-lite also registers an async-session teardown, which Flask
     # runs through asgiref on every request (~0.8 ms, see docs/performance.md).

@@ -37,6 +37,10 @@ DEFAULTS: dict[str, Any] = {
     # (limits syntax of Flask-Limiter). The sixth failure in an hour is refused.
     "CARD_ATTEMPTS_PER_ADDRESS": "5 per hour",
     "CARD_ATTEMPTS_PER_INVOICE": "5 per hour",
+    # Reverse proxies in front of the app (nginx, a load balancer): their
+    # X-Forwarded-For is trusted this many hops deep, so the card-testing limit
+    # sees the customer's address, not the proxy's. 0: no proxy, trust nothing.
+    "PROXY_HOPS": 0,
 }
 
 
@@ -84,6 +88,10 @@ def load(app: Flask, overrides: Mapping[str, Any] | None) -> None:
         parts = urlsplit(str(cfg["REDIS_URL"]))
         if parts.scheme not in ("redis", "rediss", "unix") or (parts.scheme != "unix" and not parts.hostname):
             raise _fail("REDIS_URL", "must look like redis://host:port/0")
+
+    hops = cfg["PROXY_HOPS"]
+    if isinstance(hops, bool) or not isinstance(hops, int) or not 0 <= hops <= 5:
+        raise _fail("PROXY_HOPS", f"must be an integer from 0 to 5, got {hops!r}")
 
     for name in ("MAX_CONTENT_LENGTH", "IDEMPOTENCY_TTL", "IDEMPOTENCY_LOCK_TIMEOUT", "EVENT_RETENTION"):
         value = cfg[name]

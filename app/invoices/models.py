@@ -89,10 +89,6 @@ class Invoice(Owned, Base):
         return self.amount_due - self.amount_paid
 
     @property
-    def is_draft(self) -> bool:
-        return self.status is InvoiceStatus.DRAFT
-
-    @property
     def is_payable(self) -> bool:
         return self.status in (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE) and self.amount_remaining > 0
 

@@ -354,3 +354,25 @@ def test_a_void_invoice_hands_out_no_pdf(hosted: Hosted, api: Any) -> None:
     assert hosted.page("/pdf").status_code == 200
     api.ok("POST", f"/v1/invoices/{hosted.invoice['id']}/void")
     assert hosted.page("/pdf").status_code == 410
+
+
+def test_behind_a_proxy_the_limit_counts_the_customers_address(tmp_path: Any) -> None:
+    from app import create_app
+    from app.config import ConfigError
+
+    base = {"DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}", "SECRET_KEY": "s" * 32}
+    with pytest.raises(ConfigError, match="VINR_PROXY_HOPS"):
+        create_app({**base, "PROXY_HOPS": 9}, instance_path=str(tmp_path / "a"))
+    proxied = create_app({**base, "PROXY_HOPS": 1}, instance_path=str(tmp_path / "b"))
+    direct = create_app(base, instance_path=str(tmp_path / "c"))
+    from flask_limiter.util import get_remote_address
+
+    headers = {"X-Forwarded-For": "203.0.113.7"}
+    seen: dict[str, str] = {}
+    for name, app in (("proxied", proxied), ("direct", direct)):
+        @app.get("/whoami")
+        def whoami() -> str:
+            return get_remote_address()
+        seen[name] = app.test_client().get("/whoami", headers=headers,
+                                           environ_base={"REMOTE_ADDR": "10.0.0.1"}).get_data(as_text=True)
+    assert seen == {"proxied": "203.0.113.7", "direct": "10.0.0.1"}
