@@ -1,0 +1,52 @@
+"""The OpenAPI document is valid, and what the API really answers matches it
+(the response models in app/api/objects.py forbid unknown fields)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openapi_spec_validator import validate
+
+from app.api import objects as o
+from app.api.branding import BrandingObject
+
+
+def test_the_document_is_valid_openapi_3_1(client: Any) -> None:
+    doc = client.get("/v1/openapi.json").get_json()
+    validate(doc)  # raises on any violation of the OpenAPI 3.1 schema
+    assert len(doc["paths"]) >= 25
+
+
+def test_real_responses_match_the_documented_shapes(api: Any, customer: dict[str, Any]) -> None:
+    o.CustomerObject.model_validate(customer)
+    api.ok("POST", "/v1/tax_rates", {"display_name": "USt", "percentage": 19, "country": "DE"})
+    o.CouponObject.model_validate(api.ok("POST", "/v1/coupons", {"id": "TEN", "percent_off": 10}))
+    o.PriceObject.model_validate(api.ok("POST", "/v1/prices", {"unit_amount": 500, "currency": "eur"}))
+    o.InvoiceItemObject.model_validate(api.ok("POST", "/v1/invoiceitems", {"customer": customer["id"], "amount": 300}))
+    inv = api.ok("POST", "/v1/invoices", {"customer": customer["id"], "discounts": [{"coupon": "TEN"}]})
+    inv = api.ok("POST", f"/v1/invoices/{inv['id']}/lines", {"unit_amount": 1000, "quantity": 2})
+    o.InvoiceObject.model_validate(inv)
+    pm = api.ok("POST", f"/v1/customers/{customer['id']}/payment_methods",
+                {"card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2040, "cvc": "123"},
+                 "set_default": True})
+    o.PaymentMethodObject.model_validate(pm)
+    paid = api.ok("POST", f"/v1/invoices/{inv['id']}/finalize")
+    o.InvoiceObject.model_validate(paid)
+    assert paid["status"] == "paid" and paid["tax_amounts"] and paid["discounts"]
+    o.PaymentObject.model_validate(api.ok("GET", f"/v1/payments/{paid['payment']}"))
+    o.InvoiceObject.model_validate(api.ok("GET", f"/v1/invoices/{inv['id']}", query_string={"expand[]": "customer"}))
+    o.InvoiceList.model_validate(api.ok("GET", "/v1/invoices", query_string={"expand[]": "customer"}))
+    o.LineList.model_validate(api.ok("GET", f"/v1/invoices/{inv['id']}/lines"))
+    o.EventList.model_validate(api.ok("GET", "/v1/events"))
+    o.PaymentList.model_validate(api.ok("GET", "/v1/payments"))
+    for path, model in (("/v1/customers", o.CustomerList), ("/v1/prices", o.PriceList),
+                        ("/v1/coupons", o.CouponList), ("/v1/tax_rates", o.TaxRateList),
+                        ("/v1/invoiceitems", o.InvoiceItemList),
+                        (f"/v1/customers/{customer['id']}/payment_methods", o.PaymentMethodList)):
+        model.model_validate(api.ok("GET", path))
+    BrandingObject.model_validate(api.ok("POST", "/v1/account/branding", {"theme": "classic"}))
+    o.Deleted.model_validate(api.ok("DELETE", "/v1/coupons/TEN"))
+    o.Error.model_validate(api.get("/v1/invoices/inv_nope").get_json())
+    o.Error.model_validate(api.post(f"/v1/customers/{customer['id']}/payment_methods",
+                                    {"card": {"number": "4000000000000001", "exp_month": 1, "exp_year": 2040,
+                                              "cvc": "123"}}).get_json())
