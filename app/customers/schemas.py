@@ -32,7 +32,7 @@ class CustomerCreate(Params):
 
 
 class CustomerUpdate(CustomerCreate):
-    pass
+    """Any creation field; only the fields sent change (metadata merges)."""
 
 
 class CustomerList(QueryParams):
