@@ -107,7 +107,8 @@ def serialize_item(item: InvoiceItem) -> dict[str, Any]:
     }
 
 
-def _event(session: Session, invoice: Invoice, type_: str) -> None:
+def record_event(session: Session, invoice: Invoice, type_: str) -> None:
+    """Write ``type_`` with the invoice as it is now (SPEC §4)."""
     # No flush needed first: the event is built from the objects in memory,
     # and the boundary's commit writes change and event in one flush.
     record(session, invoice.account_id, invoice.livemode, type_, serialize(invoice))
@@ -348,7 +349,7 @@ def create_invoice(session: Session, caller: Caller, params: InvoiceCreate) -> I
                 unit_amount=item.unit_amount, amount=item.amount, price_id=item.price_id,
                 invoice_item_id=item.id, discount_amount=0, tax_amounts=[], metadata_=dict(item.metadata_)))
     _recompute(session, caller, invoice)
-    _event(session, invoice, "invoice.created")
+    record_event(session, invoice, "invoice.created")
     return invoice
 
 
@@ -383,7 +384,7 @@ def update_invoice(session: Session, caller: Caller, invoice_id: str, params: In
                 _check_discount_currency(session, invoice)
         _apply_fields(session, caller, invoice, params)
         _recompute(session, caller, invoice)
-    _event(session, invoice, "invoice.updated")
+    record_event(session, invoice, "invoice.updated")
     return invoice
 
 
@@ -419,7 +420,7 @@ def add_line(session: Session, caller: Caller, invoice_id: str, params: LineCrea
         unit_amount=unit_amount, amount=_line_amount(params.quantity, unit_amount, "quantity"),
         price_id=price_id, discount_amount=0, tax_amounts=[], metadata_=params.metadata))
     _recompute(session, caller, invoice)
-    _event(session, invoice, "invoice.updated")
+    record_event(session, invoice, "invoice.updated")
     return invoice
 
 
@@ -457,7 +458,7 @@ def update_line(session: Session, caller: Caller, invoice_id: str, line_id: str,
         line.metadata_ = {k: v for k, v in merged.items() if v != ""}
     line.amount = _line_amount(line.quantity, line.unit_amount, "quantity")
     _recompute(session, caller, invoice)
-    _event(session, invoice, "invoice.updated")
+    record_event(session, invoice, "invoice.updated")
     return invoice
 
 
@@ -470,7 +471,7 @@ def delete_line(session: Session, caller: Caller, invoice_id: str, line_id: str)
                         .values(deleted=True))
     invoice.lines.remove(line)
     _recompute(session, caller, invoice)
-    _event(session, invoice, "invoice.updated")
+    record_event(session, invoice, "invoice.updated")
     return invoice
 
 
@@ -523,12 +524,12 @@ def finalize(session: Session, caller: Caller, invoice_id: str, params: Finalize
     if params.auto_advance is not None:
         invoice.auto_advance = params.auto_advance
     session.flush()
-    _event(session, invoice, "invoice.finalized")
+    record_event(session, invoice, "invoice.finalized")
     if consumed:
         record(session, caller.account.id, caller.livemode, "customer.updated", serialize_customer(customer))
     if invoice.amount_due == 0:
         transition(session, invoice, S.PAID)
-        _event(session, invoice, "invoice.paid")
+        record_event(session, invoice, "invoice.paid")
     return invoice
 
 
@@ -545,7 +546,7 @@ def void(session: Session, caller: Caller, invoice_id: str) -> Invoice:
     transition(session, invoice, S.VOID)
     invoice.next_payment_attempt = None
     session.flush()
-    _event(session, invoice, "invoice.voided")
+    record_event(session, invoice, "invoice.voided")
     return invoice
 
 
@@ -557,7 +558,7 @@ def mark_uncollectible(session: Session, caller: Caller, invoice_id: str) -> Inv
     transition(session, invoice, S.UNCOLLECTIBLE)
     invoice.next_payment_attempt = None
     session.flush()
-    _event(session, invoice, "invoice.marked_uncollectible")
+    record_event(session, invoice, "invoice.marked_uncollectible")
     return invoice
 
 
@@ -568,7 +569,7 @@ def send(session: Session, caller: Caller, invoice_id: str) -> Invoice:
         raise illegal(invoice, "send")
     if not invoice.customer_email:
         raise InvalidRequest("The invoice has no customer email to send to.", param="customer_email")
-    _event(session, invoice, "invoice.sent")
+    record_event(session, invoice, "invoice.sent")
     return invoice
 
 

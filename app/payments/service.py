@@ -38,8 +38,7 @@ from app.events.service import record
 from app.ids import new_id
 from app.invoices.models import Invoice, InvoiceStatus
 from app.invoices.schemas import FinalizeParams
-from app.invoices.service import finalize, get_invoice
-from app.invoices.service import serialize as serialize_invoice
+from app.invoices.service import finalize, get_invoice, record_event
 from app.invoices.states import illegal, transition
 from app.pagination import Page, paginate
 from app.payments.cards import validate_card
@@ -187,10 +186,6 @@ def list_payments(session: Session, caller: Caller, query: PaymentList) -> Page[
                     ending_before=query.ending_before)
 
 
-def _invoice_event(session: Session, invoice: Invoice, type_: str) -> None:
-    record(session, invoice.account_id, invoice.livemode, type_, serialize_invoice(invoice))
-
-
 def _payment_event(session: Session, payment: Payment, type_: str) -> None:
     record(session, payment.account_id, payment.livemode, type_, serialize_payment(payment))
 
@@ -211,7 +206,7 @@ def pay(session: Session, caller: Caller, invoice_id: str, params: PayParams) ->
     processor = processor_for(caller.livemode)
     if not invoice.is_payable:
         raise illegal(invoice, "pay")
-    resumed = _resume_stale_claim(session, caller, invoice, processor)
+    resumed = resume_stale_claim(session, caller, invoice, processor)
     if resumed is not None:
         return resumed
     pm = _payment_method_for(session, caller, invoice, params.payment_method)
@@ -249,7 +244,7 @@ def _paid_out_of_band(session: Session, invoice: Invoice) -> Invoice:
     invoice.amount_paid = invoice.amount_due
     invoice.next_payment_attempt = None
     session.flush()
-    _invoice_event(session, invoice, "invoice.paid")
+    record_event(session, invoice, "invoice.paid")
     session.commit()
     return invoice
 
@@ -359,8 +354,8 @@ def record_outcome(session: Session, invoice: Invoice, payment: Payment, result:
         invoice.next_payment_attempt = None
         transition(session, invoice, InvoiceStatus.PAID)
         _payment_event(session, payment, "payment.completed")
-        _invoice_event(session, invoice, "invoice.payment_succeeded")
-        _invoice_event(session, invoice, "invoice.paid")
+        record_event(session, invoice, "invoice.payment_succeeded")
+        record_event(session, invoice, "invoice.paid")
         if payment.set_default_on_success:
             _make_default(session, invoice, payment)
     elif result.status is ChargeStatus.REQUIRES_ACTION and not payment.off_session:
@@ -369,7 +364,7 @@ def record_outcome(session: Session, invoice: Invoice, payment: Payment, result:
         payment.status = PaymentStatus.REQUIRES_ACTION
         payment.action_url = result.action_url
         session.flush()
-        _invoice_event(session, invoice, "invoice.payment_action_required")
+        record_event(session, invoice, "invoice.payment_action_required")
     else:
         needs_customer = result.status is ChargeStatus.REQUIRES_ACTION or \
             result.failure_code == "authentication_required"
@@ -384,10 +379,10 @@ def record_outcome(session: Session, invoice: Invoice, payment: Payment, result:
                                       "message": payment.failure_message, "payment": payment.id}
         session.flush()
         if needs_customer:
-            _invoice_event(session, invoice, "invoice.payment_action_required")
+            record_event(session, invoice, "invoice.payment_action_required")
         else:
             _payment_event(session, payment, "payment.failed")
-        _invoice_event(session, invoice, "invoice.payment_failed")
+        record_event(session, invoice, "invoice.payment_failed")
     session.flush()
     session.commit()
 
@@ -402,12 +397,6 @@ def _make_default(session: Session, invoice: Invoice, payment: Payment) -> None:
 
 
 def resume_stale_claim(session: Session, caller: Caller, invoice: Invoice, processor: Processor) -> Invoice | None:
-    """If a dead process left the invoice claimed, finish that attempt (same key);
-    raises Conflict while the claim is fresh. None when nothing was claimed."""
-    return _resume_stale_claim(session, caller, invoice, processor)
-
-
-def _resume_stale_claim(session: Session, caller: Caller, invoice: Invoice, processor: Processor) -> Invoice | None:
     """Finish an attempt whose process died after claiming: same idempotency key, same charge."""
     if invoice.collecting_payment_id is None:
         return None
