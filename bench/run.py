@@ -7,9 +7,12 @@ measured in the same run, reported as ratios (the machine is shared and noisy).
 1. Write flow. One ``POST /v1/customers``, then per iteration ``POST /v1/invoices``
    (send_invoice, 30 days) + 3 x ``POST /v1/invoices/{id}/lines`` + ``POST
    /v1/invoices/{id}/finalize``: 5 requests per invoice, through gunicorn (1 worker)
-   on a fresh SQLite file. Baseline: ``bench/bare_app.py`` (bare Flask, one sqlite3
-   INSERT + COMMIT per request) under the same gunicorn settings, driven by the same
-   client code. Invoices alternate between the two servers, so both see the same load.
+   on a fresh SQLite file. Baseline: ``bench/bare_app.py`` (bare Flask + sqlite3)
+   under the same gunicorn settings, driven by the same client code. It does the same
+   SQLite writes per route, in the same transactions, as VINR: the bench first counts
+   VINR's statements per route in process (``count_statements``), hands the bare app
+   that plan, and afterwards checks the bare app's own tally against it. Invoices
+   alternate between the two servers, so both see the same load.
 2. List latency. ``GET /v1/invoices?limit=100``, first page and a deep page (cursor
    ``starting_after`` with 200 older invoices behind it, e.g. the 99,800th newest of
    100k), on an account with ``--small`` (1,000) invoices vs one with ``--large``
@@ -29,6 +32,7 @@ import json
 import os
 import platform
 import pstats
+import re
 import signal
 import socket
 import sqlite3
@@ -37,7 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -295,11 +299,15 @@ def latency(client: Client, path: str, samples: int, expect: list[str]) -> list[
     return out
 
 
-# --------------------------------------------------------------------------- profile (optional)
+# --------------------------------------------------------------------------- in process
+
+FLOW_ROUTES = ("customer", "invoice", "line", "finalize")
+WRITE_VERBS = ("INSERT", "UPDATE", "DELETE")
+_TABLE = re.compile(r'^(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
 
 
-def profile_write_flow(db_path: Path, iterations: int) -> str:
-    """cProfile of the VINR write flow in process (Flask test client, no HTTP server)."""
+def _inprocess_app(db_path: Path) -> tuple[Any, Callable[[str, Any], Any]]:
+    """VINR on a fresh SQLite file with one merchant, and a POST helper (Flask test client)."""
     from app import create_app
     from app.accounts.service import create_merchant
     from app.cli import upgrade
@@ -319,6 +327,113 @@ def profile_write_flow(db_path: Path, iterations: int) -> str:
         assert response.status_code == 200, response.get_json()
         return response.get_json()
 
+    return flask_app, ok
+
+
+def check_bare_writes(port: int, counts: dict[str, Any]) -> dict[str, Any]:
+    """The bare app's own tally: it did, per request, the writes and transactions counted for VINR."""
+    stats = Client(port).ok("GET", "/stats")
+    for route in FLOW_ROUTES:
+        done, want = stats[route], counts[route]
+        if not done["requests"] or (done["writes"], done["transactions"]) != (
+                done["requests"] * want["writes"], done["requests"] * want["transactions"]):
+            raise RuntimeError(f"bare app did not mirror VINR on {route}: {done}, expected per request {want}")
+    return stats
+
+
+def count_statements(db_path: Path) -> dict[str, Any]:
+    """VINR's SQL per route of the write flow, counted in process.
+
+    Every statement the engine sends is logged (``before_cursor_execute``) and
+    every COMMIT and ROLLBACK (engine events), for one customer and then two
+    invoices, each with 3 lines. Per route the result has the statements in
+    order, the reads, and ``plan``: one list of ``[verb, table]`` writes per
+    transaction, which the bare app repeats. Raises when two requests of one
+    route differ (the bare app could then not mirror them).
+    """
+    from sqlalchemy import event
+
+    from app.extensions import db
+
+    flask_app, ok = _inprocess_app(db_path)
+    with flask_app.app_context():
+        engine = db.engine
+    log: list[str] = []
+
+    def on_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        log.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", on_execute)
+    event.listen(engine, "commit", lambda _conn: log.append("COMMIT"))
+    event.listen(engine, "rollback", lambda _conn: log.append("ROLLBACK"))
+
+    seen: dict[str, list[dict[str, Any]]] = {route: [] for route in FLOW_ROUTES}
+
+    def counted(route: str, path: str, body: Any) -> Any:
+        log.clear()
+        answer = ok(path, body)
+        transactions: list[list[list[str]]] = []
+        current: list[list[str]] = []
+        reads = 0
+        for statement in log:
+            verb = statement.split(" ", 1)[0].upper()
+            if verb in ("COMMIT", "ROLLBACK"):
+                transactions.append(current)
+                current = []
+            elif verb in WRITE_VERBS:
+                match = _TABLE.match(statement)
+                current.append([verb, match.group(1) if match else "?"])
+            elif verb == "SELECT":
+                reads += 1
+        if current:
+            raise RuntimeError(f"{route}: writes after the last commit: {current}")
+        seen[route].append({"statements": [s[:100] for s in log], "reads": reads, "plan": transactions})
+        return answer
+
+    customer = counted("customer", "/v1/customers", {"email": "bench@example.com", "name": "Bench Customer"})["id"]
+    for _ in range(2):
+        invoice_id = counted("invoice", "/v1/invoices", {"customer": customer, **INVOICE})["id"]
+        for line in LINES:
+            counted("line", f"/v1/invoices/{invoice_id}/lines", line)
+        counted("finalize", f"/v1/invoices/{invoice_id}/finalize", {})
+    with flask_app.app_context():
+        db.engine.dispose()
+    out: dict[str, Any] = {}
+    for route, requests in seen.items():
+        first = requests[0]
+        for other in requests[1:]:
+            if (other["plan"], other["reads"]) != (first["plan"], first["reads"]):
+                raise RuntimeError(f"{route}: requests differ in their SQL: {first} vs {other}")
+        out[route] = {**first, "transactions": len(first["plan"]),
+                      "writes": sum(len(tx) for tx in first["plan"])}
+    return out
+
+
+def counts_table(counts: dict[str, Any]) -> str:
+    rows = ["| route | VINR statements (reads + writes) | writes = bare writes | transactions |",
+            "|---|---:|---:|---:|"]
+    per_invoice = {"reads": 0, "writes": 0, "transactions": 0}
+    for route, label in (("customer", "POST /v1/customers (once)"), ("invoice", "POST /v1/invoices"),
+                         ("line", "POST /v1/invoices/{id}/lines (x3)"),
+                         ("finalize", "POST /v1/invoices/{id}/finalize")):
+        c = counts[route]
+        tables = ", ".join(f"{verb} {table}" for tx in c["plan"] for verb, table in tx)
+        rows.append(f"| {label} | {c['reads'] + c['writes']} ({c['reads']} + {c['writes']}) "
+                    f"| {c['writes']}: {tables} | {c['transactions']} |")
+        if route != "customer":
+            for k in per_invoice:
+                per_invoice[k] += (3 if route == "line" else 1) * c[k]
+    rows.append(f"| per invoice (5 requests) | {per_invoice['reads'] + per_invoice['writes']} "
+                f"({per_invoice['reads']} + {per_invoice['writes']}) | {per_invoice['writes']} "
+                f"| {per_invoice['transactions']} |")
+    return "\n".join(rows)
+
+
+def profile_write_flow(db_path: Path, iterations: int) -> str:
+    """cProfile of the VINR write flow in process (Flask test client, no HTTP server)."""
+    from app.extensions import db
+
+    flask_app, ok = _inprocess_app(db_path)
     customer = ok("/v1/customers", {"email": "bench@example.com", "name": "Bench Customer"})["id"]
 
     def flow(n: int) -> None:
@@ -416,6 +531,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="vinr-bench-") as tmp:
         work = Path(tmp)
         print(f"preparing databases in {work} ...", flush=True)
+        counts = count_statements(work / "count.sqlite3")
+        results["sql_per_request"] = counts
+        plan = {route: counts[route]["plan"] for route in FLOW_ROUTES}
+        print("  VINR's SQL per request, counted in process (the bare app does the same writes):")
+        print("  " + counts_table(counts).replace("\n", "\n  "), flush=True)
         write_db, _ = make_vinr_db(work / "write.sqlite3", 0, 0)
         small_db, small_seed = make_vinr_db(work / "small.sqlite3", args.small, args.lines_per_invoice)
         large_db, large_seed = make_vinr_db(work / "large.sqlite3", args.large, args.lines_per_invoice)
@@ -426,8 +546,8 @@ def main(argv: list[str] | None = None) -> int:
         def vinr_env(db: VinrDb) -> dict[str, str]:
             return {"VINR_DATABASE_URL": db.url, "VINR_SECRET_KEY": SECRET_KEY, "VINR_PUBLIC_URL": PUBLIC_URL}
 
-        bare = Server("bare", "bench.bare_app:app", {"BENCH_BARE_DB": str(work / "bare.sqlite3")}, work,
-                      args.worker_class)
+        bare = Server("bare", "bench.bare_app:app", {"BENCH_BARE_DB": str(work / "bare.sqlite3"),
+                                                     "BENCH_BARE_PLAN": json.dumps(plan)}, work, args.worker_class)
         vinr = Server("vinr", "bench.wsgi_bench:app", vinr_env(write_db), work, args.worker_class)
         small = Server("small", "bench.wsgi_bench:app", vinr_env(small_db), work, args.worker_class)
         large = Server("large", "bench.wsgi_bench:app", vinr_env(large_db), work, args.worker_class)
@@ -468,6 +588,7 @@ def main(argv: list[str] | None = None) -> int:
                 rounds.append(row)
                 print(f"  round {r + 1}: bare {row['bare']['invoices_per_s']:.1f} inv/s, "
                       f"vinr {row['vinr']['invoices_per_s']:.1f} inv/s, ratio {row['cost_ratio']:.2f}", flush=True)
+            results["bare_writes_checked"] = check_bare_writes(bare.port, counts)
             bare_total = sum(x["bare"]["iterations"] for x in rounds) / sum(x["bare"]["seconds"] for x in rounds)
             vinr_total = sum(x["vinr"]["iterations"] for x in rounds) / sum(x["vinr"]["seconds"] for x in rounds)
             ratios = [x["cost_ratio"] for x in rounds]
@@ -556,6 +677,10 @@ def table(results: dict[str, Any]) -> str:
         f"| {w['vinr_ms_per_request']:.2f} | {w['vinr_bytes_per_response']:.0f} |",
         f"Cost ratio VINR/bare: {w['cost_ratio']:.2f} (rounds {w['cost_ratio_min']:.2f}-{w['cost_ratio_max']:.2f}); "
         f"target <= {w['target']:.1f}: {verdict(w['cost_ratio'], w['target'])}",
+        "",
+        "SQL per request, counted in process for VINR; the bare app does the same writes in the same "
+        "transactions (checked from its own tally):",
+        counts_table(results["sql_per_request"]),
         "",
         f"List: GET /v1/invoices?limit={LIST_LIMIT}, {lst['small_first']['samples']} samples per cell",
         f"| page | {n_small:,} invoices median / p95 ms | {n_large:,} invoices median / p95 ms "
