@@ -41,6 +41,8 @@ DEFAULTS: dict[str, Any] = {
     # X-Forwarded-For is trusted this many hops deep, so the card-testing limit
     # sees the customer's address, not the proxy's. 0: no proxy, trust nothing.
     "PROXY_HOPS": 0,
+    # Rendered hosted pages kept per worker (app/portal/pages.py); 0 turns it off.
+    "PAGE_CACHE_SIZE": 1000,
 }
 
 
@@ -92,6 +94,10 @@ def load(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     hops = cfg["PROXY_HOPS"]
     if isinstance(hops, bool) or not isinstance(hops, int) or not 0 <= hops <= 5:
         raise _fail("PROXY_HOPS", f"must be an integer from 0 to 5, got {hops!r}")
+
+    size = cfg["PAGE_CACHE_SIZE"]
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= 1_000_000:
+        raise _fail("PAGE_CACHE_SIZE", f"must be an integer from 0 to 1000000, got {size!r}")
 
     for name in ("MAX_CONTENT_LENGTH", "IDEMPOTENCY_TTL", "IDEMPOTENCY_LOCK_TIMEOUT", "EVENT_RETENTION"):
         value = cfg[name]

@@ -25,3 +25,6 @@ class Branding(Base):
     support_phone: Mapped[str | None] = mapped_column(sa.String(40))
     support_url: Mapped[str | None] = mapped_column(sa.String(500))
     updated: Mapped[int] = mapped_column(sa.BigInteger)
+    # A fresh random value on every change (``updated`` has only second
+    # resolution): rendered hosted pages are cached under it (app/portal/pages.py).
+    revision: Mapped[str | None] = mapped_column(sa.String(32))

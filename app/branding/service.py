@@ -19,6 +19,7 @@ used under ``effective``.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,6 +106,7 @@ def update_branding(session: Session, caller: Caller, params: BrandingUpdate) ->
             # Already validated (schemas._logo); only the base64 layer is undone here.
             branding.logo_mime, branding.logo = decode_data_uri(params.logo)
     branding.updated = clock.now()
+    branding.revision = secrets.token_hex(16)
     session.flush()
     return branding
 

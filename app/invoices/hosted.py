@@ -8,7 +8,9 @@ id that does not match — is the same NotFound, so a probe learns nothing.
 from __future__ import annotations
 
 import hmac
+from functools import lru_cache
 
+from flask import current_app
 from sqlalchemy.orm import Session
 
 from app import clock, tokens
@@ -16,17 +18,43 @@ from app.errors import NotFound
 from app.invoices.models import Invoice, InvoiceStatus
 
 
-def load(session: Session, invoice_id: str, token: str) -> Invoice:
-    """The invoice the link names, or NotFound."""
+def signed_account(invoice_id: str, token: str) -> str:
+    """The account id a valid link for ``invoice_id`` was signed with, or NotFound.
+
+    Only the signature: the caller must still compare the stored token
+    (``matches``), which is what makes a replaced or revoked link stop working.
+    """
+    account_id = _signed_account(current_app.config["SECRET_KEY"], invoice_id, token)
+    if account_id is None:
+        raise NotFound("Not found.")
+    return account_id
+
+
+@lru_cache(maxsize=4096)
+def _signed_account(secret_key: str, invoice_id: str, token: str) -> str | None:
+    # A pure function of its arguments (the key is one of them), and the same
+    # link is opened again and again: verifying it once per worker is enough.
+    del secret_key  # part of the cache key only; tokens.verify reads the app's
     try:
         payload = tokens.verify(tokens.HOSTED_INVOICE, token)
     except tokens.InvalidToken:
-        raise NotFound("Not found.") from None
-    if payload.get("i") != invoice_id:
-        raise NotFound("Not found.")
+        return None
+    account_id = payload.get("a")
+    if payload.get("i") != invoice_id or not isinstance(account_id, str):
+        return None
+    return account_id
+
+
+def matches(token: str, signed_for: str, account_id: str | None, hosted_token: str | None) -> bool:
+    """Whether a stored invoice (its account and current hosted token) is the one the link names."""
+    return account_id == signed_for and hosted_token is not None and hmac.compare_digest(hosted_token, token)
+
+
+def load(session: Session, invoice_id: str, token: str) -> Invoice:
+    """The invoice the link names, or NotFound."""
+    signed_for = signed_account(invoice_id, token)
     invoice = session.get(Invoice, invoice_id)
-    if (invoice is None or invoice.account_id != payload.get("a") or invoice.hosted_token is None
-            or not hmac.compare_digest(invoice.hosted_token, token)):
+    if invoice is None or not matches(token, signed_for, invoice.account_id, invoice.hosted_token):
         raise NotFound("Not found.")
     return invoice
 

@@ -6,10 +6,30 @@ import logging
 import re
 import secrets
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, current_app, g, request
+
+if TYPE_CHECKING:
+    from flask.blueprints import BlueprintSetupState
+
+    from app.portal.pages import PageCache
 
 bp = Blueprint("portal", __name__, url_prefix="/i")
+_PAGES = "vinr.pages"
+
+
+@bp.record_once
+def _install_page_cache(state: BlueprintSetupState) -> None:
+    from app.portal.pages import PageCache
+
+    state.app.extensions[_PAGES] = PageCache(state.app.config["PAGE_CACHE_SIZE"])
+
+
+def page_cache() -> PageCache:
+    """This app's (and worker's) rendered hosted pages."""
+    cache: PageCache = current_app.extensions[_PAGES]
+    return cache
 
 # The hosted link's token is a credential: it never reaches a log line.
 _TOKEN_IN_PATH = re.compile(r"(/i/[A-Za-z0-9_]+/)[A-Za-z0-9_.\-]+")

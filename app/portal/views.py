@@ -9,6 +9,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     get_flashed_messages,
     redirect,
     render_template,
@@ -17,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_wtf.csrf import generate_csrf
 
 from app.branding.themes import static_file
 from app.documents import service as documents
@@ -27,9 +29,9 @@ from app.invoices.models import Invoice, InvoiceStatus
 from app.payments import checkout
 from app.payments.cards import validate_card
 from app.payments.processor import CardDetails
-from app.portal import bp
+from app.portal import bp, page_cache, pages
 from app.portal.forms import ChallengeForm, PayForm, UpdateCardForm, parse_expiry
-from app.portal.presenter import InvoiceView, build, template_context
+from app.portal.presenter import InvoiceView, build, choose_locale, current_locale, template_context
 
 
 def _failed(response: Response) -> bool:
@@ -44,6 +46,13 @@ def _card_limits() -> list[Any]:
         limiter.limit(lambda: current_app.config["CARD_ATTEMPTS_PER_INVOICE"], key_func=invoice_key,
                       deduct_when=_failed, methods=["POST"]),
     ]
+
+
+@limiter.request_filter
+def _reads_are_not_limited() -> bool:
+    # Every limit we declare counts card attempts, which are POSTs; a GET skips
+    # the limiter's per-request work (a tenth of a cached page's cost).
+    return request.method in ("GET", "HEAD")
 
 
 def _limited(view: Any) -> Any:
@@ -115,13 +124,40 @@ def _render_invoice(view: InvoiceView, form: PayForm, *, alert: str | None = Non
 
 @bp.get("/<invoice_id>/<token>")
 def invoice_page(invoice_id: str, token: str) -> Any:
-    invoice, view = _load(invoice_id, token)
-    if invoice.status is InvoiceStatus.VOID:
-        return render_template("portal/void.html", **template_context(view)), 410
     # Notices come from our own flash (in the signed session), not from the
     # URL, so nobody can link a customer to a fake "Payment received".
     notices = get_flashed_messages(category_filter=["notice"])
-    return _render_invoice(view, _pay_form(view), notice=str(notices[-1]) if notices else None)
+    if notices:
+        invoice, view = _load(invoice_id, token)
+        if invoice.status is InvoiceStatus.VOID:
+            return _void_page(view)
+        return _render_invoice(view, _pay_form(view), notice=str(notices[-1]))
+    state = pages.page_state(db.session, invoice_id, token)
+    if state.status is InvoiceStatus.VOID:
+        return _void_page(_load(invoice_id, token)[1])
+    g.portal_locale = choose_locale(list(state.preferred_locales))
+    page = page_cache().get_or_render(state.key(current_locale()), lambda: _page_to_keep(invoice_id, token))
+    return page.fill(nonce=g.csp_nonce, csrf=generate_csrf())
+
+
+def _void_page(view: InvoiceView) -> tuple[str, int]:
+    return render_template("portal/void.html", **template_context(view)), 410
+
+
+def _page_to_keep(invoice_id: str, token: str) -> tuple[pages.Page, tuple[object, ...]]:
+    """The page rendered with markers for the nonce and the CSRF token, and the key of what it shows."""
+    invoice, view = _load(invoice_id, token)
+    form = _pay_form(view)
+    form.forget_card()
+    saved = checkout.saved_method(db.session, invoice)
+    nonce, g.csp_nonce = g.csp_nonce, pages.NONCE_SLOT
+    try:
+        html = render_template("portal/invoice.html", **template_context(
+            view, form=form, alert=None, notice=None, csrf_token=lambda: pages.CSRF_SLOT))
+    finally:
+        g.csp_nonce = nonce
+    state = pages.rendered_state(db.session, view, saved.id if saved is not None else None)
+    return pages.Page.parse(html), state.key(current_locale())
 
 
 @bp.post("/<invoice_id>/<token>/pay")

@@ -1,0 +1,152 @@
+"""Rendered hosted pages, kept per worker and keyed by everything they show.
+
+A finalized invoice's page changes only when the invoice row changes (its
+``version`` moves on every write: payment, void, an edit), when it falls past
+due, or when what surrounds it changes: the customer's languages and default
+card, the merchant's branding and name. One SELECT reads all of that
+(``page_state``) on every request, and the link is checked against it, so a
+cached page is never shown for a link that no longer works nor after the
+invoice changed. What the key leaves out (a tax rate's renamed label, a theme
+file edited in place) shows within ``TTL`` seconds.
+
+The parts that differ per request, the CSP nonce and the CSRF token, are
+rendered as random markers and filled in for each answer (``Page.fill``).
+Pages with a notice or an error are rendered afresh and not kept.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from cachetools import TTLCache
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.accounts.models import Account
+from app.branding.models import Branding
+from app.customers.models import Customer
+from app.db import SINGLE_READ
+from app.errors import NotFound
+from app.invoices import hosted
+from app.invoices.models import Invoice, InvoiceStatus
+from app.payments.models import PaymentMethod
+from app.portal.presenter import InvoiceView
+
+TTL = 300  # seconds
+
+# Random per process, so no merchant or customer text can contain them.
+NONCE_SLOT = "vinr" + secrets.token_hex(16)
+CSRF_SLOT = "vinr" + secrets.token_hex(16)
+
+_i, _c, _a = Invoice.__table__.c, Customer.__table__.c, Account.__table__.c
+_pm, _b = PaymentMethod.__table__.c, Branding.__table__.c
+# Core, not ORM: this runs on every page view and is most of the cost of a cached one.
+_STATE = (
+    sa.select(_i.account_id, _i.hosted_token, _i.version, _i.status, _i.due_date, _c.preferred_locales,
+              _pm.id, _b.revision, _b.updated, _a.name)
+    .select_from(Invoice.__table__)
+    .join(Customer.__table__, _c.id == _i.customer_id)
+    .join(Account.__table__, _a.id == _i.account_id)
+    .outerjoin(PaymentMethod.__table__, _pm.id == _c.default_payment_method_id)
+    .outerjoin(Branding.__table__, _b.account_id == _i.account_id)
+    .where(_i.id == sa.bindparam("invoice_id"))
+)
+
+
+@dataclass(frozen=True)
+class PageState:
+    """What an invoice's hosted page depends on, read in one statement."""
+
+    invoice_id: str
+    version: int
+    status: InvoiceStatus
+    past_due: bool
+    preferred_locales: tuple[str, ...]
+    saved_method_id: str | None
+    branding: tuple[str | None, int | None]
+    account_name: str
+
+    def key(self, locale: str) -> tuple[object, ...]:
+        return (self.invoice_id, self.version, self.status, self.past_due, locale, self.saved_method_id,
+                self.branding, self.account_name)
+
+
+def rendered_state(session: Session, view: InvoiceView, saved_method_id: str | None) -> PageState:
+    """The same state, as read by the ORM for a full render (on PostgreSQL it may be newer
+    than ``page_state``'s read: such a page is shown but not kept)."""
+    branding = session.get(Branding, view.account.id)
+    return PageState(view.invoice.id, view.invoice.version, view.invoice.status, view.past_due,
+                     tuple(view.customer.preferred_locales or ()), saved_method_id,
+                     (branding.revision, branding.updated) if branding is not None else (None, None),
+                     view.account.name)
+
+
+def page_state(session: Session, invoice_id: str, token: str) -> PageState:
+    """The state behind the page the link names; NotFound exactly where ``hosted.load`` raises it."""
+    signed_for = hosted.signed_account(invoice_id, token)
+    # Core on the session's connection: the ORM's loading would cost more than the query.
+    connection = session.connection(execution_options={SINGLE_READ: True})
+    row = connection.execute(_STATE, {"invoice_id": invoice_id}).first()
+    if row is None or not hosted.matches(token, signed_for, row.account_id, row.hosted_token):
+        raise NotFound("Not found.")
+    status = InvoiceStatus(row.status)
+    past_due = (status in (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE) and row.due_date is not None
+                and row.due_date < clock.now())
+    return PageState(invoice_id, row.version, status, past_due, tuple(row.preferred_locales or ()), row[6],
+                     (row.revision, row.updated), row.name)
+
+
+@dataclass(frozen=True)
+class Page:
+    """A rendered page split around its per-request markers."""
+
+    chunks: tuple[str, ...]  # text, slot name, text, slot name, ..., text
+
+    @classmethod
+    def parse(cls, html: str) -> Page:
+        chunks: list[str] = []
+        for i, piece in enumerate(html.split(NONCE_SLOT)):
+            if i:
+                chunks.append("nonce")
+            for j, part in enumerate(piece.split(CSRF_SLOT)):
+                if j:
+                    chunks.append("csrf")
+                chunks.append(part)
+        return cls(tuple(chunks))
+
+    def fill(self, *, nonce: str, csrf: str) -> str:
+        values = {"nonce": nonce, "csrf": csrf}
+        return "".join(values[c] if i % 2 else c for i, c in enumerate(self.chunks))
+
+
+class PageCache:
+    """A bounded, thread-safe map of rendered pages (one per worker process)."""
+
+    def __init__(self, size: int) -> None:
+        self._pages: TTLCache[tuple[object, ...], Page] | None = TTLCache(size, TTL) if size > 0 else None
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[object, ...]) -> Page | None:
+        if self._pages is None:
+            return None
+        with self._lock:
+            return self._pages.get(key)
+
+    def put(self, key: tuple[object, ...], page: Page) -> None:
+        if self._pages is not None:
+            with self._lock:
+                self._pages[key] = page
+
+    def get_or_render(self, key: tuple[object, ...], render: Callable[[], tuple[Page, tuple[object, ...]]]) -> Page:
+        """The kept page for ``key``, else ``render()``'s, kept only when it was rendered
+        from the same state (it reports the key of what it read)."""
+        page = self.get(key)
+        if page is None:
+            page, rendered_key = render()
+            if rendered_key == key:
+                self.put(key, page)
+        return page

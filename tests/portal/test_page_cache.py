@@ -1,0 +1,158 @@
+"""The hosted page is kept per worker (app/portal/pages.py): a repeat view is one
+query, yet every change a customer or merchant makes shows on the next view."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from app import clock
+from app.extensions import db
+from app.portal.pages import Page, PageCache
+from tests.portal.conftest import Hosted, make_hosted
+
+
+def text(response: Any) -> str:
+    return str(response.get_data(as_text=True))
+
+
+def nonce_and_csrf(response: Any) -> tuple[str, str]:
+    html = text(response)
+    header = re.search(r"'nonce-([^']+)'", response.headers["Content-Security-Policy"])
+    style = re.search(r'<style nonce="([^"]+)">', html)
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+    assert header and style and csrf
+    assert header[1] == style[1]
+    return style[1], csrf[1]
+
+
+def test_every_view_gets_its_own_nonce_and_a_csrf_token_that_works(hosted: Hosted) -> None:
+    first, second = hosted.page(), hosted.page()
+    (nonce1, csrf1), (nonce2, csrf2) = nonce_and_csrf(first), nonce_and_csrf(second)
+    assert nonce1 != nonce2
+    assert "vinr" not in csrf1 + csrf2 + nonce1 + nonce2  # no marker left unfilled
+    answer = hosted.client.post(hosted.path + "/pay", data={
+        "csrf_token": csrf2, "method": "new", "card_number": "4242424242424242", "expiry": "12 / 40",
+        "cvc": "123", "name": "Jenny Rosen"})
+    assert answer.status_code == 303 and hosted.refreshed()["status"] == "paid"
+
+
+def test_a_new_visitor_gets_a_session_for_the_form(app: Any, hosted: Hosted) -> None:
+    hosted.page()  # kept
+    visitor = app.test_client()
+    response = visitor.get(hosted.path)
+    assert response.status_code == 200 and "session=" in response.headers["Set-Cookie"]
+    _, token = nonce_and_csrf(response)
+    answer = visitor.post(hosted.path + "/pay", data={
+        "csrf_token": token, "method": "new", "card_number": "4242424242424242", "expiry": "12 / 40",
+        "cvc": "123", "name": "Jenny Rosen"})
+    assert answer.status_code == 303
+
+
+def test_a_repeat_view_is_one_query(app: Any, hosted: Hosted) -> None:
+    hosted.page()
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+            statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert "Pay this invoice" in text(hosted.page())
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert len(statements) == 1 and statements[0].lstrip().upper().startswith("SELECT")
+
+
+def test_paying_shows_the_receipt_on_the_next_view(hosted: Hosted) -> None:
+    assert "Card number" in text(hosted.page())
+    assert hosted.pay().status_code == 303
+    hosted.page()  # shows and spends the "Payment received" notice
+    receipt = text(hosted.page())
+    assert "Thank you!" in receipt and "Card number" not in receipt
+
+
+def test_void_after_a_view_is_the_410_page(hosted: Hosted, api: Any) -> None:
+    hosted.page()
+    api.ok("POST", f"/v1/invoices/{hosted.invoice['id']}/void")
+    assert hosted.page().status_code == 410
+
+
+def test_branding_changes_show_at_once_even_within_one_second(hosted: Hosted, api: Any,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(clock, "now", lambda: 1_900_000_000)  # both changes in the same second
+    api.ok("POST", "/v1/account/branding", {"display_name": "Nordlicht Studio"})
+    assert "Nordlicht Studio" in text(hosted.page())
+    api.ok("POST", "/v1/account/branding", {"display_name": "Südwind Atelier"})
+    html = text(hosted.page())
+    assert "Südwind Atelier" in html and "Nordlicht Studio" not in html
+
+
+def test_the_customers_new_language_shows_at_once(hosted: Hosted, api: Any, customer: dict) -> None:
+    assert "Card number" in text(hosted.page())
+    api.ok("POST", f"/v1/customers/{customer['id']}", {"preferred_locales": ["de-DE"]})
+    assert "Kartennummer" in text(hosted.page())
+
+
+def test_the_browsers_language_is_kept_apart(api: Any, client: Any, customer: dict) -> None:
+    hosted = Hosted(client, api, make_hosted(api, customer["id"]))  # no preferred_locales
+    assert "Kartennummer" in text(hosted.page(headers={"Accept-Language": "de-DE,de;q=0.9"}))
+    assert "Card number" in text(hosted.page(headers={"Accept-Language": "en-GB"}))
+    assert "Kartennummer" in text(hosted.page(headers={"Accept-Language": "de"}))
+
+
+def test_a_new_default_card_is_offered_at_once(hosted: Hosted, api: Any, customer: dict) -> None:
+    assert "ending in" not in text(hosted.page())
+    api.ok("POST", f"/v1/customers/{customer['id']}/payment_methods",
+           {"card": {"number": "5555555555554444", "cvc": "123", "exp_month": 12, "exp_year": 2040},
+            "set_default": True})
+    assert "Mastercard ending in 4444" in text(hosted.page())
+
+
+def test_falling_past_due_shows_without_any_write(hosted: Hosted, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "Past due" not in text(hosted.page())
+    due = hosted.invoice["due_date"]
+    monkeypatch.setattr(clock, "now", lambda: due + 1)
+    assert "Past due" in text(hosted.page())
+
+
+def test_a_kept_page_is_never_shown_for_a_bad_link(hosted: Hosted) -> None:
+    assert hosted.page().status_code == 200
+    assert hosted.client.get(hosted.path[:-2] + "xx").status_code == 404
+    invoice_id = hosted.invoice["id"]
+    assert hosted.client.get(hosted.path.replace(invoice_id, invoice_id[:-1] + "0")).status_code == 404
+
+
+def test_a_page_rendered_from_newer_state_than_its_key_is_not_kept() -> None:
+    cache = PageCache(10)
+    newer = Page.parse("paid")
+    assert cache.get_or_render(("inv", 1), lambda: (newer, ("inv", 2))) is newer
+    assert cache.get(("inv", 1)) is None
+    same = Page.parse("open")
+    cache.get_or_render(("inv", 2), lambda: (same, ("inv", 2)))
+    assert cache.get(("inv", 2)) is same
+
+
+def test_size_zero_keeps_nothing() -> None:
+    cache = PageCache(0)
+    cache.put(("inv", 1), Page.parse("x"))
+    assert cache.get(("inv", 1)) is None
+
+
+def test_page_fill_puts_each_value_where_its_marker_was() -> None:
+    from app.portal.pages import CSRF_SLOT, NONCE_SLOT
+
+    page = Page.parse(f"<style nonce='{NONCE_SLOT}'>a</style><input value='{CSRF_SLOT}'>{NONCE_SLOT}")
+    assert page.fill(nonce="N", csrf="C") == "<style nonce='N'>a</style><input value='C'>N"
+
+
+def test_an_edit_of_the_open_invoice_shows_at_once(hosted: Hosted, api: Any) -> None:
+    assert "Thanks for your business" not in text(hosted.page())
+    api.ok("POST", f"/v1/invoices/{hosted.invoice['id']}", {"footer": "Thanks for your business"})
+    assert "Thanks for your business" in text(hosted.page())
