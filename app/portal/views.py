@@ -132,7 +132,7 @@ def invoice_page(invoice_id: str, token: str) -> Any:
         if invoice.status is InvoiceStatus.VOID:
             return _void_page(view)
         return _render_invoice(view, _pay_form(view), notice=str(notices[-1]))
-    state = pages.page_state(db.session, invoice_id, token)
+    state = pages.page_state(db.sessionmaker.kw["bind"], invoice_id, token)
     if state.status is InvoiceStatus.VOID:
         return _void_page(_load(invoice_id, token)[1])
     g.portal_locale = choose_locale(list(state.preferred_locales))
