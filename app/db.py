@@ -43,10 +43,6 @@ MinorUnits = Annotated[int, mapped_column(sa.BigInteger, default=0)]  # minor un
 write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=True)
 
 
-# Execution option for a connection that runs exactly one SELECT and closes.
-SINGLE_READ = "vinr_single_read"
-
-
 def configure_sqlite(engine: Engine) -> None:
     """Pragmas and explicit BEGIN handling for the embedded SQLite default."""
 
@@ -65,8 +61,6 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
-        if conn.get_execution_options().get(SINGLE_READ):
-            return  # one SELECT is atomic on its own: no BEGIN/ROLLBACK round trip
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
 
 

@@ -156,3 +156,37 @@ def test_an_edit_of_the_open_invoice_shows_at_once(hosted: Hosted, api: Any) -> 
     assert "Thanks for your business" not in text(hosted.page())
     api.ok("POST", f"/v1/invoices/{hosted.invoice['id']}", {"footer": "Thanks for your business"})
     assert "Thanks for your business" in text(hosted.page())
+
+
+def test_on_the_engine_the_state_is_read_through_the_driver(committed_app: Any) -> None:
+    """Outside a test's transaction the state SELECT runs on a pooled DBAPI connection
+    (app/portal/pages.py): same answers, German languages decoded, links checked."""
+    from app.accounts.service import create_merchant
+
+    app = committed_app
+    with app.app_context():
+        new = create_merchant(db.session, "Driver GmbH", "DRV")
+        db.session.commit()
+    client = app.test_client()
+    key = {"X-Api-Key": new.test_secret_key}
+
+    def ok(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = client.post(path, json=body, headers=key)
+        assert response.status_code == 200, response.get_json()
+        return dict(response.get_json())
+
+    customer = ok("/v1/customers", {"email": "k@example.de", "preferred_locales": ["de-DE"]})
+    invoice = ok("/v1/invoices", {"customer": customer["id"], "collection_method": "send_invoice",
+                                  "days_until_due": 14})
+    ok(f"/v1/invoices/{invoice['id']}/lines", {"description": "Beratung", "unit_amount": 120000, "quantity": 1})
+    hosted = Hosted(client, None, ok(f"/v1/invoices/{invoice['id']}/finalize", {}))
+    with app.app_context():
+        assert isinstance(db.sessionmaker.kw["bind"], sa.Engine)  # no test transaction here
+
+    first, second = hosted.page(), hosted.page()
+    assert first.status_code == second.status_code == 200
+    assert "Kartennummer" in text(second) and "Rechnung DRV-0001" in text(second)
+    assert hosted.client.get(hosted.path[:-2] + "xx").status_code == 404
+    assert hosted.pay().status_code == 303
+    hosted.page()  # the notice
+    assert "Vielen Dank" in text(hosted.page())
