@@ -15,6 +15,7 @@ from app import config
 from app.db import configure_sqlite, write_intent
 from app.errors import Conflict, DomainError, InvalidRequest, ServiceUnavailable
 from app.extensions import babel, csrf, db, limiter
+from app.sessions import SessionInterface
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, instance_path: str
     """
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     config.load(app, overrides)
+    app.session_interface = SessionInterface()
     if app.config["PROXY_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
