@@ -10,9 +10,11 @@ measured in the same run, and PDF render and fetch times (SPEC §7).
    and outline (a table of 10 lines and a pay form), no database, under the same
    gunicorn settings. Both are loaded by the same generator at the same concurrency
    (8): ``wrk`` when it is installed, else a pool of Python threads with
-   ``http.client``. Rounds alternate between the servers (bare, VINR, VINR, bare, ...)
-   so both see the same machine load. Reported: requests/s, p50/p99 latency, the
-   server's CPU time per request, the client's CPU share, and VINR ÷ bare requests/s.
+   ``http.client``. A third server runs VINR with ``VINR_PAGE_CACHE_SIZE=0``: every
+   view rendered, as the first view of each invoice is. In each round every server
+   takes its turn, each going first in turn, so all see the same machine load.
+   Reported: requests/s, p50/p99 latency, the server's CPU time per request, the
+   client's CPU share, and VINR ÷ bare requests/s (with and without the page cache).
 2. PDF. For ``--pdf-invoices`` fresh 10-line invoices: the first ``GET .../pdf``
    (render + store) through the server, interleaved with an in-process
    ``app.documents.service.render_pdf`` of the same invoice (no HTTP, no store); then
@@ -403,22 +405,32 @@ def profile_page(db_url: str, page_path: str, iterations: int) -> tuple[str, dic
             times[name] += time.process_time() - t0
     facts["inprocess_ms_per_page"] = {k: v * 1000 / (blocks * 10) for k, v in times.items()}
 
-    # SQL statements per request (BEGIN included)
+    # SQL statements per request (BEGIN included), as sqlite3 runs them: the page's state
+    # SELECT goes to the DBAPI connection directly (app/portal/pages.py), past SQLAlchemy's events.
     statements: list[str] = []
 
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement.split()[0].upper() + " " + " ".join(statement.split()[1:4]))
+    def count(statement: str) -> None:
+        words = statement.split()
+        statements.append(words[0].upper() + " " + " ".join(words[1:4]))
+
+    def trace(dbapi_connection: Any, *_args: Any) -> None:
+        dbapi_connection.set_trace_callback(count)
+
+    def untrace(dbapi_connection: Any, *_args: Any) -> None:
+        dbapi_connection.set_trace_callback(None)
 
     with flask_app.app_context():
         engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", count)
+    sa.event.listen(engine, "checkout", trace)
+    sa.event.listen(engine, "checkin", untrace)
     try:
         for name, path in (("page", page_path), ("cached_pdf", pdf_path)):
             statements.clear()
             assert vinr_client.get(path).status_code == 200
             facts[f"sql_per_{name}"] = list(statements)
     finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
+        sa.event.remove(engine, "checkout", trace)
+        sa.event.remove(engine, "checkin", untrace)
 
     # per-stage CPU times of the page view, as app/portal/views.py invoice_page runs them
     stages: dict[str, float] = {"hosted.load": 0.0, "presenter.build": 0.0, "views._pay_form": 0.0,
@@ -534,11 +546,17 @@ def main(argv: list[str] | None = None) -> int:
         settings = {"worker_class": args.worker_class, "workers": args.workers, "threads": args.threads}
         bare = Server("bare_page", "bench.bare_page:app", {}, work, **settings)
         vinr = Server("vinr", "bench.wsgi_bench:app", env, work, **settings)
-        with servers_stopped_on_exit([bare, vinr]):
+        # The same app and database with the rendered-page cache off: what every
+        # view costs when it is the first one of its invoice (app/portal/pages.py).
+        vinr_nocache = Server("vinr_nocache", "bench.wsgi_bench:app", {**env, "VINR_PAGE_CACHE_SIZE": "0"}, work,
+                              **settings)
+        with servers_stopped_on_exit([bare, vinr, vinr_nocache]):
             bare.start()
             vinr.start()
+            vinr_nocache.start()
             bare.wait_ready("/ping")
             vinr.wait_ready("/v1/openapi.json")
+            vinr_nocache.wait_ready("/v1/openapi.json")
 
             api = Client(vinr.port, vinr_db.key)
             customer = api.ok("POST", "/v1/customers", {"email": "bench@example.com", "name": "Bench Customer"})["id"]
@@ -549,20 +567,22 @@ def main(argv: list[str] | None = None) -> int:
             cold_paths = [make_invoice(api, customer)[1] for _ in range(cold_count)]
             pdf_paths = [make_invoice(api, customer)[1] for _ in range(args.pdf_invoices)]
             contention_paths = [make_invoice(api, customer)[1] for _ in range(args.pdf_contention)]
-            paths = {"bare_page": "/page", "vinr": page_path}
+            paths = {"bare_page": "/page", "vinr": page_path, "vinr_nocache": page_path}
             sizes = {"bare_page": check_page(bare.port, "/page", "bare"),
-                     "vinr": check_page(vinr.port, page_path, "VINR")}
+                     "vinr": check_page(vinr.port, page_path, "VINR"),
+                     "vinr_nocache": check_page(vinr_nocache.port, page_path, "VINR without the page cache")}
 
             # 1. Hosted page throughput and latency ------------------------------------------
             print(f"hosted page: {args.rounds} rounds x {args.seconds}s per server, {args.concurrency} connections, "
                   f"{gunicorn_desc} ...", flush=True)
-            servers = {"bare_page": bare, "vinr": vinr}
+            servers = {"bare_page": bare, "vinr": vinr, "vinr_nocache": vinr_nocache}
+            names = list(servers)
             for name, server in servers.items():  # warm-up, untimed
                 generator.run(server.port, paths[name], args.concurrency, 1)
             rounds: list[dict[str, Any]] = []
             for r in range(args.rounds):
                 row: dict[str, Any] = {}
-                for name in (("bare_page", "vinr") if r % 2 == 0 else ("vinr", "bare_page")):
+                for name in names[r % 3:] + names[:r % 3]:  # each server goes first in turn
                     server = servers[name]
                     cpu0 = server_cpu_seconds(server)
                     cell = generator.run(server.port, paths[name], args.concurrency, args.seconds)
@@ -572,10 +592,13 @@ def main(argv: list[str] | None = None) -> int:
                     cell["requests_per_s"] = cell["requests"] / cell["seconds"]
                     row[name] = cell
                 row["ratio"] = row["vinr"]["requests_per_s"] / row["bare_page"]["requests_per_s"]
+                row["ratio_nocache"] = row["vinr_nocache"]["requests_per_s"] / row["bare_page"]["requests_per_s"]
                 rounds.append(row)
                 print(f"  round {r + 1}: bare {row['bare_page']['requests_per_s']:.0f} req/s "
                       f"(p50 {row['bare_page']['p50_ms']:.1f} ms), vinr {row['vinr']['requests_per_s']:.0f} req/s "
-                      f"(p50 {row['vinr']['p50_ms']:.1f} ms), ratio {row['ratio']:.3f}", flush=True)
+                      f"(p50 {row['vinr']['p50_ms']:.1f} ms), ratio {row['ratio']:.3f}; page cache off "
+                      f"{row['vinr_nocache']['requests_per_s']:.0f} req/s, ratio {row['ratio_nocache']:.3f}",
+                      flush=True)
             page: dict[str, Any] = {"rounds": rounds, "path": "/i/<invoice>/<token>", "lines": len(LINES),
                                     "concurrency": args.concurrency, "load_generator": generator.name,
                                     "gunicorn": gunicorn_desc, "target": PAGE_TARGET}
@@ -596,6 +619,7 @@ def main(argv: list[str] | None = None) -> int:
             page["ratio"] = page["vinr"]["requests_per_s"] / page["bare_page"]["requests_per_s"]
             page["ratio_min"], page["ratio_max"] = min(ratios), max(ratios)
             page["ratio_median_of_rounds"] = statistics.median(ratios)
+            page["ratio_nocache"] = page["vinr_nocache"]["requests_per_s"] / page["bare_page"]["requests_per_s"]
             results["page"] = page
 
             # 2. PDF ----------------------------------------------------------------------------
@@ -711,7 +735,10 @@ def table(results: dict[str, Any]) -> str:
         "| server | requests/s | p50 ms | p99 ms | server CPU ms/request | client CPU (cores) | bytes/page |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, label in (("bare_page", "bare Flask + Jinja page (baseline)"), ("vinr", "VINR hosted page")):
+    for name, label in (("bare_page", "bare Flask + Jinja page (baseline)"), ("vinr", "VINR hosted page"),
+                        ("vinr_nocache", "VINR hosted page, page cache off (every view rendered)")):
+        if name not in page:
+            continue
         s = page[name]
         out.append(f"| {label} | {s['requests_per_s']:.1f} | {s['p50_ms_median_of_rounds']:.1f} | "
                    f"{s['p99_ms_median_of_rounds']:.1f} | {s['server_cpu_ms_per_request']:.2f} | "
@@ -721,6 +748,9 @@ def table(results: dict[str, Any]) -> str:
                f"{100 * page['ratio_max']:.1f}%); target >= {100 * page['target']:.0f}%: "
                f"{verdict(page['ratio'] >= page['target'])}. Server CPU per request, bare/VINR: "
                f"{100 * cpu_ratio:.1f}%")
+    if "vinr_nocache" in page:
+        out.append(f"With the page cache off (each view as a first view): {100 * page['ratio_nocache']:.1f}% of the "
+                   f"bare page's requests/s.")
     out += [
         "",
         f"PDF: {pdf['invoices']} fresh {pdf['lines']}-line invoices (PDF {pdf['bytes']:.0f} bytes)",
