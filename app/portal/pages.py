@@ -26,7 +26,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from cachetools import TTLCache
-from sqlalchemy.orm import Session
 
 from app import clock
 from app.accounts.models import Account
@@ -77,13 +76,11 @@ class PageState:
                 self.branding, self.account_name)
 
 
-def rendered_state(session: Session, view: InvoiceView, saved_method_id: str | None) -> PageState:
+def rendered_state(view: InvoiceView, saved_method_id: str | None) -> PageState:
     """The same state, as read by the ORM for a full render (on PostgreSQL it may be newer
     than ``page_state``'s read: such a page is shown but not kept)."""
-    branding = session.get(Branding, view.account.id)
     return PageState(view.invoice.id, view.invoice.version, view.invoice.status, view.past_due,
-                     tuple(view.customer.preferred_locales or ()), saved_method_id,
-                     (branding.revision, branding.updated) if branding is not None else (None, None),
+                     tuple(view.customer.preferred_locales or ()), saved_method_id, view.brand.source,
                      view.account.name)
 
 

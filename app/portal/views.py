@@ -156,7 +156,7 @@ def _page_to_keep(invoice_id: str, token: str) -> tuple[pages.Page, tuple[object
             view, form=form, alert=None, notice=None, csrf_token=lambda: pages.CSRF_SLOT))
     finally:
         g.csp_nonce = nonce
-    state = pages.rendered_state(db.session, view, saved.id if saved is not None else None)
+    state = pages.rendered_state(view, saved.id if saved is not None else None)
     return pages.Page.parse(html), state.key(current_locale())
 
 
