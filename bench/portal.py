@@ -10,7 +10,7 @@ measured in the same run, and PDF render and fetch times (SPEC §7).
    and outline (a table of 10 lines and a pay form), no database, under the same
    gunicorn settings. Both are loaded by the same generator at the same concurrency
    (8): ``wrk`` when it is installed, else a pool of Python threads with
-   ``http.client``. A third server runs VINR with ``VINR_PAGE_CACHE_SIZE=0``: every
+   ``http.client``. A third server runs VINR with ``VINR_PAGE_CACHE_MB=0``: every
    view rendered, as the first view of each invoice is. In each round every server
    takes its turn, each going first in turn, so all see the same machine load.
    Reported: requests/s, p50/p99 latency, the server's CPU time per request, the
@@ -548,7 +548,7 @@ def main(argv: list[str] | None = None) -> int:
         vinr = Server("vinr", "bench.wsgi_bench:app", env, work, **settings)
         # The same app and database with the rendered-page cache off: what every
         # view costs when it is the first one of its invoice (app/portal/pages.py).
-        vinr_nocache = Server("vinr_nocache", "bench.wsgi_bench:app", {**env, "VINR_PAGE_CACHE_SIZE": "0"}, work,
+        vinr_nocache = Server("vinr_nocache", "bench.wsgi_bench:app", {**env, "VINR_PAGE_CACHE_MB": "0"}, work,
                               **settings)
         with servers_stopped_on_exit([bare, vinr, vinr_nocache]):
             bare.start()

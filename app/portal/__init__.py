@@ -23,7 +23,7 @@ _PAGES = "vinr.pages"
 def _install_page_cache(state: BlueprintSetupState) -> None:
     from app.portal.pages import PageCache
 
-    state.app.extensions[_PAGES] = PageCache(state.app.config["PAGE_CACHE_SIZE"])
+    state.app.extensions[_PAGES] = PageCache(state.app.config["PAGE_CACHE_MB"])
 
 
 def page_cache() -> PageCache:

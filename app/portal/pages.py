@@ -142,6 +142,11 @@ class Page:
 
     chunks: tuple[str, ...]  # text, slot name, text, slot name, ..., text
 
+    @property
+    def size(self) -> int:
+        """Roughly its memory in bytes (the page is almost all ASCII)."""
+        return sum(len(chunk) for chunk in self.chunks)
+
     @classmethod
     def parse(cls, html: str) -> Page:
         chunks: list[str] = []
@@ -160,10 +165,12 @@ class Page:
 
 
 class PageCache:
-    """A bounded, thread-safe map of rendered pages (one per worker process)."""
+    """Rendered pages up to a memory budget, thread-safe (one per worker process)."""
 
-    def __init__(self, size: int) -> None:
-        self._pages: TTLCache[tuple[object, ...], Page] | None = TTLCache(size, TTL) if size > 0 else None
+    def __init__(self, megabytes: int) -> None:
+        self._pages: TTLCache[tuple[object, ...], Page] | None = None
+        if megabytes > 0:
+            self._pages = TTLCache(megabytes * 1024 * 1024, TTL, getsizeof=lambda page: page.size)
         self._lock = threading.Lock()
 
     def get(self, key: tuple[object, ...]) -> Page | None:
@@ -173,7 +180,7 @@ class PageCache:
             return self._pages.get(key)
 
     def put(self, key: tuple[object, ...], page: Page) -> None:
-        if self._pages is not None:
+        if self._pages is not None and page.size <= self._pages.maxsize:
             with self._lock:
                 self._pages[key] = page
 

@@ -145,6 +145,18 @@ def test_size_zero_keeps_nothing() -> None:
     assert cache.get(("inv", 1)) is None
 
 
+def test_the_memory_budget_holds_with_large_pages() -> None:
+    """Pages with a big logo weigh ~350 KB: the budget is in bytes, not pages."""
+    cache = PageCache(1)  # 1 MiB
+    logo_page = "x" * 300_000
+    for n in range(10):
+        cache.put(("inv", n), Page.parse(logo_page))
+    kept = [n for n in range(10) if cache.get(("inv", n)) is not None]
+    assert kept == [7, 8, 9]  # the newest that fit in 1 MiB
+    cache.put(("huge", 0), Page.parse("x" * 2_000_000))  # larger than the budget: not kept, no error
+    assert cache.get(("huge", 0)) is None and cache.get(("inv", 9)) is not None
+
+
 def test_page_fill_puts_each_value_where_its_marker_was() -> None:
     from app.portal.pages import CSRF_SLOT, NONCE_SLOT
 
