@@ -344,8 +344,9 @@ def check_bare_writes(port: int, counts: dict[str, Any]) -> dict[str, Any]:
 def count_statements(db_path: Path) -> dict[str, Any]:
     """VINR's SQL per route of the write flow, counted in process.
 
-    Every statement the engine sends is logged (``before_cursor_execute``) and
-    every COMMIT and ROLLBACK (engine events), for one customer and then two
+    Every statement SQLite runs is logged (``sqlite3``'s trace callback on each
+    pooled connection, so statements that bypass SQLAlchemy's events count
+    too, and COMMIT is the one SQLite ran), for one customer and then two
     invoices, each with 3 lines. Per route the result has the statements in
     order, the reads, and ``plan``: one list of ``[verb, table]`` writes per
     transaction, which the bare app repeats. Raises when two requests of one
@@ -360,12 +361,12 @@ def count_statements(db_path: Path) -> dict[str, Any]:
         engine = db.engine
     log: list[str] = []
 
-    def on_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    def on_statement(statement: str) -> None:
         log.append(" ".join(statement.split()))
 
-    event.listen(engine, "before_cursor_execute", on_execute)
-    event.listen(engine, "commit", lambda _conn: log.append("COMMIT"))
-    event.listen(engine, "rollback", lambda _conn: log.append("ROLLBACK"))
+    engine.dispose()  # no connection opened before the trace is set
+    event.listen(engine, "checkout", lambda dbapi_conn, *_: dbapi_conn.set_trace_callback(on_statement))
+    event.listen(engine, "checkin", lambda dbapi_conn, *_: dbapi_conn.set_trace_callback(None))
 
     seen: dict[str, list[dict[str, Any]]] = {route: [] for route in FLOW_ROUTES}
 
