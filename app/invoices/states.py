@@ -35,11 +35,14 @@ def illegal(invoice: Invoice, action: str) -> Conflict:
     )
 
 
-def transition(session: Session, invoice: Invoice, to: InvoiceStatus) -> None:
+def transition(session: Session, invoice: Invoice, to: InvoiceStatus, *, flush: bool = True) -> None:
     """Move ``invoice`` to ``to`` and stamp the time, or raise Conflict.
 
     The caller records the event once the rest of the change is in place, so
-    the event carries the object as it was right after the change.
+    the event carries the object as it was right after the change. With
+    ``flush=False`` the versioned UPDATE waits for the caller's next flush
+    (which raises StaleDataError just the same): for a caller that changes
+    more of the invoice first and does nothing irreversible before that flush.
     """
     if to not in TRANSITIONS[invoice.status]:
         raise illegal(invoice, _VERBS.get(to, f"move to {to.value}"))
@@ -53,4 +56,5 @@ def transition(session: Session, invoice: Invoice, to: InvoiceStatus) -> None:
         invoice.voided_at = now
     elif to is S.UNCOLLECTIBLE:
         invoice.marked_uncollectible_at = now
-    session.flush()
+    if flush:
+        session.flush()

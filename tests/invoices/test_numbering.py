@@ -86,6 +86,8 @@ def test_racing_finalizes_of_one_invoice_finalize_it_once(committed_app: Flask) 
         cust = create_customer(db.session, caller, CustomerCreate())
         inv = service.create_invoice(db.session, caller, InvoiceCreate(customer=cust.id))
         service.add_line(db.session, caller, inv.id, LineCreate(unit_amount=100))
+        after = service.create_invoice(db.session, caller, InvoiceCreate(customer=cust.id))
+        service.add_line(db.session, caller, after.id, LineCreate(unit_amount=100))
         db.session.commit()
     barrier = threading.Barrier(10)
     statuses: list[int] = []
@@ -106,3 +108,6 @@ def test_racing_finalizes_of_one_invoice_finalize_it_once(committed_app: Flask) 
         events = app.test_client().get("/v1/events", query_string={"type": "invoice.finalized"},
                                        headers={"X-Api-Key": new.test_secret_key}).get_json()["data"]
         assert len(events) == 1 and events[0]["data"]["number"] == "TW-0001"
+    # Each loser took a number before its stale write failed; all went back.
+    response = app.test_client().post(f"/v1/invoices/{after.id}/finalize", headers={"X-Api-Key": new.test_secret_key})
+    assert response.get_json()["number"] == "TW-0002"
