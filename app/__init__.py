@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask, Response, request
@@ -64,6 +65,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, instance_path: str
     csrf.exempt(api_bp)  # the API authenticates every request by key, not by cookie
     babel.init_app(app, locale_selector=current_locale)
     limiter.init_app(app)
+    _limiter_off_the_api(app)
     themes.install(app)
     app.jinja_env.globals["theme_template"] = themes.template_name
     app.context_processor(lambda: {"locale": current_locale()})
@@ -76,6 +78,37 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, instance_path: str
 
     register(app)
     return app
+
+
+def _limiter_off_the_api(app: Flask) -> None:
+    """Run Flask-Limiter's request hooks everywhere but on ``/v1``.
+
+    The API declares no rate limits (they guard the hosted page's card forms),
+    yet the extension hooks every request of the app: before (resolve and
+    evaluate the limits), after (headers) and teardown, about 60 µs per API
+    request (docs/performance.md). A hook not found as expected is left as it
+    is: a newer Flask-Limiter then still limits correctly, only slower.
+    """
+
+    def is_limiters(hook: Any) -> bool:
+        if isinstance(hook, functools.partial):
+            return hook.args[:1] == (limiter,)
+        return getattr(hook, "__self__", None) is limiter
+
+    def before(hook: Any) -> Any:
+        return lambda: None if request.blueprint == "api" else hook()
+
+    def after(hook: Any) -> Any:
+        return lambda response: response if request.blueprint == "api" else hook(response)
+
+    def teardown(hook: Any) -> Any:
+        return lambda error: None if request.blueprint == "api" else hook(error)
+
+    hooks: list[tuple[list[Any], Callable[[Any], Any]]] = [
+        (app.before_request_funcs.get(None, []), before), (app.after_request_funcs.get(None, []), after),
+        (app.teardown_request_funcs.get(None, []), teardown)]
+    for funcs, wrap in hooks:
+        funcs[:] = [wrap(hook) if is_limiters(hook) else hook for hook in funcs]
 
 
 def _wants_json() -> bool:

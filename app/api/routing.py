@@ -94,8 +94,7 @@ def endpoint(
 
             def run() -> tuple[int, bytes]:
                 # Parsing runs inside: a refused body is an answer the key replays too.
-                result = render(view(caller=g.caller, **_arguments(path)))
-                return result.status_code, result.get_data()
+                return 200, current_app.json.dumps(view(caller=g.caller, **_arguments(path))).encode()
 
             if method == "POST" and request.headers.get("Idempotency-Key") is not None:
                 return idempotency.handle(db.session, g.caller, request.headers["Idempotency-Key"], run)
