@@ -16,7 +16,7 @@ from app import config
 from app.db import configure_sqlite, write_intent
 from app.errors import Conflict, DomainError, InvalidRequest, ServiceUnavailable
 from app.extensions import babel, csrf, db, limiter
-from app.sessions import SessionInterface
+from app.sessions import CachedSerializerSessionInterface
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, instance_path: str
     """
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     config.load(app, overrides)
-    app.session_interface = SessionInterface()
+    app.session_interface = CachedSerializerSessionInterface()
     if app.config["PROXY_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -7,7 +7,7 @@ from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 
 
-class SessionInterface(SecureCookieSessionInterface):
+class CachedSerializerSessionInterface(SecureCookieSessionInterface):
     """Flask's own cookie session (same format, same keys, same fallbacks).
 
     Flask builds a new itsdangerous serializer for every request, and twice

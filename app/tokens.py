@@ -19,9 +19,9 @@ class InvalidToken(Exception):
     """The token is malformed, expired, tampered with or minted for something else."""
 
 
-def _serializer(purpose: str, timed: bool) -> URLSafeSerializer | URLSafeTimedSerializer:
+def _serializer(purpose: str, timed: bool, secret_key: str | None = None) -> URLSafeSerializer | URLSafeTimedSerializer:
     cls = URLSafeTimedSerializer if timed else URLSafeSerializer
-    return cls(current_app.config["SECRET_KEY"], salt=purpose)
+    return cls(secret_key or current_app.config["SECRET_KEY"], salt=purpose)
 
 
 def mint(purpose: str, payload: dict[str, Any], *, timed: bool = False) -> str:
@@ -29,17 +29,18 @@ def mint(purpose: str, payload: dict[str, Any], *, timed: bool = False) -> str:
     return str(_serializer(purpose, timed).dumps(payload))
 
 
-def verify(purpose: str, token: str, *, max_age: int | None = None) -> dict[str, Any]:
+def verify(purpose: str, token: str, *, max_age: int | None = None, secret_key: str | None = None) -> dict[str, Any]:
     """The payload of a token of this purpose; ``max_age`` (seconds) for timed ones.
+    ``secret_key`` defaults to the app's.
 
     Raises InvalidToken for anything else.
     """
     try:
         if max_age is not None:
-            payload = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=purpose).loads(
+            payload = URLSafeTimedSerializer(secret_key or current_app.config["SECRET_KEY"], salt=purpose).loads(
                 token, max_age=max_age)
         else:
-            payload = _serializer(purpose, False).loads(token)
+            payload = _serializer(purpose, False, secret_key).loads(token)
     except BadData:
         raise InvalidToken(purpose) from None
     if not isinstance(payload, dict):

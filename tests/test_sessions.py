@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Flask, session
 
-from app.sessions import SessionInterface
+from app.sessions import CachedSerializerSessionInterface
 
 
-def make_app(interface: SessionInterface, secret: str, fallbacks: tuple[str, ...] = ()) -> Flask:
+def make_app(interface: CachedSerializerSessionInterface, secret: str, fallbacks: tuple[str, ...] = ()) -> Flask:
     app = Flask("sessions")
     app.secret_key = secret
     app.config["SECRET_KEY_FALLBACKS"] = list(fallbacks)
@@ -37,14 +37,14 @@ def read_with(app: Flask, cookie: str) -> str:
 
 
 def test_a_session_survives_a_key_rotation_through_the_fallbacks() -> None:
-    interface = SessionInterface()
+    interface = CachedSerializerSessionInterface()
     cookie = cookie_from(make_app(interface, "old-secret-0123456789"))
     assert read_with(make_app(interface, "new-secret-0123456789", ("old-secret-0123456789",)), cookie) == "yes"
     assert read_with(make_app(interface, "new-secret-0123456789"), cookie) == "None"
 
 
 def test_a_changed_key_is_used_at_once() -> None:
-    interface = SessionInterface()
+    interface = CachedSerializerSessionInterface()
     app = make_app(interface, "first-secret-0123456789")
     cookie = cookie_from(app)
     assert read_with(app, cookie) == "yes"

@@ -19,7 +19,6 @@ used under ``effective``.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,7 +108,6 @@ def update_branding(session: Session, caller: Caller, params: BrandingUpdate) ->
             # Already validated (schemas._logo); only the base64 layer is undone here.
             branding.logo_mime, branding.logo = decode_data_uri(params.logo)
     branding.updated = clock.now()
-    branding.revision = secrets.token_hex(16)
     session.flush()
     return branding
 

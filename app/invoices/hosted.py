@@ -24,24 +24,27 @@ def signed_account(invoice_id: str, token: str) -> str:
     Only the signature: the caller must still compare the stored token
     (``matches``), which is what makes a replaced or revoked link stop working.
     """
-    account_id = _signed_account(current_app.config["SECRET_KEY"], invoice_id, token)
-    if account_id is None:
+    if len(token) > TOKEN_MAX_LENGTH:
         raise NotFound("Not found.")
-    return account_id
+    try:
+        return _signed_account(current_app.config["SECRET_KEY"], invoice_id, token)
+    except tokens.InvalidToken:
+        raise NotFound("Not found.") from None
+
+
+# The column's width: no link we mint is longer, and nothing longer is verified or remembered.
+TOKEN_MAX_LENGTH = 200
 
 
 @lru_cache(maxsize=4096)
-def _signed_account(secret_key: str, invoice_id: str, token: str) -> str | None:
-    # A pure function of its arguments (the key is one of them), and the same
-    # link is opened again and again: verifying it once per worker is enough.
-    del secret_key  # part of the cache key only; tokens.verify reads the app's
-    try:
-        payload = tokens.verify(tokens.HOSTED_INVOICE, token)
-    except tokens.InvalidToken:
-        return None
+def _signed_account(secret_key: str, invoice_id: str, token: str) -> str:
+    # A pure function of its arguments, and the same link is opened again and
+    # again: verifying it once per worker and key is enough. Failures raise, so
+    # they are not remembered (lru_cache keeps only results).
+    payload = tokens.verify(tokens.HOSTED_INVOICE, token, secret_key=secret_key)
     account_id = payload.get("a")
     if payload.get("i") != invoice_id or not isinstance(account_id, str):
-        return None
+        raise tokens.InvalidToken(tokens.HOSTED_INVOICE)
     return account_id
 
 
@@ -61,5 +64,9 @@ def load(session: Session, invoice_id: str, token: str) -> Invoice:
 
 def is_past_due(invoice: Invoice) -> bool:
     """Open (or uncollectible) with a due date that has passed."""
-    return (invoice.status in (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE) and invoice.due_date is not None
-            and invoice.due_date < clock.now())
+    return past_due(invoice.status, invoice.due_date, clock.now())
+
+
+def past_due(status: InvoiceStatus, due_date: int | None, now: int) -> bool:
+    """The rule behind ``is_past_due``, on plain values (the hosted page's state read has no Invoice)."""
+    return status in (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE) and due_date is not None and due_date < now

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -42,6 +42,7 @@ TTL = 300  # seconds
 # Random per process, so no merchant or customer text can contain them.
 NONCE_SLOT = "vinr" + secrets.token_hex(16)
 CSRF_SLOT = "vinr" + secrets.token_hex(16)
+_NONCE, _CSRF = NONCE_SLOT.encode(), CSRF_SLOT.encode()
 
 _i, _c, _a = Invoice.__table__.c, Customer.__table__.c, Account.__table__.c
 _pm, _b = PaymentMethod.__table__.c, Branding.__table__.c
@@ -97,10 +98,8 @@ def page_state(bind: sa.Engine | sa.Connection, invoice_id: str, token: str) -> 
     status = InvoiceStatus(status_value)
     if isinstance(locales, str):  # JSON arrives as text from sqlite3, decoded from psycopg
         locales = json.loads(locales)
-    past_due = (status in (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE) and due_date is not None
-                and due_date < clock.now())
-    return PageState(invoice_id, version, status, past_due, tuple(locales or ()), saved_method_id,
-                     (revision, updated), name)
+    return PageState(invoice_id, version, status, hosted.past_due(status, due_date, clock.now()),
+                     tuple(locales or ()), saved_method_id, (revision, updated), name)
 
 
 def _read_state(bind: sa.Engine | sa.Connection, invoice_id: str) -> Sequence[Any] | None:
@@ -125,6 +124,11 @@ def _read_state(bind: sa.Engine | sa.Connection, invoice_id: str) -> Sequence[An
             return row
         finally:
             cursor.close()
+    except Exception:
+        # SQLAlchemy's disconnect handling is bypassed here: never hand a
+        # connection that failed back to the pool.
+        connection.invalidate()
+        raise
     finally:
         connection.close()
 
@@ -138,30 +142,30 @@ def _compiled(dialect: sa.Dialect) -> tuple[str, tuple[str, ...] | None]:
 
 @dataclass(frozen=True)
 class Page:
-    """A rendered page split around its per-request markers."""
+    """A rendered page as UTF-8, split around its per-request markers."""
 
-    chunks: tuple[str, ...]  # text, slot name, text, slot name, ..., text
-
-    @property
-    def size(self) -> int:
-        """Roughly its memory in bytes (the page is almost all ASCII)."""
-        return sum(len(chunk) for chunk in self.chunks)
+    chunks: tuple[bytes, ...]  # text, slot name, text, slot name, ..., text
 
     @classmethod
     def parse(cls, html: str) -> Page:
-        chunks: list[str] = []
-        for i, piece in enumerate(html.split(NONCE_SLOT)):
+        chunks: list[bytes] = []
+        for i, piece in enumerate(html.encode().split(_NONCE)):
             if i:
-                chunks.append("nonce")
-            for j, part in enumerate(piece.split(CSRF_SLOT)):
+                chunks.append(b"nonce")
+            for j, part in enumerate(piece.split(_CSRF)):
                 if j:
-                    chunks.append("csrf")
+                    chunks.append(b"csrf")
                 chunks.append(part)
         return cls(tuple(chunks))
 
-    def fill(self, *, nonce: str, csrf: str) -> str:
-        values = {"nonce": nonce, "csrf": csrf}
-        return "".join(values[c] if i % 2 else c for i, c in enumerate(self.chunks))
+    @property
+    def size(self) -> int:
+        """Its text in bytes: what it costs to keep (UTF-8, not Python's wider str)."""
+        return sum(len(chunk) for chunk in self.chunks)
+
+    def fill(self, *, nonce: str, csrf: str) -> bytes:
+        values = {b"nonce": nonce.encode(), b"csrf": csrf.encode()}
+        return b"".join(values[c] if i % 2 else c for i, c in enumerate(self.chunks))
 
 
 class PageCache:
@@ -183,13 +187,3 @@ class PageCache:
         if self._pages is not None and page.size <= self._pages.maxsize:
             with self._lock:
                 self._pages[key] = page
-
-    def get_or_render(self, key: tuple[object, ...], render: Callable[[], tuple[Page, tuple[object, ...]]]) -> Page:
-        """The kept page for ``key``, else ``render()``'s, kept only when it was rendered
-        from the same state (it reports the key of what it read)."""
-        page = self.get(key)
-        if page is None:
-            page, rendered_key = render()
-            if rendered_key == key:
-                self.put(key, page)
-        return page

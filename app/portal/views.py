@@ -49,10 +49,10 @@ def _card_limits() -> list[Any]:
 
 
 @limiter.request_filter
-def _reads_are_not_limited() -> bool:
-    # Every limit we declare counts card attempts, which are POSTs; a GET skips
-    # the limiter's per-request work (a tenth of a cached page's cost).
-    return request.method in ("GET", "HEAD")
+def _page_reads_are_not_limited() -> bool:
+    # Every limit here counts card attempts, which are POSTs; a GET of the
+    # hosted page skips the limiter's per-request work (a tenth of a kept page).
+    return request.blueprint == "portal" and request.method in ("GET", "HEAD")
 
 
 def _limited(view: Any) -> Any:
@@ -132,32 +132,44 @@ def invoice_page(invoice_id: str, token: str) -> Any:
         if invoice.status is InvoiceStatus.VOID:
             return _void_page(view)
         return _render_invoice(view, _pay_form(view), notice=str(notices[-1]))
-    state = pages.page_state(db.sessionmaker.kw["bind"], invoice_id, token)
+    state = pages.page_state(_sessions_bind(), invoice_id, token)
     if state.status is InvoiceStatus.VOID:
         return _void_page(_load(invoice_id, token)[1])
     g.portal_locale = choose_locale(list(state.preferred_locales))
-    page = page_cache().get_or_render(state.key(current_locale()), lambda: _page_to_keep(invoice_id, token))
+    key = state.key(current_locale())
+    page = page_cache().get(key)
+    if page is None:
+        invoice, view = _load(invoice_id, token)
+        if invoice.status is InvoiceStatus.VOID:  # voided since the state was read
+            return _void_page(view)
+        page, rendered_key = _page_to_keep(invoice, view)
+        if rendered_key == key:  # else it shows newer state than the key says (PostgreSQL): not kept
+            page_cache().put(key, page)
     return page.fill(nonce=g.csp_nonce, csrf=generate_csrf())
+
+
+def _sessions_bind() -> Any:
+    """What ``db.session`` reads through (the engine, or a test's connection), without
+    building a session for the one read a kept page needs."""
+    return db.sessionmaker.kw["bind"]
 
 
 def _void_page(view: InvoiceView) -> tuple[str, int]:
     return render_template("portal/void.html", **template_context(view)), 410
 
 
-def _page_to_keep(invoice_id: str, token: str) -> tuple[pages.Page, tuple[object, ...]]:
-    """The page rendered with markers for the nonce and the CSRF token, and the key of what it shows."""
-    invoice, view = _load(invoice_id, token)
+def _page_to_keep(invoice: Invoice, view: InvoiceView) -> tuple[pages.Page, tuple[object, ...] | None]:
+    """The page with markers for the nonce and the CSRF token, and the key of what it shows
+    (None: not to be kept)."""
     form = _pay_form(view)
     form.forget_card()
     saved = checkout.saved_method(db.session, invoice)
-    nonce, g.csp_nonce = g.csp_nonce, pages.NONCE_SLOT
-    try:
-        html = render_template("portal/invoice.html", **template_context(
-            view, form=form, alert=None, notice=None, csrf_token=lambda: pages.CSRF_SLOT))
-    finally:
-        g.csp_nonce = nonce
-    state = pages.rendered_state(view, saved.id if saved is not None else None)
-    return pages.Page.parse(html), state.key(current_locale())
+    html = render_template("portal/invoice.html", **template_context(
+        view, form=form, alert=None, notice=None, csp_nonce=pages.NONCE_SLOT, csrf_token=lambda: pages.CSRF_SLOT))
+    own_token = g.get("csrf_token")  # this visitor's, made with the form: must never be shared
+    page = pages.Page.parse(html)
+    key = pages.rendered_state(view, saved.id if saved is not None else None).key(current_locale())
+    return page, (key if own_token is None or own_token not in html else None)
 
 
 @bp.post("/<invoice_id>/<token>/pay")

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from app import clock
 from app.extensions import db
-from app.portal.pages import Page, PageCache
+from app.portal.pages import CSRF_SLOT, NONCE_SLOT, Page, PageCache
 from tests.portal.conftest import Hosted, make_hosted
 
 
@@ -31,9 +31,10 @@ def nonce_and_csrf(response: Any) -> tuple[str, str]:
 
 def test_every_view_gets_its_own_nonce_and_a_csrf_token_that_works(hosted: Hosted) -> None:
     first, second = hosted.page(), hosted.page()
-    (nonce1, csrf1), (nonce2, csrf2) = nonce_and_csrf(first), nonce_and_csrf(second)
+    (nonce1, _), (nonce2, csrf2) = nonce_and_csrf(first), nonce_and_csrf(second)
     assert nonce1 != nonce2
-    assert "vinr" not in csrf1 + csrf2 + nonce1 + nonce2  # no marker left unfilled
+    for page in (text(first), text(second)):
+        assert NONCE_SLOT not in page and CSRF_SLOT not in page  # every marker filled in
     answer = hosted.client.post(hosted.path + "/pay", data={
         "csrf_token": csrf2, "method": "new", "card_number": "4242424242424242", "expiry": "12 / 40",
         "cvc": "123", "name": "Jenny Rosen"})
@@ -122,21 +123,64 @@ def test_falling_past_due_shows_without_any_write(hosted: Hosted, monkeypatch: p
     assert "Past due" in text(hosted.page())
 
 
-def test_a_kept_page_is_never_shown_for_a_bad_link(hosted: Hosted) -> None:
-    assert hosted.page().status_code == 200
-    assert hosted.client.get(hosted.path[:-2] + "xx").status_code == 404
+def test_a_kept_page_is_never_shown_for_a_bad_link(hosted: Hosted, other_merchant: Any) -> None:
+    from app import tokens
+
+    assert hosted.page().status_code == 200  # kept
     invoice_id = hosted.invoice["id"]
-    assert hosted.client.get(hosted.path.replace(invoice_id, invoice_id[:-1] + "0")).status_code == 404
+    last = invoice_id[-1]
+    other_id = invoice_id[:-1] + ("0" if last != "0" else "1")
+    assert hosted.client.get(hosted.path[:-2] + ("xx" if hosted.path[-2:] != "xx" else "yy")).status_code == 404
+    assert hosted.client.get(hosted.path.replace(invoice_id, other_id)).status_code == 404
+    with hosted.client.application.app_context():
+        # correctly signed, but not the link stored on the invoice
+        forged = tokens.mint(tokens.HOSTED_INVOICE, {"i": invoice_id, "a": other_merchant.account_id})
+    assert hosted.client.get(f"/i/{invoice_id}/{forged}").status_code == 404
+    assert hosted.client.get(f"/i/{invoice_id}/{'a' * 300}").status_code == 404
+    assert hosted.page().status_code == 200
 
 
-def test_a_page_rendered_from_newer_state_than_its_key_is_not_kept() -> None:
-    cache = PageCache(10)
-    newer = Page.parse("paid")
-    assert cache.get_or_render(("inv", 1), lambda: (newer, ("inv", 2))) is newer
-    assert cache.get(("inv", 1)) is None
-    same = Page.parse("open")
-    cache.get_or_render(("inv", 2), lambda: (same, ("inv", 2)))
-    assert cache.get(("inv", 2)) is same
+def test_a_new_secret_key_turns_a_verified_link_away(app: Any, hosted: Hosted,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    assert hosted.page().status_code == 200  # verified and remembered
+    monkeypatch.setitem(app.config, "SECRET_KEY", "another-secret-key-0123456789")
+    assert hosted.page().status_code == 404
+
+
+def test_head_answers_like_get(hosted: Hosted) -> None:
+    hosted.page()
+    head = hosted.client.head(hosted.path)
+    assert head.status_code == 200 and head.headers["Content-Type"].startswith("text/html")
+
+
+def test_a_void_that_lands_after_the_state_read_is_the_410_page(hosted: Hosted, api: Any,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The state SELECT saw it open; by the time the page is rendered it is void."""
+    from app.extensions import db as ext_db
+    from app.portal import pages, views
+
+    with hosted.client.application.test_request_context():
+        _, _, invoice_id, token = hosted.path.split("/", 3)
+        stale = pages.page_state(ext_db.sessionmaker.kw["bind"], invoice_id, token)
+    api.ok("POST", f"/v1/invoices/{invoice_id}/void")
+    monkeypatch.setattr(views.pages, "page_state", lambda *_: stale)
+    assert hosted.page().status_code == 410
+
+
+def test_a_page_newer_than_its_state_read_is_shown_but_not_kept(app: Any, hosted: Hosted,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Paid between the state SELECT and the render (PostgreSQL's READ COMMITTED allows it)."""
+    from app.extensions import db as ext_db
+    from app.portal import page_cache, pages, views
+
+    with app.test_request_context():
+        _, _, invoice_id, token = hosted.path.split("/", 3)
+        stale = pages.page_state(ext_db.sessionmaker.kw["bind"], invoice_id, token)
+    hosted.api.ok("POST", f"/v1/invoices/{invoice_id}/pay", {"paid_out_of_band": True})
+    monkeypatch.setattr(views.pages, "page_state", lambda *_: stale)
+    assert "Thank you!" in text(hosted.page())
+    with app.test_request_context():
+        assert page_cache().get(stale.key("en")) is None  # the receipt is not kept as the open page
 
 
 def test_size_zero_keeps_nothing() -> None:
@@ -146,9 +190,11 @@ def test_size_zero_keeps_nothing() -> None:
 
 
 def test_the_memory_budget_holds_with_large_pages() -> None:
-    """Pages with a big logo weigh ~350 KB: the budget is in bytes, not pages."""
+    """Pages with a big logo weigh ~350 KB: the budget is in bytes, not pages, and a
+    page is kept as UTF-8 (a str with one emoji would take 4 bytes per character)."""
     cache = PageCache(1)  # 1 MiB
-    logo_page = "x" * 300_000
+    logo_page = "€ Café 🌟" + "x" * 299_986
+    assert Page.parse(logo_page).size == len(logo_page.encode()) == 300_000
     for n in range(10):
         cache.put(("inv", n), Page.parse(logo_page))
     kept = [n for n in range(10) if cache.get(("inv", n)) is not None]
@@ -161,7 +207,7 @@ def test_page_fill_puts_each_value_where_its_marker_was() -> None:
     from app.portal.pages import CSRF_SLOT, NONCE_SLOT
 
     page = Page.parse(f"<style nonce='{NONCE_SLOT}'>a</style><input value='{CSRF_SLOT}'>{NONCE_SLOT}")
-    assert page.fill(nonce="N", csrf="C") == "<style nonce='N'>a</style><input value='C'>N"
+    assert page.fill(nonce="N", csrf="C") == b"<style nonce='N'>a</style><input value='C'>N"
 
 
 def test_an_edit_of_the_open_invoice_shows_at_once(hosted: Hosted, api: Any) -> None:
@@ -202,3 +248,14 @@ def test_on_the_engine_the_state_is_read_through_the_driver(committed_app: Any) 
     assert hosted.pay().status_code == 303
     hosted.page()  # the notice
     assert "Vielen Dank" in text(hosted.page())
+
+    from app.portal import views
+
+    def no_render(*_: Any) -> Any:
+        raise AssertionError("rendered again: the kept page was not used")
+
+    views._page_to_keep, render = no_render, views._page_to_keep  # type: ignore[assignment]
+    try:
+        assert "Vielen Dank" in text(hosted.page())  # kept, read through the driver
+    finally:
+        views._page_to_keep = render
