@@ -225,17 +225,25 @@ def _recompute(session: Session, caller: Caller, invoice: Invoice, customer: Cus
         [totals.RateIn(r.id, r.percentage_e4, r.inclusive) for r in pricing.rates],
     )
     for line, out in zip(invoice.lines, result.lines, strict=True):
-        line.discount_amount = out.discount_amount
-        line.tax_amounts = [{"tax_rate": t.rate, "amount": t.amount, "inclusive": t.inclusive}
-                            for t in out.tax_amounts]
-    invoice.subtotal = result.subtotal
-    invoice.discount = result.discount
-    invoice.tax = result.tax
-    invoice.total = result.total
-    invoice.amount_due = result.total
-    invoice.discount_amounts = [{"coupon": key, "amount": amount} for key, amount in result.discounts]
-    invoice.tax_amounts = [{"tax_rate": t.rate, "amount": t.amount, "inclusive": t.inclusive}
-                           for t in result.tax_amounts]
+        _set(line, "discount_amount", out.discount_amount)
+        _set(line, "tax_amounts", [{"tax_rate": t.rate, "amount": t.amount, "inclusive": t.inclusive}
+                                   for t in out.tax_amounts])
+    _set(invoice, "subtotal", result.subtotal)
+    _set(invoice, "discount", result.discount)
+    _set(invoice, "tax", result.tax)
+    _set(invoice, "total", result.total)
+    _set(invoice, "amount_due", result.total)
+    _set(invoice, "discount_amounts", [{"coupon": key, "amount": amount} for key, amount in result.discounts])
+    _set(invoice, "tax_amounts", [{"tax_rate": t.rate, "amount": t.amount, "inclusive": t.inclusive}
+                                  for t in result.tax_amounts])
+
+
+def _set(obj: Any, name: str, value: Any) -> None:
+    # Assigning an equal value still marks the row dirty, and every dirty row
+    # costs the flush a comparison of all its columns: the other lines of a
+    # draft mostly keep their amounts when one line is added.
+    if getattr(obj, name) != value:
+        setattr(obj, name, value)
 
 
 # Drafts
