@@ -38,10 +38,18 @@ def _scope(caller: Caller) -> sa.Select[Any]:
     )
 
 
+# Built once (a session.get builds its SELECT on every call); the tenant is
+# checked below, so another account's id is as missing as an unknown one.
+_BY_ID = sa.select(Customer).where(Customer.id == sa.bindparam("customer_id"))
+
+
 def get_customer(session: Session, caller: Caller, customer_id: str, *, param: str = "id",
                  for_update: bool = False) -> Customer:
     """The caller's customer, or NotFound (also for another account's or mode's id)."""
-    customer = session.get(Customer, customer_id, with_for_update=for_update)
+    if for_update:
+        customer = session.get(Customer, customer_id, with_for_update=True)
+    else:
+        customer = session.scalars(_BY_ID, {"customer_id": customer_id}).first()
     if (customer is None or customer.deleted or customer.account_id != caller.account.id
             or customer.livemode != caller.livemode):
         raise NotFound(f"No such customer: '{customer_id}'", param=param)
