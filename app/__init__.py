@@ -65,7 +65,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, instance_path: str
     csrf.exempt(api_bp)  # the API authenticates every request by key, not by cookie
     babel.init_app(app, locale_selector=current_locale)
     limiter.init_app(app)
-    _limiter_off_the_api(app)
+    _limiter_only_on_card_attempts(app)
     themes.install(app)
     app.jinja_env.globals["theme_template"] = themes.template_name
     app.context_processor(lambda: {"locale": current_locale()})
@@ -80,13 +80,14 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, instance_path: str
     return app
 
 
-def _limiter_off_the_api(app: Flask) -> None:
-    """Run Flask-Limiter's request hooks everywhere but on ``/v1``.
+def _limiter_only_on_card_attempts(app: Flask) -> None:
+    """Run Flask-Limiter's request hooks only where a limit is declared: the
+    hosted page's POSTs, which count card attempts (SPEC §7).
 
-    The API declares no rate limits (they guard the hosted page's card forms),
-    yet the extension hooks every request of the app: before (resolve and
-    evaluate the limits), after (headers) and teardown, about 60 µs per API
-    request (docs/performance.md). A hook not found as expected is left as it
+    The API and every GET declare no limit, yet the extension hooks every
+    request of the app: before (resolve and evaluate the limits), after
+    (headers) and teardown, about 60 µs per request, a tenth of a kept hosted
+    page (docs/performance.md). A hook not found as expected is left as it
     is: a newer Flask-Limiter then still limits correctly, only slower.
     """
 
@@ -95,14 +96,17 @@ def _limiter_off_the_api(app: Flask) -> None:
             return hook.args[:1] == (limiter,)
         return getattr(hook, "__self__", None) is limiter
 
+    def limited() -> bool:
+        return request.blueprint == "portal" and request.method == "POST"
+
     def before(hook: Any) -> Any:
-        return lambda: None if request.blueprint == "api" else hook()
+        return lambda: hook() if limited() else None
 
     def after(hook: Any) -> Any:
-        return lambda response: response if request.blueprint == "api" else hook(response)
+        return lambda response: hook(response) if limited() else response
 
     def teardown(hook: Any) -> Any:
-        return lambda error: None if request.blueprint == "api" else hook(error)
+        return lambda error: hook(error) if limited() else None
 
     hooks: list[tuple[list[Any], Callable[[Any], Any]]] = [
         (app.before_request_funcs.get(None, []), before), (app.after_request_funcs.get(None, []), after),

@@ -48,13 +48,6 @@ def _card_limits() -> list[Any]:
     ]
 
 
-@limiter.request_filter
-def _page_reads_are_not_limited() -> bool:
-    # Every limit here counts card attempts, which are POSTs; a GET of the
-    # hosted page skips the limiter's per-request work (a tenth of a kept page).
-    return request.blueprint == "portal" and request.method in ("GET", "HEAD")
-
-
 def _limited(view: Any) -> Any:
     for limit in _card_limits():
         view = limit(view)
