@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import contextvars
-from typing import Annotated, Any
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 # Stable constraint names, so Alembic migrations name the same thing on both
 # databases (STYLE "Typed ORM").
@@ -73,3 +78,52 @@ class Owned:
     account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"))
     livemode: Mapped[bool]
     created: Mapped[Timestamp]
+
+
+@dataclass(frozen=True)
+class _DriverSQL:
+    sql: str
+    order: tuple[str, ...] | None  # parameter names in order, for a positional paramstyle
+    defaults: dict[str, Any]  # values the statement carries itself (e.g. the 1 of "n + 1")
+
+
+@functools.lru_cache(maxsize=64)
+def _driver_sql(statement: ClauseElement, dialect: sa.Dialect) -> _DriverSQL:
+    compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
+    defaults = {name: bind.value for name, bind in compiled.binds.items() if not bind.required}
+    order = tuple(compiled.positiontup or ()) if compiled.positional else None
+    return _DriverSQL(str(compiled), order, defaults)
+
+
+def run_on_driver(session: Session, statement: ClauseElement, params: Mapping[str, Any]) -> Any:
+    """Run a prebuilt Core statement on the session's own DBAPI connection,
+    inside the session's transaction; return its first row, or None.
+
+    For the few statements every API request runs: SQLAlchemy's execution
+    path (events, execution context, type processing, result) costs several
+    times the statement itself on SQLite (docs/performance.md). Nothing is
+    converted either way: ``params`` must be what the driver takes as is
+    (JSON as text from ``json.dumps``, which sqlite3 and psycopg both pass to
+    a JSON column), and the row is what the driver returns (a boolean is 0 or
+    1 from sqlite3). A driver error is raised as SQLAlchemy's (e.g.
+    ``IntegrityError``), as the error handlers expect, and a lost connection
+    is invalidated, as SQLAlchemy does.
+    """
+    connection = session.connection()
+    dialect = connection.dialect
+    compiled = _driver_sql(statement, dialect)
+    values = {**compiled.defaults, **params}
+    args: Any = tuple(values[name] for name in compiled.order) if compiled.order is not None else values
+    dbapi_connection: Any = connection.connection.dbapi_connection
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(compiled.sql, args)
+        return cursor.fetchone() if cursor.description else None
+    except dialect.loaded_dbapi.Error as error:
+        lost = dialect.is_disconnect(error, dbapi_connection, cursor)
+        if lost:
+            connection.invalidate(error)
+        raise sa.exc.DBAPIError.instance(compiled.sql, args, error, dialect.loaded_dbapi.Error,
+                                         connection_invalidated=lost, dialect=dialect) from error
+    finally:
+        cursor.close()

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from app import clock
 from app.accounts.models import Account, ApiKey, InvoiceCounter
+from app.db import run_on_driver
 from app.errors import AuthenticationFailed, InvalidRequest
 from app.ids import new_id
 from app.money import normalize_currency
@@ -88,22 +89,22 @@ def authenticate(session: Session, secret: str | None) -> Caller:
         )
     if not secret.startswith(("sk_test_", "sk_live_")):
         raise AuthenticationFailed("Invalid API key: keys start with sk_test_ or sk_live_.")
-    # Every API request runs this, so it is one Core query and a detached
-    # Account built from its row: loading two ORM entities cost about 0.25 ms
-    # per request (docs/performance.md). Still in the request's transaction,
-    # so a key is checked against the database every time (nothing cached).
-    row = session.connection().execute(_KEY_LOOKUP, {"key_hash": hash_key(secret)}).first()
+    # Every API request runs this, so it is one prebuilt query run on the
+    # driver and a detached Account built from its row: loading two ORM
+    # entities cost about 0.25 ms per request (docs/performance.md). Still in
+    # the request's transaction: a key is checked every time, nothing cached.
+    row = run_on_driver(session, _KEY_LOOKUP, {"key_hash": hash_key(secret)})
     if row is None:
         raise AuthenticationFailed(f"Invalid API key provided: {secret[:8]}…{secret[-4:]}")
     livemode, *fields = row
     account = Account(**dict(zip(_ACCOUNT_COLUMNS, fields, strict=True)))
     make_transient_to_detached(account)  # a loaded row: if ever added to a session, never INSERTed
-    return Caller(account=account, livemode=livemode)
+    return Caller(account=account, livemode=bool(livemode))  # sqlite3 answers 0 or 1
 
 
 _counters = cast(sa.Table, InvoiceCounter.__table__)
-# Core, on the session's connection: no ORM object holds the counter, and it
-# runs on every finalize. It does not autoflush.
+# Core, run on the driver in the session's transaction: no ORM object holds
+# the counter, and it runs on every finalize. It does not autoflush.
 _NEXT_NUMBER = (
     sa.update(_counters)
     .where(_counters.c.account_id == sa.bindparam("for_account"), _counters.c.livemode == sa.bindparam("for_mode"))
@@ -117,5 +118,5 @@ def next_invoice_number(session: Session, account: Account, livemode: bool) -> s
     lock, SQLite write lock) until commit, so concurrent finalizes queue here
     and a rollback returns the number: no gaps, no duplicates."""
     params = {"for_account": account.id, "for_mode": livemode}
-    number = session.connection().execute(_NEXT_NUMBER, params).scalar_one()
+    (number,) = run_on_driver(session, _NEXT_NUMBER, params)
     return f"{account.invoice_prefix}-{number:04d}"

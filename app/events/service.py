@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -9,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.accounts.service import Caller
+from app.db import run_on_driver
 from app.errors import NotFound
 from app.events.models import Event
 from app.ids import new_id
@@ -33,8 +35,8 @@ def record(session: Session, account_id: str, livemode: bool, type_: str, data: 
     # A plain INSERT on the session's own connection, now: an event is never
     # read or changed again in the request, so the unit of work (about a third
     # of a write request's flush) has nothing to track. Same transaction.
-    session.connection().execute(_INSERT, {"id": new_id("evt"), "account_id": account_id, "livemode": livemode,
-                                           "created": clock.now(), "type": type_, "data": data})
+    run_on_driver(session, _INSERT, {"id": new_id("evt"), "account_id": account_id, "livemode": livemode,
+                                     "created": clock.now(), "type": type_, "data": json.dumps(data)})
 
 
 def serialize(event: Event) -> dict[str, Any]:
