@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextvars
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, NamedTuple, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -87,7 +87,7 @@ class _DriverSQL:
     defaults: dict[str, Any]  # values the statement carries itself (e.g. the 1 of "n + 1")
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=256)
 def _driver_sql(statement: ClauseElement, dialect: sa.Dialect) -> _DriverSQL:
     compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
     defaults = {name: bind.value for name, bind in compiled.binds.items() if not bind.required}
@@ -95,17 +95,21 @@ def _driver_sql(statement: ClauseElement, dialect: sa.Dialect) -> _DriverSQL:
     return _DriverSQL(str(compiled), order, defaults)
 
 
-def run_on_driver(session: Session, statement: ClauseElement, params: Mapping[str, Any]) -> Any:
+class DriverResult(NamedTuple):
+    row: Any  # the first row the statement returned, as the driver returns it, or None
+    rowcount: int
+
+
+def run_on_driver(session: Session, statement: ClauseElement, params: Mapping[str, Any]) -> DriverResult:
     """Run a prebuilt Core statement on the session's own DBAPI connection,
-    inside the session's transaction; return its first row, or None.
+    inside the session's transaction.
 
     For the few statements every API request runs: SQLAlchemy's execution
     path (events, execution context, type processing, result) costs several
     times the statement itself on SQLite (docs/performance.md). Nothing is
-    converted either way: ``params`` must be what the driver takes as is
-    (JSON as text from ``json.dumps``, which sqlite3 and psycopg both pass to
-    a JSON column), and the row is what the driver returns (a boolean is 0 or
-    1 from sqlite3). A driver error is raised as SQLAlchemy's (e.g.
+    converted either way: ``params`` must be what the driver takes as is (see
+    ``driver_values``), and the row is what the driver returns (a boolean is
+    0 or 1 from sqlite3). A driver error is raised as SQLAlchemy's (e.g.
     ``IntegrityError``), as the error handlers expect, and a lost connection
     is invalidated, as SQLAlchemy does.
     """
@@ -118,7 +122,7 @@ def run_on_driver(session: Session, statement: ClauseElement, params: Mapping[st
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(compiled.sql, args)
-        return cursor.fetchone() if cursor.description else None
+        return DriverResult(cursor.fetchone() if cursor.description else None, cursor.rowcount)
     except dialect.loaded_dbapi.Error as error:
         lost = dialect.is_disconnect(error, dbapi_connection, cursor)
         if lost:
@@ -127,3 +131,20 @@ def run_on_driver(session: Session, statement: ClauseElement, params: Mapping[st
                                          connection_invalidated=lost, dialect=dialect) from error
     finally:
         cursor.close()
+
+
+@functools.lru_cache(maxsize=64)
+def _bind_processors(table: sa.Table, dialect: sa.Dialect) -> dict[str, Callable[[Any], Any] | None]:
+    return {column.key: column.type.dialect_impl(dialect).bind_processor(dialect) for column in table.c}
+
+
+def driver_values(session: Session, table: sa.Table, values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` (by column name) as the driver takes them: each through its
+    column type's own bind processing (JSON to text, an enum to its stored
+    value, ...), exactly as SQLAlchemy would send them."""
+    processors = _bind_processors(table, session.connection().dialect)
+    out = {}
+    for name, value in values.items():
+        process = processors[name]
+        out[name] = process(value) if process is not None and value is not None else value
+    return out

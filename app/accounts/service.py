@@ -93,7 +93,7 @@ def authenticate(session: Session, secret: str | None) -> Caller:
     # driver and a detached Account built from its row: loading two ORM
     # entities cost about 0.25 ms per request (docs/performance.md). Still in
     # the request's transaction: a key is checked every time, nothing cached.
-    row = run_on_driver(session, _KEY_LOOKUP, {"key_hash": hash_key(secret)})
+    row = run_on_driver(session, _KEY_LOOKUP, {"key_hash": hash_key(secret)}).row
     if row is None:
         raise AuthenticationFailed(f"Invalid API key provided: {secret[:8]}…{secret[-4:]}")
     livemode, *fields = row
@@ -118,5 +118,5 @@ def next_invoice_number(session: Session, account: Account, livemode: bool) -> s
     lock, SQLite write lock) until commit, so concurrent finalizes queue here
     and a rollback returns the number: no gaps, no duplicates."""
     params = {"for_account": account.id, "for_mode": livemode}
-    (number,) = run_on_driver(session, _NEXT_NUMBER, params)
+    (number,) = run_on_driver(session, _NEXT_NUMBER, params).row
     return f"{account.invoice_prefix}-{number:04d}"
