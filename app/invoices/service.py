@@ -3,7 +3,8 @@
 Every function takes the caller (account and mode) and only ever finds that
 tenant's objects. Functions flush, never commit: the request, command or job
 that called them owns the transaction, and the events written here commit
-or roll back with the change.
+or roll back with the change. Draft edits write through ``writes.save``
+instead of the flush (the hot path, see writes), in that same transaction.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from app.customers.service import serialize as serialize_customer
 from app.errors import Conflict, InvalidRequest, NotFound
 from app.events.service import record
 from app.ids import new_id
-from app.invoices import totals
+from app.invoices import totals, writes
 from app.invoices.models import Invoice, InvoiceItem, InvoiceLine, InvoiceStatus
 from app.invoices.schemas import (
     FinalizeParams,
@@ -342,8 +343,7 @@ def _claim_items(session: Session, invoice: Invoice, items: list[InvoiceItem]) -
     """
     if not items:
         return
-    session.flush()  # the invoice row must exist for the items' foreign key
-    ids = [item.id for item in items]
+    ids = [item.id for item in items]  # the invoice row is written already (the items' foreign key)
     claimed = cast(sa.CursorResult[Any], session.execute(
         sa.update(InvoiceItem)
         .where(InvoiceItem.id.in_(ids), InvoiceItem.invoice_id.is_(None), InvoiceItem.deleted.is_(False))
@@ -377,19 +377,18 @@ def create_invoice(session: Session, caller: Caller, params: InvoiceCreate) -> I
             and customer.coupon.currency in (None, currency)):
         invoice.coupon_pks = [customer.coupon.pk]
         invoice.customer_discount_pk = customer.coupon.pk
-    session.add(invoice)
-    if pending:
-        items = [item for item in pending if item.currency == currency]
-        if len(items) > MAX_LINES:
-            raise InvalidRequest(f"The customer has more than {MAX_LINES} pending items in {currency}.",
-                                 param="pending_invoice_items_behavior")
-        _claim_items(session, invoice, items)
-        for position, item in enumerate(items):
-            invoice.lines.append(InvoiceLine(
-                id=new_id("il"), position=position, description=item.description, quantity=item.quantity,
-                unit_amount=item.unit_amount, amount=item.amount, price_id=item.price_id,
-                invoice_item_id=item.id, discount_amount=0, tax_amounts=[], metadata_=dict(item.metadata_)))
+    items = [item for item in pending if item.currency == currency]
+    if len(items) > MAX_LINES:
+        raise InvalidRequest(f"The customer has more than {MAX_LINES} pending items in {currency}.",
+                             param="pending_invoice_items_behavior")
+    for position, item in enumerate(items):
+        invoice.lines.append(InvoiceLine(
+            id=new_id("il"), position=position, description=item.description, quantity=item.quantity,
+            unit_amount=item.unit_amount, amount=item.amount, price_id=item.price_id,
+            invoice_item_id=item.id, discount_amount=0, tax_amounts=[], metadata_=dict(item.metadata_)))
     _recompute(session, caller, invoice, customer)
+    writes.save(session, invoice)
+    _claim_items(session, invoice, items)
     record_event(session, invoice, "invoice.created")
     return invoice
 
@@ -401,9 +400,17 @@ def _draft(session: Session, caller: Caller, invoice_id: str, action: str) -> tu
     return invoice, customer
 
 
+def _edit(session: Session, caller: Caller, invoice_id: str, action: str) -> tuple[Invoice, Customer]:
+    """A draft to change and then ``writes.save`` (taken out of the unit of work, see writes)."""
+    invoice, customer = _draft(session, caller, invoice_id, action)
+    writes.detach(session, invoice)
+    return invoice, customer
+
+
 def update_invoice(session: Session, caller: Caller, invoice_id: str, params: InvoiceUpdate) -> Invoice:
     """A draft takes any creation field; afterwards only description and footer."""
     invoice, customer = _load_for_change(session, caller, invoice_id)
+    writes.detach(session, invoice)
     fields = params.model_fields_set
     if invoice.status is not S.DRAFT:
         locked = sorted(fields - EDITABLE_AFTER_FINALIZE)
@@ -425,6 +432,7 @@ def update_invoice(session: Session, caller: Caller, invoice_id: str, params: In
                 _check_discount_currency(session, invoice)
         _apply_fields(session, caller, invoice, params)
         _recompute(session, caller, invoice, customer)
+    writes.save(session, invoice)
     record_event(session, invoice, "invoice.updated")
     return invoice
 
@@ -441,7 +449,7 @@ def delete_invoice(session: Session, caller: Caller, invoice_id: str) -> dict[st
 
 
 def add_line(session: Session, caller: Caller, invoice_id: str, params: LineCreate) -> Invoice:
-    invoice, customer = _draft(session, caller, invoice_id, "add lines to")
+    invoice, customer = _edit(session, caller, invoice_id, "add lines to")
     if len(invoice.lines) >= MAX_LINES:
         raise InvalidRequest(f"An invoice has at most {MAX_LINES} lines.", param="lines")
     if (params.unit_amount is None) == (params.price is None):
@@ -461,6 +469,7 @@ def add_line(session: Session, caller: Caller, invoice_id: str, params: LineCrea
         unit_amount=unit_amount, amount=_line_amount(params.quantity, unit_amount, "quantity"),
         price_id=price_id, discount_amount=0, tax_amounts=[], metadata_=params.metadata))
     _recompute(session, caller, invoice, customer)
+    writes.save(session, invoice)
     record_event(session, invoice, "invoice.updated")
     return invoice
 
@@ -473,7 +482,7 @@ def _line(invoice: Invoice, line_id: str) -> InvoiceLine:
 
 
 def update_line(session: Session, caller: Caller, invoice_id: str, line_id: str, params: LineUpdate) -> Invoice:
-    invoice, customer = _draft(session, caller, invoice_id, "edit lines of")
+    invoice, customer = _edit(session, caller, invoice_id, "edit lines of")
     line = _line(invoice, line_id)
     fields = params.model_fields_set
     if "unit_amount" in fields and "price" in fields and params.unit_amount is not None and params.price:
@@ -499,19 +508,21 @@ def update_line(session: Session, caller: Caller, invoice_id: str, line_id: str,
         line.metadata_ = {k: v for k, v in merged.items() if v != ""}
     line.amount = _line_amount(line.quantity, line.unit_amount, "quantity")
     _recompute(session, caller, invoice, customer)
+    writes.save(session, invoice)
     record_event(session, invoice, "invoice.updated")
     return invoice
 
 
 def delete_line(session: Session, caller: Caller, invoice_id: str, line_id: str) -> Invoice:
     """Remove a line; a line that came from an invoice item deletes that item too."""
-    invoice, customer = _draft(session, caller, invoice_id, "delete lines of")
+    invoice, customer = _edit(session, caller, invoice_id, "delete lines of")
     line = _line(invoice, line_id)
     if line.invoice_item_id is not None:
         session.execute(sa.update(InvoiceItem).where(InvoiceItem.id == line.invoice_item_id)
                         .values(deleted=True))
     invoice.lines.remove(line)
     _recompute(session, caller, invoice, customer)
+    writes.save(session, invoice)
     record_event(session, invoice, "invoice.updated")
     return invoice
 
