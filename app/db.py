@@ -96,8 +96,13 @@ def _driver_sql(statement: ClauseElement, dialect: sa.Dialect) -> _DriverSQL:
 
 
 class DriverResult(NamedTuple):
-    row: Any  # the first row the statement returned, as the driver returns it, or None
+    rows: list[Any]  # the rows the statement returned, as the driver returns them
     rowcount: int
+
+    @property
+    def row(self) -> Any:
+        """The first row, or None."""
+        return self.rows[0] if self.rows else None
 
 
 def run_on_driver(session: Session, statement: ClauseElement, params: Mapping[str, Any]) -> DriverResult:
@@ -122,7 +127,7 @@ def run_on_driver(session: Session, statement: ClauseElement, params: Mapping[st
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(compiled.sql, args)
-        return DriverResult(cursor.fetchone() if cursor.description else None, cursor.rowcount)
+        return DriverResult(cursor.fetchall() if cursor.description else [], cursor.rowcount)
     except dialect.loaded_dbapi.Error as error:
         lost = dialect.is_disconnect(error, dbapi_connection, cursor)
         if lost:
@@ -131,6 +136,13 @@ def run_on_driver(session: Session, statement: ClauseElement, params: Mapping[st
                                          connection_invalidated=lost, dialect=dialect) from error
     finally:
         cursor.close()
+
+
+@functools.lru_cache(maxsize=64)
+def result_processors(table: sa.Table, dialect: sa.Dialect) -> tuple[Callable[[Any], Any] | None, ...]:
+    """Per column of ``table``, in order: what SQLAlchemy does to a value the
+    driver returned (JSON text to Python, 0/1 to a bool, a string to its enum)."""
+    return tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in table.c)
 
 
 @functools.lru_cache(maxsize=64)

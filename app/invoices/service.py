@@ -3,8 +3,9 @@
 Every function takes the caller (account and mode) and only ever finds that
 tenant's objects. Functions flush, never commit: the request, command or job
 that called them owns the transaction, and the events written here commit
-or roll back with the change. Draft edits write through ``writes.save``
-instead of the flush (the hot path, see writes), in that same transaction.
+or roll back with the change. Draft edits are read and written by ``store``
+instead of the ORM's query and flush (the hot path, see store), in that same
+transaction.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import Session, joinedload, lazyload
+from sqlalchemy.orm import Session
 
 from app import clock, tokens
 from app.accounts.service import Caller, next_invoice_number
@@ -26,7 +27,7 @@ from app.customers.service import serialize as serialize_customer
 from app.errors import Conflict, InvalidRequest, NotFound
 from app.events.service import record
 from app.ids import new_id
-from app.invoices import totals, writes
+from app.invoices import store, totals
 from app.invoices.models import Invoice, InvoiceItem, InvoiceLine, InvoiceStatus
 from app.invoices.schemas import (
     FinalizeParams,
@@ -140,32 +141,9 @@ def get_invoice(session: Session, caller: Caller, invoice_id: str) -> Invoice:
     return invoice
 
 
-# Built once: building a statement costs more than running it here.
-_FOR_CHANGE = (
-    sa.select(Invoice, Customer).join(Customer, Customer.id == Invoice.customer_id)
-    # The customer's coupon only matters to finalize's discount check, which
-    # loads it when it is there; the other changes need no join for it.
-    .options(joinedload(Invoice.lines), lazyload(Customer.coupon))
-    .where(Invoice.id == sa.bindparam("invoice_id"), Invoice.account_id == sa.bindparam("account_id"),
-           Invoice.livemode == sa.bindparam("livemode"))
-)
-
-
 def _load_for_change(session: Session, caller: Caller, invoice_id: str) -> tuple[Invoice, Customer]:
-    """The caller's invoice with its lines and its customer, or NotFound.
-
-    One query (invoice, lines and customer, joined) for the
-    paths that change an invoice: each needs all three, and three ORM loads
-    cost about 0.2 ms more per request (docs/performance.md). The tenant is
-    part of the WHERE: another account's id is exactly as missing as an
-    unknown one.
-    """
-    row = session.execute(_FOR_CHANGE, {"invoice_id": invoice_id, "account_id": caller.account.id,
-                                        "livemode": caller.livemode}).unique().first()
-    if row is None:
-        raise NotFound(f"No such invoice: '{invoice_id}'", param="id")
-    invoice, customer = row
-    return invoice, customer
+    """The caller's invoice with its lines, and its customer, in the session, or NotFound."""
+    return store.load(session, caller, invoice_id, attached=True)
 
 
 def list_invoices(session: Session, caller: Caller, query: InvoiceList) -> Page[Invoice]:
@@ -387,7 +365,7 @@ def create_invoice(session: Session, caller: Caller, params: InvoiceCreate) -> I
             unit_amount=item.unit_amount, amount=item.amount, price_id=item.price_id,
             invoice_item_id=item.id, discount_amount=0, tax_amounts=[], metadata_=dict(item.metadata_)))
     _recompute(session, caller, invoice, customer)
-    writes.save(session, invoice)
+    store.save(session, invoice)
     _claim_items(session, invoice, items)
     record_event(session, invoice, "invoice.created")
     return invoice
@@ -401,16 +379,16 @@ def _draft(session: Session, caller: Caller, invoice_id: str, action: str) -> tu
 
 
 def _edit(session: Session, caller: Caller, invoice_id: str, action: str) -> tuple[Invoice, Customer]:
-    """A draft to change and then ``writes.save`` (taken out of the unit of work, see writes)."""
-    invoice, customer = _draft(session, caller, invoice_id, action)
-    writes.detach(session, invoice)
+    """A draft to change and then write with ``store.save`` (outside the unit of work, see store)."""
+    invoice, customer = store.load(session, caller, invoice_id, attached=False)
+    if invoice.status is not S.DRAFT:
+        raise illegal(invoice, action)
     return invoice, customer
 
 
 def update_invoice(session: Session, caller: Caller, invoice_id: str, params: InvoiceUpdate) -> Invoice:
     """A draft takes any creation field; afterwards only description and footer."""
-    invoice, customer = _load_for_change(session, caller, invoice_id)
-    writes.detach(session, invoice)
+    invoice, customer = store.load(session, caller, invoice_id, attached=False)
     fields = params.model_fields_set
     if invoice.status is not S.DRAFT:
         locked = sorted(fields - EDITABLE_AFTER_FINALIZE)
@@ -432,7 +410,7 @@ def update_invoice(session: Session, caller: Caller, invoice_id: str, params: In
                 _check_discount_currency(session, invoice)
         _apply_fields(session, caller, invoice, params)
         _recompute(session, caller, invoice, customer)
-    writes.save(session, invoice)
+    store.save(session, invoice)
     record_event(session, invoice, "invoice.updated")
     return invoice
 
@@ -469,7 +447,7 @@ def add_line(session: Session, caller: Caller, invoice_id: str, params: LineCrea
         unit_amount=unit_amount, amount=_line_amount(params.quantity, unit_amount, "quantity"),
         price_id=price_id, discount_amount=0, tax_amounts=[], metadata_=params.metadata))
     _recompute(session, caller, invoice, customer)
-    writes.save(session, invoice)
+    store.save(session, invoice)
     record_event(session, invoice, "invoice.updated")
     return invoice
 
@@ -508,7 +486,7 @@ def update_line(session: Session, caller: Caller, invoice_id: str, line_id: str,
         line.metadata_ = {k: v for k, v in merged.items() if v != ""}
     line.amount = _line_amount(line.quantity, line.unit_amount, "quantity")
     _recompute(session, caller, invoice, customer)
-    writes.save(session, invoice)
+    store.save(session, invoice)
     record_event(session, invoice, "invoice.updated")
     return invoice
 
@@ -522,7 +500,7 @@ def delete_line(session: Session, caller: Caller, invoice_id: str, line_id: str)
                         .values(deleted=True))
     invoice.lines.remove(line)
     _recompute(session, caller, invoice, customer)
-    writes.save(session, invoice)
+    store.save(session, invoice)
     record_event(session, invoice, "invoice.updated")
     return invoice
 

@@ -1,5 +1,5 @@
-"""Draft edits are written by app/invoices/writes.py, outside the unit of work:
-the versioned invoice row and the request's transaction hold as they did."""
+"""Invoices changed through app/invoices/store.py, outside the ORM's query and
+flush: the versioned invoice row and the request's transaction hold as they did."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.accounts.service import create_merchant
+from app.accounts.models import Account
+from app.accounts.service import Caller, create_merchant
 from app.extensions import db
-from app.invoices import service, writes
-from app.invoices.models import Invoice
+from app.invoices import service, store
 
 
-def _merchant_and_draft(app: Flask, name: str, prefix: str) -> tuple[dict[str, str], str]:
+def _merchant_and_draft(app: Flask, name: str, prefix: str) -> tuple[dict[str, str], str, str]:
     with app.app_context():
         new = create_merchant(db.session, name, prefix)
         db.session.commit()
@@ -24,12 +24,12 @@ def _merchant_and_draft(app: Flask, name: str, prefix: str) -> tuple[dict[str, s
     client = app.test_client()
     cust = client.post("/v1/customers", json={}, headers=headers).get_json()
     draft = client.post("/v1/invoices", json={"customer": cust["id"]}, headers=headers).get_json()
-    return headers, draft["id"]
+    return headers, draft["id"], new.account.id
 
 
 def test_racing_line_additions_lose_no_line_and_no_amount(committed_app: Flask) -> None:
     app = committed_app
-    headers, invoice_id = _merchant_and_draft(app, "Line Race", "LR")
+    headers, invoice_id, _ = _merchant_and_draft(app, "Line Race", "LR")
     barrier = threading.Barrier(8)
     statuses: list[int] = []
 
@@ -54,19 +54,21 @@ def test_racing_line_additions_lose_no_line_and_no_amount(committed_app: Flask) 
 
 def test_a_draft_changed_since_it_was_loaded_is_not_overwritten(committed_app: Flask) -> None:
     app = committed_app
-    headers, invoice_id = _merchant_and_draft(app, "Stale Co", "ST")
+    headers, invoice_id, account_id = _merchant_and_draft(app, "Stale Co", "ST")
     with app.app_context():
         session = db.sessionmaker()
-        stale = session.get(Invoice, invoice_id)
-        assert stale is not None and stale.lines == []
-        writes.detach(session, stale)
+        account = session.get(Account, account_id)
+        assert account is not None
+        caller = Caller(account, False)
+        stale, _ = store.load(session, caller, invoice_id, attached=False)
+        assert stale.lines == []
         session.rollback()  # another request may write now (SQLite holds one writer at a time)
         added = app.test_client().post(f"/v1/invoices/{invoice_id}/lines", json={"unit_amount": 500},
                                        headers=headers)
         assert added.status_code == 200
         stale.subtotal = stale.total = stale.amount_due = 1
         with pytest.raises(StaleDataError):
-            writes.save(session, stale)
+            store.save(session, stale)
         session.rollback()
         session.close()
     invoice = app.test_client().get(f"/v1/invoices/{invoice_id}", headers=headers).get_json()
@@ -76,14 +78,14 @@ def test_a_draft_changed_since_it_was_loaded_is_not_overwritten(committed_app: F
 def test_a_line_whose_request_fails_after_the_writes_leaves_nothing(committed_app: Flask,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     app = committed_app
-    headers, invoice_id = _merchant_and_draft(app, "Atomic Co", "AT")
+    headers, invoice_id, _ = _merchant_and_draft(app, "Atomic Co", "AT")
     client = app.test_client()
     before = client.get(f"/v1/invoices/{invoice_id}", headers=headers).get_json()
 
     def fail(*_args: Any) -> None:
         raise RuntimeError("the event could not be written")
 
-    monkeypatch.setattr(service, "record_event", fail)  # runs after writes.save
+    monkeypatch.setattr(service, "record_event", fail)  # runs after store.save
     response = client.post(f"/v1/invoices/{invoice_id}/lines", json={"unit_amount": 500}, headers=headers)
     assert response.status_code == 500
     monkeypatch.undo()
