@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import contextvars
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, NamedTuple, cast
+from typing import Annotated, Any, NamedTuple, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, make_transient_to_detached, mapped_column
+from sqlalchemy.orm.attributes import instance_dict, manager_of_class
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
+
+_T = TypeVar("_T")
 
 # Stable constraint names, so Alembic migrations name the same thing on both
 # databases (STYLE "Typed ORM").
@@ -160,3 +163,15 @@ def driver_values(session: Session, table: sa.Table, values: Mapping[str, Any]) 
         process = processors[name]
         out[name] = process(value) if process is not None and value is not None else value
     return out
+
+
+def loaded(model: type[_T], values: Iterable[tuple[str, Any]]) -> _T:
+    """An instance of ``model`` with these attribute values, built as the ORM's
+    loader builds one: a new instance whose attribute dict is filled directly,
+    then detached with no pending change (``session.add`` makes it persistent
+    and clean). Its constructor would fire an attribute event per column,
+    45 µs for an invoice. Values must be Python values (see ``result_processors``)."""
+    obj = manager_of_class(model).new_instance()
+    instance_dict(obj).update(values)
+    make_transient_to_detached(obj)
+    return cast(_T, obj)

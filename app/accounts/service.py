@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from typing import cast
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
 from app import clock
 from app.accounts.models import Account, ApiKey, InvoiceCounter
-from app.db import run_on_driver
+from app.db import loaded, run_on_driver
 from app.errors import AuthenticationFailed, InvalidRequest
 from app.ids import new_id
 from app.money import normalize_currency
@@ -97,8 +97,7 @@ def authenticate(session: Session, secret: str | None) -> Caller:
     if row is None:
         raise AuthenticationFailed(f"Invalid API key provided: {secret[:8]}…{secret[-4:]}")
     livemode, *fields = row
-    account = Account(**dict(zip(_ACCOUNT_COLUMNS, fields, strict=True)))
-    make_transient_to_detached(account)  # a loaded row: if ever added to a session, never INSERTed
+    account = loaded(Account, zip(_ACCOUNT_COLUMNS, fields, strict=True))  # if ever added: never INSERTed
     return Caller(account=account, livemode=bool(livemode))  # sqlite3 answers 0 or 1
 
 

@@ -534,7 +534,7 @@ def finalize(session: Session, caller: Caller, invoice_id: str, params: Finalize
     Zero due goes straight to paid. Collecting a charge_automatically invoice
     is the payments package's part, called by the boundary after this.
     """
-    invoice, customer = _draft(session, caller, invoice_id, "finalize")
+    invoice, customer = _edit(session, caller, invoice_id, "finalize")
     if invoice.collection_method == "send_invoice" and not customer.email:
         raise InvalidRequest("The customer has no email, so a send_invoice invoice cannot be finalized.",
                              param="customer", code="customer_email_missing")
@@ -543,12 +543,11 @@ def finalize(session: Session, caller: Caller, invoice_id: str, params: Finalize
     invoice.customer_email = customer.email
     invoice.customer_name = customer.name
     invoice.customer_address = dict(customer.address) if customer.address else None
-    # The number before the invoice's own write, with autoflush off: the
-    # status, totals and number then go out as one versioned UPDATE at the
-    # boundary's flush (it was three). A stale version still fails that flush
-    # and rolls the counter back with it, so no number is lost or repeated.
-    with session.no_autoflush:
-        invoice.number = next_invoice_number(session, caller.account, caller.livemode)
+    # The number before the invoice's own write: status, totals, number and
+    # link then go out as one versioned UPDATE (it was three). A stale version
+    # fails that write and rolls the counter back with it, so no number is
+    # lost or repeated.
+    invoice.number = next_invoice_number(session, caller.account, caller.livemode)
     transition(session, invoice, S.OPEN, flush=False)
     if invoice.collection_method == "send_invoice" and invoice.due_date is None:
         assert invoice.days_until_due is not None
@@ -556,6 +555,7 @@ def finalize(session: Session, caller: Caller, invoice_id: str, params: Finalize
     invoice.hosted_token = tokens.mint(tokens.HOSTED_INVOICE, {"i": invoice.id, "a": invoice.account_id})
     if params.auto_advance is not None:
         invoice.auto_advance = params.auto_advance
+    store.save(session, invoice)  # back in the session: payments may go on with it
     record_event(session, invoice, "invoice.finalized")
     if consumed:
         record(session, caller.account.id, caller.livemode, "customer.updated", serialize_customer(customer))
