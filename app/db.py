@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, NamedTuple, TypeVar, cast
 
@@ -175,3 +175,24 @@ def loaded(model: type[_T], values: Iterable[tuple[str, Any]]) -> _T:
     instance_dict(obj).update(values)
     make_transient_to_detached(obj)
     return cast(_T, obj)
+
+
+@functools.lru_cache(maxsize=64)
+def column_attributes(model: type[Any]) -> tuple[str, ...]:
+    """The mapped attribute of each column of ``model``'s table, in column order
+    (an attribute may be named otherwise, as ``metadata_`` for ``metadata``)."""
+    table = cast(sa.Table, sa.inspect(model).local_table)
+    by_column = {prop.columns[0].key: prop.key for prop in sa.inspect(model).column_attrs}
+    return tuple(by_column[column.key] for column in table.c)
+
+
+def from_row(model: type[_T], row: Sequence[Any], dialect: sa.Dialect, *extra: tuple[str, Any]) -> _T:
+    """``loaded(model)`` from a driver row of all its table's columns, in
+    order, each value through its column's result processing; ``extra``
+    attribute values are set as they are."""
+    table = cast(sa.Table, sa.inspect(model).local_table)
+    values = zip(column_attributes(cast(Any, model)),
+                 (value if process is None or value is None else process(value)
+                  for process, value in zip(result_processors(table, dialect), row, strict=True)),
+                 strict=True)
+    return loaded(model, [*values, *extra])

@@ -39,7 +39,7 @@ from sqlalchemy.orm.util import identity_key
 
 from app.accounts.service import Caller
 from app.customers.models import Customer
-from app.db import driver_values, loaded, result_processors, run_on_driver
+from app.db import column_attributes, driver_values, from_row, run_on_driver
 from app.errors import NotFound
 from app.invoices.models import Invoice, InvoiceLine
 
@@ -48,16 +48,10 @@ _LINES = cast(sa.Table, InvoiceLine.__table__)
 _CUSTOMERS = cast(sa.Table, Customer.__table__)
 
 
-def _attributes(model: type[Any], table: sa.Table) -> tuple[str, ...]:
-    """The attribute of each column of ``table``, in column order (``metadata_`` is ``metadata``)."""
-    by_column = {prop.columns[0].key: prop.key for prop in sa.inspect(model).column_attrs}
-    return tuple(by_column[column.key] for column in table.c)
+_INVOICE_ATTRS = column_attributes(Invoice)
+_LINE_ATTRS = column_attributes(InvoiceLine)
+_CUSTOMER_ID = column_attributes(Customer).index("id")
 
-
-_INVOICE_ATTRS = _attributes(Invoice, _INVOICES)
-_LINE_ATTRS = _attributes(InvoiceLine, _LINES)
-_CUSTOMER_ATTRS = _attributes(Customer, _CUSTOMERS)
-_CUSTOMER_ID = _CUSTOMER_ATTRS.index("id")
 
 _LOAD = (
     sa.select(*_INVOICES.c, *_CUSTOMERS.c)
@@ -105,29 +99,16 @@ def load(session: Session, caller: Caller, invoice_id: str, *, attached: bool) -
         raise NotFound(f"No such invoice: '{invoice_id}'", param="id")
     dialect = session.connection().dialect
     split = len(_INVOICE_ATTRS)
-    lines = [_loaded(InvoiceLine, _LINE_ATTRS, _LINES, line, dialect)
+    lines = [from_row(InvoiceLine, line, dialect)
              for line in run_on_driver(session, _LOAD_LINES, {"invoice_id": invoice_id}).rows]
-    invoice = _loaded(Invoice, _INVOICE_ATTRS, _INVOICES, row[:split], dialect, lines)
+    invoice = from_row(Invoice, row[:split], dialect, ("lines", []))
+    set_committed_value(invoice, "lines", lines)  # an instrumented list, as loaded
     held = session.identity_map.get(identity_key(Customer, row[split + _CUSTOMER_ID]))
-    customer = cast(Customer, held) if held is not None else _loaded(
-        Customer, _CUSTOMER_ATTRS, _CUSTOMERS, row[split:], dialect)
+    customer = cast(Customer, held) if held is not None else from_row(Customer, row[split:], dialect)
     session.add(customer)  # persistent: its coupon loads when read, a change to it is flushed
     if attached:
         session.add(invoice)
     return invoice, customer
-
-
-def _loaded(model: type[Any], attrs: tuple[str, ...], table: sa.Table, row: Any, dialect: sa.Dialect,
-            lines: list[InvoiceLine] | None = None) -> Any:
-    """``model`` from a driver row, its values through their columns' result processing."""
-    values = zip(attrs, (value if process is None or value is None else process(value)
-                         for process, value in zip(result_processors(table, dialect), row, strict=True)),
-                 strict=True)
-    if lines is None:
-        return loaded(model, values)
-    obj = loaded(model, [*values, ("lines", [])])
-    set_committed_value(obj, "lines", lines)  # an instrumented list, as loaded
-    return obj
 
 
 def save(session: Session, invoice: Invoice) -> None:
