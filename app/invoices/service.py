@@ -24,6 +24,7 @@ from app.catalog.service import get_coupon, get_price, get_tax_rate, rates_for_l
 from app.customers.models import Customer
 from app.customers.service import get_customer
 from app.customers.service import serialize as serialize_customer
+from app.db import run_on_driver
 from app.errors import Conflict, InvalidRequest, NotFound
 from app.events.service import record
 from app.ids import new_id
@@ -301,9 +302,21 @@ def _apply_fields(session: Session, caller: Caller, invoice: Invoice, params: In
 def _pending_items(session: Session, customer: Customer) -> list[InvoiceItem]:
     """The customer's pending items, oldest first (a bounded read: more than
     MAX_LINES in one currency cannot become one invoice anyway)."""
+    session.flush()  # what the query's autoflush would write first (nothing, in a request)
+    # Most customers have none: a one-row check on the driver first (the ORM
+    # query that returns nothing cost about 0.1 ms of every invoice creation).
+    if run_on_driver(session, _ANY_PENDING, {"customer_id": customer.id}).row is None:
+        return []
     return list(session.scalars(_PENDING_ITEMS, {"customer_id": customer.id}))
 
 
+_items = cast(sa.Table, InvoiceItem.__table__)
+_ANY_PENDING = (
+    sa.select(_items.c.id)
+    .where(_items.c.customer_id == sa.bindparam("customer_id"), _items.c.invoice_id.is_(None),
+           _items.c.deleted.is_(False))
+    .limit(1)
+)
 _PENDING_ITEMS = (
     sa.select(InvoiceItem)
     .where(InvoiceItem.customer_id == sa.bindparam("customer_id"), InvoiceItem.invoice_id.is_(None),
