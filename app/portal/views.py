@@ -19,10 +19,11 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.branding.themes import static_file
 from app.documents import service as documents
-from app.errors import CardError, DomainError
+from app.errors import CardError, Conflict, DomainError
 from app.extensions import db, invoice_key, limiter
 from app.invoices import hosted
 from app.invoices.models import Invoice, InvoiceStatus
@@ -171,6 +172,11 @@ def pay(invoice_id: str, token: str) -> Any:
     invoice, view = _load(invoice_id, token)
     form = _pay_form(view)
     if not invoice.is_payable:
+        if invoice.status is InvoiceStatus.PAID:
+            # A double click or a resubmitted form: refused and nothing charged (SPEC §7: 409),
+            # but answered with the receipt the customer is after rather than an error page.
+            return _render_invoice(view, form, status=409,
+                                   notice=_("This invoice is already paid. Nothing more was charged."))
         abort(409 if invoice.status is not InvoiceStatus.VOID else 410)
     if not form.validate_on_submit():
         return _render_invoice(view, form, alert=_("Check the highlighted fields."), status=400)
@@ -186,6 +192,16 @@ def pay(invoice_id: str, token: str) -> Any:
             result = checkout.pay_with_saved(db.session, invoice, form.method.data, return_url=return_url)
     except CardError as error:
         return _render_invoice(view, form, alert=_card_error(form, error), status=402)
+    except (Conflict, StaleDataError) as error:
+        if isinstance(error, Conflict) and error.code != "payment_in_progress":
+            raise
+        # The other click of a double click holds the invoice (it is with the processor, or
+        # claimed the same version first): this one charges nothing. Back to the invoice's
+        # own address, so that reloading shows the outcome instead of resubmitting.
+        db.session.rollback()
+        flash(_("A payment for this invoice is already under way. Nothing more was charged: "
+                "reload this page in a moment to see its result."), "notice")
+        return redirect(url_for("portal.invoice_page", invoice_id=invoice.id, token=token), 303)
     return _after_payment(invoice, token, view, form, result)
 
 

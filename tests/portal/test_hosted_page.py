@@ -9,6 +9,9 @@ from typing import Any
 import pypdf
 import pytest
 
+from app.invoices.models import Invoice
+from app.payments import service as payments
+from app.payments.models import PaymentMethod
 from tests.portal.conftest import Hosted, make_hosted
 
 SPEC_HEADERS = {
@@ -73,11 +76,35 @@ def test_pay_with_a_test_card_then_receipt_and_no_second_charge(hosted: Hosted) 
     assert receipt.status_code == 200 and "Paid" in html and "Card number" not in html
     inv = hosted.refreshed()
     assert inv["status"] == "paid" and inv["amount_paid"] == 196000
-    # The token no longer authorizes payment: a replayed POST is refused, nothing charged.
+    # The token no longer authorizes payment: a replayed POST (a double click, a resubmitted
+    # form) is refused and nothing is charged, and the customer sees the receipt, not an error.
     again = hosted.client.post(hosted.path + "/pay", data=replay)
     assert again.status_code == 409
+    html = text(again)
+    assert "This invoice is already paid. Nothing more was charged." in html
+    assert 'id="receipt-title">Paid<' in html and "Card number" not in html
     payments = hosted.api.ok("GET", "/v1/payments", query_string={"invoice": hosted.invoice["id"]})["data"]
     assert [p["status"] for p in payments] == ["completed"]
+
+
+def test_a_second_click_while_the_first_is_charging_charges_nothing(app: Any, hosted: Hosted,
+                                                                    db_session: Any) -> None:
+    # The first click took the invoice's collection slot and is with the processor now.
+    card = hosted.api.ok("POST", f"/v1/customers/{hosted.invoice['customer']}/payment_methods",
+                         {"card": {"number": "4242424242424242", "cvc": "123", "exp_month": 12, "exp_year": 2040}})
+    with app.app_context():
+        invoice = db_session.get(Invoice, hosted.invoice["id"], populate_existing=True)
+        first = payments.claim(db_session, invoice, db_session.get(PaymentMethod, card["id"]), off_session=False)
+
+    second = hosted.pay()
+    assert second.status_code == 303 and second.headers["Location"].endswith(hosted.path)
+    html = text(hosted.client.get(second.headers["Location"]))
+    notice = html.split('role="status"', 1)[1].split("</div>", 1)[0]
+    assert "already under way" in notice and "Nothing more was charged" in notice
+    assert "4242424242424242" not in html
+    charged = hosted.api.ok("GET", "/v1/payments", query_string={"invoice": hosted.invoice["id"]})["data"]
+    assert [(p["id"], p["status"]) for p in charged] == [(first.id, "processing")]
+    assert hosted.refreshed()["status"] == "open"
 
 
 def test_a_decline_shows_an_alert_and_the_invoice_stays_payable(hosted: Hosted) -> None:
