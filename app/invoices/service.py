@@ -112,8 +112,9 @@ def serialize_item(item: InvoiceItem) -> dict[str, Any]:
 
 def record_event(session: Session, invoice: Invoice, type_: str) -> None:
     """Write ``type_`` with the invoice as it is now (SPEC §4)."""
-    # No flush needed first: the event is built from the objects in memory,
-    # and the boundary's commit writes change and event in one flush.
+    # No flush needed first: the event is built from the objects in memory, and
+    # it goes out in the request's transaction, as does the change (a flush, or
+    # store.save for draft edits and finalize).
     record(session, invoice.account_id, invoice.livemode, type_, serialize(invoice))
 
 
@@ -198,7 +199,7 @@ def _pricing(session: Session, caller: Caller, invoice: Invoice, customer: Custo
 def _recompute(session: Session, caller: Caller, invoice: Invoice, customer: Customer) -> None:
     """Recompute every total of a draft from its lines, coupons and rates."""
     # Only catalog rows are read here, which no pending change touches: no
-    # autoflush, so the request's changes go out in one flush at its commit.
+    # autoflush, so the change is written once, by store.save or the commit's flush.
     with session.no_autoflush:
         pricing = _pricing(session, caller, invoice, customer)
     result = totals.compute(

@@ -7,13 +7,16 @@ import threading
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.accounts.models import Account
 from app.accounts.service import Caller, create_merchant
 from app.extensions import db
+from app.ids import new_id
 from app.invoices import service, store
+from app.invoices.models import InvoiceLine
 
 
 def _merchant_and_draft(app: Flask, name: str, prefix: str) -> tuple[dict[str, str], str, str]:
@@ -92,3 +95,61 @@ def test_a_line_whose_request_fails_after_the_writes_leaves_nothing(committed_ap
     assert client.get(f"/v1/invoices/{invoice_id}", headers=headers).get_json() == before
     again = client.post(f"/v1/invoices/{invoice_id}/lines", json={"unit_amount": 700}, headers=headers)
     assert again.status_code == 200 and again.get_json()["total"] == 700  # the version did not move either
+
+
+def _describe(invoice: Any) -> None:
+    invoice.lines[0].description = "changed"
+
+
+def _add_free_line(invoice: Any) -> None:
+    invoice.lines.append(InvoiceLine(**{**_line_fields(invoice.lines[0]), "id": new_id("il"), "amount": 0,
+                                        "unit_amount": 0, "description": "another", "position": 2}))
+
+
+def _delete_free_line(invoice: Any) -> None:
+    invoice.lines.pop()
+
+
+def _line_fields(line: Any) -> dict[str, Any]:
+    return {key: getattr(line, key) for key in store._LINE_ATTRS}
+
+
+@pytest.mark.parametrize("edit", [_describe, _add_free_line, _delete_free_line],
+                         ids=["description", "zero-amount line added", "zero-amount line deleted"])
+def test_a_line_edit_that_changes_no_total_cannot_land_on_an_invoice_finalized_meanwhile(
+        committed_app: Flask, edit: Any) -> None:
+    """A line edit that read the draft before a concurrent finalize must fail, not change
+    the lines of the now numbered, open invoice (SPEC §3: finalizing locks the lines)."""
+    app = committed_app
+    headers, invoice_id, account_id = _merchant_and_draft(app, "Lock Co", "LK")
+    client = app.test_client()
+    client.post(f"/v1/invoices/{invoice_id}/lines", json={"unit_amount": 500, "description": "kept"},
+                headers=headers)
+    client.post(f"/v1/invoices/{invoice_id}/lines", json={"unit_amount": 0, "description": "free"}, headers=headers)
+    with app.app_context():
+        session = db.sessionmaker()
+        account = session.get(Account, account_id)
+        assert account is not None
+        stale, _ = store.load(session, Caller(account, False), invoice_id, attached=False)
+        session.rollback()  # the finalize below may write now (SQLite holds one writer at a time)
+        finalized = client.post(f"/v1/invoices/{invoice_id}/finalize", json={"auto_advance": False},
+                                headers=headers)
+        assert finalized.status_code == 200
+        edit(stale)
+        with pytest.raises(StaleDataError):
+            store.save(session, stale)
+        session.rollback()
+        session.close()
+    invoice = client.get(f"/v1/invoices/{invoice_id}", headers=headers).get_json()
+    assert invoice["status"] == "open"
+    assert [(line["description"], line["amount"]) for line in invoice["lines"]["data"]] == [("kept", 500), ("free", 0)]
+
+
+@pytest.mark.parametrize("column", [
+    sa.Column("updated", sa.Integer, onupdate=lambda: 1),
+    sa.Column("created", sa.Integer, server_default="0"),
+], ids=["onupdate", "server_default"])
+def test_the_store_refuses_a_column_it_would_not_write_as_the_flush_does(column: sa.Column[Any]) -> None:
+    table = sa.Table("t", sa.MetaData(), sa.Column("id", sa.String, primary_key=True), column)
+    with pytest.raises(RuntimeError, match=f"t.{column.key} has an onupdate or server default"):
+        store.check_writable(table)
