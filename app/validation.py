@@ -76,10 +76,18 @@ def decimal_places(value: int | float, places: int, low: Decimal, high: Decimal)
     return number
 
 
-Currency = Annotated[str, Field(min_length=3, max_length=3), AfterValidator(_currency)]
-Country = Annotated[str, AfterValidator(_country)]
+# ``json_schema_extra`` documents in the OpenAPI document what the validators check, for
+# clients and their generated SDKs; the validators themselves give the clearer messages.
+Currency = Annotated[str, Field(min_length=3, max_length=3, json_schema_extra={
+    "pattern": "^[A-Za-z]{3}$", "description": "ISO 4217 currency code, e.g. eur"}), AfterValidator(_currency)]
+Country = Annotated[str, Field(json_schema_extra={
+    "minLength": 2, "maxLength": 2, "pattern": "^[A-Za-z]{2}$",
+    "description": "ISO 3166-1 alpha-2 country code, e.g. DE"}), AfterValidator(_country)]
 LocaleTag = Annotated[str, Field(max_length=20), AfterValidator(_locale)]
-Metadata = Annotated[dict[str, str], AfterValidator(_metadata)]
+Metadata = Annotated[dict[str, str], Field(json_schema_extra={
+    "maxProperties": METADATA_MAX_KEYS,
+    "propertyNames": {"minLength": 1, "maxLength": METADATA_MAX_KEY},
+    "additionalProperties": {"type": "string", "maxLength": METADATA_MAX_VALUE}}), AfterValidator(_metadata)]
 Amount = Annotated[int, Field(ge=0, le=MAX_AMOUNT)]  # minor units
 Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
 ShortText = Annotated[str, Field(max_length=500)]

@@ -48,7 +48,9 @@ def build_document() -> dict[str, Any]:
                                          "schema": prop, **({"style": "form", "explode": True}
                                                            if name.endswith("[]") else {})})
         if ep.body is not None:
-            op["requestBody"] = {"required": False, "content": {
+            # A body is optional unless its model has a required field (no body reads as {}).
+            required_fields = any(field.is_required() for field in ep.body.model_fields.values())
+            op["requestBody"] = {"required": required_fields, "content": {
                 "application/json": {"schema": refs[(ep.body, "validation")]}}}
         responses: dict[str, Any] = {"200": {"description": "OK"}}
         if ep.response is not None:

@@ -182,7 +182,7 @@ def logo_data_uri(data: bytes, mime: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-HexColor = Annotated[str, AfterValidator(_color)]
+HexColor = Annotated[str, Field(json_schema_extra={"pattern": "^#[0-9A-Fa-f]{6}$"}), AfterValidator(_color)]
 ThemeName = Annotated[str, Field(max_length=64), AfterValidator(_theme)]
 DisplayName = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_plain_text)]
 LogoDataUri = Annotated[str, AfterValidator(_logo)]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
 from app.api import objects as o
@@ -50,3 +52,39 @@ def test_real_responses_match_the_documented_shapes(api: Any, customer: dict[str
     o.Error.model_validate(api.post(f"/v1/customers/{customer['id']}/payment_methods",
                                     {"card": {"number": "4000000000000001", "exp_month": 1, "exp_year": 2040,
                                               "cvc": "123"}}).get_json())
+
+
+def _documented(doc: dict[str, Any], schema: str, body: dict[str, Any]) -> bool:
+    root = {"$ref": f"#/components/schemas/{schema}", "components": doc["components"]}
+    return Draft202012Validator(root).is_valid(body)
+
+
+@pytest.mark.parametrize(("path", "schema", "body", "accepted"), [
+    ("/v1/customers", "CustomerCreate", {"address": {"country": "de"}, "metadata": {"k": "v"}}, True),
+    ("/v1/customers", "CustomerCreate", {"address": {"country": "DEU"}}, False),
+    ("/v1/customers", "CustomerCreate", {"metadata": {"": "v"}}, False),
+    ("/v1/customers", "CustomerCreate", {"metadata": {"k" * 41: "v"}}, False),
+    ("/v1/customers", "CustomerCreate", {"metadata": {"k": "v" * 501}}, False),
+    ("/v1/customers", "CustomerCreate", {"metadata": {f"k{i}": "v" for i in range(51)}}, False),
+    ("/v1/prices", "PriceCreate", {"unit_amount": 500, "currency": "EUR"}, True),
+    ("/v1/prices", "PriceCreate", {"unit_amount": 500, "currency": "euro"}, False),
+    ("/v1/prices", "PriceCreate", {"unit_amount": 500, "currency": "e1r"}, False),
+    ("/v1/account/branding", "BrandingUpdate", {"accent_color": "#1A73E8"}, True),
+    ("/v1/account/branding", "BrandingUpdate", {"accent_color": "red"}, False),
+])
+def test_the_document_states_the_constraints_the_api_checks(client: Any, api: Any, path: str, schema: str,
+                                                            body: dict[str, Any], accepted: bool) -> None:
+    """A client that follows the document is not refused, and what the API refuses for the
+    shape of a value the document refuses too (a generated SDK can check before sending)."""
+    doc = client.get("/v1/openapi.json").get_json()
+    response = api.post(path, body)
+    assert response.status_code == (200 if accepted else 400), response.get_json()
+    assert _documented(doc, schema, body) is accepted
+
+
+def test_a_body_with_required_fields_is_documented_as_required(client: Any, api: Any,
+                                                               customer: dict[str, Any]) -> None:
+    doc = client.get("/v1/openapi.json").get_json()
+    for path, required in (("/v1/invoices", True), ("/v1/customers", False), ("/v1/invoiceitems", True)):
+        assert doc["paths"][path]["post"]["requestBody"]["required"] is required, path
+        assert (api.post(path).status_code == 400) is required, path
