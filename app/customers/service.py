@@ -60,10 +60,11 @@ def get_customer(session: Session, caller: Caller, customer_id: str, *, param: s
         row = run_on_driver(session, _BY_ID, {"customer_id": customer_id}).row
         if row is not None:
             customer = from_row(Customer, row, session.connection().dialect)
-            session.add(customer)  # persistent and clean, as loaded; its coupon loads when read
     if (customer is None or customer.deleted or customer.account_id != caller.account.id
             or customer.livemode != caller.livemode):
         raise NotFound(f"No such customer: '{customer_id}'", param=param)
+    if customer not in session:
+        session.add(customer)  # persistent and clean, as loaded (only the caller's own); its coupon loads when read
     return customer
 
 
