@@ -101,6 +101,25 @@ def param_name(loc: tuple[int | str, ...]) -> str:
     return head + "".join(f"[{part}]" for part in rest)
 
 
+def refuse_nul(value: Any, loc: tuple[int | str, ...] = ()) -> None:
+    """Raise InvalidRequest naming the first parameter whose text, or one of whose keys, holds
+    a NUL character. PostgreSQL cannot store one (and would fail the request late), SQLite
+    would, and no field of ours has a use for one: refused alike on both."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            name = param_name(loc)
+            raise InvalidRequest(f"Invalid {name}: text may not contain NUL (\\u0000) characters.", param=name)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                name = param_name(loc)
+                raise InvalidRequest(f"Invalid {name}: keys may not contain NUL (\\u0000) characters.", param=name)
+            refuse_nul(item, (*loc, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            refuse_nul(item, (*loc, index))
+
+
 def validation_error(exc: ValidationError) -> InvalidRequest:
     """The first problem of a pydantic error, as an error naming its parameter."""
     first = exc.errors(include_url=False)[0]

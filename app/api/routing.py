@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from app.errors import DomainError, InvalidRequest
 from app.extensions import db
 from app.idempotency import service as idempotency
-from app.validation import parse
+from app.validation import parse, refuse_nul
 
 View = Callable[..., dict[str, Any]]
 
@@ -103,8 +103,11 @@ def endpoint(
             return Response(data, status=status, mimetype="application/json")
 
         def _arguments(path: dict[str, str]) -> dict[str, Any]:
+            refuse_nul(path)
             kwargs: dict[str, Any] = dict(path)
             args = query_args()
+            if b"%00" in request.query_string:  # the walk only when there may be something to find
+                refuse_nul(args)
             if query is not None:
                 kwargs["query"] = parse(query, args)
             elif args:
@@ -112,6 +115,8 @@ def endpoint(
                 raise InvalidRequest(f"Received unknown parameter: {name}", param=name,
                                      code="parameter_unknown")
             raw = json_body() if method in ("POST", "DELETE") else {}
+            if b"\\u0000" in request.get_data(cache=True):  # JSON can carry a NUL only escaped
+                refuse_nul(raw)
             if body is not None:
                 kwargs["body"] = parse(body, raw)
             elif raw:

@@ -6,9 +6,9 @@ import logging
 import re
 import secrets
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, abort, current_app, g, request
 
 if TYPE_CHECKING:
     from flask.blueprints import BlueprintSetupState
@@ -57,6 +57,14 @@ def install_log_redaction() -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactTokens) for f in logger.filters):
             logger.addFilter(RedactTokens())
+
+
+@bp.url_value_preprocessor
+def _refuse_nul(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    # No id or token holds a NUL, and PostgreSQL refuses one even in a lookup: the plain 404
+    # of any unknown link, on both databases.
+    if values and any("\x00" in value for value in values.values() if isinstance(value, str)):
+        abort(404)
 
 
 @bp.before_request

@@ -96,3 +96,23 @@ def test_openapi_document_is_public_and_describes_the_api(client: Any) -> None:
     assert schema["additionalProperties"] is False and "email" in schema["properties"]
     params = {p["name"] for p in doc["paths"]["/v1/invoices"]["get"]["parameters"]}
     assert {"limit", "starting_after", "ending_before", "customer", "status", "created[gte]", "expand[]"} <= params
+
+
+@pytest.mark.parametrize(("method", "path", "body", "param"), [
+    ("POST", "/v1/customers", {"name": "Jen\u0000ny"}, "name"),
+    ("POST", "/v1/customers", {"address": {"city": "Ber\u0000lin"}}, "address[city]"),
+    ("POST", "/v1/customers", {"metadata": {"ke\u0000y": "v"}}, "metadata"),
+    ("POST", "/v1/customers", {"preferred_locales": ["de", "e\u0000n"]}, "preferred_locales[1]"),
+    ("GET", "/v1/invoices?customer=cust_%00", None, "customer"),
+    ("GET", "/v1/customers/cust_%00", None, "customer_id"),
+    ("POST", "/v1/invoices/inv_%00/finalize", {}, "invoice_id"),
+])
+def test_a_nul_character_anywhere_is_a_400_naming_it(api: Any, method: str, path: str, body: Any,
+                                                     param: str) -> None:
+    """PostgreSQL cannot store or even compare a NUL; SQLite could. Both refuse it, naming where."""
+    before = api.ok("GET", "/v1/customers")["data"]
+    response = api.get(path) if method == "GET" else api.post(path, body)
+    assert response.status_code == 400, response.get_json()
+    error = response.get_json()["error"]
+    assert error["param"] == param and "NUL" in error["message"]
+    assert api.ok("GET", "/v1/customers")["data"] == before

@@ -403,3 +403,10 @@ def test_behind_a_proxy_the_limit_counts_the_customers_address(tmp_path: Any) ->
         seen[name] = app.test_client().get("/whoami", headers=headers,
                                            environ_base={"REMOTE_ADDR": "10.0.0.1"}).get_data(as_text=True)
     assert seen == {"proxied": "203.0.113.7", "direct": "10.0.0.1"}
+
+
+@pytest.mark.parametrize("suffix", ["%00", "/authenticate/pay_%00", "/payment-method/authenticate/%00", "/pdf%00"])
+def test_a_nul_in_a_link_is_the_plain_404(hosted: Hosted, suffix: str) -> None:
+    response = hosted.client.get(hosted.path + suffix)
+    assert response.status_code == 404
+    assert "Acme" not in text(response)
