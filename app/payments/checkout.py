@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from app import tokens
 from app.accounts.models import Account
@@ -165,12 +166,7 @@ def complete_authentication(session: Session, invoice: Invoice, payment_id: str,
     Re-claims the invoice first, so two tabs answering at once confirm once.
     ``passed`` is the sandbox challenge's answer; a live processor knows it.
     """
-    payment = challenge_payment(session, invoice, payment_id)
-    if invoice.collecting_payment_id is not None:
-        raise Conflict("A payment for this invoice is already in progress.", code="payment_in_progress")
-    invoice.collecting_payment_id = payment.id
-    payment.status = PaymentStatus.PROCESSING
-    session.flush()
+    payment = _reclaim(session, invoice, payment_id)
     session.commit()
     processor = processor_for(invoice.livemode)
     assert payment.processor_id is not None
@@ -180,6 +176,24 @@ def complete_authentication(session: Session, invoice: Invoice, payment_id: str,
     if result.status is ChargeStatus.SUCCEEDED:
         return CheckoutResult(Outcome.PAID, payment_id=payment.id)
     return _declined(result, payment.id)
+
+
+def _reclaim(session: Session, invoice: Invoice, payment_id: str) -> Payment:
+    for _attempt in range(3):
+        payment = challenge_payment(session, invoice, payment_id)
+        if invoice.collecting_payment_id is not None:
+            raise Conflict("A payment for this invoice is already in progress.", code="payment_in_progress")
+        invoice.collecting_payment_id = payment.id
+        payment.status = PaymentStatus.PROCESSING
+        try:
+            session.flush()
+            return payment
+        except StaleDataError:
+            # The invoice changed since we read it: the other tab's answer took it (seen
+            # on the next look), or the merchant edited it (then this answer goes ahead).
+            session.rollback()
+            session.refresh(invoice)
+    raise Conflict("A payment for this invoice is already in progress.", code="payment_in_progress")
 
 
 def update_default_card(session: Session, invoice: Invoice, card: CardDetails, *,

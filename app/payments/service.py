@@ -27,6 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from app import clock
 from app.accounts.service import Caller
@@ -263,26 +264,45 @@ def claim(session: Session, invoice: Invoice, pm: PaymentMethod, *, off_session:
           set_default_on_success: bool = False) -> Payment:
     """Step 1: record the attempt and take the invoice's collection slot; commits.
 
-    Raises Conflict when another collection holds the slot; a concurrent claim
-    that read the same version fails its flush (StaleDataError, a 409).
+    Raises Conflict ``payment_in_progress`` when another collection holds the
+    slot, including one that claimed the same version of the invoice a moment
+    before this one (nothing was charged by this call), and the status
+    Conflict when the invoice stopped being payable meanwhile.
     """
-    if invoice.collecting_payment_id is not None:
-        raise Conflict("A payment for this invoice is already in progress.", code="payment_in_progress")
+    for _attempt in range(3):
+        if invoice.collecting_payment_id is not None:
+            raise Conflict("A payment for this invoice is already in progress.", code="payment_in_progress")
+        if not invoice.is_payable:
+            raise illegal(invoice, "pay")
+        payment = _new_payment(session, invoice, pm, off_session=off_session,
+                               set_default_on_success=set_default_on_success)
+        session.add(payment)
+        invoice.collecting_payment_id = payment.id
+        invoice.payment_id = payment.id
+        try:
+            session.flush()
+        except StaleDataError:
+            # Someone changed the invoice since we read it: another click's claim, or
+            # the merchant editing its metadata. Nothing is charged yet, so look again.
+            session.rollback()
+            session.refresh(invoice)
+            continue
+        session.commit()
+        return payment
+    raise Conflict("A payment for this invoice is already in progress.", code="payment_in_progress")
+
+
+def _new_payment(session: Session, invoice: Invoice, pm: PaymentMethod, *, off_session: bool,
+                 set_default_on_success: bool) -> Payment:
     now = clock.now()
     payment_id = new_id("pay")
-    payment = Payment(id=payment_id, account_id=invoice.account_id, livemode=invoice.livemode, created=now,
-                      updated=now, invoice_id=invoice.id, customer_id=invoice.customer_id,
-                      payment_method_id=pm.id, amount=invoice.amount_remaining, currency=invoice.currency,
-                      status=PaymentStatus.PROCESSING, off_session=off_session, processor=pm.processor,
-                      card_brand=pm.brand, card_last4=pm.last4,
-                      charge_key=_inherited_key(session, invoice, pm, off_session) or f"vinr_{payment_id}",
-                      set_default_on_success=set_default_on_success)
-    session.add(payment)
-    invoice.collecting_payment_id = payment.id
-    invoice.payment_id = payment.id
-    session.flush()
-    session.commit()
-    return payment
+    return Payment(id=payment_id, account_id=invoice.account_id, livemode=invoice.livemode, created=now,
+                   updated=now, invoice_id=invoice.id, customer_id=invoice.customer_id,
+                   payment_method_id=pm.id, amount=invoice.amount_remaining, currency=invoice.currency,
+                   status=PaymentStatus.PROCESSING, off_session=off_session, processor=pm.processor,
+                   card_brand=pm.brand, card_last4=pm.last4,
+                   charge_key=_inherited_key(session, invoice, pm, off_session) or f"vinr_{payment_id}",
+                   set_default_on_success=set_default_on_success)
 
 
 # Failures after which we cannot know whether the processor charged the card.
@@ -329,8 +349,25 @@ def record_outcome(session: Session, invoice: Invoice, payment: Payment, result:
     """Step 3: store the outcome, move the invoice, write the events; commits.
 
     Records nothing when this attempt no longer holds the invoice's collection
-    slot: another process already recorded it (see below).
+    slot: another process already recorded it (see below). The charge has
+    happened by now, so a concurrent change to the invoice (the merchant
+    editing its description, say) must not lose the outcome: the invoice is
+    read again and the outcome applied to what is there.
     """
+    for attempt in range(RECORD_ATTEMPTS):
+        try:
+            _record_outcome(session, invoice, payment, result)
+            return
+        except StaleDataError:
+            session.rollback()
+            if attempt == RECORD_ATTEMPTS - 1:
+                raise
+
+
+RECORD_ATTEMPTS = 5
+
+
+def _record_outcome(session: Session, invoice: Invoice, payment: Payment, result: ChargeResult) -> None:
     session.refresh(invoice)
     session.refresh(payment)
     if invoice.collecting_payment_id != payment.id or payment.status is not PaymentStatus.PROCESSING:

@@ -19,7 +19,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy.orm.exc import StaleDataError
 
 from app.branding.themes import static_file
 from app.documents import service as documents
@@ -181,7 +180,7 @@ def pay(invoice_id: str, token: str) -> Any:
     if not form.validate_on_submit():
         return _render_invoice(view, form, alert=_("Check the highlighted fields."), status=400)
     def return_url(payment_id: str) -> str:
-        return url_for("portal.authenticate", invoice_id=invoice.id, token=token, payment_id=payment_id,
+        return url_for("portal.authenticate", invoice_id=invoice_id, token=token, payment_id=payment_id,
                        _external=True)
 
     try:
@@ -192,16 +191,15 @@ def pay(invoice_id: str, token: str) -> Any:
             result = checkout.pay_with_saved(db.session, invoice, form.method.data, return_url=return_url)
     except CardError as error:
         return _render_invoice(view, form, alert=_card_error(form, error), status=402)
-    except (Conflict, StaleDataError) as error:
-        if isinstance(error, Conflict) and error.code != "payment_in_progress":
+    except Conflict as error:
+        if error.code != "payment_in_progress":
             raise
-        # The other click of a double click holds the invoice (it is with the processor, or
-        # claimed the same version first): this one charges nothing. Back to the invoice's
-        # own address, so that reloading shows the outcome instead of resubmitting.
-        db.session.rollback()
+        # The other click of a double click holds the invoice and this one charged nothing
+        # (checkout says so only before charging). Back to the invoice's own address, so
+        # that reloading shows the outcome instead of resubmitting.
         flash(_("A payment for this invoice is already under way. Nothing more was charged: "
                 "reload this page in a moment to see its result."), "notice")
-        return redirect(url_for("portal.invoice_page", invoice_id=invoice.id, token=token), 303)
+        return redirect(url_for("portal.invoice_page", invoice_id=invoice_id, token=token), 303)
     return _after_payment(invoice, token, view, form, result)
 
 

@@ -18,12 +18,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 
 from app.accounts.service import create_merchant
 from app.extensions import db
+from app.invoices.models import Invoice as InvoiceRow
 from app.payments import service
 from app.payments.processor import ChargeRequest, ChargeResult
+from tests.conftest import is_postgres
 
 FUTURE = {"exp_month": 12, "exp_year": 2040}
 AMOUNT = 5000
@@ -204,3 +207,33 @@ def test_pays_arriving_while_a_charge_is_in_flight_are_refused(committed_app: Fl
     assert [status for _, status, _ in first] == [200]
     assert [(status, body["error"]["code"]) for _, status, body in late] == [(409, "payment_in_progress")] * 19
     assert_collected_once(inv, charges)
+
+
+@pytest.mark.skipif(not is_postgres(), reason="SQLite: the paying request holds the write lock from its first "
+                                              "read, so no edit can land between its read and its write")
+def test_a_merchant_edit_committed_while_the_outcome_is_recorded(committed_app: Flask,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The card is charged; the merchant's edit commits between the paying request
+    reading the invoice again and writing the outcome. Both must stand: the payment
+    (one charge, the invoice paid) and the merchant's description."""
+    inv = open_invoice(committed_app, "Race Edit")
+    real = service.transition
+    edits: list[int] = []
+
+    def edit_then_transition(session: Any, invoice: Any, to: Any) -> None:
+        if not edits:
+            table = InvoiceRow.__table__
+            with db.engine.begin() as other_request:
+                edits.append(other_request.execute(
+                    sa.update(table).where(table.c.id == inv.id)
+                    .values(description="Edited by the merchant", version=table.c.version + 1)).rowcount)
+        real(session, invoice, to)
+
+    monkeypatch.setattr(service, "transition", edit_then_transition)
+    response = committed_app.test_client().post(f"/v1/invoices/{inv.id}/pay", json={}, headers=inv.headers)
+    assert edits == [1]
+    assert response.status_code == 200, response.get_json()
+    final = inv.get(f"/v1/invoices/{inv.id}")
+    assert (final["status"], final["amount_paid"], final["description"]) == ("paid", AMOUNT, "Edited by the merchant")
+    payments = inv.get("/v1/payments", query_string={"invoice": inv.id})["data"]
+    assert [p["status"] for p in payments] == ["completed"]

@@ -8,8 +8,10 @@ from typing import Any
 
 import pypdf
 import pytest
+import sqlalchemy as sa
 
 from app.invoices.models import Invoice
+from app.payments import checkout
 from app.payments import service as payments
 from app.payments.models import PaymentMethod
 from tests.portal.conftest import Hosted, make_hosted
@@ -107,6 +109,55 @@ def test_a_second_click_while_the_first_is_charging_charges_nothing(app: Any, ho
     assert hosted.refreshed()["status"] == "open"
 
 
+def _edit_by_the_merchant_once(monkeypatch: pytest.MonkeyPatch, name: str, module: Any = payments) -> list[str]:
+    """Wrap ``<module>.<name>`` (app.payments.service by default) so that, the first time it runs, the
+    invoice's row moves to a new version behind the paying request's back, as
+    when the merchant edits it meanwhile. (Here the edit shares the test's one
+    connection, so it is undone with the attempt it broke; tests/payments/
+    test_pay_race.py commits a real one on PostgreSQL.)"""
+    real = getattr(module, name)
+    edited: list[str] = []
+
+    def edit_then_call(session: Any, invoice: Invoice, *args: Any, **kw: Any) -> Any:
+        if not edited:
+            table = Invoice.__table__
+            session.connection().execute(sa.update(table).where(table.c.id == invoice.id)
+                                         .values(description="Edited by the merchant", version=table.c.version + 1))
+            edited.append(invoice.id)
+        return real(session, invoice, *args, **kw)
+
+    monkeypatch.setattr(module, name, edit_then_call)
+    return edited
+
+
+def test_a_merchant_edit_while_the_card_is_charged_does_not_lose_the_payment(
+        hosted: Hosted, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The edit lands after the charge, while the outcome is being recorded: the card has
+    # been charged, so the customer must see the payment, not "nothing was charged".
+    edited = _edit_by_the_merchant_once(monkeypatch, "transition")
+    response = hosted.pay()
+    assert edited and response.status_code == 303
+    html = text(hosted.client.get(response.headers["Location"]))
+    assert "Nothing more was charged" not in html and "Payment received" in html
+    inv = hosted.refreshed()
+    assert (inv["status"], inv["amount_paid"]) == ("paid", 196000)
+    charged = hosted.api.ok("GET", "/v1/payments", query_string={"invoice": hosted.invoice["id"]})["data"]
+    assert [p["status"] for p in charged] == ["completed"]
+
+
+def test_a_merchant_edit_while_the_payment_starts_still_charges_once(
+        hosted: Hosted, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The edit lands between reading the invoice and taking its collection slot: nothing is
+    # charged yet, so the payment goes ahead on the edited invoice, once.
+    edited = _edit_by_the_merchant_once(monkeypatch, "_inherited_key")
+    response = hosted.pay()
+    assert edited and response.status_code == 303
+    assert "Payment received" in text(hosted.client.get(response.headers["Location"]))
+    assert hosted.refreshed()["status"] == "paid"
+    charged = hosted.api.ok("GET", "/v1/payments", query_string={"invoice": hosted.invoice["id"]})["data"]
+    assert [p["status"] for p in charged] == ["completed"]
+
+
 def test_a_decline_shows_an_alert_and_the_invoice_stays_payable(hosted: Hosted) -> None:
     declined = hosted.pay("4000000000000002")
     html = text(declined)
@@ -138,6 +189,18 @@ def test_3ds_complete_pays(hosted: Hosted) -> None:
     done = hosted.client.post(challenge.headers["Location"], data={"csrf_token": token,
                                                                    "complete": "Complete authentication"})
     assert done.status_code == 303
+    assert hosted.refreshed()["status"] == "paid"
+
+
+def test_3ds_answer_goes_ahead_after_a_merchant_edit(hosted: Hosted, monkeypatch: pytest.MonkeyPatch) -> None:
+    challenge = hosted.pay("4000000000003220")
+    page = text(hosted.client.get(challenge.headers["Location"]))
+    token = page.split('name="csrf_token" type="hidden" value="', 1)[1].split('"', 1)[0]
+    edited = _edit_by_the_merchant_once(monkeypatch, "challenge_payment", checkout)
+    done = hosted.client.post(challenge.headers["Location"], data={"csrf_token": token,
+                                                                   "complete": "Complete authentication"})
+    assert edited and done.status_code == 303
+    assert "Payment received" in text(hosted.client.get(done.headers["Location"]))
     assert hosted.refreshed()["status"] == "paid"
 
 
