@@ -101,23 +101,37 @@ def param_name(loc: tuple[int | str, ...]) -> str:
     return head + "".join(f"[{part}]" for part in rest)
 
 
-def refuse_nul(value: Any, loc: tuple[int | str, ...] = ()) -> None:
+def _unstorable(text: str) -> str | None:
+    """What in this text no database of ours can store, if anything."""
+    if "\x00" in text:
+        return "NUL (\\u0000) characters"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # only half of a surrogate pair, escaped in JSON as \ud800 and the like
+        return "unpaired surrogates (\\ud800-\\udfff)"
+    return None
+
+
+def refuse_unstorable(value: Any, loc: tuple[int | str, ...] = ()) -> None:
     """Raise InvalidRequest naming the first parameter whose text, or one of whose keys, holds
-    a NUL character. PostgreSQL cannot store one (and would fail the request late), SQLite
-    would, and no field of ours has a use for one: refused alike on both."""
+    a NUL character or half a surrogate pair. PostgreSQL can store neither (and would fail the
+    request late, a 500), SQLite one of them, and no field of ours has a use for either:
+    refused alike on both."""
     if isinstance(value, str):
-        if "\x00" in value:
+        problem = _unstorable(value)
+        if problem is not None:
             name = param_name(loc)
-            raise InvalidRequest(f"Invalid {name}: text may not contain NUL (\\u0000) characters.", param=name)
+            raise InvalidRequest(f"Invalid {name}: text may not contain {problem}.", param=name)
     elif isinstance(value, dict):
         for key, item in value.items():
-            if "\x00" in key:
+            problem = _unstorable(key)
+            if problem is not None:
                 name = param_name(loc)
-                raise InvalidRequest(f"Invalid {name}: keys may not contain NUL (\\u0000) characters.", param=name)
-            refuse_nul(item, (*loc, key))
+                raise InvalidRequest(f"Invalid {name}: keys may not contain {problem}.", param=name)
+            refuse_unstorable(item, (*loc, key))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            refuse_nul(item, (*loc, index))
+            refuse_unstorable(item, (*loc, index))
 
 
 def validation_error(exc: ValidationError) -> InvalidRequest:

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from app.errors import DomainError, InvalidRequest
 from app.extensions import db
 from app.idempotency import service as idempotency
-from app.validation import parse, refuse_nul
+from app.validation import parse, refuse_unstorable
 
 View = Callable[..., dict[str, Any]]
 
@@ -51,8 +51,16 @@ def json_body() -> dict[str, Any]:
     raw = request.get_data(cache=True)
     if not raw.strip():
         return {}
+    # Only UTF-8 (RFC 8259 §8.1; a BOM is ignored): json.loads would guess UTF-16 and UTF-32 from
+    # bytes, and a body in those could carry what the checks made on UTF-8 text (_arguments) look for.
     try:
-        data = json.loads(raw, parse_constant=_reject_constant)
+        text: str | None = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = None
+    if text is None or "\x00" in text:  # no JSON has a raw NUL: UTF-16 or UTF-32 that happened to decode
+        raise InvalidRequest("The request body is not UTF-8: send JSON encoded as UTF-8.", code="body_not_json")
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError):
         raise InvalidRequest("The request body is not valid JSON.", code="body_not_json") from None
     if not isinstance(data, dict):
@@ -103,11 +111,11 @@ def endpoint(
             return Response(data, status=status, mimetype="application/json")
 
         def _arguments(path: dict[str, str]) -> dict[str, Any]:
-            refuse_nul(path)
+            refuse_unstorable(path)
             kwargs: dict[str, Any] = dict(path)
             args = query_args()
             if b"%00" in request.query_string:  # the walk only when there may be something to find
-                refuse_nul(args)
+                refuse_unstorable(args)
             if query is not None:
                 kwargs["query"] = parse(query, args)
             elif args:
@@ -115,8 +123,8 @@ def endpoint(
                 raise InvalidRequest(f"Received unknown parameter: {name}", param=name,
                                      code="parameter_unknown")
             raw = json_body() if method in ("POST", "DELETE") else {}
-            if b"\\u0000" in request.get_data(cache=True):  # JSON can carry a NUL only escaped
-                refuse_nul(raw)
+            if b"\\u" in request.get_data(cache=True):  # in UTF-8 JSON, NULs and surrogates come escaped
+                refuse_unstorable(raw)
             if body is not None:
                 kwargs["body"] = parse(body, raw)
             elif raw:

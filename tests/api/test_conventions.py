@@ -116,3 +116,42 @@ def test_a_nul_character_anywhere_is_a_400_naming_it(api: Any, method: str, path
     error = response.get_json()["error"]
     assert error["param"] == param and "NUL" in error["message"]
     assert api.ok("GET", "/v1/customers")["data"] == before
+
+
+@pytest.mark.parametrize(("encoding", "name"), [
+    ("utf-16", "Jen\u0000ny"), ("utf-16-le", "Jen\u0000ny"), ("utf-32", "Jen\u0000ny"),
+    ("utf-16", "Jürgen"), ("utf-32-be", "Jürgen"), ("latin-1", "Jürgen"),
+])
+def test_a_body_not_in_utf8_is_refused_whatever_it_holds(api: Any, encoding: str, name: str) -> None:
+    """JSON travels as UTF-8 (RFC 8259 §8.1). A body in another encoding is refused as a whole,
+    so nothing it carries (a NUL, say) can slip past the checks made on UTF-8 text."""
+    before = api.ok("GET", "/v1/customers")["data"]
+    raw = json.dumps({"name": name}, ensure_ascii=False).encode(encoding)
+    response = api.client.post("/v1/customers", data=raw, content_type="application/json",
+                               headers={"X-Api-Key": api.key})
+    assert response.status_code == 400, (name, response.get_json())
+    error = response.get_json()["error"]
+    assert error["code"] == "body_not_json" and "UTF-8" in error["message"]
+    assert api.ok("GET", "/v1/customers")["data"] == before
+
+
+@pytest.mark.parametrize("text", ["\ud800", "Jen\udfffny"])
+def test_half_a_surrogate_pair_is_a_400_naming_it(api: Any, text: str) -> None:
+    """JSON can escape half of a UTF-16 surrogate pair, which is no character at all: neither
+    database can store it (they would fail the request with a 500)."""
+    raw = json.dumps({"name": text}).encode()  # ascii, with the \\ud800 escape
+    response = api.client.post("/v1/customers", data=raw, content_type="application/json",
+                               headers={"X-Api-Key": api.key})
+    assert response.status_code == 400, response.get_json()
+    error = response.get_json()["error"]
+    assert error["param"] == "name" and "surrogate" in error["message"]
+
+
+def test_utf8_with_or_without_a_bom_and_escapes_is_accepted(api: Any) -> None:
+    for raw in (json.dumps({"name": "Jürgen"}, ensure_ascii=False).encode(),
+                "\ufeff".encode() + json.dumps({"name": "Jürgen"}, ensure_ascii=False).encode(),
+                json.dumps({"name": "Jürgen \U0001F600"}).encode()):
+        response = api.client.post("/v1/customers", data=raw, content_type="application/json",
+                                   headers={"X-Api-Key": api.key})
+        assert response.status_code == 200, response.get_json()
+        assert response.get_json()["name"].startswith("Jürgen")
