@@ -36,8 +36,12 @@ def objects(api: Api, customer: dict[str, Any]) -> dict[str, str]:
         "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2040, "cvc": "123"}})
     draft = api.ok("POST", "/v1/invoices", {"customer": customer["id"]})
     draft = api.ok("POST", f"/v1/invoices/{draft['id']}/lines", {"unit_amount": 500})
+    opened, paid = (_open_invoice(api, customer["id"]) for _ in range(2))
+    payment = api.ok("POST", f"/v1/invoices/{paid}/pay", {"payment_method": pm["id"]})["payment"]
+    assert payment is not None
     return {
         "customer_id": customer["id"], "payment_method_id": pm["id"], "invoice_id": draft["id"],
+        "open_invoice_id": opened, "payment_id": payment,
         "line_id": draft["lines"]["data"][0]["id"],
         "price_id": api.ok("POST", "/v1/prices", {"unit_amount": 1000, "currency": "eur"})["id"],
         "coupon_id": api.ok("POST", "/v1/coupons", {"percent_off": 10})["id"],
@@ -47,14 +51,29 @@ def objects(api: Api, customer: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def _open_invoice(api: Api, customer_id: str) -> str:
+    invoice = api.ok("POST", "/v1/invoices", {"customer": customer_id, "collection_method": "send_invoice",
+                                              "days_until_due": 30})
+    api.ok("POST", f"/v1/invoices/{invoice['id']}/lines", {"unit_amount": 700})
+    return api.ok("POST", f"/v1/invoices/{invoice['id']}/finalize")["id"]
+
+
+# Transitions an open invoice takes; a draft would refuse them before reading most input.
+ON_OPEN_INVOICES = ("/send", "/void", "/mark_uncollectible", "/pay")
+
+
 @pytest.mark.parametrize(("method", "path", "mode"), _cases())
 def test_no_input_makes_a_server_error(app: Flask, api: Api, objects: dict[str, str], method: str, path: str,
                                        mode: GenerationMode) -> None:
     operation = schemathesis.openapi.from_wsgi("/v1/openapi.json", app)[path][method]
     known = {name: value for name, value in objects.items() if "{" + name + "}" in path}
+    if path.endswith(ON_OPEN_INVOICES):
+        known["invoice_id"] = objects["open_invoice_id"]
 
     @given(case=operation.as_strategy(mode, path_parameters=known or None))
-    @settings(max_examples=15, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    # derandomize: the same examples on every run, so that a failure in CI reproduces here.
+    @settings(max_examples=15, deadline=None, database=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
     def call(case: Any) -> None:
         response = case.call(headers={"X-Api-Key": api.key})
         assert response.status_code < 500, (case.as_curl_command(), response.text[:500])
