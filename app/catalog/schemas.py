@@ -34,8 +34,12 @@ def _percent(places: int) -> AfterValidator:
 
 # float, not int | float: a union would name the parameter "percentage[int]" in errors.
 # Strict mode still refuses strings and booleans; Decimal(str(x)) recovers the exact value.
-Percent2 = Annotated[float, Field(allow_inf_nan=False), _percent(2)]
-Percent4 = Annotated[float, Field(allow_inf_nan=False), _percent(4)]
+# The bounds are documented (json_schema_extra) but checked by _percent, for one message;
+# the decimal places are described only: JSON Schema's float multipleOf misjudges 0.07.
+Percent2 = Annotated[float, Field(allow_inf_nan=False, description="A percentage with at most 2 decimal places.",
+                                  json_schema_extra={"exclusiveMinimum": 0, "maximum": 100}), _percent(2)]
+Percent4 = Annotated[float, Field(allow_inf_nan=False, description="A percentage with at most 4 decimal places.",
+                                  json_schema_extra={"exclusiveMinimum": 0, "maximum": 100}), _percent(4)]
 
 
 class PriceCreate(Params):

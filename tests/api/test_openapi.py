@@ -69,6 +69,11 @@ def _documented(doc: dict[str, Any], schema: str, body: dict[str, Any]) -> bool:
     ("/v1/prices", "PriceCreate", {"unit_amount": 500, "currency": "EUR"}, True),
     ("/v1/prices", "PriceCreate", {"unit_amount": 500, "currency": "euro"}, False),
     ("/v1/prices", "PriceCreate", {"unit_amount": 500, "currency": "e1r"}, False),
+    ("/v1/coupons", "CouponCreate", {"percent_off": 100}, True),
+    ("/v1/coupons", "CouponCreate", {"percent_off": 0}, False),
+    ("/v1/coupons", "CouponCreate", {"percent_off": 100.01}, False),
+    ("/v1/tax_rates", "TaxRateCreate", {"display_name": "VAT", "percentage": 7.25}, True),
+    ("/v1/tax_rates", "TaxRateCreate", {"display_name": "VAT", "percentage": -19}, False),
     ("/v1/account/branding", "BrandingUpdate", {"accent_color": "#1A73E8"}, True),
     ("/v1/account/branding", "BrandingUpdate", {"accent_color": "red"}, False),
 ])
