@@ -17,7 +17,7 @@ from enum import StrEnum
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from app import tokens
+from app import clock, tokens
 from app.accounts.models import Account
 from app.accounts.service import Caller
 from app.customers.models import Customer
@@ -36,9 +36,10 @@ from app.payments.processor import (
     SetupRequest,
 )
 from app.payments.service import (
+    CONFLICT_ATTEMPTS,
     charge,
     claim,
-    guarded,
+    confirm,
     processor_for,
     record_outcome,
     resume_stale_claim,
@@ -168,10 +169,7 @@ def complete_authentication(session: Session, invoice: Invoice, payment_id: str,
     """
     payment = _reclaim(session, invoice, payment_id)
     session.commit()
-    processor = processor_for(invoice.livemode)
-    assert payment.processor_id is not None
-    request = ConfirmRequest(payment.processor_id, f"{payment.processor_key}_confirm", challenge_passed=passed)
-    result = guarded(lambda: processor.confirm(request), payment)
+    result = confirm(processor_for(invoice.livemode), payment, passed=passed)
     record_outcome(session, invoice, payment, result)
     if result.status is ChargeStatus.SUCCEEDED:
         return CheckoutResult(Outcome.PAID, payment_id=payment.id)
@@ -179,12 +177,21 @@ def complete_authentication(session: Session, invoice: Invoice, payment_id: str,
 
 
 def _reclaim(session: Session, invoice: Invoice, payment_id: str) -> Payment:
-    for _attempt in range(3):
+    """Take the invoice's collection slot again for the payment waiting for 3DS.
+
+    Raises Conflict ``payment_in_progress`` when another collection holds it (the other
+    tab's answer), ``payment_not_pending`` when the payment no longer waits, and the
+    status Conflict when the invoice is no longer payable.
+    """
+    for _attempt in range(CONFLICT_ATTEMPTS):
         payment = challenge_payment(session, invoice, payment_id)
         if invoice.collecting_payment_id is not None:
             raise Conflict("A payment for this invoice is already in progress.", code="payment_in_progress")
         invoice.collecting_payment_id = payment.id
         payment.status = PaymentStatus.PROCESSING
+        # The claim is live from now: the age of the challenge must not make it look stale
+        # (resume_stale_claim) while the confirmation is with the processor.
+        payment.updated = clock.now()
         try:
             session.flush()
             return payment
@@ -192,7 +199,6 @@ def _reclaim(session: Session, invoice: Invoice, payment_id: str) -> Payment:
             # The invoice changed since we read it: the other tab's answer took it (seen
             # on the next look), or the merchant edited it (then this answer goes ahead).
             session.rollback()
-            session.refresh(invoice)
     raise Conflict("A payment for this invoice is already in progress.", code="payment_in_progress")
 
 

@@ -48,6 +48,7 @@ from app.payments.processor import (
     ChargeRequest,
     ChargeResult,
     ChargeStatus,
+    ConfirmRequest,
     HttpProcessor,
     Processor,
     ProcessorError,
@@ -56,6 +57,9 @@ from app.payments.processor import (
 from app.payments.schemas import PaymentList, PaymentMethodCreate, PaymentMethodList, PayParams
 
 STALE_CLAIM_SECONDS = 120  # a claim older than this belongs to a process that died
+# How often a step looks at the invoice again after a version conflict (another
+# request changed it between our read and our write) before giving up with a 409.
+CONFLICT_ATTEMPTS = 5
 
 
 # Processors
@@ -269,7 +273,7 @@ def claim(session: Session, invoice: Invoice, pm: PaymentMethod, *, off_session:
     before this one (nothing was charged by this call), and the status
     Conflict when the invoice stopped being payable meanwhile.
     """
-    for _attempt in range(3):
+    for _attempt in range(CONFLICT_ATTEMPTS):
         if invoice.collecting_payment_id is not None:
             raise Conflict("A payment for this invoice is already in progress.", code="payment_in_progress")
         if not invoice.is_payable:
@@ -283,9 +287,9 @@ def claim(session: Session, invoice: Invoice, pm: PaymentMethod, *, off_session:
             session.flush()
         except StaleDataError:
             # Someone changed the invoice since we read it: another click's claim, or
-            # the merchant editing its metadata. Nothing is charged yet, so look again.
+            # the merchant editing its description. Nothing is charged yet, so look again
+            # (the rollback expired the invoice: the next look reads it anew).
             session.rollback()
-            session.refresh(invoice)
             continue
         session.commit()
         return payment
@@ -332,6 +336,15 @@ def charge(processor: Processor, payment: Payment, pm: PaymentMethod, *, return_
     return guarded(lambda: processor.charge(request), payment)
 
 
+def confirm(processor: Processor, payment: Payment, *, passed: bool | None = None) -> ChargeResult:
+    """Step 2 of a charge that asked for 3DS, once the customer answered: one processor
+    call, outside any transaction, with a key of its own, so asking again (after a
+    process died) is the same confirmation. ``passed``: the sandbox challenge's answer."""
+    assert payment.processor_id is not None
+    request = ConfirmRequest(payment.processor_id, f"{payment.processor_key}_confirm", challenge_passed=passed)
+    return guarded(lambda: processor.confirm(request), payment)
+
+
 def guarded(call: Callable[[], ChargeResult], payment: Payment) -> ChargeResult:
     """Run one processor call; an unreachable or confused processor becomes a
     failed outcome (never a 500, never a payment left processing)."""
@@ -354,21 +367,21 @@ def record_outcome(session: Session, invoice: Invoice, payment: Payment, result:
     editing its description, say) must not lose the outcome: the invoice is
     read again and the outcome applied to what is there.
     """
-    for attempt in range(RECORD_ATTEMPTS):
+    for attempt in range(CONFLICT_ATTEMPTS):
         try:
             _record_outcome(session, invoice, payment, result)
             return
         except StaleDataError:
             session.rollback()
-            if attempt == RECORD_ATTEMPTS - 1:
+            if attempt == CONFLICT_ATTEMPTS - 1:
                 raise
 
 
-RECORD_ATTEMPTS = 5
-
-
 def _record_outcome(session: Session, invoice: Invoice, payment: Payment, result: ChargeResult) -> None:
-    session.refresh(invoice)
+    # Locked where the database can (PostgreSQL): a concurrent edit waits for the
+    # outcome instead of the outcome retrying behind it. SQLite's writer already
+    # holds the database's write lock here.
+    session.refresh(invoice, with_for_update=True)
     session.refresh(payment)
     if invoice.collecting_payment_id != payment.id or payment.status is not PaymentStatus.PROCESSING:
         # Fix (tests/payments/test_resume_stale_claim.py): two processes can
@@ -447,5 +460,11 @@ def resume_stale_claim(session: Session, caller: Caller, invoice: Invoice, proce
     # reads began before calling the processor, as claim() does on the first
     # attempt; on SQLite it holds the write lock (BEGIN IMMEDIATE) for the call.
     session.commit()
-    record_outcome(session, invoice, payment, charge(processor, payment, pm))
+    # A payment the processor already knows (it has an id) was claimed for the
+    # customer's 3DS answer: ask for that confirmation again, same key. Charging
+    # again would leave it unanswered and free the invoice for a second charge.
+    # (The stateless sandbox, not told the answer again, fails it; a real
+    # processor answers with the confirmation it made.)
+    result = confirm(processor, payment) if payment.processor_id is not None else charge(processor, payment, pm)
+    record_outcome(session, invoice, payment, result)
     return invoice

@@ -211,27 +211,36 @@ def test_pays_arriving_while_a_charge_is_in_flight_are_refused(committed_app: Fl
 
 @pytest.mark.skipif(not is_postgres(), reason="SQLite: the paying request holds the write lock from its first "
                                               "read, so no edit can land between its read and its write")
-def test_a_merchant_edit_committed_while_the_outcome_is_recorded(committed_app: Flask,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    """The card is charged; the merchant's edit commits between the paying request
-    reading the invoice again and writing the outcome. Both must stand: the payment
-    (one charge, the invoice paid) and the merchant's description."""
+def test_a_merchant_edit_waits_while_the_outcome_is_recorded(committed_app: Flask,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The card is charged; the merchant edits the invoice while the paying request
+    records the outcome. The edit waits for the invoice's row lock instead of making
+    the outcome retry, and both stand: the payment (one charge, the invoice paid) and
+    the merchant's description."""
     inv = open_invoice(committed_app, "Race Edit")
     real = service.transition
-    edits: list[int] = []
+    edit_done = threading.Event()
+    waited: list[bool] = []
+
+    def merchant_edit() -> None:
+        table = InvoiceRow.__table__
+        with committed_app.app_context(), db.engine.begin() as other_request:
+            other_request.execute(sa.update(table).where(table.c.id == inv.id)
+                                  .values(description="Edited by the merchant", version=table.c.version + 1))
+        edit_done.set()
+
+    editor = threading.Thread(target=merchant_edit)
 
     def edit_then_transition(session: Any, invoice: Any, to: Any) -> None:
-        if not edits:
-            table = InvoiceRow.__table__
-            with db.engine.begin() as other_request:
-                edits.append(other_request.execute(
-                    sa.update(table).where(table.c.id == inv.id)
-                    .values(description="Edited by the merchant", version=table.c.version + 1)).rowcount)
+        if not editor.is_alive() and not edit_done.is_set():
+            editor.start()
+            waited.append(not edit_done.wait(0.5))  # still blocked on the row lock
         real(session, invoice, to)
 
     monkeypatch.setattr(service, "transition", edit_then_transition)
     response = committed_app.test_client().post(f"/v1/invoices/{inv.id}/pay", json={}, headers=inv.headers)
-    assert edits == [1]
+    editor.join(10)
+    assert waited == [True] and edit_done.is_set()
     assert response.status_code == 200, response.get_json()
     final = inv.get(f"/v1/invoices/{inv.id}")
     assert (final["status"], final["amount_paid"], final["description"]) == ("paid", AMOUNT, "Edited by the merchant")
