@@ -171,14 +171,10 @@ def pay(invoice_id: str, token: str) -> Any:
     invoice, view = _load(invoice_id, token)
     form = _pay_form(view)
     if not invoice.is_payable:
-        if invoice.status is InvoiceStatus.PAID:
-            # A double click or a resubmitted form: refused and nothing charged (SPEC §7: 409),
-            # but answered with the receipt the customer is after rather than an error page.
-            return _render_invoice(view, form, status=409,
-                                   notice=_("This invoice is already paid. Nothing more was charged."))
-        abort(409 if invoice.status is not InvoiceStatus.VOID else 410)
+        return _not_payable(invoice, view, form)
     if not form.validate_on_submit():
         return _render_invoice(view, form, alert=_("Check the highlighted fields."), status=400)
+
     def return_url(payment_id: str) -> str:
         return url_for("portal.authenticate", invoice_id=invoice_id, token=token, payment_id=payment_id,
                        _external=True)
@@ -192,15 +188,33 @@ def pay(invoice_id: str, token: str) -> Any:
     except CardError as error:
         return _render_invoice(view, form, alert=_card_error(form, error), status=402)
     except Conflict as error:
-        if error.code != "payment_in_progress":
-            raise
-        # The other click of a double click holds the invoice and this one charged nothing
-        # (checkout says so only before charging). Back to the invoice's own address, so
-        # that reloading shows the outcome instead of resubmitting.
+        return _refused(invoice, token, error)
+    return _after_payment(invoice, token, view, form, result)
+
+
+def _not_payable(invoice: Invoice, view: InvoiceView, form: PayForm) -> Any:
+    if invoice.status is InvoiceStatus.PAID:
+        # A double click or a resubmitted form: refused and nothing charged (SPEC §7: 409),
+        # but answered with the receipt the customer is after rather than an error page.
+        return _render_invoice(view, form, status=409,
+                               notice=_("This invoice is already paid. Nothing more was charged."))
+    abort(409 if invoice.status is not InvoiceStatus.VOID else 410)
+
+
+def _refused(invoice: Invoice, token: str, error: Conflict) -> Any:
+    """Checkout refused before charging anything (it raises Conflict only then)."""
+    if error.code == "payment_in_progress":
+        # The other click of a double click holds the invoice. Back to the invoice's own
+        # address, so that reloading shows the outcome instead of resubmitting.
         flash(_("A payment for this invoice is already under way. Nothing more was charged: "
                 "reload this page in a moment to see its result."), "notice")
-        return redirect(url_for("portal.invoice_page", invoice_id=invoice_id, token=token), 303)
-    return _after_payment(invoice, token, view, form, result)
+        return redirect(url_for("portal.invoice_page", invoice_id=invoice.id, token=token), 303)
+    if error.code == "invoice_unexpected_status":
+        # Paid (or voided) by someone else while this click was saving its card: the same
+        # answer as a click that came after.
+        view = build(db.session, invoice)
+        return _not_payable(invoice, view, _pay_form(view))
+    raise error
 
 
 def _after_payment(invoice: Invoice, token: str, view: InvoiceView, form: PayForm,

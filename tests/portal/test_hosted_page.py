@@ -10,6 +10,7 @@ import pypdf
 import pytest
 import sqlalchemy as sa
 
+from app import clock
 from app.invoices.models import Invoice
 from app.payments import checkout
 from app.payments import service as payments
@@ -202,6 +203,100 @@ def test_3ds_answer_goes_ahead_after_a_merchant_edit(hosted: Hosted, monkeypatch
     assert edited and done.status_code == 303
     assert "Payment received" in text(hosted.client.get(done.headers["Location"]))
     assert hosted.refreshed()["status"] == "paid"
+
+
+def _answer_challenge(hosted: Hosted, location: str) -> Any:
+    page = text(hosted.client.get(location))
+    token = page.split('name="csrf_token" type="hidden" value="', 1)[1].split('"', 1)[0]
+    return lambda: hosted.client.post(location, data={"csrf_token": token, "complete": "Complete authentication"})
+
+
+def test_a_slow_3ds_answer_is_never_taken_for_a_dead_attempt(app: Any, hosted: Hosted, db_session: Any,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The customer answers the challenge long after it was issued (past the time after
+    which a claim counts as a dead process's). While the confirmation is with the
+    processor, the merchant presses "pay" with another card: refused, never a second charge."""
+    other = hosted.api.ok("POST", f"/v1/customers/{hosted.invoice['customer']}/payment_methods",
+                          {"card": {"number": "4242424242424242", "cvc": "123", "exp_month": 12, "exp_year": 2040}})
+    location = hosted.pay("4000000000003220").headers["Location"]
+    answer = _answer_challenge(hosted, location)
+    monkeypatch.setattr(clock, "now", lambda real=clock.now: real() + payments.STALE_CLAIM_SECONDS + 60)
+    with app.app_context():
+        sandbox = payments.processor_for(False)
+    charged: list[str] = []
+    merchant: list[tuple[int, str]] = []
+    real_charge, real_confirm = sandbox.charge, sandbox.confirm
+
+    def confirm_while_the_merchant_pays(request: Any) -> Any:
+        response = hosted.api.post(f"/v1/invoices/{hosted.invoice['id']}/pay", {"payment_method": other["id"]})
+        merchant.append((response.status_code, response.get_json()["error"]["code"]))
+        return real_confirm(request)
+
+    monkeypatch.setattr(sandbox, "charge", lambda request: charged.append(request.idempotency_key)
+                        or real_charge(request))
+    monkeypatch.setattr(sandbox, "confirm", confirm_while_the_merchant_pays)
+    done = answer()
+    assert done.status_code == 303 and "Payment received" in text(hosted.client.get(done.headers["Location"]))
+    assert merchant == [(409, "payment_in_progress")] and charged == []
+    payments_made = hosted.api.ok("GET", "/v1/payments", query_string={"invoice": hosted.invoice["id"]})["data"]
+    assert [(p["status"], p["card"]["last4"]) for p in payments_made] == [("completed", "3220")]
+    assert hosted.refreshed()["status"] == "paid"
+
+
+def test_a_dead_3ds_confirmation_is_asked_again_not_charged_again(app: Any, hosted: Hosted, db_session: Any,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process died while the customer's 3DS answer was with the processor. The next
+    collection asks the processor for that confirmation again (same key), instead of
+    charging the card anew under the first attempt's key."""
+    location = hosted.pay("4000000000003220").headers["Location"]
+    answer = _answer_challenge(hosted, location)
+    with app.app_context():
+        sandbox = payments.processor_for(False)
+    calls: list[str] = []
+    monkeypatch.setattr(sandbox, "confirm", lambda request: calls.append(request.idempotency_key) or _die())
+    with pytest.raises(SystemExit):
+        answer()
+    pending = hosted.api.ok("GET", "/v1/payments", query_string={"invoice": hosted.invoice["id"]})["data"][0]
+    assert pending["status"] == "processing"
+    monkeypatch.undo()
+    monkeypatch.setattr(clock, "now", lambda real=clock.now: real() + payments.STALE_CLAIM_SECONDS + 60)
+    monkeypatch.setattr(sandbox, "charge", lambda request: calls.append("charge " + request.idempotency_key) or _die())
+    real_confirm = sandbox.confirm
+    monkeypatch.setattr(sandbox, "confirm", lambda request: calls.append(request.idempotency_key)
+                        or real_confirm(request))
+    card = hosted.api.ok("POST", f"/v1/customers/{hosted.invoice['customer']}/payment_methods",
+                         {"card": {"number": "4242424242424242", "cvc": "123", "exp_month": 12, "exp_year": 2040}})
+    again = hosted.api.post(f"/v1/invoices/{hosted.invoice['id']}/pay", {"payment_method": card["id"]})
+    assert again.status_code == 200
+    assert len(calls) == 2 and calls[0] == calls[1] and calls[0].endswith("_confirm")
+    # The stateless sandbox, not told the customer's answer again, fails the confirmation.
+    after = hosted.api.ok("GET", f"/v1/payments/{pending['id']}")
+    assert after["status"] == "failed" and hosted.refreshed()["status"] == "open"
+
+
+def _die() -> Any:
+    raise SystemExit("the process died")
+
+
+def test_paid_by_someone_else_while_the_card_was_saved(hosted: Hosted, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Saving a new card takes a processor call; the merchant records a payment meanwhile.
+    Nothing is charged, and the customer sees the receipt, as after any paid invoice."""
+    real_save = checkout.save_card
+    charged: list[str] = []
+
+    def save_then_paid_elsewhere(session: Any, *args: Any, **kw: Any) -> Any:
+        saved = real_save(session, *args, **kw)
+        session.commit()
+        hosted.api.ok("POST", f"/v1/invoices/{hosted.invoice['id']}/pay", {"paid_out_of_band": True})
+        return saved
+
+    monkeypatch.setattr(checkout, "save_card", save_then_paid_elsewhere)
+    monkeypatch.setattr(checkout, "charge", lambda *args, **kw: charged.append("charge"))
+    response = hosted.pay()
+    html = text(response)
+    assert response.status_code == 409 and charged == []
+    assert "This invoice is already paid. Nothing more was charged." in html and 'id="receipt-title">Paid<' in html
+    assert hosted.api.ok("GET", "/v1/payments", query_string={"invoice": hosted.invoice["id"]})["data"] == []
 
 
 def test_3ds_fail_shows_the_decline(hosted: Hosted) -> None:
