@@ -57,8 +57,11 @@ def json_body() -> dict[str, Any]:
         text: str | None = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = None
-    if text is None or "\x00" in text:  # no JSON has a raw NUL: UTF-16 or UTF-32 that happened to decode
+    if text is None:
         raise InvalidRequest("The request body is not UTF-8: send JSON encoded as UTF-8.", code="body_not_json")
+    if "\x00" in text:  # no JSON has a raw NUL, but UTF-16 or UTF-32 text that decoded as UTF-8 does
+        raise InvalidRequest("The request body is not valid JSON: it holds a raw NUL byte (send JSON encoded "
+                             "as UTF-8, not UTF-16 or UTF-32).", code="body_not_json")
     try:
         data = json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError):
