@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
-from app import clock, tokens
+from app import tokens
 from app.accounts.models import Account
 from app.accounts.service import Caller
 from app.customers.models import Customer
@@ -36,7 +35,8 @@ from app.payments.processor import (
     SetupRequest,
 )
 from app.payments.service import (
-    CONFLICT_ATTEMPTS,
+    UNKNOWN_OUTCOME,
+    blocks_new_charge,
     charge,
     claim,
     confirm,
@@ -44,6 +44,8 @@ from app.payments.service import (
     record_outcome,
     resume_stale_claim,
     save_card,
+    settle_unknown,
+    take_slot,
 )
 
 SETUP_CHALLENGE = "vinr.setup-challenge.v1"
@@ -65,11 +67,15 @@ class CheckoutResult:
     decline_code: str | None = None
     payment_id: str | None = None
     setup_token: str | None = None  # signed state of a card-update challenge
+    # The processor gave no clear answer to a charge: it may have happened. The next
+    # attempt asks about this one first (service.settle_unknown), so a retry is safe.
+    outcome_unknown: bool = False
 
 
 def _declined(result: ChargeResult, payment_id: str | None = None) -> CheckoutResult:
     return CheckoutResult(Outcome.DECLINED, message=result.failure_message, failure_code=result.failure_code,
-                          decline_code=result.decline_code, payment_id=payment_id)
+                          decline_code=result.decline_code, payment_id=payment_id,
+                          outcome_unknown=payment_id is not None and result.failure_code in UNKNOWN_OUTCOME)
 
 
 def _unreachable(error: ProcessorError) -> CheckoutResult:
@@ -110,14 +116,25 @@ def _collect(session: Session, invoice: Invoice, pm: PaymentMethod, return_url: 
         resume_stale_claim(session, _caller(session, invoice), invoice, processor)
         if not invoice.is_payable:
             return CheckoutResult(Outcome.PAID, payment_id=invoice.payment_id)
-    payment = claim(session, invoice, pm, off_session=False, set_default_on_success=set_default)
-    result = charge(processor, payment, pm, return_url=return_url(payment.id))
+    earlier = invoice.payment_id
+    answer = settle_unknown(session, invoice, processor)
+    if answer is not None and blocks_new_charge(answer):
+        # The last attempt got no clear answer before; what the processor says now decides,
+        # and nothing new is charged beside it.
+        return _result(answer, earlier)
+    payment = claim(session, invoice, pm, off_session=False, set_default_on_success=set_default,
+                    return_url=return_url)
+    result = charge(processor, payment, pm)
     record_outcome(session, invoice, payment, result)
+    return _result(result, payment.id)
+
+
+def _result(result: ChargeResult, payment_id: str | None) -> CheckoutResult:
     if result.status is ChargeStatus.SUCCEEDED:
-        return CheckoutResult(Outcome.PAID, payment_id=payment.id)
+        return CheckoutResult(Outcome.PAID, payment_id=payment_id)
     if result.status is ChargeStatus.REQUIRES_ACTION:
-        return CheckoutResult(Outcome.REQUIRES_ACTION, payment_id=payment.id)
-    return _declined(result, payment.id)
+        return CheckoutResult(Outcome.REQUIRES_ACTION, payment_id=payment_id)
+    return _declined(result, payment_id)
 
 
 def pay_with_card(session: Session, invoice: Invoice, card: CardDetails, *, save_as_default: bool,
@@ -155,7 +172,7 @@ def challenge_payment(session: Session, invoice: Invoice, payment_id: str) -> Pa
     payment = session.get(Payment, payment_id)
     if payment is None or payment.invoice_id != invoice.id:
         raise NotFound("No such payment.")
-    if payment.status is not PaymentStatus.REQUIRES_ACTION or payment.off_session:
+    if payment.status is not PaymentStatus.REQUIRES_ACTION or payment.off_session or payment.processor_id is None:
         raise Conflict("This payment no longer waits for authentication.", code="payment_not_pending")
     return payment
 
@@ -183,23 +200,9 @@ def _reclaim(session: Session, invoice: Invoice, payment_id: str) -> Payment:
     tab's answer), ``payment_not_pending`` when the payment no longer waits, and the
     status Conflict when the invoice is no longer payable.
     """
-    for _attempt in range(CONFLICT_ATTEMPTS):
-        payment = challenge_payment(session, invoice, payment_id)
-        if invoice.collecting_payment_id is not None:
-            raise Conflict("A payment for this invoice is already in progress.", code="payment_in_progress")
-        invoice.collecting_payment_id = payment.id
-        payment.status = PaymentStatus.PROCESSING
-        # The claim is live from now: the age of the challenge must not make it look stale
-        # (resume_stale_claim) while the confirmation is with the processor.
-        payment.updated = clock.now()
-        try:
-            session.flush()
-            return payment
-        except StaleDataError:
-            # The invoice changed since we read it: the other tab's answer took it (seen
-            # on the next look), or the merchant edited it (then this answer goes ahead).
-            session.rollback()
-    raise Conflict("A payment for this invoice is already in progress.", code="payment_in_progress")
+    payment = challenge_payment(session, invoice, payment_id)
+    take_slot(session, invoice, payment, waiting=PaymentStatus.REQUIRES_ACTION)
+    return payment
 
 
 def update_default_card(session: Session, invoice: Invoice, card: CardDetails, *,

@@ -68,11 +68,14 @@ class Payment(Owned, Base):
     decline_code: Mapped[str | None] = mapped_column(sa.String(64))
     failure_message: Mapped[str | None] = mapped_column(sa.String(500))
     updated: Mapped[int] = mapped_column(sa.BigInteger)
-    # The processor idempotency key of this charge. Usually derived from our
-    # id; inherited from the previous attempt when that one's outcome is
-    # unknown (see payments.service.claim), so a charge that did happen is
-    # found again rather than made twice.
+    # The processor idempotency key of this charge when it is not derived from
+    # our id: payments made before migration 0007 could inherit the previous
+    # attempt's. Asking again about an unknown outcome now re-sends that very
+    # attempt (payments.service.settle_unknown), so new payments leave it empty.
     charge_key: Mapped[str | None] = mapped_column(sa.String(80))
+    # Where a 3DS challenge sends the customer back (on-session charges): part of
+    # the charge request, kept so that asking again sends the same request.
+    return_url: Mapped[str | None] = mapped_column(sa.String(2000))
     # The customer ticked "Save as default payment method": the card becomes
     # the default only once this payment succeeds (a declined card never does).
     set_default_on_success: Mapped[bool] = mapped_column(default=False, server_default=sa.false())

@@ -16,7 +16,10 @@ take a charge back):
 A partial unique index (one completed payment per invoice) backs this up in
 the database. A process that dies between 1 and 3 leaves a ``processing``
 payment; the next collection of that invoice re-drives it with the same
-idempotency key instead of charging anew.
+idempotency key instead of charging anew. Likewise an attempt the processor
+gave no clear answer to (it may have charged) is asked about again, with the
+same request, before anything new is charged for the invoice, whatever card
+the next attempt uses (settle_unknown).
 """
 
 from __future__ import annotations
@@ -215,6 +218,8 @@ def pay(session: Session, caller: Caller, invoice_id: str, params: PayParams) ->
     if resumed is not None:
         return resumed
     pm = _payment_method_for(session, caller, invoice, params.payment_method)
+    if blocks_new_charge(settle_unknown(session, invoice, processor)):
+        return invoice  # paid after all, waiting for the customer, or still no answer
     payment = claim(session, invoice, pm, off_session=True)
     result = charge(processor, payment, pm)
     record_outcome(session, invoice, payment, result)
@@ -265,7 +270,7 @@ def _payment_method_for(session: Session, caller: Caller, invoice: Invoice, pm_i
 
 
 def claim(session: Session, invoice: Invoice, pm: PaymentMethod, *, off_session: bool,
-          set_default_on_success: bool = False) -> Payment:
+          set_default_on_success: bool = False, return_url: Callable[[str], str] | None = None) -> Payment:
     """Step 1: record the attempt and take the invoice's collection slot; commits.
 
     Raises Conflict ``payment_in_progress`` when another collection holds the
@@ -278,8 +283,9 @@ def claim(session: Session, invoice: Invoice, pm: PaymentMethod, *, off_session:
             raise Conflict("A payment for this invoice is already in progress.", code="payment_in_progress")
         if not invoice.is_payable:
             raise illegal(invoice, "pay")
-        payment = _new_payment(session, invoice, pm, off_session=off_session,
-                               set_default_on_success=set_default_on_success)
+        payment = _new_payment(invoice, pm, off_session=off_session, set_default_on_success=set_default_on_success)
+        if return_url is not None:
+            payment.return_url = return_url(payment.id)
         session.add(payment)
         invoice.collecting_payment_id = payment.id
         invoice.payment_id = payment.id
@@ -296,43 +302,101 @@ def claim(session: Session, invoice: Invoice, pm: PaymentMethod, *, off_session:
     raise Conflict("A payment for this invoice is already in progress.", code="payment_in_progress")
 
 
-def _new_payment(session: Session, invoice: Invoice, pm: PaymentMethod, *, off_session: bool,
-                 set_default_on_success: bool) -> Payment:
+def _new_payment(invoice: Invoice, pm: PaymentMethod, *, off_session: bool, set_default_on_success: bool) -> Payment:
     now = clock.now()
-    payment_id = new_id("pay")
-    return Payment(id=payment_id, account_id=invoice.account_id, livemode=invoice.livemode, created=now,
+    return Payment(id=new_id("pay"), account_id=invoice.account_id, livemode=invoice.livemode, created=now,
                    updated=now, invoice_id=invoice.id, customer_id=invoice.customer_id,
                    payment_method_id=pm.id, amount=invoice.amount_remaining, currency=invoice.currency,
                    status=PaymentStatus.PROCESSING, off_session=off_session, processor=pm.processor,
-                   card_brand=pm.brand, card_last4=pm.last4,
-                   charge_key=_inherited_key(session, invoice, pm, off_session) or f"vinr_{payment_id}",
-                   set_default_on_success=set_default_on_success)
+                   card_brand=pm.brand, card_last4=pm.last4, set_default_on_success=set_default_on_success)
 
 
 # Failures after which we cannot know whether the processor charged the card.
 UNKNOWN_OUTCOME = frozenset({"processor_unavailable", "processor_invalid_response"})
 
 
-def _inherited_key(session: Session, invoice: Invoice, pm: PaymentMethod, off_session: bool) -> str | None:
-    """The previous attempt's processor key when its outcome is unknown and this
-    attempt is the same charge: asking again with that key returns the charge
-    if it happened, instead of making a second one."""
+def settle_unknown(session: Session, invoice: Invoice, processor: Processor) -> ChargeResult | None:
+    """Before a new charge: ask the processor again about the invoice's last attempt if it
+    gave no clear answer (it may have charged), with the same request and key, and record
+    what it says now. Commits.
+
+    Returns that answer, or None when there was nothing to ask. A new charge is made only
+    when the answer is a clear failure (see blocks_new_charge): a different card or an
+    off-session charge would otherwise be a second charge beside one that happened.
+    Raises Conflict ``payment_in_progress`` when another request is asking already.
+    """
     if invoice.payment_id is None:
         return None
     previous = session.get(Payment, invoice.payment_id)
-    if (previous is not None and previous.status is PaymentStatus.FAILED
-            and previous.failure_code in UNKNOWN_OUTCOME and previous.payment_method_id == pm.id
-            and previous.amount == invoice.amount_remaining and previous.off_session == off_session):
-        return previous.processor_key
-    return None
+    if previous is None or previous.status is not PaymentStatus.FAILED or previous.failure_code not in UNKNOWN_OUTCOME:
+        return None
+    pm = session.get(PaymentMethod, previous.payment_method_id) if previous.payment_method_id else None
+    if pm is None:
+        return None
+    try:
+        take_slot(session, invoice, previous, waiting=PaymentStatus.FAILED)
+    except Conflict as error:
+        if error.code != "payment_not_pending":
+            raise
+        # Another request asked about it a moment ago and recorded the answer.
+        raise Conflict("A payment for this invoice is already in progress.", code="payment_in_progress") from None
+    session.commit()
+    result = redrive(processor, previous, pm)
+    record_outcome(session, invoice, previous, result)
+    return result
 
 
-def charge(processor: Processor, payment: Payment, pm: PaymentMethod, *, return_url: str | None = None) -> ChargeResult:
+def blocks_new_charge(result: ChargeResult | None) -> bool:
+    """Whether settle_unknown's answer leaves nothing new to charge now: the earlier
+    attempt succeeded, waits for the customer, or still has no clear answer."""
+    return result is not None and (result.status is not ChargeStatus.FAILED or result.failure_code in UNKNOWN_OUTCOME)
+
+
+def take_slot(session: Session, invoice: Invoice, payment: Payment, *, waiting: PaymentStatus) -> None:
+    """Make ``payment`` (one the processor has seen, now ``waiting``) the invoice's
+    collection again; flushes.
+
+    Raises Conflict ``payment_in_progress`` when another collection holds the invoice,
+    ``payment_not_pending`` when the payment is no longer ``waiting`` (another request
+    moved it since we read it), and the status Conflict when the invoice is no longer
+    payable.
+    """
+    for _attempt in range(CONFLICT_ATTEMPTS):
+        if invoice.collecting_payment_id is not None:
+            raise Conflict("A payment for this invoice is already in progress.", code="payment_in_progress")
+        if not invoice.is_payable:
+            raise illegal(invoice, "pay")
+        if payment.status is not waiting:
+            raise Conflict("This payment no longer waits for an answer.", code="payment_not_pending")
+        invoice.collecting_payment_id = payment.id
+        payment.status = PaymentStatus.PROCESSING
+        # The claim is live from now: the age of the attempt must not make it look stale
+        # (resume_stale_claim) while the processor is being asked.
+        payment.updated = clock.now()
+        try:
+            session.flush()
+            return
+        except StaleDataError:
+            # The invoice changed since we read it: another request took it (seen on the
+            # next look), or the merchant edited it (then this one goes ahead).
+            session.rollback()
+    raise Conflict("A payment for this invoice is already in progress.", code="payment_in_progress")
+
+
+def redrive(processor: Processor, payment: Payment, pm: PaymentMethod) -> ChargeResult:
+    """Send an attempt's processor call again, as it was: same request, same key."""
+    # A payment the processor already knows (it has an id) was waiting on the customer's
+    # 3DS answer: what was sent is the confirmation. (The stateless sandbox, not told the
+    # answer again, fails it; a real processor answers with the confirmation it made.)
+    return confirm(processor, payment) if payment.processor_id is not None else charge(processor, payment, pm)
+
+
+def charge(processor: Processor, payment: Payment, pm: PaymentMethod) -> ChargeResult:
     """Step 2: one processor call, outside any transaction. Never raises for the
     processor's sake: an unreachable or confused processor is a failed outcome."""
     request = ChargeRequest(amount=payment.amount, currency=payment.currency, processor_ref=pm.processor_ref,
                             idempotency_key=payment.processor_key, off_session=payment.off_session,
-                            return_url=return_url, description=f"Invoice {payment.invoice_id}")
+                            return_url=payment.return_url, description=f"Invoice {payment.invoice_id}")
     return guarded(lambda: processor.charge(request), payment)
 
 
@@ -394,7 +458,8 @@ def _record_outcome(session: Session, invoice: Invoice, payment: Payment, result
         return
     now = clock.now()
     payment.updated = now
-    payment.processor_id = result.processor_id
+    # A confirmation that got no answer has no id of its own: keep the one the processor gave.
+    payment.processor_id = result.processor_id or payment.processor_id
     invoice.collecting_payment_id = None
     if result.status is ChargeStatus.SUCCEEDED:
         payment.status = PaymentStatus.COMPLETED
@@ -460,11 +525,6 @@ def resume_stale_claim(session: Session, caller: Caller, invoice: Invoice, proce
     # reads began before calling the processor, as claim() does on the first
     # attempt; on SQLite it holds the write lock (BEGIN IMMEDIATE) for the call.
     session.commit()
-    # A payment the processor already knows (it has an id) was claimed for the
-    # customer's 3DS answer: ask for that confirmation again, same key. Charging
-    # again would leave it unanswered and free the invoice for a second charge.
-    # (The stateless sandbox, not told the answer again, fails it; a real
-    # processor answers with the confirmation it made.)
-    result = confirm(processor, payment) if payment.processor_id is not None else charge(processor, payment, pm)
+    result = redrive(processor, payment, pm)
     record_outcome(session, invoice, payment, result)
     return invoice

@@ -102,6 +102,9 @@ def decline_message(result: checkout.CheckoutResult) -> str:
     for code in (result.decline_code, result.failure_code):
         if code in reasons:
             return reasons[code]
+    if result.outcome_unknown:
+        return _("We did not get an answer about your payment just now. Please try again in a moment: "
+                 "you will not be charged twice.")
     if result.failure_code in ("processing_error", "processor_unavailable", "processor_invalid_response",
                                "processor_invalid_request", "processor_authentication_failed"):
         return _("We could not process your card just now. Nothing was charged: please try again in a moment.")
@@ -203,18 +206,23 @@ def _not_payable(invoice: Invoice, view: InvoiceView, form: PayForm) -> Any:
 
 def _refused(invoice: Invoice, token: str, error: Conflict) -> Any:
     """Checkout refused before charging anything (it raises Conflict only then)."""
-    if error.code == "payment_in_progress":
-        # The other click of a double click holds the invoice. Back to the invoice's own
-        # address, so that reloading shows the outcome instead of resubmitting.
-        flash(_("A payment for this invoice is already under way. Nothing more was charged: "
-                "reload this page in a moment to see its result."), "notice")
-        return redirect(url_for("portal.invoice_page", invoice_id=invoice.id, token=token), 303)
-    if error.code == "invoice_unexpected_status":
-        # Paid (or voided) by someone else while this click was saving its card: the same
-        # answer as a click that came after.
+    if error.code == "invoice_unexpected_status" or not invoice.is_payable:
+        # Paid (or voided) meanwhile, by this customer's other click or tab or by someone
+        # else: the same answer as a click that came after.
         view = build(db.session, invoice)
         return _not_payable(invoice, view, _pay_form(view))
-    raise error
+    if error.code == "payment_in_progress":
+        # The other click of a double click holds the invoice.
+        message = _("A payment for this invoice is already under way. Nothing more was charged: "
+                    "reload this page in a moment to see its result.")
+    elif error.code == "payment_not_pending":
+        message = _("This authentication was already answered. Nothing more was charged.")
+    else:
+        raise error
+    # Back to the invoice's own address, so that reloading shows the outcome instead of
+    # resubmitting.
+    flash(message, "notice")
+    return redirect(url_for("portal.invoice_page", invoice_id=invoice.id, token=token), 303)
 
 
 def _after_payment(invoice: Invoice, token: str, view: InvoiceView, form: PayForm,
@@ -235,7 +243,10 @@ def _after_payment(invoice: Invoice, token: str, view: InvoiceView, form: PayFor
 @bp.get("/<invoice_id>/<token>/authenticate/<payment_id>")
 def authenticate(invoice_id: str, token: str, payment_id: str) -> Any:
     invoice, view = _load(invoice_id, token)
-    payment = checkout.challenge_payment(db.session, invoice, payment_id)
+    try:
+        payment = checkout.challenge_payment(db.session, invoice, payment_id)
+    except Conflict as error:  # back to an answered challenge: its outcome is on the invoice
+        return _refused(invoice, token, error)
     return render_template("portal/challenge.html", **template_context(
         view, form=ChallengeForm(), amount=payment.amount, action=request.path, purpose="payment",
         bank_url=payment.action_url if invoice.livemode else None))
@@ -248,7 +259,10 @@ def authenticate_answer(invoice_id: str, token: str, payment_id: str) -> Any:
     form = ChallengeForm()
     if not form.validate_on_submit():
         abort(400)
-    result = checkout.complete_authentication(db.session, invoice, payment_id, passed=bool(form.complete.data))
+    try:
+        result = checkout.complete_authentication(db.session, invoice, payment_id, passed=bool(form.complete.data))
+    except Conflict as error:  # a double click, or the other tab's answer came first
+        return _refused(invoice, token, error)
     return _after_payment(invoice, token, view, _pay_form(view), result)
 
 

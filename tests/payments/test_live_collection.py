@@ -247,14 +247,16 @@ def test_live_processor_unreachable_on_every_retry(live: Live, rsps: responses.R
     assert len(calls) == 4 and len(sleeps) == 3  # the first try and three resends, with backoff
     assert {c.request.headers["Idempotency-Key"] for c in calls} == {f"vinr_{payment['id']}"}
     assert len(live.events("payment.failed")) == 1
-    # The processor is back: the invoice is collectable by a new attempt, which
-    # asks with the SAME key: had the lost charge happened, the processor would
-    # answer with it instead of charging again.
+    # The processor is back: the next /pay first asks about that attempt again, with the
+    # SAME request and key: had the lost charge happened, the processor answers with it
+    # instead of charging again, and that attempt is the payment.
     rsps.replace(responses.POST, INTENTS, json={"id": "pi_live_8", "status": "succeeded"})
     paid = live.ok("POST", f"/v1/invoices/{inv['id']}/pay")
     assert paid["status"] == "paid" and paid["attempt_count"] == 2
-    assert [p["status"] for p in live.payments(inv["id"])] == ["completed", "failed"]
-    assert _intent_calls(rsps)[-1].request.headers["Idempotency-Key"] == f"vinr_{payment['id']}"
+    assert [(p["id"], p["status"]) for p in live.payments(inv["id"])] == [(payment["id"], "completed")]
+    asked_again = _intent_calls(rsps)[-1].request
+    assert asked_again.headers["Idempotency-Key"] == f"vinr_{payment['id']}"
+    assert asked_again.body == calls[0].request.body
 
 
 def test_a_known_decline_starts_a_fresh_charge_key(live: Live, rsps: responses.RequestsMock) -> None:
@@ -365,3 +367,69 @@ def test_live_tokenize_refuses_what_cannot_be_stored(sleeps: list[float], rsps: 
         assert caught.value.code == "processor_invalid_response"
     rsps.add(responses.POST, f"{PROCESSOR_URL}/v1/payment_methods", json={"id": "pm_1", "card": good})
     assert processor.tokenize(card, idempotency_key="vinr_pm_1").processor_ref == "pm_1"
+
+
+def _second_card(api: Live) -> str:
+    pm = PaymentMethod(id=new_id("pm"), account_id=_account_of(api), livemode=True, created=clock.now(),
+                       customer_id=api.customer_id, processor="http", processor_ref="pm_live_other",
+                       brand="mastercard", last4="4444", exp_month=12, exp_year=2040,
+                       fingerprint="fp_live_other", metadata_={})
+    api.session.add(pm)
+    api.session.flush()
+    return pm.id
+
+
+def _account_of(api: Live) -> str:
+    return api.session.get(PaymentMethod, api.pm_id).account_id  # type: ignore[no-any-return]
+
+
+def _lost_charge(api: Live, rsps: responses.RequestsMock) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An attempt whose every send got no answer: the card may have been charged."""
+    inv = api.open_invoice()
+    rsps.add(responses.POST, INTENTS, body=requests.exceptions.ReadTimeout("read timed out"))
+    lost = api.ok("POST", f"/v1/invoices/{inv['id']}/pay")
+    assert lost["last_payment_error"]["code"] == "processor_unavailable"
+    return inv, api.ok("GET", f"/v1/payments/{lost['last_payment_error']['payment']}")
+
+
+@pytest.mark.parametrize("other_card", [False, True], ids=["same-card", "another-card"])
+def test_a_charge_with_no_answer_is_asked_about_before_any_new_charge(live: Live, rsps: responses.RequestsMock,
+                                                                      other_card: bool) -> None:
+    """The first charge got no answer, and it did happen. The next /pay (even with another
+    card, which a new key would charge for real) asks about that charge again first, with
+    the same request, and records it: one charge, never a second one beside it."""
+    inv, lost = _lost_charge(live, rsps)
+    first = _intent_calls(rsps)[0].request
+    rsps.replace(responses.POST, INTENTS, json={"id": "pi_live_20", "status": "succeeded"})
+    body = {"payment_method": _second_card(live)} if other_card else {}
+    paid = live.ok("POST", f"/v1/invoices/{inv['id']}/pay", body)
+    assert paid["status"] == "paid" and paid["amount_paid"] == AMOUNT
+    asked = _intent_calls(rsps)[-1].request
+    assert asked.headers["Idempotency-Key"] == first.headers["Idempotency-Key"] and asked.body == first.body
+    assert b"pm_live_other" not in b"".join(c.request.body or b"" for c in _intent_calls(rsps))
+    assert [(p["id"], p["status"]) for p in live.payments(inv["id"])] == [(lost["id"], "completed")]
+
+
+def test_still_no_answer_means_no_new_charge(live: Live, rsps: responses.RequestsMock) -> None:
+    inv, lost = _lost_charge(live, rsps)
+    sent = len(_intent_calls(rsps))
+    again = live.ok("POST", f"/v1/invoices/{inv['id']}/pay", {"payment_method": _second_card(live)})
+    assert again["status"] == "open" and again["last_payment_error"]["code"] == "processor_unavailable"
+    bodies = [c.request.body for c in _intent_calls(rsps)[sent:]]
+    assert bodies and all(b"pm_live_other" not in body for body in bodies)  # only the first charge, asked again
+    assert [p["id"] for p in live.payments(inv["id"])] == [lost["id"]]
+    assert live.collecting(inv["id"]) is None
+
+
+def test_a_clear_answer_about_the_lost_charge_lets_a_new_one_go_ahead(live: Live,
+                                                                      rsps: responses.RequestsMock) -> None:
+    inv, lost = _lost_charge(live, rsps)
+    rsps.replace(responses.POST, INTENTS, status=402, json={"error": {
+        "type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds",
+        "message": "Your card has insufficient funds.", "payment_intent": {"id": "pi_live_21"}}})
+    rsps.add(responses.POST, INTENTS, json={"id": "pi_live_22", "status": "succeeded"})
+    paid = live.ok("POST", f"/v1/invoices/{inv['id']}/pay", {"payment_method": _second_card(live)})
+    assert paid["status"] == "paid"
+    assert b"pm_live_other" in _intent_calls(rsps)[-1].request.body
+    statuses = {p["id"]: p["status"] for p in live.payments(inv["id"])}
+    assert statuses.pop(lost["id"]) == "failed" and list(statuses.values()) == ["completed"]

@@ -18,12 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from flask import Flask
 
 from app.accounts.service import create_merchant
 from app.extensions import db
-from app.invoices.models import Invoice as InvoiceRow
 from app.payments import service
 from app.payments.processor import ChargeRequest, ChargeResult
 from tests.conftest import is_postgres
@@ -213,20 +211,20 @@ def test_pays_arriving_while_a_charge_is_in_flight_are_refused(committed_app: Fl
                                               "read, so no edit can land between its read and its write")
 def test_a_merchant_edit_waits_while_the_outcome_is_recorded(committed_app: Flask,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    """The card is charged; the merchant edits the invoice while the paying request
-    records the outcome. The edit waits for the invoice's row lock instead of making
-    the outcome retry, and both stand: the payment (one charge, the invoice paid) and
-    the merchant's description."""
+    """The card is charged; the merchant edits the invoice (POST /v1/invoices/{id}) while
+    the paying request records the outcome. The edit waits for the invoice's row lock
+    instead of making the outcome retry. The payment stands (one charge, the invoice
+    paid); the edit either lands after it or, having read the invoice before, is told
+    the invoice changed (409), never half-applied."""
     inv = open_invoice(committed_app, "Race Edit")
     real = service.transition
     edit_done = threading.Event()
     waited: list[bool] = []
+    edit: list[Any] = []
 
     def merchant_edit() -> None:
-        table = InvoiceRow.__table__
-        with committed_app.app_context(), db.engine.begin() as other_request:
-            other_request.execute(sa.update(table).where(table.c.id == inv.id)
-                                  .values(description="Edited by the merchant", version=table.c.version + 1))
+        edit.append(committed_app.test_client().post(f"/v1/invoices/{inv.id}", headers=inv.headers,
+                                                     json={"description": "Edited by the merchant"}))
         edit_done.set()
 
     editor = threading.Thread(target=merchant_edit)
@@ -243,6 +241,11 @@ def test_a_merchant_edit_waits_while_the_outcome_is_recorded(committed_app: Flas
     assert waited == [True] and edit_done.is_set()
     assert response.status_code == 200, response.get_json()
     final = inv.get(f"/v1/invoices/{inv.id}")
-    assert (final["status"], final["amount_paid"], final["description"]) == ("paid", AMOUNT, "Edited by the merchant")
+    assert (final["status"], final["amount_paid"]) == ("paid", AMOUNT)
+    if edit[0].status_code == 200:
+        assert final["description"] == "Edited by the merchant"
+    else:
+        assert (edit[0].status_code, edit[0].get_json()["error"]["code"]) == (409, "concurrent_modification")
+        assert final["description"] is None
     payments = inv.get("/v1/payments", query_string={"invoice": inv.id})["data"]
     assert [p["status"] for p in payments] == ["completed"]

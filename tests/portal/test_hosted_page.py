@@ -150,7 +150,7 @@ def test_a_merchant_edit_while_the_payment_starts_still_charges_once(
         hosted: Hosted, monkeypatch: pytest.MonkeyPatch) -> None:
     # The edit lands between reading the invoice and taking its collection slot: nothing is
     # charged yet, so the payment goes ahead on the edited invoice, once.
-    edited = _edit_by_the_merchant_once(monkeypatch, "_inherited_key")
+    edited = _edit_by_the_merchant_once(monkeypatch, "settle_unknown", checkout)
     response = hosted.pay()
     assert edited and response.status_code == 303
     assert "Payment received" in text(hosted.client.get(response.headers["Location"]))
@@ -272,6 +272,41 @@ def test_a_dead_3ds_confirmation_is_asked_again_not_charged_again(app: Any, host
     # The stateless sandbox, not told the customer's answer again, fails the confirmation.
     after = hosted.api.ok("GET", f"/v1/payments/{pending['id']}")
     assert after["status"] == "failed" and hosted.refreshed()["status"] == "open"
+
+
+def test_a_second_answer_to_the_challenge_gets_the_receipt_not_an_error(hosted: Hosted) -> None:
+    """A double click on "Complete authentication", or the back button to the challenge
+    after paying: the customer sees the receipt, and nothing is confirmed twice."""
+    location = hosted.pay("4000000000003220").headers["Location"]
+    first, second = _answer_challenge(hosted, location), _answer_challenge(hosted, location)
+    assert first().status_code == 303
+    again = second()
+    assert again.status_code == 409
+    assert "This invoice is already paid. Nothing more was charged." in text(again)
+    back = hosted.client.get(location)
+    assert back.status_code == 409 and 'id="receipt-title">Paid<' in text(back)
+    charged = hosted.api.ok("GET", "/v1/payments", query_string={"invoice": hosted.invoice["id"]})["data"]
+    assert [p["status"] for p in charged] == ["completed"]
+
+
+def test_an_answer_while_the_other_is_confirming_is_told_so(app: Any, hosted: Hosted,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    location = hosted.pay("4000000000003220").headers["Location"]
+    first, second = _answer_challenge(hosted, location), _answer_challenge(hosted, location)
+    with app.app_context():
+        sandbox = payments.processor_for(False)
+    seen: list[Any] = []
+    real_confirm = sandbox.confirm
+
+    def second_click_meanwhile(request: Any) -> Any:
+        monkeypatch.setattr(sandbox, "confirm", real_confirm)
+        seen.append(second())
+        return real_confirm(request)
+
+    monkeypatch.setattr(sandbox, "confirm", second_click_meanwhile)
+    assert first().status_code == 303
+    assert seen[0].status_code == 303 and seen[0].headers["Location"].endswith(hosted.path)
+    assert hosted.refreshed()["status"] == "paid"
 
 
 def _die() -> Any:

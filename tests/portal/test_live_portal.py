@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+import requests
 import responses
 from flask import Flask
 
@@ -95,3 +96,33 @@ def test_a_processor_that_is_down_is_a_message_not_a_500(live_hosted: Hosted, rs
     html = response.get_data(as_text=True)
     assert response.status_code == 402 and "could not process your card" in html and 'role="alert"' in html
     assert live_hosted.refreshed()["status"] == "open"
+
+
+def test_a_lost_confirmation_is_asked_about_again_before_another_card_is_charged(
+        live_hosted: Hosted, rsps: responses.RequestsMock) -> None:
+    """The customer passed 3DS, but the processor's answer to our confirmation was lost: the
+    page says so without claiming nothing was charged, and when the customer then pays with
+    another card, the confirmation is asked about again (same key) first: it went through,
+    so the invoice is paid and the other card is never charged."""
+    confirm = f"{PROCESSOR_URL}/v1/payment_intents/pi_live_5/confirm"
+    rsps.add(responses.POST, f"{PROCESSOR_URL}/v1/payment_methods", json=CARD)
+    rsps.add(responses.POST, f"{PROCESSOR_URL}/v1/payment_intents", json={
+        "id": "pi_live_5", "status": "requires_action", "next_action": {"redirect_to_url": {"url": BANK}}})
+    rsps.add(responses.POST, confirm, body=requests.exceptions.ReadTimeout("read timed out"))
+    challenge = live_hosted.pay().headers["Location"]
+    html = live_hosted.client.get(challenge).get_data(as_text=True)
+    lost = live_hosted.client.post(challenge, data={"csrf_token": csrf_of(html), "complete": "1"})
+    alert = lost.get_data(as_text=True).split('role="alert"', 1)[1].split("</div>", 1)[0]
+    assert lost.status_code == 402 and "did not get an answer" in alert and "Nothing was charged" not in alert
+    first_confirm = [c.request for c in rsps.calls if c.request.url == confirm][0]
+
+    rsps.replace(responses.POST, confirm, json={"id": "pi_live_5", "status": "succeeded"})
+    rsps.replace(responses.POST, f"{PROCESSOR_URL}/v1/payment_methods", json={**CARD, "id": "pm_live_other"})
+    paid = live_hosted.pay("5555555555554444")
+    assert paid.status_code == 303 and live_hosted.refreshed()["status"] == "paid"
+    asked = [c.request for c in rsps.calls if c.request.url == confirm][-1]
+    assert asked.headers["Idempotency-Key"] == first_confirm.headers["Idempotency-Key"]
+    intents = [c.request for c in rsps.calls if c.request.url == f"{PROCESSOR_URL}/v1/payment_intents"]
+    assert len(intents) == 1 and b"pm_live_other" not in intents[0].body
+    payments = live_hosted.api.ok("GET", "/v1/payments", query_string={"invoice": live_hosted.invoice["id"]})
+    assert [p["status"] for p in payments["data"]] == ["completed"]
