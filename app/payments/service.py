@@ -25,6 +25,7 @@ the next attempt uses (settle_unknown).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -321,9 +322,10 @@ def settle_unknown(session: Session, invoice: Invoice, processor: Processor) -> 
     what it says now. Commits.
 
     Returns that answer, or None when there was nothing to ask. A new charge is made only
-    when the answer is a clear failure (see blocks_new_charge): a different card or an
-    off-session charge would otherwise be a second charge beside one that happened.
-    Raises Conflict ``payment_in_progress`` when another request is asking already.
+    when the answer is clear (see blocks_new_charge): a different card or an off-session
+    charge would otherwise be a second charge beside one that happened. Raises Conflict
+    ``payment_in_progress`` when another request is asking already, and
+    ``payment_outcome_unknown`` when the attempt can no longer be asked about safely.
     """
     if invoice.payment_id is None:
         return None
@@ -331,8 +333,13 @@ def settle_unknown(session: Session, invoice: Invoice, processor: Processor) -> 
     if previous is None or previous.status is not PaymentStatus.FAILED or previous.failure_code not in UNKNOWN_OUTCOME:
         return None
     pm = session.get(PaymentMethod, previous.payment_method_id) if previous.payment_method_id else None
-    if pm is None:
-        return None
+    if pm is None or clock.now() - previous.created > REASK_SECONDS:
+        # A processor keeps idempotency keys for about a day: asking after that would be a
+        # new charge on the old card, not a question. A person has to look.
+        raise Conflict(f"The processor never said whether payment {previous.id} went through, and it can no "
+                       "longer be asked safely, so nothing new is charged. Check that payment with the "
+                       "processor, then record the invoice as paid out of band or void it.",
+                       code="payment_outcome_unknown")
     try:
         take_slot(session, invoice, previous, waiting=PaymentStatus.FAILED)
     except Conflict as error:
@@ -342,14 +349,29 @@ def settle_unknown(session: Session, invoice: Invoice, processor: Processor) -> 
         raise Conflict("A payment for this invoice is already in progress.", code="payment_in_progress") from None
     session.commit()
     result = redrive(processor, previous, pm)
-    record_outcome(session, invoice, previous, result)
+    if result.status is ChargeStatus.FAILED and (result.failure_code or "").startswith("processor_"):
+        # Still no clear answer (a timeout, garbage, or "that key is in use" while the first
+        # request is still running): the attempt stays unknown, and is asked about next time.
+        result = replace(result, failure_code=previous.failure_code, failure_message=(
+            f"The processor has still not said whether payment {previous.id} went through, so nothing new "
+            "was charged. Try again later; if it stays unanswered, check the payment with the processor "
+            "and record the invoice as paid out of band, or void it."))
+    record_outcome(session, invoice, previous, result, reasked=True)
     return result
 
 
+REASK_SECONDS = 23 * 3600  # within the processor's idempotency-key lifetime (24 h)
+
+
 def blocks_new_charge(result: ChargeResult | None) -> bool:
-    """Whether settle_unknown's answer leaves nothing new to charge now: the earlier
-    attempt succeeded, waits for the customer, or still has no clear answer."""
-    return result is not None and (result.status is not ChargeStatus.FAILED or result.failure_code in UNKNOWN_OUTCOME)
+    """Whether settle_unknown's answer leaves nothing new to charge now: the earlier attempt
+    succeeded, or still has no clear answer. A decline lets a new charge go ahead, and so
+    does a 3DS request: that charge moves no money unless we confirm it, and we confirm
+    only while the invoice is payable."""
+    if result is None:
+        return False
+    return result.status is ChargeStatus.SUCCEEDED or (
+        result.status is ChargeStatus.FAILED and result.failure_code in UNKNOWN_OUTCOME)
 
 
 def take_slot(session: Session, invoice: Invoice, payment: Payment, *, waiting: PaymentStatus) -> None:
@@ -422,7 +444,8 @@ def guarded(call: Callable[[], ChargeResult], payment: Payment) -> ChargeResult:
                             retryable=True)
 
 
-def record_outcome(session: Session, invoice: Invoice, payment: Payment, result: ChargeResult) -> None:
+def record_outcome(session: Session, invoice: Invoice, payment: Payment, result: ChargeResult, *,
+                   reasked: bool = False) -> None:
     """Step 3: store the outcome, move the invoice, write the events; commits.
 
     Records nothing when this attempt no longer holds the invoice's collection
@@ -430,10 +453,14 @@ def record_outcome(session: Session, invoice: Invoice, payment: Payment, result:
     happened by now, so a concurrent change to the invoice (the merchant
     editing its description, say) must not lose the outcome: the invoice is
     read again and the outcome applied to what is there.
+
+    ``reasked``: the answer to asking again about an attempt recorded before without a
+    clear outcome (settle_unknown): the attempt is not counted again, and a failure that
+    stays a failure writes no new events.
     """
     for attempt in range(CONFLICT_ATTEMPTS):
         try:
-            _record_outcome(session, invoice, payment, result)
+            _record_outcome(session, invoice, payment, result, reasked=reasked)
             return
         except StaleDataError:
             session.rollback()
@@ -441,7 +468,8 @@ def record_outcome(session: Session, invoice: Invoice, payment: Payment, result:
                 raise
 
 
-def _record_outcome(session: Session, invoice: Invoice, payment: Payment, result: ChargeResult) -> None:
+def _record_outcome(session: Session, invoice: Invoice, payment: Payment, result: ChargeResult, *,
+                    reasked: bool) -> None:
     # Locked where the database can (PostgreSQL): a concurrent edit waits for the
     # outcome instead of the outcome retrying behind it. SQLite's writer already
     # holds the database's write lock here.
@@ -463,7 +491,7 @@ def _record_outcome(session: Session, invoice: Invoice, payment: Payment, result
     invoice.collecting_payment_id = None
     if result.status is ChargeStatus.SUCCEEDED:
         payment.status = PaymentStatus.COMPLETED
-        invoice.attempt_count += 1
+        invoice.attempt_count += 0 if reasked else 1
         invoice.amount_paid += payment.amount
         invoice.last_payment_error = None
         invoice.next_payment_attempt = None
@@ -489,15 +517,16 @@ def _record_outcome(session: Session, invoice: Invoice, payment: Payment, result
         payment.decline_code = result.decline_code
         payment.failure_message = result.failure_message or (
             "This payment needs the customer to authenticate on the invoice page." if needs_customer else None)
-        invoice.attempt_count += 1
+        invoice.attempt_count += 0 if reasked else 1
         invoice.last_payment_error = {"code": payment.failure_code, "decline_code": payment.decline_code,
                                       "message": payment.failure_message, "payment": payment.id}
         session.flush()
         if needs_customer:
             record_event(session, invoice, "invoice.payment_action_required")
-        else:
+        elif not reasked:  # a re-asked attempt was failed already: its events are written
             _payment_event(session, payment, "payment.failed")
-        record_event(session, invoice, "invoice.payment_failed")
+        if needs_customer or not reasked:
+            record_event(session, invoice, "invoice.payment_failed")
     session.flush()
     session.commit()
 

@@ -217,6 +217,11 @@ def _refused(invoice: Invoice, token: str, error: Conflict) -> Any:
                     "reload this page in a moment to see its result.")
     elif error.code == "payment_not_pending":
         message = _("This authentication was already answered. Nothing more was charged.")
+    elif error.code == "payment_outcome_unknown":
+        view = build(db.session, invoice)
+        return _render_invoice(view, _pay_form(view), status=409, alert=_(
+            "We cannot take a payment for this invoice right now: an earlier payment has not been confirmed. "
+            "Nothing was charged. Please contact the merchant, whose details are on this page."))
     else:
         raise error
     # Back to the invoice's own address, so that reloading shows the outcome instead of

@@ -252,7 +252,7 @@ def test_live_processor_unreachable_on_every_retry(live: Live, rsps: responses.R
     # instead of charging again, and that attempt is the payment.
     rsps.replace(responses.POST, INTENTS, json={"id": "pi_live_8", "status": "succeeded"})
     paid = live.ok("POST", f"/v1/invoices/{inv['id']}/pay")
-    assert paid["status"] == "paid" and paid["attempt_count"] == 2
+    assert paid["status"] == "paid" and paid["attempt_count"] == 1  # asking again is the same attempt
     assert [(p["id"], p["status"]) for p in live.payments(inv["id"])] == [(payment["id"], "completed")]
     asked_again = _intent_calls(rsps)[-1].request
     assert asked_again.headers["Idempotency-Key"] == f"vinr_{payment['id']}"
@@ -433,3 +433,56 @@ def test_a_clear_answer_about_the_lost_charge_lets_a_new_one_go_ahead(live: Live
     assert b"pm_live_other" in _intent_calls(rsps)[-1].request.body
     statuses = {p["id"]: p["status"] for p in live.payments(inv["id"])}
     assert statuses.pop(lost["id"]) == "failed" and list(statuses.values()) == ["completed"]
+
+
+def test_a_reask_that_gets_no_clear_answer_keeps_the_attempt_unknown(live: Live,
+                                                                     rsps: responses.RequestsMock) -> None:
+    """The processor answers the question with an error of its own (here: the first request
+    with that key is still running): no clear answer, so nothing new is charged, the
+    attempt is asked about again next time, and it is not counted or announced twice."""
+    inv, lost = _lost_charge(live, rsps)
+    rsps.replace(responses.POST, INTENTS, status=409, json={"error": {
+        "type": "idempotency_error", "message": "A request with this key is in progress."}})
+    other = _second_card(live)
+    again = live.ok("POST", f"/v1/invoices/{inv['id']}/pay", {"payment_method": other})
+    assert again["status"] == "open" and again["attempt_count"] == 1
+    assert again["last_payment_error"]["code"] == "processor_unavailable"
+    assert "still not said" in again["last_payment_error"]["message"]
+    assert all(b"pm_live_other" not in (c.request.body or b"") for c in _intent_calls(rsps))
+    assert len(live.events("payment.failed")) == 1 and len(live.events("invoice.payment_failed")) == 1
+    rsps.replace(responses.POST, INTENTS, json={"id": "pi_live_23", "status": "succeeded"})
+    paid = live.ok("POST", f"/v1/invoices/{inv['id']}/pay", {"payment_method": other})
+    assert paid["status"] == "paid" and [p["id"] for p in live.payments(inv["id"])] == [lost["id"]]
+
+
+def test_an_attempt_too_old_to_ask_about_needs_a_person(live: Live, rsps: responses.RequestsMock,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A day later the processor has forgotten the key: asking again would be a new charge
+    on the old card. /pay refuses, says what to do, and sends nothing; the merchant can
+    still record the payment out of band."""
+    inv, lost = _lost_charge(live, rsps)
+    sent = len(rsps.calls)
+    monkeypatch.setattr(clock, "now", lambda real=clock.now: real() + 24 * 3600)
+    refused = live.post(f"/v1/invoices/{inv['id']}/pay", {"payment_method": _second_card(live)})
+    assert refused.status_code == 409
+    error = refused.get_json()["error"]
+    assert error["code"] == "payment_outcome_unknown" and lost["id"] in error["message"]
+    assert "paid out of band" in error["message"] and len(rsps.calls) == sent
+    paid = live.ok("POST", f"/v1/invoices/{inv['id']}/pay", {"paid_out_of_band": True})
+    assert paid["status"] == "paid"
+
+
+def test_a_lost_charge_that_now_wants_3ds_does_not_stop_a_new_charge(live: Live,
+                                                                     rsps: responses.RequestsMock) -> None:
+    """Asked again, the processor says the lost off-session charge wants 3DS: that charge
+    moves no money unless we confirm it (we confirm only while the invoice is payable), so
+    the merchant's /pay with another card goes ahead, and is the only charge."""
+    inv, lost = _lost_charge(live, rsps)
+    rsps.replace(responses.POST, INTENTS, json={
+        "id": "pi_live_24", "status": "requires_action",
+        "next_action": {"redirect_to_url": {"url": "https://bank.example/3ds"}}})
+    rsps.add(responses.POST, INTENTS, json={"id": "pi_live_25", "status": "succeeded"})
+    paid = live.ok("POST", f"/v1/invoices/{inv['id']}/pay", {"payment_method": _second_card(live)})
+    assert paid["status"] == "paid" and b"pm_live_other" in _intent_calls(rsps)[-1].request.body
+    statuses = {p["id"]: p["status"] for p in live.payments(inv["id"])}
+    assert statuses.pop(lost["id"]) == "requires_action" and list(statuses.values()) == ["completed"]

@@ -11,6 +11,7 @@ import requests
 import responses
 from flask import Flask
 
+from app import clock
 from app.accounts.service import create_merchant
 from tests.conftest import PROCESSOR_URL, Api
 from tests.portal.conftest import Hosted, make_hosted
@@ -126,3 +127,19 @@ def test_a_lost_confirmation_is_asked_about_again_before_another_card_is_charged
     assert len(intents) == 1 and b"pm_live_other" not in intents[0].body
     payments = live_hosted.api.ok("GET", "/v1/payments", query_string={"invoice": live_hosted.invoice["id"]})
     assert [p["status"] for p in payments["data"]] == ["completed"]
+
+
+def test_an_earlier_payment_nobody_can_confirm_is_explained_not_charged_beside(
+        live_hosted: Hosted, rsps: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch) -> None:
+    rsps.add(responses.POST, f"{PROCESSOR_URL}/v1/payment_methods", json=CARD)
+    rsps.add(responses.POST, f"{PROCESSOR_URL}/v1/payment_intents", body=requests.exceptions.ReadTimeout("timed out"))
+    lost = live_hosted.pay()
+    assert lost.status_code == 402 and "did not get an answer" in lost.get_data(as_text=True)
+    sent = len([c for c in rsps.calls if c.request.url.endswith("/v1/payment_intents")])
+    monkeypatch.setattr(clock, "now", lambda real=clock.now: real() + 24 * 3600)
+    refused = live_hosted.pay()
+    html = refused.get_data(as_text=True)
+    alert = html.split('role="alert"', 1)[1].split("</div>", 1)[0]
+    assert refused.status_code == 409 and "an earlier payment has not been confirmed" in alert
+    assert len([c for c in rsps.calls if c.request.url.endswith("/v1/payment_intents")]) == sent
+    assert live_hosted.refreshed()["status"] == "open"
