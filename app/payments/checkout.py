@@ -35,6 +35,9 @@ from app.payments.processor import (
     SetupRequest,
 )
 from app.payments.service import (
+    OUTCOME_UNKNOWN as OUTCOME_UNKNOWN,  # re-exported: the views reach payments through checkout
+)
+from app.payments.service import (
     UNKNOWN_OUTCOME,
     blocks_new_charge,
     charge,

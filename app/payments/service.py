@@ -323,9 +323,10 @@ def settle_unknown(session: Session, invoice: Invoice, processor: Processor) -> 
 
     Returns that answer, or None when there was nothing to ask. A new charge is made only
     when the answer is clear (see blocks_new_charge): a different card or an off-session
-    charge would otherwise be a second charge beside one that happened. Raises Conflict
-    ``payment_in_progress`` when another request is asking already, and
-    ``payment_outcome_unknown`` when the attempt can no longer be asked about safely.
+    charge would otherwise be a second charge beside one that happened. When the attempt
+    can no longer be asked about safely, records ``payment_outcome_unknown`` as the
+    invoice's last_payment_error and returns that. Raises Conflict ``payment_in_progress``
+    when another request is asking already.
     """
     if invoice.payment_id is None:
         return None
@@ -335,11 +336,16 @@ def settle_unknown(session: Session, invoice: Invoice, processor: Processor) -> 
     pm = session.get(PaymentMethod, previous.payment_method_id) if previous.payment_method_id else None
     if pm is None or clock.now() - previous.created > REASK_SECONDS:
         # A processor keeps idempotency keys for about a day: asking after that would be a
-        # new charge on the old card, not a question. A person has to look.
-        raise Conflict(f"The processor never said whether payment {previous.id} went through, and it can no "
-                       "longer be asked safely, so nothing new is charged. Check that payment with the "
-                       "processor, then record the invoice as paid out of band or void it.",
-                       code="payment_outcome_unknown")
+        # new charge on the old card, not a question. A person has to look. No attempt is
+        # made or counted; the invoice says why (SPEC §3: /pay answers 200 with it).
+        message = (f"The processor never said whether payment {previous.id} went through, and it can no "
+                   "longer be asked safely, so nothing new is charged. Check that payment with the "
+                   "processor, then record the invoice as paid out of band or void it.")
+        invoice.last_payment_error = {"code": OUTCOME_UNKNOWN, "decline_code": None, "message": message,
+                                      "payment": previous.id}
+        session.flush()
+        session.commit()
+        return ChargeResult(status=ChargeStatus.FAILED, failure_code=OUTCOME_UNKNOWN, failure_message=message)
     try:
         take_slot(session, invoice, previous, waiting=PaymentStatus.FAILED)
     except Conflict as error:
@@ -361,6 +367,7 @@ def settle_unknown(session: Session, invoice: Invoice, processor: Processor) -> 
 
 
 REASK_SECONDS = 23 * 3600  # within the processor's idempotency-key lifetime (24 h)
+OUTCOME_UNKNOWN = "payment_outcome_unknown"  # last_payment_error code: a person must check the processor
 
 
 def blocks_new_charge(result: ChargeResult | None) -> bool:
@@ -371,7 +378,8 @@ def blocks_new_charge(result: ChargeResult | None) -> bool:
     if result is None:
         return False
     return result.status is ChargeStatus.SUCCEEDED or (
-        result.status is ChargeStatus.FAILED and result.failure_code in UNKNOWN_OUTCOME)
+        result.status is ChargeStatus.FAILED and (result.failure_code in UNKNOWN_OUTCOME
+                                                  or result.failure_code == OUTCOME_UNKNOWN))
 
 
 def take_slot(session: Session, invoice: Invoice, payment: Payment, *, waiting: PaymentStatus) -> None:

@@ -102,6 +102,9 @@ def decline_message(result: checkout.CheckoutResult) -> str:
     for code in (result.decline_code, result.failure_code):
         if code in reasons:
             return reasons[code]
+    if result.failure_code == checkout.OUTCOME_UNKNOWN:
+        return _("We cannot take a payment for this invoice right now: an earlier payment has not been confirmed. "
+                 "Nothing was charged. Please contact the merchant, whose details are on this page.")
     if result.outcome_unknown:
         return _("We did not get an answer about your payment just now. Please try again in a moment: "
                  "you will not be charged twice.")
@@ -217,11 +220,6 @@ def _refused(invoice: Invoice, token: str, error: Conflict) -> Any:
                     "reload this page in a moment to see its result.")
     elif error.code == "payment_not_pending":
         message = _("This authentication was already answered. Nothing more was charged.")
-    elif error.code == "payment_outcome_unknown":
-        view = build(db.session, invoice)
-        return _render_invoice(view, _pay_form(view), status=409, alert=_(
-            "We cannot take a payment for this invoice right now: an earlier payment has not been confirmed. "
-            "Nothing was charged. Please contact the merchant, whose details are on this page."))
     else:
         raise error
     # Back to the invoice's own address, so that reloading shows the outcome instead of

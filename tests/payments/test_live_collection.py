@@ -458,16 +458,16 @@ def test_a_reask_that_gets_no_clear_answer_keeps_the_attempt_unknown(live: Live,
 def test_an_attempt_too_old_to_ask_about_needs_a_person(live: Live, rsps: responses.RequestsMock,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """A day later the processor has forgotten the key: asking again would be a new charge
-    on the old card. /pay refuses, says what to do, and sends nothing; the merchant can
-    still record the payment out of band."""
+    on the old card. /pay charges nothing, counts no attempt and says what to do (200 with
+    the invoice, as /pay always answers); the merchant can record the payment out of band."""
     inv, lost = _lost_charge(live, rsps)
     sent = len(rsps.calls)
     monkeypatch.setattr(clock, "now", lambda real=clock.now: real() + 24 * 3600)
-    refused = live.post(f"/v1/invoices/{inv['id']}/pay", {"payment_method": _second_card(live)})
-    assert refused.status_code == 409
-    error = refused.get_json()["error"]
-    assert error["code"] == "payment_outcome_unknown" and lost["id"] in error["message"]
-    assert "paid out of band" in error["message"] and len(rsps.calls) == sent
+    refused = live.ok("POST", f"/v1/invoices/{inv['id']}/pay", {"payment_method": _second_card(live)})
+    assert (refused["status"], refused["attempt_count"]) == ("open", 1)
+    error = refused["last_payment_error"]
+    assert error["code"] == "payment_outcome_unknown" and error["payment"] == lost["id"]
+    assert lost["id"] in error["message"] and "paid out of band" in error["message"] and len(rsps.calls) == sent
     paid = live.ok("POST", f"/v1/invoices/{inv['id']}/pay", {"paid_out_of_band": True})
     assert paid["status"] == "paid"
 

@@ -140,6 +140,6 @@ def test_an_earlier_payment_nobody_can_confirm_is_explained_not_charged_beside(
     refused = live_hosted.pay()
     html = refused.get_data(as_text=True)
     alert = html.split('role="alert"', 1)[1].split("</div>", 1)[0]
-    assert refused.status_code == 409 and "an earlier payment has not been confirmed" in alert
+    assert refused.status_code == 402 and "an earlier payment has not been confirmed" in alert
     assert len([c for c in rsps.calls if c.request.url.endswith("/v1/payment_intents")]) == sent
     assert live_hosted.refreshed()["status"] == "open"
