@@ -119,12 +119,12 @@ def _collect(session: Session, invoice: Invoice, pm: PaymentMethod, return_url: 
         resume_stale_claim(session, _caller(session, invoice), invoice, processor)
         if not invoice.is_payable:
             return CheckoutResult(Outcome.PAID, payment_id=invoice.payment_id)
-    earlier = invoice.payment_id
     answer = settle_unknown(session, invoice, processor)
-    if answer is not None and blocks_new_charge(answer):
-        # The last attempt got no clear answer before; what the processor says now decides,
+    if blocks_new_charge(answer):
+        # An earlier attempt got no clear answer before; what the processor says now decides,
         # and nothing new is charged beside it.
-        return _result(answer, earlier)
+        assert answer is not None
+        return _result(answer, invoice.payment_id)
     payment = claim(session, invoice, pm, off_session=False, set_default_on_success=set_default,
                     return_url=return_url)
     result = charge(processor, payment, pm)
@@ -187,6 +187,13 @@ def complete_authentication(session: Session, invoice: Invoice, payment_id: str,
     Re-claims the invoice first, so two tabs answering at once confirm once.
     ``passed`` is the sandbox challenge's answer; a live processor knows it.
     """
+    challenge_payment(session, invoice, payment_id)
+    # Confirming moves money, like a new charge: not beside another attempt that may have
+    # charged already (a merchant's /pay that got no answer, say).
+    answer = settle_unknown(session, invoice, processor_for(invoice.livemode))
+    if blocks_new_charge(answer):
+        assert answer is not None
+        return _result(answer, invoice.payment_id)
     payment = _reclaim(session, invoice, payment_id)
     session.commit()
     result = confirm(processor_for(invoice.livemode), payment, passed=passed)

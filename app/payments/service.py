@@ -317,35 +317,37 @@ UNKNOWN_OUTCOME = frozenset({"processor_unavailable", "processor_invalid_respons
 
 
 def settle_unknown(session: Session, invoice: Invoice, processor: Processor) -> ChargeResult | None:
-    """Before a new charge: ask the processor again about the invoice's last attempt if it
-    gave no clear answer (it may have charged), with the same request and key, and record
-    what it says now. Commits.
+    """Before a new charge or a 3DS confirmation: ask the processor again about every attempt
+    of this invoice that got no clear answer (it may have charged), oldest first, each with
+    its own request and key, and record what it says now. Commits.
 
-    Returns that answer, or None when there was nothing to ask. A new charge is made only
-    when the answer is clear (see blocks_new_charge): a different card or an off-session
-    charge would otherwise be a second charge beside one that happened. When the attempt
-    can no longer be asked about safely, records ``payment_outcome_unknown`` as the
-    invoice's last_payment_error and returns that. Raises Conflict ``payment_in_progress``
-    when another request is asking already.
+    Returns the answer that stops anything new (see blocks_new_charge), else the last answer,
+    or None when there was nothing to ask. An attempt too old to ask safely stops anything
+    new too: its ``payment_outcome_unknown`` answer is recorded as the invoice's
+    last_payment_error. Raises Conflict ``payment_in_progress`` when another request is
+    asking already. After a blocking answer ``invoice.payment_id`` names its attempt.
     """
-    if invoice.payment_id is None:
-        return None
-    previous = session.get(Payment, invoice.payment_id)
-    if previous is None or previous.status is not PaymentStatus.FAILED or previous.failure_code not in UNKNOWN_OUTCOME:
-        return None
+    answer: ChargeResult | None = None
+    for previous in _unknown_attempts(session, invoice):
+        answer = _ask_again(session, invoice, previous, processor)
+        if blocks_new_charge(answer):
+            return answer
+    return answer
+
+
+def _unknown_attempts(session: Session, invoice: Invoice) -> list[Payment]:
+    if invoice.attempt_count == 0:
+        return []  # no attempt recorded: nothing to ask about (and no query on the first charge)
+    return list(session.scalars(
+        sa.select(Payment).where(Payment.invoice_id == invoice.id, Payment.status == PaymentStatus.FAILED,
+                                 Payment.failure_code.in_(UNKNOWN_OUTCOME))
+        .order_by(Payment.created, Payment.id)))
+
+
+def _ask_again(session: Session, invoice: Invoice, previous: Payment, processor: Processor) -> ChargeResult:
     pm = session.get(PaymentMethod, previous.payment_method_id) if previous.payment_method_id else None
     if pm is None or clock.now() - previous.created > REASK_SECONDS:
-        # A processor keeps idempotency keys for about a day: asking after that would be a
-        # new charge on the old card, not a question. A person has to look. No attempt is
-        # made or counted; the invoice says why (SPEC §3: /pay answers 200 with it).
-        message = (f"The processor never said whether payment {previous.id} went through, and it can no "
-                   "longer be asked safely, so nothing new is charged. Check that payment with the "
-                   "processor, then record the invoice as paid out of band or void it.")
-        invoice.last_payment_error = {"code": OUTCOME_UNKNOWN, "decline_code": None, "message": message,
-                                      "payment": previous.id}
-        session.flush()
-        session.commit()
-        return ChargeResult(status=ChargeStatus.FAILED, failure_code=OUTCOME_UNKNOWN, failure_message=message)
+        return _needs_a_person(session, invoice, previous)
     try:
         take_slot(session, invoice, previous, waiting=PaymentStatus.FAILED)
     except Conflict as error:
@@ -354,16 +356,40 @@ def settle_unknown(session: Session, invoice: Invoice, processor: Processor) -> 
         # Another request asked about it a moment ago and recorded the answer.
         raise Conflict("A payment for this invoice is already in progress.", code="payment_in_progress") from None
     session.commit()
-    result = redrive(processor, previous, pm)
-    if result.status is ChargeStatus.FAILED and (result.failure_code or "").startswith("processor_"):
-        # Still no clear answer (a timeout, garbage, or "that key is in use" while the first
-        # request is still running): the attempt stays unknown, and is asked about next time.
-        result = replace(result, failure_code=previous.failure_code, failure_message=(
-            f"The processor has still not said whether payment {previous.id} went through, so nothing new "
-            "was charged. Try again later; if it stays unanswered, check the payment with the processor "
-            "and record the invoice as paid out of band, or void it."))
+    result = unclear_is_unknown(redrive(processor, previous, pm), previous)
     record_outcome(session, invoice, previous, result, reasked=True)
     return result
+
+
+def _needs_a_person(session: Session, invoice: Invoice, previous: Payment) -> ChargeResult:
+    """A processor keeps idempotency keys for about a day: asking after that would be a new
+    charge on the old card, not a question. No attempt is made or counted; the invoice says
+    why and what to do (SPEC §3: /pay answers 200 with it), announced once."""
+    message = (f"The processor never said whether payment {previous.id} went through, and it can no "
+               "longer be asked safely, so nothing new is charged. Check that payment with the "
+               "processor, then record the invoice as paid out of band or void it.")
+    error = {"code": OUTCOME_UNKNOWN, "decline_code": None, "message": message, "payment": previous.id}
+    if invoice.last_payment_error != error:
+        invoice.last_payment_error = error
+        invoice.payment_id = previous.id
+        session.flush()
+        record_event(session, invoice, "invoice.updated")
+    session.commit()
+    return ChargeResult(status=ChargeStatus.FAILED, failure_code=OUTCOME_UNKNOWN, failure_message=message)
+
+
+def unclear_is_unknown(result: ChargeResult, payment: Payment) -> ChargeResult:
+    """The answer to re-sending an attempt whose first send may have reached the processor.
+    Any refusal of the processor's own (``processor_*``: a key it no longer matches, a
+    request it calls invalid) says nothing about that first send: the attempt stays
+    unknown, and is asked about again next time."""
+    if result.status is not ChargeStatus.FAILED or not (result.failure_code or "").startswith("processor_"):
+        return result
+    code = payment.failure_code if payment.failure_code in UNKNOWN_OUTCOME else "processor_unavailable"
+    return replace(result, failure_code=code, failure_message=(
+        f"The processor has still not said whether payment {payment.id} went through, so nothing new "
+        "was charged. Try again later; if it stays unanswered, check the payment with the processor "
+        "and record the invoice as paid out of band, or void it."))
 
 
 REASK_SECONDS = 23 * 3600  # within the processor's idempotency-key lifetime (24 h)
@@ -399,6 +425,7 @@ def take_slot(session: Session, invoice: Invoice, payment: Payment, *, waiting: 
         if payment.status is not waiting:
             raise Conflict("This payment no longer waits for an answer.", code="payment_not_pending")
         invoice.collecting_payment_id = payment.id
+        invoice.payment_id = payment.id  # the attempt the invoice is about now (SPEC: invoice.payment)
         payment.status = PaymentStatus.PROCESSING
         # The claim is live from now: the age of the attempt must not make it look stale
         # (resume_stale_claim) while the processor is being asked.
@@ -529,11 +556,13 @@ def _record_outcome(session: Session, invoice: Invoice, payment: Payment, result
         invoice.last_payment_error = {"code": payment.failure_code, "decline_code": payment.decline_code,
                                       "message": payment.failure_message, "payment": payment.id}
         session.flush()
+        # A re-asked attempt was recorded as failed already, with its events: only a change
+        # to waiting for the customer is news.
         if needs_customer:
             record_event(session, invoice, "invoice.payment_action_required")
-        elif not reasked:  # a re-asked attempt was failed already: its events are written
+        elif not reasked:
             _payment_event(session, payment, "payment.failed")
-        if needs_customer or not reasked:
+        if not reasked:
             record_event(session, invoice, "invoice.payment_failed")
     session.flush()
     session.commit()
@@ -562,6 +591,14 @@ def resume_stale_claim(session: Session, caller: Caller, invoice: Invoice, proce
     # reads began before calling the processor, as claim() does on the first
     # attempt; on SQLite it holds the write lock (BEGIN IMMEDIATE) for the call.
     session.commit()
-    result = redrive(processor, payment, pm)
-    record_outcome(session, invoice, payment, result)
+    # Asking again about an attempt already recorded as unknown (settle_unknown's process
+    # died) is not a new attempt.
+    reasked = payment.failure_code in UNKNOWN_OUTCOME
+    if clock.now() - payment.created > REASK_SECONDS:
+        result = ChargeResult(status=ChargeStatus.FAILED, failure_code="processor_unavailable",
+                              failure_message="This attempt stopped before the processor answered, and it is "
+                                              "too old to ask about safely.")
+    else:
+        result = unclear_is_unknown(redrive(processor, payment, pm), payment)
+    record_outcome(session, invoice, payment, result, reasked=reasked)
     return invoice

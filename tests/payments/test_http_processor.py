@@ -322,7 +322,6 @@ def test_no_retries_when_max_retries_is_zero(rsps: responses.RequestsMock, sleep
     [
         (400, "processor_invalid_request"),
         (404, "processor_invalid_request"),
-        (409, "processor_invalid_request"),
         (429, "processor_invalid_request"),
         (401, "processor_authentication_failed"),
         (403, "processor_authentication_failed"),
@@ -343,6 +342,23 @@ def test_4xx_is_not_retried(
     assert caught.value.code == code
     assert "No such payment_method" in str(caught.value)
     assert (len(rsps.calls), sleeps) == (1, [])
+
+
+@pytest.mark.parametrize("refusal", [409, 400, 404])
+def test_a_refusal_that_says_nothing_about_the_charge_is_an_unknown_outcome(
+    rsps: responses.RequestsMock, http_processor: HttpProcessor, sleeps: list[float], refusal: int
+) -> None:
+    """A 409 means the first request with this key is still running; any refusal after a
+    send that timed out may be about a request that did reach the processor. Neither says
+    the card was not charged, so neither may read as a clear failure."""
+    if refusal != 409:
+        rsps.post(INTENTS, body=requests.exceptions.ReadTimeout("read timed out"))
+    rsps.post(INTENTS, status=refusal, json={"error": {"type": "invalid_request_error", "message": "no"}})
+
+    with pytest.raises(ProcessorError) as caught:
+        http_processor.charge(CHARGE)
+
+    assert caught.value.code == "processor_unavailable"
 
 
 def test_4xx_message_never_echoes_card_data(

@@ -486,3 +486,70 @@ def test_a_lost_charge_that_now_wants_3ds_does_not_stop_a_new_charge(live: Live,
     assert paid["status"] == "paid" and b"pm_live_other" in _intent_calls(rsps)[-1].request.body
     statuses = {p["id"]: p["status"] for p in live.payments(inv["id"])}
     assert statuses.pop(lost["id"]) == "requires_action" and list(statuses.values()) == ["completed"]
+
+
+def test_a_timeout_then_a_refusal_on_the_first_charge_is_no_clear_answer(live: Live,
+                                                                         rsps: responses.RequestsMock) -> None:
+    """The first send timed out (it may have charged); the resend was refused (409: the first
+    is still running). That is no answer about the charge: the next /pay, even with another
+    card, asks about it first, and it did go through."""
+    inv = live.open_invoice()
+    rsps.add(responses.POST, INTENTS, body=requests.exceptions.ReadTimeout("read timed out"))
+    rsps.add(responses.POST, INTENTS, status=409, json={"error": {"type": "idempotency_error", "message": "busy"}})
+    first = live.ok("POST", f"/v1/invoices/{inv['id']}/pay")
+    assert first["last_payment_error"]["code"] == "processor_unavailable"
+    rsps.add(responses.POST, INTENTS, json={"id": "pi_live_30", "status": "succeeded"})
+    paid = live.ok("POST", f"/v1/invoices/{inv['id']}/pay", {"payment_method": _second_card(live)})
+    assert paid["status"] == "paid" and paid["payment"] == first["last_payment_error"]["payment"]
+    assert all(b"pm_live_other" not in (c.request.body or b"") for c in _intent_calls(rsps))
+
+
+def test_a_reask_whose_process_died_is_finished_as_the_same_attempt(live: Live,
+                                                                    rsps: responses.RequestsMock) -> None:
+    """settle_unknown's process died after taking the invoice to ask again; the next /pay
+    finishes that question (a stale claim): not a new attempt, no new failure events, and a
+    refusal is still no answer, so the other card is not charged next."""
+    inv, lost = _lost_charge(live, rsps)
+    live.session.execute(sa.update(Payment).where(Payment.id == lost["id"]).values(
+        status="processing", updated=clock.now() - 600))
+    live.session.execute(sa.update(Invoice).where(Invoice.id == inv["id"]).values(
+        collecting_payment_id=lost["id"], version=Invoice.version + 1))
+    live.session.flush()
+    rsps.replace(responses.POST, INTENTS, status=400, json={"error": {"message": "Keys for idempotent requests "
+                                                                                 "can only be used with the same "
+                                                                                 "parameters"}})
+    after = live.ok("POST", f"/v1/invoices/{inv['id']}/pay")
+    assert after["attempt_count"] == 1 and after["last_payment_error"]["code"] == "processor_unavailable"
+    assert len(live.events("payment.failed")) == 1 and len(live.events("invoice.payment_failed")) == 1
+    again = live.ok("POST", f"/v1/invoices/{inv['id']}/pay", {"payment_method": _second_card(live)})
+    assert again["status"] == "open"
+    assert all(b"pm_live_other" not in (c.request.body or b"") for c in _intent_calls(rsps))
+
+
+def test_asking_again_and_finding_3ds_announces_only_that(live: Live, rsps: responses.RequestsMock) -> None:
+    inv, lost = _lost_charge(live, rsps)
+    rsps.replace(responses.POST, INTENTS, json={
+        "id": "pi_live_31", "status": "requires_action",
+        "next_action": {"redirect_to_url": {"url": "https://bank.example/3ds"}}})
+    rsps.add(responses.POST, INTENTS, status=402, json={"error": {
+        "type": "card_error", "code": "card_declined", "decline_code": "generic_decline", "message": "no"}})
+    out = live.ok("POST", f"/v1/invoices/{inv['id']}/pay", {"payment_method": _second_card(live)})
+    assert out["attempt_count"] == 2  # the lost one, and the declined new one
+    counts = {t: len(live.events(t)) for t in ("payment.failed", "invoice.payment_failed",
+                                               "invoice.payment_action_required")}
+    assert counts == {"payment.failed": 2, "invoice.payment_failed": 2, "invoice.payment_action_required": 1}
+
+
+def test_an_attempt_is_asked_about_for_23_hours_and_then_announced_once(live: Live, rsps: responses.RequestsMock,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    inv, lost = _lost_charge(live, rsps)
+    sent = len(_intent_calls(rsps))
+    monkeypatch.setattr(clock, "now", lambda real=clock.now: real() + 22 * 3600)
+    live.ok("POST", f"/v1/invoices/{inv['id']}/pay")
+    assert len(_intent_calls(rsps)) > sent  # still asked
+    monkeypatch.setattr(clock, "now", lambda real=clock.now: real() + 24 * 3600)
+    sent, updates = len(_intent_calls(rsps)), len(live.events("invoice.updated"))
+    for _ in range(2):
+        out = live.ok("POST", f"/v1/invoices/{inv['id']}/pay")
+        assert out["last_payment_error"]["code"] == "payment_outcome_unknown"
+    assert len(_intent_calls(rsps)) == sent and len(live.events("invoice.updated")) == updates + 1

@@ -143,3 +143,62 @@ def test_an_earlier_payment_nobody_can_confirm_is_explained_not_charged_beside(
     assert refused.status_code == 402 and "an earlier payment has not been confirmed" in alert
     assert len([c for c in rsps.calls if c.request.url.endswith("/v1/payment_intents")]) == sent
     assert live_hosted.refreshed()["status"] == "open"
+
+
+INTENTS = f"{PROCESSOR_URL}/v1/payment_intents"
+
+
+def _waiting_for_3ds(hosted: Hosted, rsps: responses.RequestsMock) -> tuple[str, str]:
+    """The customer's payment waits for 3DS; returns its challenge page and the saved card."""
+    rsps.add(responses.POST, f"{PROCESSOR_URL}/v1/payment_methods", json=CARD)
+    rsps.add(responses.POST, INTENTS, json={"id": "pi_live_1", "status": "requires_action",
+                                            "next_action": {"redirect_to_url": {"url": BANK}}})
+    challenge = hosted.pay().headers["Location"]
+    cards = hosted.api.ok("GET", f"/v1/customers/{hosted.invoice['customer']}/payment_methods")["data"]
+    return challenge, cards[0]["id"]
+
+
+def _answer(hosted: Hosted, challenge: str) -> Any:
+    html = hosted.client.get(challenge).get_data(as_text=True)
+    return hosted.client.post(challenge, data={"csrf_token": csrf_of(html), "complete": "1"})
+
+
+@pytest.mark.parametrize("then", ["still-no-answer", "declined"])
+def test_a_challenge_is_not_confirmed_beside_a_charge_that_may_have_happened(
+        live_hosted: Hosted, rsps: responses.RequestsMock, then: str) -> None:
+    """While the customer's payment waits for 3DS, the merchant's /pay on the same card gets
+    no answer (it may have charged). Completing the challenge first asks about that charge:
+    with still no answer nothing is confirmed; once it is clearly declined, the customer's
+    payment goes through."""
+    challenge, card = _waiting_for_3ds(live_hosted, rsps)
+    rsps.replace(responses.POST, INTENTS, body=requests.exceptions.ReadTimeout("read timed out"))
+    live_hosted.api.ok("POST", f"/v1/invoices/{live_hosted.invoice['id']}/pay", {"payment_method": card})
+    confirm = f"{INTENTS}/pi_live_1/confirm"
+    if then == "declined":
+        rsps.replace(responses.POST, INTENTS, status=402, json={"error": {
+            "type": "card_error", "code": "card_declined", "decline_code": "generic_decline", "message": "no"}})
+        rsps.add(responses.POST, confirm, json={"id": "pi_live_1", "status": "succeeded"})
+    done = _answer(live_hosted, challenge)
+    confirmed = [c for c in rsps.calls if c.request.url == confirm]
+    if then == "declined":
+        assert done.status_code == 303 and live_hosted.refreshed()["status"] == "paid" and len(confirmed) == 1
+    else:
+        assert done.status_code == 402 and "did not get an answer" in done.get_data(as_text=True)
+        assert confirmed == [] and live_hosted.refreshed()["status"] == "open"
+
+
+def test_a_lost_confirmation_stops_the_merchants_charge(live_hosted: Hosted, rsps: responses.RequestsMock) -> None:
+    """The customer's 3DS confirmation got no answer (it may have gone through). The
+    merchant's /pay on the same card asks about the confirmation again first and, with still
+    no answer, charges nothing: two attempts without an answer never exist side by side."""
+    challenge, card = _waiting_for_3ds(live_hosted, rsps)
+    confirm = f"{INTENTS}/pi_live_1/confirm"
+    rsps.add(responses.POST, confirm, body=requests.exceptions.ReadTimeout("read timed out"))
+    _answer(live_hosted, challenge)
+    asked = len([c for c in rsps.calls if c.request.url == confirm])
+    out = live_hosted.api.ok("POST", f"/v1/invoices/{live_hosted.invoice['id']}/pay", {"payment_method": card})
+    assert out["status"] == "open" and out["last_payment_error"]["code"] == "processor_unavailable"
+    assert len([c for c in rsps.calls if c.request.url == confirm]) > asked
+    assert len([c for c in rsps.calls if c.request.url == INTENTS]) == 1  # only the customer's own charge
+    payments = live_hosted.api.ok("GET", "/v1/payments", query_string={"invoice": live_hosted.invoice["id"]})
+    assert [p["status"] for p in payments["data"]] == ["failed"]

@@ -220,7 +220,8 @@ class HttpProcessor:
         Raises ProcessorError after ``max_retries`` resends that all failed
         transiently, for any other 4xx (with the processor's message, scrubbed
         of ``sensitive`` and anything PAN-like), or for a body that is not a
-        JSON object.
+        JSON object. A refusal after a failed send, or a 409 (the key's first
+        request still running), is ``processor_unavailable``: the outcome is unknown.
         """
         url = f"{self.base_url}{path}"
         headers = {
@@ -253,6 +254,11 @@ class HttpProcessor:
                 if body is None:
                     raise _invalid_response()
                 return status, body
+            if failure or status == 409:
+                # After a send that may have reached the processor, or while the first request
+                # with this key is still running (409), a refusal says nothing about the charge.
+                raise ProcessorError(f"The card processor gave no clear answer ({failure or 'HTTP 409'}, "
+                                     f"then HTTP {status}).", code="processor_unavailable")
             raise _refused(status, body, sensitive)
         # Raised outside the except blocks so the request exception (and the
         # card data in its request body) is not chained onto ours.
