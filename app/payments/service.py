@@ -279,8 +279,11 @@ def claim(session: Session, invoice: Invoice, pm: PaymentMethod, *, off_session:
     before this one (nothing was charged by this call), and the status
     Conflict when the invoice stopped being payable meanwhile.
     """
+    last_attempt = invoice.payment_id
     for _attempt in range(CONFLICT_ATTEMPTS):
-        if invoice.collecting_payment_id is not None:
+        if invoice.collecting_payment_id is not None or invoice.payment_id != last_attempt:
+            # Another collection holds the invoice, or made an attempt since we read it (whose
+            # outcome the caller has not looked at: settle_unknown must see it first).
             raise Conflict("A payment for this invoice is already in progress.", code="payment_in_progress")
         if not invoice.is_payable:
             raise illegal(invoice, "pay")
@@ -380,10 +383,14 @@ def _needs_a_person(session: Session, invoice: Invoice, previous: Payment) -> Ch
 
 def unclear_is_unknown(result: ChargeResult, payment: Payment) -> ChargeResult:
     """The answer to re-sending an attempt whose first send may have reached the processor.
-    Any refusal of the processor's own (``processor_*``: a key it no longer matches, a
-    request it calls invalid) says nothing about that first send: the attempt stays
-    unknown, and is asked about again next time."""
-    if result.status is not ChargeStatus.FAILED or not (result.failure_code or "").startswith("processor_"):
+    A processor replays its first answer to a key, so a decline or an invalid request is
+    about that first send. Not a refusal of our credentials, which the resend met and the
+    first may not have: the attempt stays unknown, and is asked about again next time. (The
+    HTTP processor already reports the other refusals that say nothing, such as a 409, as
+    no answer.)"""
+    unclear = result.status is ChargeStatus.FAILED and (
+        result.failure_code in UNKNOWN_OUTCOME or result.failure_code == "processor_authentication_failed")
+    if not unclear:
         return result
     code = payment.failure_code if payment.failure_code in UNKNOWN_OUTCOME else "processor_unavailable"
     return replace(result, failure_code=code, failure_message=(
@@ -538,9 +545,13 @@ def _record_outcome(session: Session, invoice: Invoice, payment: Payment, result
             _make_default(session, invoice, payment)
     elif result.status is ChargeStatus.REQUIRES_ACTION and not payment.off_session:
         # The customer is here and will authenticate: not a failed attempt.
-        # The attempt is counted once, with the confirmed outcome.
+        # The attempt is counted once, with the confirmed outcome (so a re-asked one,
+        # counted as failed before, is uncounted until then, and forgets that failure).
         payment.status = PaymentStatus.REQUIRES_ACTION
         payment.action_url = result.action_url
+        if reasked:
+            invoice.attempt_count -= 1
+            payment.failure_code = payment.decline_code = payment.failure_message = None
         session.flush()
         record_event(session, invoice, "invoice.payment_action_required")
     else:
@@ -556,13 +567,14 @@ def _record_outcome(session: Session, invoice: Invoice, payment: Payment, result
         invoice.last_payment_error = {"code": payment.failure_code, "decline_code": payment.decline_code,
                                       "message": payment.failure_message, "payment": payment.id}
         session.flush()
-        # A re-asked attempt was recorded as failed already, with its events: only a change
-        # to waiting for the customer is news.
+        # A re-asked attempt was announced as failed already: what is news is that it waits
+        # for the customer, or that its failure is now clear; not that it is still unknown.
         if needs_customer:
             record_event(session, invoice, "invoice.payment_action_required")
-        elif not reasked:
+            if not reasked:
+                record_event(session, invoice, "invoice.payment_failed")
+        elif not (reasked and payment.failure_code in UNKNOWN_OUTCOME):
             _payment_event(session, payment, "payment.failed")
-        if not reasked:
             record_event(session, invoice, "invoice.payment_failed")
     session.flush()
     session.commit()

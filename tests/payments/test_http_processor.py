@@ -344,21 +344,30 @@ def test_4xx_is_not_retried(
     assert (len(rsps.calls), sleeps) == (1, [])
 
 
-@pytest.mark.parametrize("refusal", [409, 400, 404])
-def test_a_refusal_that_says_nothing_about_the_charge_is_an_unknown_outcome(
-    rsps: responses.RequestsMock, http_processor: HttpProcessor, sleeps: list[float], refusal: int
+@pytest.mark.parametrize(("after_timeout", "status", "kind", "code"), [
+    (False, 409, "invalid_request_error", "processor_unavailable"),
+    (False, 400, "idempotency_error", "processor_unavailable"),
+    (True, 429, "rate_limit_error", "processor_unavailable"),
+    (False, 429, "rate_limit_error", "processor_invalid_request"),
+    (True, 400, "invalid_request_error", "processor_invalid_request"),
+    (True, 404, "invalid_request_error", "processor_invalid_request"),
+])
+def test_only_a_refusal_that_says_nothing_about_the_charge_is_an_unknown_outcome(
+    rsps: responses.RequestsMock, http_processor: HttpProcessor, sleeps: list[float], after_timeout: bool,
+    status: int, kind: str, code: str,
 ) -> None:
-    """A 409 means the first request with this key is still running; any refusal after a
-    send that timed out may be about a request that did reach the processor. Neither says
-    the card was not charged, so neither may read as a clear failure."""
-    if refusal != 409:
+    """A processor replays its first answer to a key, so a refusal is about the charge, even
+    after a timed-out send. Except: 409 (the key's first request still running), an
+    idempotency error, and a rate limit that met a resend (the first send may have got
+    through). Those leave the outcome unknown; the others are a clear failure."""
+    if after_timeout:
         rsps.post(INTENTS, body=requests.exceptions.ReadTimeout("read timed out"))
-    rsps.post(INTENTS, status=refusal, json={"error": {"type": "invalid_request_error", "message": "no"}})
+    rsps.post(INTENTS, status=status, json={"error": {"type": kind, "message": "no"}})
 
     with pytest.raises(ProcessorError) as caught:
         http_processor.charge(CHARGE)
 
-    assert caught.value.code == "processor_unavailable"
+    assert caught.value.code == code
 
 
 def test_4xx_message_never_echoes_card_data(

@@ -433,6 +433,9 @@ def test_a_clear_answer_about_the_lost_charge_lets_a_new_one_go_ahead(live: Live
     assert b"pm_live_other" in _intent_calls(rsps)[-1].request.body
     statuses = {p["id"]: p["status"] for p in live.payments(inv["id"])}
     assert statuses.pop(lost["id"]) == "failed" and list(statuses.values()) == ["completed"]
+    # The lost attempt is announced twice: failed without an answer, then clearly declined.
+    assert live.ok("GET", f"/v1/payments/{lost['id']}")["failure_code"] == "card_declined"
+    assert len(live.events("payment.failed")) == 2 and paid["attempt_count"] == 2
 
 
 def test_a_reask_that_gets_no_clear_answer_keeps_the_attempt_unknown(live: Live,
@@ -515,9 +518,9 @@ def test_a_reask_whose_process_died_is_finished_as_the_same_attempt(live: Live,
     live.session.execute(sa.update(Invoice).where(Invoice.id == inv["id"]).values(
         collecting_payment_id=lost["id"], version=Invoice.version + 1))
     live.session.flush()
-    rsps.replace(responses.POST, INTENTS, status=400, json={"error": {"message": "Keys for idempotent requests "
-                                                                                 "can only be used with the same "
-                                                                                 "parameters"}})
+    rsps.replace(responses.POST, INTENTS, status=400, json={"error": {
+        "type": "idempotency_error", "message": "Keys for idempotent requests can only be used with the same "
+                                               "parameters"}})
     after = live.ok("POST", f"/v1/invoices/{inv['id']}/pay")
     assert after["attempt_count"] == 1 and after["last_payment_error"]["code"] == "processor_unavailable"
     assert len(live.events("payment.failed")) == 1 and len(live.events("invoice.payment_failed")) == 1
@@ -553,3 +556,18 @@ def test_an_attempt_is_asked_about_for_23_hours_and_then_announced_once(live: Li
         out = live.ok("POST", f"/v1/invoices/{inv['id']}/pay")
         assert out["last_payment_error"]["code"] == "payment_outcome_unknown"
     assert len(_intent_calls(rsps)) == sent and len(live.events("invoice.updated")) == updates + 1
+
+
+def test_a_lasting_refusal_after_a_timeout_is_a_clear_failure(live: Live, rsps: responses.RequestsMock) -> None:
+    """A processor replays its first answer to a key: a refusal of the resend (the card was
+    removed at the processor) is the answer about the charge, so another card may be
+    charged next, and is."""
+    inv = live.open_invoice()
+    rsps.add(responses.POST, INTENTS, status=503, body="busy")
+    rsps.add(responses.POST, INTENTS, status=400, json={"error": {
+        "type": "invalid_request_error", "message": "No such PaymentMethod: 'pm_live_123'"}})
+    first = live.ok("POST", f"/v1/invoices/{inv['id']}/pay")
+    assert first["last_payment_error"]["code"] == "processor_invalid_request"
+    rsps.add(responses.POST, INTENTS, json={"id": "pi_live_32", "status": "succeeded"})
+    paid = live.ok("POST", f"/v1/invoices/{inv['id']}/pay", {"payment_method": _second_card(live)})
+    assert paid["status"] == "paid" and b"pm_live_other" in _intent_calls(rsps)[-1].request.body

@@ -202,3 +202,23 @@ def test_a_lost_confirmation_stops_the_merchants_charge(live_hosted: Hosted, rsp
     assert len([c for c in rsps.calls if c.request.url == INTENTS]) == 1  # only the customer's own charge
     payments = live_hosted.api.ok("GET", "/v1/payments", query_string={"invoice": live_hosted.invoice["id"]})
     assert [p["status"] for p in payments["data"]] == ["failed"]
+
+
+def test_a_lost_charge_that_turns_out_to_wait_for_3ds_is_not_counted_as_a_failure(
+        live_hosted: Hosted, rsps: responses.RequestsMock) -> None:
+    """The customer's charge got no answer; asked again, it waits for 3DS. It is then an
+    attempt still open (not a failure, counted once it is confirmed, if ever), and the
+    customer's new card is charged."""
+    rsps.add(responses.POST, f"{PROCESSOR_URL}/v1/payment_methods", json=CARD)
+    rsps.add(responses.POST, INTENTS, body=requests.exceptions.ReadTimeout("read timed out"))
+    assert live_hosted.pay().status_code == 402
+    first = live_hosted.refreshed()["last_payment_error"]["payment"]
+    rsps.replace(responses.POST, f"{PROCESSOR_URL}/v1/payment_methods", json={**CARD, "id": "pm_live_other"})
+    rsps.replace(responses.POST, INTENTS, json={"id": "pi_live_7", "status": "requires_action",
+                                                "next_action": {"redirect_to_url": {"url": BANK}}})
+    rsps.add(responses.POST, INTENTS, json={"id": "pi_live_8", "status": "succeeded"})
+    assert live_hosted.pay("5555555555554444").status_code == 303
+    inv = live_hosted.refreshed()
+    assert (inv["status"], inv["attempt_count"]) == ("paid", 1)
+    waiting = live_hosted.api.ok("GET", f"/v1/payments/{first}")
+    assert (waiting["status"], waiting["failure_code"]) == ("requires_action", None)

@@ -220,8 +220,8 @@ class HttpProcessor:
         Raises ProcessorError after ``max_retries`` resends that all failed
         transiently, for any other 4xx (with the processor's message, scrubbed
         of ``sensitive`` and anything PAN-like), or for a body that is not a
-        JSON object. A refusal after a failed send, or a 409 (the key's first
-        request still running), is ``processor_unavailable``: the outcome is unknown.
+        JSON object. A refusal that says nothing about the charge (see
+        _says_nothing) is ``processor_unavailable``: the outcome is unknown.
         """
         url = f"{self.base_url}{path}"
         headers = {
@@ -254,10 +254,8 @@ class HttpProcessor:
                 if body is None:
                     raise _invalid_response()
                 return status, body
-            if failure or status == 409:
-                # After a send that may have reached the processor, or while the first request
-                # with this key is still running (409), a refusal says nothing about the charge.
-                raise ProcessorError(f"The card processor gave no clear answer ({failure or 'HTTP 409'}, "
+            if _says_nothing(status, body, resent=bool(failure)):
+                raise ProcessorError(f"The card processor gave no clear answer ({failure or 'first send'}, "
                                      f"then HTTP {status}).", code="processor_unavailable")
             raise _refused(status, body, sensitive)
         # Raised outside the except blocks so the request exception (and the
@@ -321,6 +319,16 @@ def _json_object(response: requests.Response) -> dict[str, Any] | None:
     except ValueError:  # requests' JSONDecodeError, whichever JSON library
         return None
     return body if isinstance(body, dict) else None
+
+
+def _says_nothing(status: int, body: Mapping[str, Any] | None, *, resent: bool) -> bool:
+    """Whether a refusal leaves the charge's outcome unknown. A processor replays its first
+    answer to a key, so most refusals are about the charge itself, even after a resend. Not
+    these: 409 (the key's first request is still running), an idempotency error (the key
+    met other parameters), and a rate limit after a send that may have got through."""
+    error = body.get("error") if body is not None else None
+    kind = error.get("type") if isinstance(error, dict) else None
+    return status == 409 or kind == "idempotency_error" or (resent and status == 429)
 
 
 def _refused(status: int, body: Mapping[str, Any] | None, sensitive: Iterable[str]) -> ProcessorError:
