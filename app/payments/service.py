@@ -531,6 +531,11 @@ def _record_outcome(session: Session, invoice: Invoice, payment: Payment, result
     # A confirmation that got no answer has no id of its own: keep the one the processor gave.
     payment.processor_id = result.processor_id or payment.processor_id
     invoice.collecting_payment_id = None
+    if reasked and result.status is not ChargeStatus.FAILED:
+        # The failure recorded while there was no answer is not this attempt's state any more.
+        payment.failure_code = payment.decline_code = payment.failure_message = None
+        if invoice.last_payment_error is not None and invoice.last_payment_error.get("payment") == payment.id:
+            invoice.last_payment_error = None
     if result.status is ChargeStatus.SUCCEEDED:
         payment.status = PaymentStatus.COMPLETED
         invoice.attempt_count += 0 if reasked else 1
@@ -551,7 +556,6 @@ def _record_outcome(session: Session, invoice: Invoice, payment: Payment, result
         payment.action_url = result.action_url
         if reasked:
             invoice.attempt_count -= 1
-            payment.failure_code = payment.decline_code = payment.failure_message = None
         session.flush()
         record_event(session, invoice, "invoice.payment_action_required")
     else:

@@ -348,6 +348,8 @@ def test_4xx_is_not_retried(
     (False, 409, "invalid_request_error", "processor_unavailable"),
     (False, 400, "idempotency_error", "processor_unavailable"),
     (True, 429, "rate_limit_error", "processor_unavailable"),
+    (True, 401, "authentication_error", "processor_unavailable"),
+    (False, 401, "authentication_error", "processor_authentication_failed"),
     (False, 429, "rate_limit_error", "processor_invalid_request"),
     (True, 400, "invalid_request_error", "processor_invalid_request"),
     (True, 404, "invalid_request_error", "processor_invalid_request"),

@@ -403,7 +403,9 @@ def test_a_charge_with_no_answer_is_asked_about_before_any_new_charge(live: Live
     rsps.replace(responses.POST, INTENTS, json={"id": "pi_live_20", "status": "succeeded"})
     body = {"payment_method": _second_card(live)} if other_card else {}
     paid = live.ok("POST", f"/v1/invoices/{inv['id']}/pay", body)
-    assert paid["status"] == "paid" and paid["amount_paid"] == AMOUNT
+    assert paid["status"] == "paid" and paid["amount_paid"] == AMOUNT and paid["last_payment_error"] is None
+    completed = live.ok("GET", f"/v1/payments/{lost['id']}")
+    assert (completed["failure_code"], completed["failure_message"]) == (None, None)
     asked = _intent_calls(rsps)[-1].request
     assert asked.headers["Idempotency-Key"] == first.headers["Idempotency-Key"] and asked.body == first.body
     assert b"pm_live_other" not in b"".join(c.request.body or b"" for c in _intent_calls(rsps))

@@ -325,10 +325,11 @@ def _says_nothing(status: int, body: Mapping[str, Any] | None, *, resent: bool) 
     """Whether a refusal leaves the charge's outcome unknown. A processor replays its first
     answer to a key, so most refusals are about the charge itself, even after a resend. Not
     these: 409 (the key's first request is still running), an idempotency error (the key
-    met other parameters), and a rate limit after a send that may have got through."""
+    met other parameters), and, after a send that may have got through, a rate limit or a
+    refusal of our credentials (neither is about the charge)."""
     error = body.get("error") if body is not None else None
     kind = error.get("type") if isinstance(error, dict) else None
-    return status == 409 or kind == "idempotency_error" or (resent and status == 429)
+    return status == 409 or kind == "idempotency_error" or (resent and status in (401, 403, 429))
 
 
 def _refused(status: int, body: Mapping[str, Any] | None, sensitive: Iterable[str]) -> ProcessorError:
