@@ -31,11 +31,12 @@ from app.payments.processor import (
     ChargeResult,
     ChargeStatus,
     ConfirmRequest,
+    Processor,
     ProcessorError,
     SetupRequest,
 )
 from app.payments.service import (
-    OUTCOME_UNKNOWN as OUTCOME_UNKNOWN,  # re-exported: the views reach payments through checkout
+    PAYMENT_OUTCOME_UNKNOWN as PAYMENT_OUTCOME_UNKNOWN,  # re-exported: the views reach payments through checkout
 )
 from app.payments.service import (
     UNKNOWN_OUTCOME,
@@ -113,23 +114,32 @@ def _require_payable(invoice: Invoice) -> None:
 def _collect(session: Session, invoice: Invoice, pm: PaymentMethod, return_url: Callable[[str], str], *,
              set_default: bool = False) -> CheckoutResult:
     processor = processor_for(invoice.livemode)
+    stopped = _clear_the_way(session, invoice, processor)
+    if stopped is not None:
+        return stopped
+    payment = claim(session, invoice, pm, off_session=False, set_default_on_success=set_default,
+                    return_url=return_url)
+    result = charge(processor, payment, pm)
+    record_outcome(session, invoice, payment, result)
+    return _result(result, payment.id)
+
+
+def _clear_the_way(session: Session, invoice: Invoice, processor: Processor) -> CheckoutResult | None:
+    """What must happen before money moves on this invoice (a charge, or a 3DS confirmation),
+    as the API's /pay does it: a dead process's attempt is finished first (same key, same
+    charge; a live one answers 409), and every attempt without an answer is asked about.
+    Returns the outcome that stops the customer's payment, or None to go ahead. Commits."""
     if invoice.collecting_payment_id is not None:
-        # A dead process's attempt is finished first (same key, same charge);
-        # a live one answers 409.
         resume_stale_claim(session, _caller(session, invoice), invoice, processor)
         if not invoice.is_payable:
             return CheckoutResult(Outcome.PAID, payment_id=invoice.payment_id)
     answer = settle_unknown(session, invoice, processor)
     if blocks_new_charge(answer):
         # An earlier attempt got no clear answer before; what the processor says now decides,
-        # and nothing new is charged beside it.
+        # and nothing new moves beside it.
         assert answer is not None
         return _result(answer, invoice.payment_id)
-    payment = claim(session, invoice, pm, off_session=False, set_default_on_success=set_default,
-                    return_url=return_url)
-    result = charge(processor, payment, pm)
-    record_outcome(session, invoice, payment, result)
-    return _result(result, payment.id)
+    return None
 
 
 def _result(result: ChargeResult, payment_id: str | None) -> CheckoutResult:
@@ -188,19 +198,17 @@ def complete_authentication(session: Session, invoice: Invoice, payment_id: str,
     ``passed`` is the sandbox challenge's answer; a live processor knows it.
     """
     challenge_payment(session, invoice, payment_id)
+    processor = processor_for(invoice.livemode)
     # Confirming moves money, like a new charge: not beside another attempt that may have
     # charged already (a merchant's /pay that got no answer, say).
-    answer = settle_unknown(session, invoice, processor_for(invoice.livemode))
-    if blocks_new_charge(answer):
-        assert answer is not None
-        return _result(answer, invoice.payment_id)
+    stopped = _clear_the_way(session, invoice, processor)
+    if stopped is not None:
+        return stopped
     payment = _reclaim(session, invoice, payment_id)
     session.commit()
-    result = confirm(processor_for(invoice.livemode), payment, passed=passed)
+    result = confirm(processor, payment, passed=passed)
     record_outcome(session, invoice, payment, result)
-    if result.status is ChargeStatus.SUCCEEDED:
-        return CheckoutResult(Outcome.PAID, payment_id=payment.id)
-    return _declined(result, payment.id)
+    return _result(result, payment.id)  # a bank may ask again: back to the challenge
 
 
 def _reclaim(session: Session, invoice: Invoice, payment_id: str) -> Payment:

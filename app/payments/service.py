@@ -49,6 +49,7 @@ from app.pagination import Page, paginate
 from app.payments.cards import validate_card
 from app.payments.models import Payment, PaymentMethod, PaymentStatus
 from app.payments.processor import (
+    CardDetails,
     ChargeRequest,
     ChargeResult,
     ChargeStatus,
@@ -96,6 +97,7 @@ def _fingerprint_key() -> bytes:
 
 
 def serialize_payment_method(pm: PaymentMethod) -> dict[str, Any]:
+    """The API's payment_method object (SPEC §3): the safe parts of a card only."""
     return {"id": pm.id, "object": "payment_method", "livemode": pm.livemode, "created": pm.created,
             "customer": pm.customer_id, "type": "card",
             "card": {"brand": pm.brand, "last4": pm.last4, "exp_month": pm.exp_month, "exp_year": pm.exp_year},
@@ -103,6 +105,7 @@ def serialize_payment_method(pm: PaymentMethod) -> dict[str, Any]:
 
 
 def serialize_payment(payment: Payment) -> dict[str, Any]:
+    """The API's payment object (SPEC §3 payments)."""
     return {"id": payment.id, "object": "payment", "livemode": payment.livemode, "created": payment.created,
             "amount": payment.amount, "currency": payment.currency, "status": payment.status.value,
             "invoice": payment.invoice_id, "customer": payment.customer_id,
@@ -131,7 +134,7 @@ def add_payment_method(session: Session, caller: Caller, customer_id: str,
     return save_card(session, caller, customer, details, set_default=params.set_default)
 
 
-def save_card(session: Session, caller: Caller, customer: Customer, details: Any, *,
+def save_card(session: Session, caller: Caller, customer: Customer, details: CardDetails, *,
               set_default: bool) -> PaymentMethod:
     """Tokenize a validated card with the mode's processor and keep the safe parts.
 
@@ -158,6 +161,7 @@ def save_card(session: Session, caller: Caller, customer: Customer, details: Any
 
 def get_payment_method(session: Session, caller: Caller, pm_id: str, *, customer_id: str | None = None,
                        param: str = "payment_method") -> PaymentMethod:
+    """The caller's saved card (of ``customer_id`` when given), or NotFound naming ``param``."""
     stmt = sa.select(PaymentMethod).where(PaymentMethod.account_id == caller.account.id,
                                           PaymentMethod.livemode == caller.livemode, PaymentMethod.id == pm_id)
     if customer_id is not None:
@@ -170,6 +174,7 @@ def get_payment_method(session: Session, caller: Caller, pm_id: str, *, customer
 
 def list_payment_methods(session: Session, caller: Caller, customer_id: str,
                          query: PaymentMethodList) -> Page[PaymentMethod]:
+    """A page of the customer's saved cards, newest first; NotFound for a foreign customer."""
     customer = get_customer(session, caller, customer_id)
     stmt = sa.select(PaymentMethod).where(PaymentMethod.customer_id == customer.id)
     return paginate(session, stmt, PaymentMethod, limit=query.limit, starting_after=query.starting_after,
@@ -180,6 +185,7 @@ def list_payment_methods(session: Session, caller: Caller, customer_id: str,
 
 
 def get_payment(session: Session, caller: Caller, payment_id: str) -> Payment:
+    """The caller's payment (this account and mode), or NotFound."""
     payment = session.scalar(sa.select(Payment).where(
         Payment.account_id == caller.account.id, Payment.livemode == caller.livemode, Payment.id == payment_id))
     if payment is None:
@@ -188,6 +194,7 @@ def get_payment(session: Session, caller: Caller, payment_id: str) -> Payment:
 
 
 def list_payments(session: Session, caller: Caller, query: PaymentList) -> Page[Payment]:
+    """A page of the caller's payments, newest first, optionally of one invoice."""
     stmt = sa.select(Payment).where(Payment.account_id == caller.account.id, Payment.livemode == caller.livemode)
     if query.invoice is not None:
         stmt = stmt.where(Payment.invoice_id == query.invoice)
@@ -243,7 +250,10 @@ def finalize_and_collect(session: Session, caller: Caller, invoice_id: str, para
     except ServiceUnavailable:
         return invoice  # finalized; /pay will say processor_not_configured
     pm = get_payment_method(session, caller, customer.default_payment_method_id)
-    payment = claim(session, invoice, pm, off_session=True)
+    try:
+        payment = claim(session, invoice, pm, off_session=True)
+    except Conflict:
+        return invoice  # finalized (committed); someone else is collecting it already
     record_outcome(session, invoice, payment, charge(processor, payment, pm))
     return invoice
 
@@ -317,6 +327,8 @@ def _new_payment(invoice: Invoice, pm: PaymentMethod, *, off_session: bool, set_
 
 # Failures after which we cannot know whether the processor charged the card.
 UNKNOWN_OUTCOME = frozenset({"processor_unavailable", "processor_invalid_response"})
+# Refusals of a request the processor did not process: about that send only.
+NOT_PROCESSED = frozenset({"processor_authentication_failed", "processor_rate_limited"})
 
 
 def settle_unknown(session: Session, invoice: Invoice, processor: Processor) -> ChargeResult | None:
@@ -371,25 +383,25 @@ def _needs_a_person(session: Session, invoice: Invoice, previous: Payment) -> Ch
     message = (f"The processor never said whether payment {previous.id} went through, and it can no "
                "longer be asked safely, so nothing new is charged. Check that payment with the "
                "processor, then record the invoice as paid out of band or void it.")
-    error = {"code": OUTCOME_UNKNOWN, "decline_code": None, "message": message, "payment": previous.id}
+    error = {"code": PAYMENT_OUTCOME_UNKNOWN, "decline_code": None, "message": message, "payment": previous.id}
     if invoice.last_payment_error != error:
         invoice.last_payment_error = error
         invoice.payment_id = previous.id
         session.flush()
         record_event(session, invoice, "invoice.updated")
     session.commit()
-    return ChargeResult(status=ChargeStatus.FAILED, failure_code=OUTCOME_UNKNOWN, failure_message=message)
+    return ChargeResult(status=ChargeStatus.FAILED, failure_code=PAYMENT_OUTCOME_UNKNOWN, failure_message=message)
 
 
 def unclear_is_unknown(result: ChargeResult, payment: Payment) -> ChargeResult:
     """The answer to re-sending an attempt whose first send may have reached the processor.
     A processor replays its first answer to a key, so a decline or an invalid request is
-    about that first send. Not a refusal of our credentials, which the resend met and the
-    first may not have: the attempt stays unknown, and is asked about again next time. (The
-    HTTP processor already reports the other refusals that say nothing, such as a 409, as
-    no answer.)"""
+    about that first send. Not a refusal of our credentials or a rate limit, which the
+    resend met and the first may not have: the attempt stays unknown, and is asked about
+    again next time. (The HTTP processor already reports the other refusals that say
+    nothing, such as a 409, as no answer.)"""
     unclear = result.status is ChargeStatus.FAILED and (
-        result.failure_code in UNKNOWN_OUTCOME or result.failure_code == "processor_authentication_failed")
+        result.failure_code in UNKNOWN_OUTCOME or result.failure_code in NOT_PROCESSED)
     if not unclear:
         return result
     code = payment.failure_code if payment.failure_code in UNKNOWN_OUTCOME else "processor_unavailable"
@@ -400,7 +412,7 @@ def unclear_is_unknown(result: ChargeResult, payment: Payment) -> ChargeResult:
 
 
 REASK_SECONDS = 23 * 3600  # within the processor's idempotency-key lifetime (24 h)
-OUTCOME_UNKNOWN = "payment_outcome_unknown"  # last_payment_error code: a person must check the processor
+PAYMENT_OUTCOME_UNKNOWN = "payment_outcome_unknown"  # last_payment_error code: a person must check the processor
 
 
 def blocks_new_charge(result: ChargeResult | None) -> bool:
@@ -412,7 +424,7 @@ def blocks_new_charge(result: ChargeResult | None) -> bool:
         return False
     return result.status is ChargeStatus.SUCCEEDED or (
         result.status is ChargeStatus.FAILED and (result.failure_code in UNKNOWN_OUTCOME
-                                                  or result.failure_code == OUTCOME_UNKNOWN))
+                                                  or result.failure_code == PAYMENT_OUTCOME_UNKNOWN))
 
 
 def take_slot(session: Session, invoice: Invoice, payment: Payment, *, waiting: PaymentStatus) -> None:

@@ -19,6 +19,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
+from werkzeug.wrappers import Response as BaseResponse
 
 from app.branding.themes import static_file
 from app.documents import service as documents
@@ -102,14 +103,15 @@ def decline_message(result: checkout.CheckoutResult) -> str:
     for code in (result.decline_code, result.failure_code):
         if code in reasons:
             return reasons[code]
-    if result.failure_code == checkout.OUTCOME_UNKNOWN:
+    if result.failure_code == checkout.PAYMENT_OUTCOME_UNKNOWN:
         return _("We cannot take a payment for this invoice right now: an earlier payment has not been confirmed. "
                  "Nothing was charged. Please contact the merchant, whose details are on this page.")
     if result.outcome_unknown:
         return _("We did not get an answer about your payment just now. Please try again in a moment: "
                  "you will not be charged twice.")
     if result.failure_code in ("processing_error", "processor_unavailable", "processor_invalid_response",
-                               "processor_invalid_request", "processor_authentication_failed"):
+                               "processor_invalid_request", "processor_authentication_failed",
+                               "processor_rate_limited"):
         return _("We could not process your card just now. Nothing was charged: please try again in a moment.")
     return _("Your card was declined.")
 
@@ -281,25 +283,31 @@ def payment_method(invoice_id: str, token: str) -> Any:
         if not form.validate_on_submit():
             alert, status = _("Check the highlighted fields."), 400
         else:
-            def return_url(state: str) -> str:
-                return url_for("portal.authenticate_setup", invoice_id=invoice.id, token=token, state=state,
-                               _external=True)
-
-            try:
-                result = checkout.update_default_card(db.session, invoice, _card(form), return_url=return_url)
-            except CardError as error:
-                alert, status = _card_error(form, error), 402
-            else:
-                if result.outcome is checkout.Outcome.SAVED:
-                    flash(_("Your payment method was updated."), "notice")
-                    return redirect(url_for("portal.invoice_page", invoice_id=invoice.id, token=token), 303)
-                if result.outcome is checkout.Outcome.REQUIRES_ACTION:
-                    return redirect(url_for("portal.authenticate_setup", invoice_id=invoice.id, token=token,
-                                            state=result.setup_token), 303)
-                alert, status = decline_message(result), 402
+            answer = _update_card(invoice, token, form)
+            if not isinstance(answer, tuple):
+                return answer
+            alert, status = answer
     form.forget_card()
     return render_template("portal/payment_method.html",
                            **template_context(view, form=form, alert=alert)), status
+
+
+def _update_card(invoice: Invoice, token: str, form: UpdateCardForm) -> BaseResponse | tuple[str, int]:
+    """Save the card as the default: a redirect (done, or to 3DS), or the alert and status to show."""
+    def return_url(state: str) -> str:
+        return url_for("portal.authenticate_setup", invoice_id=invoice.id, token=token, state=state, _external=True)
+
+    try:
+        result = checkout.update_default_card(db.session, invoice, _card(form), return_url=return_url)
+    except CardError as error:
+        return _card_error(form, error), 402
+    if result.outcome is checkout.Outcome.SAVED:
+        flash(_("Your payment method was updated."), "notice")
+        return redirect(url_for("portal.invoice_page", invoice_id=invoice.id, token=token), 303)
+    if result.outcome is checkout.Outcome.REQUIRES_ACTION:
+        return redirect(url_for("portal.authenticate_setup", invoice_id=invoice.id, token=token,
+                                state=result.setup_token), 303)
+    return decline_message(result), 402
 
 
 @bp.get("/<invoice_id>/<token>/payment-method/authenticate/<state>")

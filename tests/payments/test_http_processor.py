@@ -322,7 +322,7 @@ def test_no_retries_when_max_retries_is_zero(rsps: responses.RequestsMock, sleep
     [
         (400, "processor_invalid_request"),
         (404, "processor_invalid_request"),
-        (429, "processor_invalid_request"),
+        (429, "processor_rate_limited"),
         (401, "processor_authentication_failed"),
         (403, "processor_authentication_failed"),
     ],
@@ -350,7 +350,7 @@ def test_4xx_is_not_retried(
     (True, 429, "rate_limit_error", "processor_unavailable"),
     (True, 401, "authentication_error", "processor_unavailable"),
     (False, 401, "authentication_error", "processor_authentication_failed"),
-    (False, 429, "rate_limit_error", "processor_invalid_request"),
+    (False, 429, "rate_limit_error", "processor_rate_limited"),
     (True, 400, "invalid_request_error", "processor_invalid_request"),
     (True, 404, "invalid_request_error", "processor_invalid_request"),
 ])

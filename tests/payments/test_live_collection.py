@@ -573,3 +573,14 @@ def test_a_lasting_refusal_after_a_timeout_is_a_clear_failure(live: Live, rsps: 
     rsps.add(responses.POST, INTENTS, json={"id": "pi_live_32", "status": "succeeded"})
     paid = live.ok("POST", f"/v1/invoices/{inv['id']}/pay", {"payment_method": _second_card(live)})
     assert paid["status"] == "paid" and b"pm_live_other" in _intent_calls(rsps)[-1].request.body
+
+
+def test_a_rate_limited_question_about_a_lost_charge_is_no_answer(live: Live, rsps: responses.RequestsMock) -> None:
+    """Asked again, the processor says "too many requests": it did not look at the question,
+    so the lost charge is still unknown and the other card is not charged."""
+    inv, lost = _lost_charge(live, rsps)
+    rsps.replace(responses.POST, INTENTS, status=429, json={"error": {"type": "rate_limit_error", "message": "slow"}})
+    out = live.ok("POST", f"/v1/invoices/{inv['id']}/pay", {"payment_method": _second_card(live)})
+    assert out["status"] == "open" and out["last_payment_error"]["code"] == "processor_unavailable"
+    assert all(b"pm_live_other" not in (c.request.body or b"") for c in _intent_calls(rsps))
+    assert [p["id"] for p in live.payments(inv["id"])] == [lost["id"]]

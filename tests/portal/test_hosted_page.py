@@ -14,7 +14,7 @@ from app import clock
 from app.invoices.models import Invoice
 from app.payments import checkout
 from app.payments import service as payments
-from app.payments.models import PaymentMethod
+from app.payments.models import Payment, PaymentMethod
 from tests.portal.conftest import Hosted, make_hosted
 
 SPEC_HEADERS = {
@@ -307,6 +307,26 @@ def test_an_answer_while_the_other_is_confirming_is_told_so(app: Any, hosted: Ho
     assert first().status_code == 303
     assert seen[0].status_code == 303 and seen[0].headers["Location"].endswith(hosted.path)
     assert hosted.refreshed()["status"] == "paid"
+
+
+def test_an_answer_finishes_a_dead_process_attempt_first(app: Any, hosted: Hosted, db_session: Any) -> None:
+    """Another attempt's process died holding the invoice (a merchant's /pay, say). The
+    customer's answer to the challenge finishes that attempt first, as a new payment would,
+    instead of saying "under way" forever; it was charged, so nothing more is."""
+    location = hosted.pay("4000000000003220").headers["Location"]
+    answer = _answer_challenge(hosted, location)
+    card = hosted.api.ok("POST", f"/v1/customers/{hosted.invoice['customer']}/payment_methods",
+                         {"card": {"number": "4242424242424242", "cvc": "123", "exp_month": 12, "exp_year": 2040}})
+    with app.app_context():
+        invoice = db_session.get(Invoice, hosted.invoice["id"], populate_existing=True)
+        dead = payments.claim(db_session, invoice, db_session.get(PaymentMethod, card["id"]), off_session=True)
+        db_session.execute(sa.update(Payment).where(Payment.id == dead.id).values(updated=clock.now() - 600))
+        db_session.commit()
+    done = answer()
+    assert done.status_code == 303 and "Payment received" in text(hosted.client.get(done.headers["Location"]))
+    made = hosted.api.ok("GET", "/v1/payments", query_string={"invoice": hosted.invoice["id"]})["data"]
+    assert sorted((p["status"], p["card"]["last4"]) for p in made) == [("completed", "4242"),
+                                                                       ("requires_action", "3220")]
 
 
 def _die() -> Any:

@@ -222,3 +222,14 @@ def test_a_lost_charge_that_turns_out_to_wait_for_3ds_is_not_counted_as_a_failur
     assert (inv["status"], inv["attempt_count"]) == ("paid", 1)
     waiting = live_hosted.api.ok("GET", f"/v1/payments/{first}")
     assert (waiting["status"], waiting["failure_code"]) == ("requires_action", None)
+
+
+def test_a_bank_that_asks_again_sends_the_customer_back_to_the_challenge(
+        live_hosted: Hosted, rsps: responses.RequestsMock) -> None:
+    challenge, _card = _waiting_for_3ds(live_hosted, rsps)
+    rsps.add(responses.POST, f"{INTENTS}/pi_live_1/confirm", json={
+        "id": "pi_live_1", "status": "requires_action", "next_action": {"redirect_to_url": {"url": BANK}}})
+    again = _answer(live_hosted, challenge)
+    assert again.status_code == 303 and again.headers["Location"].endswith(challenge)
+    assert "Continue to your bank" in live_hosted.client.get(challenge).get_data(as_text=True)
+    assert live_hosted.refreshed()["status"] == "open"

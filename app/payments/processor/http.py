@@ -338,6 +338,8 @@ def _refused(status: int, body: Mapping[str, Any] | None, sensitive: Iterable[st
     message = _opt_str(error.get("message")) if isinstance(error, dict) else None
     if status in (401, 403):
         code = "processor_authentication_failed"  # our key is wrong or revoked
+    elif status == 429:
+        code = "processor_rate_limited"  # not processed: says nothing about an earlier send of this key
     elif 400 <= status < 500:
         code = "processor_invalid_request"
     else:
