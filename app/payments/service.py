@@ -222,12 +222,13 @@ def pay(session: Session, caller: Caller, invoice_id: str, params: PayParams) ->
     processor = processor_for(caller.livemode)
     if not invoice.is_payable:
         raise illegal(invoice, "pay")
-    resumed = resume_stale_claim(session, caller, invoice, processor)
-    if resumed is not None:
-        return resumed
     pm = _payment_method_for(session, caller, invoice, params.payment_method)
+    if invoice.collecting_payment_id is not None:
+        resume_stale_claim(session, caller, invoice, processor)  # 409 while it is alive
+        if not invoice.is_payable:
+            return invoice  # the attempt a dead process left behind paid it
     if blocks_new_charge(settle_unknown(session, invoice, processor)):
-        return invoice  # paid after all, waiting for the customer, or still no answer
+        return invoice  # paid after all, or still no answer
     payment = claim(session, invoice, pm, off_session=True)
     result = charge(processor, payment, pm)
     record_outcome(session, invoice, payment, result)
@@ -291,9 +292,11 @@ def claim(session: Session, invoice: Invoice, pm: PaymentMethod, *, off_session:
     """
     last_attempt = invoice.payment_id
     for _attempt in range(CONFLICT_ATTEMPTS):
-        if invoice.collecting_payment_id is not None or invoice.payment_id != last_attempt:
-            # Another collection holds the invoice, or made an attempt since we read it (whose
-            # outcome the caller has not looked at: settle_unknown must see it first).
+        if invoice.collecting_payment_id is not None or invoice.payment_id != last_attempt \
+                or _unknown_attempts(session, invoice):
+            # Another collection holds the invoice, or made an attempt since we read it, or an
+            # attempt has no answer (settle_unknown must see it first). The flush below is
+            # conditional on the invoice's version, so no attempt can appear after this look.
             raise Conflict("A payment for this invoice is already in progress.", code="payment_in_progress")
         if not invoice.is_payable:
             raise illegal(invoice, "pay")
@@ -443,6 +446,9 @@ def take_slot(session: Session, invoice: Invoice, payment: Payment, *, waiting: 
             raise illegal(invoice, "pay")
         if payment.status is not waiting:
             raise Conflict("This payment no longer waits for an answer.", code="payment_not_pending")
+        if any(other.id != payment.id for other in _unknown_attempts(session, invoice)):
+            # Another attempt got no answer since the caller asked about them: it comes first.
+            raise Conflict("A payment for this invoice is already in progress.", code="payment_in_progress")
         invoice.collecting_payment_id = payment.id
         invoice.payment_id = payment.id  # the attempt the invoice is about now (SPEC: invoice.payment)
         payment.status = PaymentStatus.PROCESSING

@@ -26,6 +26,7 @@ from app import clock
 from app.accounts.service import create_merchant
 from app.ids import new_id
 from app.invoices.models import Invoice
+from app.payments import service
 from app.payments.models import Payment, PaymentMethod
 from app.payments.processor import CardDetails, HttpProcessor, ProcessorError
 from tests.conftest import PROCESSOR_KEY, PROCESSOR_URL
@@ -584,3 +585,63 @@ def test_a_rate_limited_question_about_a_lost_charge_is_no_answer(live: Live, rs
     assert out["status"] == "open" and out["last_payment_error"]["code"] == "processor_unavailable"
     assert all(b"pm_live_other" not in (c.request.body or b"") for c in _intent_calls(rsps))
     assert [p["id"] for p in live.payments(inv["id"])] == [lost["id"]]
+
+
+def _answers(rsps: responses.RequestsMock, url: str, outcomes: list[Any]) -> list[Any]:
+    """Answer each POST to ``url`` with the next outcome: an exception (raised), or (status, body)."""
+    sent: list[Any] = []
+
+    def answer(request: Any) -> Any:
+        sent.append(request)
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome[0], {}, json.dumps(outcome[1])
+
+    rsps.add_callback(responses.POST, url, callback=answer, content_type="application/json")
+    return sent
+
+
+NO_ANSWER = [requests.exceptions.ReadTimeout("read timed out")] * 4  # a send and its three resends
+DECLINE = (402, {"error": {"type": "card_error", "code": "card_declined", "decline_code": "generic_decline",
+                           "message": "Your card was declined."}})
+
+
+def test_an_attempt_without_an_answer_made_meanwhile_stops_this_charge(
+        live: Live, rsps: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """This /pay asked about the lost attempt (declined) and is about to charge; meanwhile
+    another /pay made an attempt that got no answer either. This charge must not go ahead
+    beside it: 409 payment_in_progress, and the other card is never sent."""
+    sent = _answers(rsps, INTENTS, [*NO_ANSWER, DECLINE, *NO_ANSWER])
+    inv = live.open_invoice()
+    live.ok("POST", f"/v1/invoices/{inv['id']}/pay")
+    real = service.settle_unknown
+    meanwhile: list[dict[str, Any]] = []
+
+    def settle_then_another_pay(session: Any, invoice: Any, processor: Any) -> Any:
+        answer = real(session, invoice, processor)
+        if not meanwhile:
+            meanwhile.append({})  # the other /pay goes through here too: once only
+            meanwhile[0] = live.ok("POST", f"/v1/invoices/{inv['id']}/pay")
+        return answer
+
+    monkeypatch.setattr(service, "settle_unknown", settle_then_another_pay)
+    refused = live.post(f"/v1/invoices/{inv['id']}/pay", {"payment_method": _second_card(live)})
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "payment_in_progress"
+    assert meanwhile[0]["last_payment_error"]["code"] == "processor_unavailable"
+    assert all(b"pm_live_other" not in (request.body or b"") for request in sent)
+
+
+@pytest.mark.parametrize("body", [
+    pytest.param("[" * 100_000 + "]" * 100_000, id="nested-too-deep"),
+    pytest.param(json.dumps({"id": "pi_x", "status": "requires_action",
+                             "next_action": {"redirect_to_url": {"url": "http://[bad"}}}), id="unparsable-url"),
+    pytest.param('{"id": "pi_x", "status": "succeeded", "n": 1' + "0" * 5000 + "}", id="integer-too-long"),
+])
+def test_garbage_the_json_parser_chokes_on_is_an_invalid_response(live: Live, rsps: responses.RequestsMock,
+                                                                  body: str) -> None:
+    inv = live.open_invoice()
+    rsps.add(responses.POST, INTENTS, status=200, body=body, content_type="application/json")
+    response = live.post(f"/v1/invoices/{inv['id']}/pay")
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    _assert_open_with(live, response.get_json(), "processor_invalid_response")

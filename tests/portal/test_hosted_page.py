@@ -260,18 +260,21 @@ def test_a_dead_3ds_confirmation_is_asked_again_not_charged_again(app: Any, host
     assert pending["status"] == "processing"
     monkeypatch.undo()
     monkeypatch.setattr(clock, "now", lambda real=clock.now: real() + payments.STALE_CLAIM_SECONDS + 60)
-    monkeypatch.setattr(sandbox, "charge", lambda request: calls.append("charge " + request.idempotency_key) or _die())
-    real_confirm = sandbox.confirm
+    real_charge, real_confirm = sandbox.charge, sandbox.confirm
+    monkeypatch.setattr(sandbox, "charge", lambda request: calls.append("charge " + request.idempotency_key)
+                        or real_charge(request))
     monkeypatch.setattr(sandbox, "confirm", lambda request: calls.append(request.idempotency_key)
                         or real_confirm(request))
     card = hosted.api.ok("POST", f"/v1/customers/{hosted.invoice['customer']}/payment_methods",
                          {"card": {"number": "4242424242424242", "cvc": "123", "exp_month": 12, "exp_year": 2040}})
     again = hosted.api.post(f"/v1/invoices/{hosted.invoice['id']}/pay", {"payment_method": card["id"]})
     assert again.status_code == 200
-    assert len(calls) == 2 and calls[0] == calls[1] and calls[0].endswith("_confirm")
-    # The stateless sandbox, not told the customer's answer again, fails the confirmation.
+    assert calls[0] == calls[1] and calls[0].endswith("_confirm")  # the same confirmation, asked again
+    assert f"charge vinr_{pending['id']}" not in calls  # never charged anew under the old attempt
+    # The stateless sandbox, not told the customer's answer again, fails the confirmation; then
+    # this /pay's own charge goes ahead.
     after = hosted.api.ok("GET", f"/v1/payments/{pending['id']}")
-    assert after["status"] == "failed" and hosted.refreshed()["status"] == "open"
+    assert after["status"] == "failed" and hosted.refreshed()["status"] == "paid"
 
 
 def test_a_second_answer_to_the_challenge_gets_the_receipt_not_an_error(hosted: Hosted) -> None:

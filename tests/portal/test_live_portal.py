@@ -13,7 +13,9 @@ from flask import Flask
 
 from app import clock
 from app.accounts.service import create_merchant
+from app.payments import checkout
 from tests.conftest import PROCESSOR_URL, Api
+from tests.payments.test_live_collection import DECLINE, NO_ANSWER, _answers
 from tests.portal.conftest import Hosted, make_hosted
 
 CARD = {"id": "pm_live_9", "card": {"brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2040,
@@ -232,4 +234,35 @@ def test_a_bank_that_asks_again_sends_the_customer_back_to_the_challenge(
     again = _answer(live_hosted, challenge)
     assert again.status_code == 303 and again.headers["Location"].endswith(challenge)
     assert "Continue to your bank" in live_hosted.client.get(challenge).get_data(as_text=True)
+    assert live_hosted.refreshed()["status"] == "open"
+
+
+def test_a_confirmation_waits_for_an_attempt_made_while_it_was_cleared(
+        live_hosted: Hosted, rsps: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The customer's answer asked about the merchant's lost charge (declined); before it
+    confirms, the merchant's next /pay gets no answer either. The confirmation must not go
+    through beside that charge: the customer is told a payment is under way."""
+    rsps.add(responses.POST, f"{PROCESSOR_URL}/v1/payment_methods", json=CARD)
+    _answers(rsps, INTENTS, [(200, {"id": "pi_live_1", "status": "requires_action",
+                                    "next_action": {"redirect_to_url": {"url": BANK}}}),
+                             *NO_ANSWER, DECLINE, *NO_ANSWER])
+    challenge = live_hosted.pay().headers["Location"]
+    card = live_hosted.api.ok("GET", f"/v1/customers/{live_hosted.invoice['customer']}/payment_methods")
+    pay = f"/v1/invoices/{live_hosted.invoice['id']}/pay"
+    live_hosted.api.ok("POST", pay, {"payment_method": card["data"][0]["id"]})
+    real = checkout._clear_the_way
+    meanwhile: list[Any] = []
+
+    def clear_then_the_merchant_pays(session: Any, invoice: Any, processor: Any) -> Any:
+        stopped = real(session, invoice, processor)
+        if not meanwhile:
+            meanwhile.append(None)  # once only
+            meanwhile[0] = live_hosted.api.ok("POST", pay, {"payment_method": card["data"][0]["id"]})
+        return stopped
+
+    monkeypatch.setattr(checkout, "_clear_the_way", clear_then_the_merchant_pays)
+    done = _answer(live_hosted, challenge)
+    assert done.status_code == 303 and done.headers["Location"].endswith(live_hosted.path)
+    assert "already under way" in live_hosted.client.get(done.headers["Location"]).get_data(as_text=True)
+    assert not [c for c in rsps.calls if c.request.url.endswith("/confirm")]
     assert live_hosted.refreshed()["status"] == "open"

@@ -280,7 +280,7 @@ class HttpProcessor:
             redirect = next_action.get("redirect_to_url") if isinstance(next_action, dict) else None
             url = redirect.get("url") if isinstance(redirect, dict) else None
             if not isinstance(url, str) or not url or len(url) > _MAX_URL \
-                    or urlsplit(url).scheme not in {"http", "https"}:
+                    or _scheme(url) not in {"http", "https"}:
                 raise _invalid_response()
             return ChargeResult(status=ChargeStatus.REQUIRES_ACTION, processor_id=intent_id, action_url=url)
         if intent_status == "requires_payment_method":
@@ -316,9 +316,16 @@ def _json_object(response: requests.Response) -> dict[str, Any] | None:
     """The body as a JSON object, or None when it is anything else."""
     try:
         body = response.json()
-    except ValueError:  # requests' JSONDecodeError, whichever JSON library
+    except (ValueError, RecursionError):  # requests' JSONDecodeError, or nesting too deep to parse
         return None
     return body if isinstance(body, dict) else None
+
+
+def _scheme(url: str) -> str | None:
+    try:
+        return urlsplit(url).scheme
+    except ValueError:  # e.g. "http://[bad": not a URL we can send a customer to
+        return None
 
 
 def _says_nothing(status: int, body: Mapping[str, Any] | None, *, resent: bool) -> bool:
