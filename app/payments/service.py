@@ -446,8 +446,11 @@ def take_slot(session: Session, invoice: Invoice, payment: Payment, *, waiting: 
             raise illegal(invoice, "pay")
         if payment.status is not waiting:
             raise Conflict("This payment no longer waits for an answer.", code="payment_not_pending")
-        if any(other.id != payment.id for other in _unknown_attempts(session, invoice)):
-            # Another attempt got no answer since the caller asked about them: it comes first.
+        if waiting is not PaymentStatus.FAILED \
+                and any(other.id != payment.id for other in _unknown_attempts(session, invoice)):
+            # A confirmation, and another attempt got no answer since the caller asked about
+            # them: that one comes first. (Asking about one unanswered attempt is never held
+            # up by another: settle_unknown asks about each in turn.)
             raise Conflict("A payment for this invoice is already in progress.", code="payment_in_progress")
         invoice.collecting_payment_id = payment.id
         invoice.payment_id = payment.id  # the attempt the invoice is about now (SPEC: invoice.payment)

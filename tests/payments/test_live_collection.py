@@ -645,3 +645,34 @@ def test_garbage_the_json_parser_chokes_on_is_an_invalid_response(live: Live, rs
     response = live.post(f"/v1/invoices/{inv['id']}/pay")
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     _assert_open_with(live, response.get_json(), "processor_invalid_response")
+
+
+@pytest.mark.parametrize("text", ["\\ud800", "\\u0000"], ids=["half-surrogate", "nul"])
+def test_a_decline_message_no_database_can_store_is_cleaned(live: Live, rsps: responses.RequestsMock,
+                                                            text: str) -> None:
+    """A processor's decline message with half a surrogate pair (or a NUL, which PostgreSQL
+    refuses) failed the outcome's write: a 500, and the invoice held for good."""
+    inv = live.open_invoice()
+    body = '{"error": {"type": "card_error", "code": "card_declined", "message": "Declined ' + text + ' here"}}'
+    rsps.add(responses.POST, INTENTS, status=402, body=body, content_type="application/json")
+    response = live.post(f"/v1/invoices/{inv['id']}/pay")
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    _assert_open_with(live, response.get_json(), "card_declined")
+    assert response.get_json()["last_payment_error"]["message"].startswith("Declined")
+
+
+def test_two_unanswered_attempts_are_each_asked_about(live: Live, rsps: responses.RequestsMock) -> None:
+    """Two attempts without an answer (only older data can hold two): asking about one is not
+    held up by the other, and each is asked in turn; the second was charged."""
+    inv, first = _lost_charge(live, rsps)
+    second_id = new_id("pay")
+    live.session.add(Payment(
+        id=second_id, account_id=_account_of(live), livemode=True, created=clock.now(), updated=clock.now(),
+        invoice_id=inv["id"], customer_id=live.customer_id, payment_method_id=live.pm_id, amount=AMOUNT,
+        currency="eur", status="failed", off_session=True, processor="http", failure_code="processor_unavailable"))
+    live.session.flush()
+    rsps.remove(responses.POST, INTENTS)  # the lost charge's timeouts: the processor answers now
+    sent = _answers(rsps, INTENTS, [DECLINE, (200, {"id": "pi_live_40", "status": "succeeded"})])
+    paid = live.ok("POST", f"/v1/invoices/{inv['id']}/pay", {"payment_method": _second_card(live)})
+    assert paid["status"] == "paid" and paid["payment"] == second_id
+    assert [r.headers["Idempotency-Key"] for r in sent] == [f"vinr_{first['id']}", f"vinr_{second_id}"]

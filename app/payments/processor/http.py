@@ -142,7 +142,7 @@ class HttpProcessor:
         if not isinstance(details, dict) or not _STORED_ID.fullmatch(pm_id):
             raise _invalid_response()
         fingerprint = _required_str(details, "fingerprint")
-        if len(fingerprint) > _MAX_FINGERPRINT:
+        if len(fingerprint) > _MAX_FINGERPRINT or _storable(fingerprint) != fingerprint:
             raise _invalid_response()
         brand = _required_str(details, "brand").lower()
         last4 = _required_str(details, "last4")
@@ -280,7 +280,7 @@ class HttpProcessor:
             redirect = next_action.get("redirect_to_url") if isinstance(next_action, dict) else None
             url = redirect.get("url") if isinstance(redirect, dict) else None
             if not isinstance(url, str) or not url or len(url) > _MAX_URL \
-                    or _scheme(url) not in {"http", "https"}:
+                    or _scheme(url) not in {"http", "https"} or _storable(url) != url:
                 raise _invalid_response()
             return ChargeResult(status=ChargeStatus.REQUIRES_ACTION, processor_id=intent_id, action_url=url)
         if intent_status == "requires_payment_method":
@@ -384,11 +384,18 @@ def _redact(text: str, sensitive: Iterable[str]) -> str:
     A processor's message is shown to customers and logged; it must not echo
     the card back even if the processor does.
     """
-    text = _PAN_LIKE.sub("[redacted]", text)
+    text = _PAN_LIKE.sub("[redacted]", _storable(text))
     for secret in sensitive:
         if secret:
             text = re.sub(rf"(?<![0-9]){re.escape(secret)}(?![0-9])", "[redacted]", text)
     return text
+
+
+def _storable(text: str) -> str:
+    """``text`` without what no database of ours stores: NUL, and half a surrogate pair
+    (JSON can escape both). Unchecked, either failed the outcome's write: a 500, and the
+    invoice held by a payment left "processing"."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
 def _invalid_response() -> ProcessorError:
