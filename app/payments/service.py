@@ -67,6 +67,11 @@ STALE_CLAIM_SECONDS = 120  # a claim older than this belongs to a process that d
 CONFLICT_ATTEMPTS = 5
 
 
+def in_progress() -> Conflict:
+    """The 409 for a collection that another request holds or has just made (nothing charged here)."""
+    return Conflict("A payment for this invoice is already in progress.", code="payment_in_progress")
+
+
 # Processors
 
 
@@ -297,7 +302,7 @@ def claim(session: Session, invoice: Invoice, pm: PaymentMethod, *, off_session:
             # Another collection holds the invoice, or made an attempt since we read it, or an
             # attempt has no answer (settle_unknown must see it first). The flush below is
             # conditional on the invoice's version, so no attempt can appear after this look.
-            raise Conflict("A payment for this invoice is already in progress.", code="payment_in_progress")
+            raise in_progress()
         if not invoice.is_payable:
             raise illegal(invoice, "pay")
         payment = _new_payment(invoice, pm, off_session=off_session, set_default_on_success=set_default_on_success)
@@ -316,7 +321,7 @@ def claim(session: Session, invoice: Invoice, pm: PaymentMethod, *, off_session:
             continue
         session.commit()
         return payment
-    raise Conflict("A payment for this invoice is already in progress.", code="payment_in_progress")
+    raise in_progress()
 
 
 def _new_payment(invoice: Invoice, pm: PaymentMethod, *, off_session: bool, set_default_on_success: bool) -> Payment:
@@ -372,7 +377,7 @@ def _ask_again(session: Session, invoice: Invoice, previous: Payment, processor:
         if error.code != "payment_not_pending":
             raise
         # Another request asked about it a moment ago and recorded the answer.
-        raise Conflict("A payment for this invoice is already in progress.", code="payment_in_progress") from None
+        raise in_progress() from None
     session.commit()
     result = unclear_is_unknown(redrive(processor, previous, pm), previous)
     record_outcome(session, invoice, previous, result, reasked=True)
@@ -441,7 +446,7 @@ def take_slot(session: Session, invoice: Invoice, payment: Payment, *, waiting: 
     """
     for _attempt in range(CONFLICT_ATTEMPTS):
         if invoice.collecting_payment_id is not None:
-            raise Conflict("A payment for this invoice is already in progress.", code="payment_in_progress")
+            raise in_progress()
         if not invoice.is_payable:
             raise illegal(invoice, "pay")
         if payment.status is not waiting:
@@ -451,7 +456,7 @@ def take_slot(session: Session, invoice: Invoice, payment: Payment, *, waiting: 
             # A confirmation, and another attempt got no answer since the caller asked about
             # them: that one comes first. (Asking about one unanswered attempt is never held
             # up by another: settle_unknown asks about each in turn.)
-            raise Conflict("A payment for this invoice is already in progress.", code="payment_in_progress")
+            raise in_progress()
         invoice.collecting_payment_id = payment.id
         invoice.payment_id = payment.id  # the attempt the invoice is about now (SPEC: invoice.payment)
         payment.status = PaymentStatus.PROCESSING
@@ -465,7 +470,7 @@ def take_slot(session: Session, invoice: Invoice, payment: Payment, *, waiting: 
             # The invoice changed since we read it: another request took it (seen on the
             # next look), or the merchant edited it (then this one goes ahead).
             session.rollback()
-    raise Conflict("A payment for this invoice is already in progress.", code="payment_in_progress")
+    raise in_progress()
 
 
 def redrive(processor: Processor, payment: Payment, pm: PaymentMethod) -> ChargeResult:
@@ -621,7 +626,7 @@ def resume_stale_claim(session: Session, caller: Caller, invoice: Invoice, proce
     payment = session.get(Payment, invoice.collecting_payment_id)
     if payment is None or payment.status is not PaymentStatus.PROCESSING \
             or payment.updated > clock.now() - STALE_CLAIM_SECONDS:
-        raise Conflict("A payment for this invoice is already in progress.", code="payment_in_progress")
+        raise in_progress()
     assert payment.payment_method_id is not None
     pm = get_payment_method(session, caller, payment.payment_method_id)
     # Fix (tests/payments/test_resume_stale_claim.py): end the transaction these
