@@ -4,8 +4,11 @@ Order: each line's amount is quantity x unit amount; discounts come off the
 subtotal (each coupon off what the previous ones left) and are spread over
 the lines in proportion to their amounts; tax is then computed per line, per
 rate, on the discounted line amount and rounded half away from zero to the
-minor unit. Exclusive tax is added to the total; inclusive tax is the part
-of the amount that was tax already (amount x p / (100 + p)) and adds nothing.
+minor unit. Inclusive tax is the part of the amount that was tax already:
+with inclusive rates summing to P on a gross amount A, the net is
+A x 100 / (100 + P) and rate i's share of the tax A - net is A x p_i / (100 + P),
+allocated so that the shares add up to exactly A - net; it adds nothing to the
+total. Exclusive tax applies to that net and is added to the total.
 
 All arithmetic is on integers (minor units, fixed-point percentages): no
 float ever touches money.
@@ -103,15 +106,19 @@ def compute(lines: list[LineIn], coupons: list[CouponIn], rates: list[RateIn]) -
     outs: list[LineOut] = []
     per_rate: dict[str, int] = {rate.key: 0 for rate in rates}
     exclusive = inclusive = 0
+    inclusive_rates = [rate for rate in rates if rate.inclusive]
+    inclusive_e4 = sum(rate.percentage_e4 for rate in inclusive_rates)
     for i in range(len(lines)):
-        taxable = remaining[i]
+        gross = remaining[i]
+        net = div_round_half_away(gross * 1_000_000, 1_000_000 + inclusive_e4)
+        inclusive_shares = iter(_allocate(gross - net, [rate.percentage_e4 for rate in inclusive_rates]))
         taxes = []
         for rate in rates:
             if rate.inclusive:
-                amount = div_round_half_away(taxable * rate.percentage_e4, 1_000_000 + rate.percentage_e4)
+                amount = next(inclusive_shares)
                 inclusive += amount
             else:
-                amount = div_round_half_away(taxable * rate.percentage_e4, 1_000_000)
+                amount = div_round_half_away(net * rate.percentage_e4, 1_000_000)
                 exclusive += amount
             per_rate[rate.key] += amount
             taxes.append(TaxAmount(rate.key, amount, rate.inclusive))

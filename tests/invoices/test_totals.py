@@ -24,6 +24,25 @@ def test_inclusive_tax_is_taken_out_of_the_amount() -> None:
     assert (totals.tax, totals.total) == (5455, 60000)
 
 
+def test_several_inclusive_rates_share_one_net_amount() -> None:
+    # net = 10000 x 100 / 130 = 7692; the tax 2308 is split 20 : 10
+    totals = compute([LineIn(10000)], [], [RateIn("txr_a", 200000, True), RateIn("txr_b", 100000, True)])
+    assert (totals.tax, totals.total) == (2308, 10000)
+    assert [ta.amount for ta in totals.tax_amounts] == [1539, 769]
+
+
+def test_inclusive_tax_never_exceeds_a_tiny_line() -> None:
+    totals = compute([LineIn(1)], [], [RateIn("txr_a", 1_000_000, True), RateIn("txr_b", 1_000_000, True)])
+    assert (totals.tax, totals.total) == (1, 1)
+
+
+def test_exclusive_tax_applies_to_the_net_of_inclusive_tax() -> None:
+    # 11900 gross with 19 % inclusive: net 10000, then 7 % exclusive on the net
+    totals = compute([LineIn(11900)], [], [RateIn("txr_vat", 190000, True), RateIn("txr_x", 70000, False)])
+    assert [ta.amount for ta in totals.tax_amounts] == [1900, 700]
+    assert (totals.tax, totals.total) == (2600, 12600)
+
+
 def test_tax_is_computed_on_the_discounted_amount_per_line() -> None:
     totals = compute([LineIn(10000), LineIn(5000)], [CouponIn("half", 5000, None)],
                      [RateIn("txr", 190000, False)])
@@ -75,3 +94,15 @@ def test_totals_are_the_sum_of_their_parts_and_never_negative(lines, coupons, ra
     assert min(t.subtotal, t.discount, t.tax, t.total) >= 0
     assert all(ta.amount >= 0 for ta in t.tax_amounts)
     assert t.total < 2**63
+    inclusive_e4 = sum(rate.percentage_e4 for rate in rates if rate.inclusive)
+    for o, line in zip(t.lines, lines, strict=True):
+        gross = line.amount - o.discount_amount
+        net = div_round_half_away(gross * 1_000_000, 1_000_000 + inclusive_e4)
+        included = sum(ta.amount for ta in o.tax_amounts if ta.inclusive)
+        assert included == gross - net <= gross
+        for rate, ta in zip(rates, o.tax_amounts, strict=True):
+            if rate.inclusive:  # each share is its exact part, give or take the rounding unit
+                assert abs(ta.amount * (1_000_000 + inclusive_e4) - gross * rate.percentage_e4) \
+                    < 1_000_000 + inclusive_e4
+            else:
+                assert ta.amount == div_round_half_away(net * rate.percentage_e4, 1_000_000)
