@@ -1,7 +1,10 @@
 """Money as integer minor units plus a currency (STYLE: never float).
 
-Currency exponents come from Babel's CLDR data (JPY 0, EUR 2, KWD 3), so the
-product accepts every ISO 4217 currency Babel knows without a table of our own.
+Currency exponents come from Babel's CLDR data (JPY 0, EUR 2, KWD 3), and so
+does the list of currencies an invoice may be in: those that are legal tender
+in some territory today (SPEC §2), which leaves out the codes ISO 4217 keeps
+for testing (XTS), "no currency" (XXX), metals (XAU), funds (USN, CHW, XDR)
+and withdrawn currencies, without a table of our own.
 """
 
 from __future__ import annotations
@@ -10,7 +13,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
-from babel.numbers import format_currency, get_currency_precision, list_currencies
+from babel.core import get_global
+from babel.numbers import format_currency, get_currency_precision, get_territory_currencies
 
 from app.errors import InvalidRequest
 
@@ -23,15 +27,19 @@ MAX_LINES = 250
 
 
 @lru_cache(maxsize=1)
-def _known_currencies() -> frozenset[str]:
-    return frozenset(code.lower() for code in list_currencies())
+def _tender_currencies() -> frozenset[str]:
+    return frozenset(
+        code.lower()
+        for territory in get_global("territory_currencies")
+        for code in get_territory_currencies(territory, tender=True, non_tender=False))
 
 
 def normalize_currency(value: str, *, param: str = "currency") -> str:
     """Return the lower-case ISO 4217 code, or raise naming ``param``."""
     code = value.strip().lower()
-    if len(code) != 3 or code not in _known_currencies():
-        raise InvalidRequest(f"Invalid currency: {value!r} is not an ISO 4217 code.", param=param)
+    if len(code) != 3 or code not in _tender_currencies():
+        raise InvalidRequest(f"Invalid currency: {value!r} is not an ISO 4217 currency that money is invoiced in.",
+                             param=param)
     return code
 
 

@@ -34,7 +34,8 @@ def _currency(value: str) -> str:
     try:
         return normalize_currency(value)
     except DomainError:
-        raise ValueError(f"{value!r} is not an ISO 4217 currency code") from None
+        raise ValueError(f"{value!r} is not an ISO 4217 currency that money is invoiced in "
+                         "(test, metal, fund and withdrawn codes are refused)") from None
 
 
 def _country(value: str) -> str:
@@ -79,7 +80,8 @@ def decimal_places(value: int | float, places: int, low: Decimal, high: Decimal)
 # ``json_schema_extra`` documents in the OpenAPI document what the validators check, for
 # clients and their generated SDKs; the validators themselves give the clearer messages.
 Currency = Annotated[str, Field(min_length=3, max_length=3, json_schema_extra={
-    "pattern": "^[A-Za-z]{3}$", "description": "ISO 4217 currency code, e.g. eur"}), AfterValidator(_currency)]
+    "pattern": "^[A-Za-z]{3}$", "description": "ISO 4217 code of a currency that is legal tender today, in any case, e.g. eur "
+                   "(not XXX, XTS, metals, funds or withdrawn codes)"}), AfterValidator(_currency)]
 Country = Annotated[str, Field(json_schema_extra={
     "minLength": 2, "maxLength": 2, "pattern": "^[A-Za-z]{2}$",
     "description": "ISO 3166-1 alpha-2 country code, e.g. DE"}), AfterValidator(_country)]

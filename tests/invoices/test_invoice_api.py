@@ -263,6 +263,22 @@ def test_bad_invoice_creation_is_refused_and_writes_nothing(api: Any, customer: 
     assert events(api, "invoice.created") == []
 
 
+NOT_TENDER = ["XXX", "xts", "XAU", "XAG", "XPT", "XPD", "XDR", "XSU", "XUA", "USN", "CHW", "DEM"]
+
+
+@pytest.mark.parametrize("code", NOT_TENDER)
+def test_codes_no_money_is_invoiced_in_are_refused_everywhere(api: Any, customer: dict, code: str) -> None:
+    for path, body in [("/v1/invoices", {"customer": customer["id"]}),
+                       ("/v1/prices", {"unit_amount": 100}),
+                       ("/v1/coupons", {"amount_off": 100}),
+                       ("/v1/invoiceitems", {"customer": customer["id"], "amount": 100})]:
+        response = api.post(path, {**body, "currency": code})
+        assert response.status_code == 400, (path, response.get_json())
+        error = response.get_json()["error"]
+        assert error["param"] == "currency" and "invoiced in" in error["message"]
+    assert api.ok("GET", "/v1/invoices")["data"] == [] and api.ok("GET", "/v1/prices")["data"] == []
+
+
 def test_currency_is_accepted_in_any_case_and_returned_lower(api: Any, customer: dict) -> None:
     inv = api.ok("POST", "/v1/invoices", {"customer": customer["id"], "currency": "JPY"})
     assert inv["currency"] == "jpy"
