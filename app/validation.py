@@ -80,7 +80,8 @@ def decimal_places(value: int | float, places: int, low: Decimal, high: Decimal)
 # ``json_schema_extra`` documents in the OpenAPI document what the validators check, for
 # clients and their generated SDKs; the validators themselves give the clearer messages.
 Currency = Annotated[str, Field(min_length=3, max_length=3, json_schema_extra={
-    "pattern": "^[A-Za-z]{3}$", "description": "ISO 4217 code of a currency that is legal tender today, in any case, e.g. eur "
+    "pattern": "^[A-Za-z]{3}$",
+    "description": "ISO 4217 code of a currency that is legal tender today, in any case, e.g. eur "
                    "(not XXX, XTS, metals, funds or withdrawn codes)"}), AfterValidator(_currency)]
 Country = Annotated[str, Field(json_schema_extra={
     "minLength": 2, "maxLength": 2, "pattern": "^[A-Za-z]{2}$",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, request
+from flask import Blueprint, current_app, g, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.accounts.service import authenticate
 from app.extensions import db
@@ -10,6 +11,24 @@ from app.extensions import db
 bp = Blueprint("api", __name__, url_prefix="/v1")
 
 PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
+
+
+@bp.before_request
+def _read_whole_body() -> None:
+    """Read the body once, refusing one over MAX_CONTENT_LENGTH however it is sent (SPEC §2: 413).
+
+    Werkzeug refuses a ``Content-Length`` over the limit, but a chunked body
+    (no length, ``wsgi.input_terminated``) is only read up to the limit and
+    the rest silently dropped, so a truncated body would be parsed as if it
+    were whole. After a body that filled the limit, one more byte from the
+    server's stream tells whether there was more. Everything later
+    (``request.get_data(cache=True)``: idempotency, JSON parsing) reads the
+    cached bytes.
+    """
+    body = request.get_data(cache=True)
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is None and len(body) >= limit and request.environ["wsgi.input"].read(1):
+        raise RequestEntityTooLarge()
 
 
 @bp.before_request

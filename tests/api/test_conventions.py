@@ -1,9 +1,18 @@
 from __future__ import annotations
 
+import http.client
 import json
+import threading
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from flask import Flask
+from werkzeug.serving import make_server
+
+from app.accounts.service import create_merchant
+from app.customers.models import Customer
+from app.extensions import db
 
 
 def test_list_object_shape_and_newest_first(api: Any) -> None:
@@ -75,6 +84,42 @@ def test_body_over_one_mebibyte_is_413(api: Any) -> None:
                                headers={"X-Api-Key": api.key})
     assert response.status_code == 413
     assert response.get_json()["error"]["type"] == "invalid_request_error"
+
+
+def _chunked_post(port: int, path: str, key: str, body: bytes) -> tuple[int, dict[str, Any]]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("POST", path, body=iter([body[i:i + 65536] for i in range(0, len(body), 65536)]),
+                           headers={"X-Api-Key": key, "Content-Type": "application/json"}, encode_chunked=True)
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+
+def test_a_chunked_body_over_one_mebibyte_is_413_and_creates_nothing(committed_app: Flask) -> None:
+    """Sent chunked, with no Content-Length, to a real server: refused whole, not cut at 1 MiB."""
+    with committed_app.app_context():
+        merchant = create_merchant(db.session, "Chunked Ltd", "CHUNK", "eur")
+        db.session.commit()
+    # JSON may end in whitespace: cut anywhere in the padding, the body would still be a valid customer.
+    cut = json.dumps({"name": "Cut"}).encode()
+    padded = cut + b" " * (1024 * 1024)
+    server = make_server("127.0.0.1", 0, committed_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        status, body = _chunked_post(server.port, "/v1/customers", merchant.test_secret_key, padded)
+        assert status == 413, body
+        assert body["error"]["code"] == "body_too_large" and body["error"]["type"] == "invalid_request_error"
+        status, body = _chunked_post(server.port, "/v1/customers", merchant.test_secret_key, cut)
+        assert status == 200 and body["name"] == "Cut"  # a chunked body under the limit is read whole
+    finally:
+        server.shutdown()
+        thread.join()
+    with committed_app.app_context():
+        names = db.session.scalars(sa.select(Customer.name).where(Customer.account_id == merchant.account.id))
+        assert list(names) == ["Cut"]
 
 
 def test_unknown_url_and_wrong_method_answer_json(api: Any) -> None:
