@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
 
@@ -212,7 +212,7 @@ class PaymentMethodObject(Obj):
     object: Literal["payment_method"]
     livemode: bool
     created: int
-    customer: str
+    customer: str | None = Field(description="null once the customer was deleted (the card is detached)")
     type: Literal["card"]
     card: CardObject
     metadata: dict[str, str]

@@ -113,9 +113,18 @@ def update_customer(session: Session, caller: Caller, customer_id: str, params: 
 
 
 def delete_customer(session: Session, caller: Caller, customer_id: str) -> dict[str, Any]:
-    """Soft delete: invoices keep pointing at the row; the API no longer finds it."""
+    """Soft delete: invoices keep pointing at the row; the API no longer finds it.
+
+    Their payment methods are detached and the default cleared, so nothing is
+    charged off-session afterwards (SPEC §3); their open invoices stay payable
+    on the hosted page with a card typed there.
+    """
     customer = get_customer(session, caller, customer_id)
     customer.deleted = True
+    customer.default_payment_method_id = None
+    session.execute(sa.update(PaymentMethod).where(
+        PaymentMethod.customer_id == customer.id, PaymentMethod.detached_at.is_(None),
+    ).values(detached_at=clock.now()).execution_options(synchronize_session="fetch"))
     session.flush()
     record(session, caller.account.id, caller.livemode, "customer.deleted", serialize(customer))
     return {"id": customer.id, "object": "customer", "deleted": True}

@@ -35,6 +35,9 @@ class PaymentMethod(Owned, Base):
     # processor's id for it and, in live mode, where the customer confirms it.
     setup_ref: Mapped[str | None] = mapped_column(sa.String(128))
     setup_action_url: Mapped[str | None] = mapped_column(sa.String(2000))
+    # When the customer was deleted (SPEC §3: their methods are detached): the
+    # row stays for the payments made with it, and nothing charges it again.
+    detached_at: Mapped[int | None] = mapped_column(sa.BigInteger)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
 
 

@@ -104,7 +104,7 @@ def _fingerprint_key() -> bytes:
 def serialize_payment_method(pm: PaymentMethod) -> dict[str, Any]:
     """The API's payment_method object (SPEC §3): the safe parts of a card only."""
     return {"id": pm.id, "object": "payment_method", "livemode": pm.livemode, "created": pm.created,
-            "customer": pm.customer_id, "type": "card",
+            "customer": pm.customer_id if pm.detached_at is None else None, "type": "card",
             "card": {"brand": pm.brand, "last4": pm.last4, "exp_month": pm.exp_month, "exp_year": pm.exp_year},
             "metadata": dict(pm.metadata_)}
 
@@ -151,11 +151,15 @@ def save_card(session: Session, caller: Caller, customer: Customer, details: Car
     pm_id = new_id("pm")
     session.commit()
     token = processor.tokenize(details, idempotency_key=f"vinr_{pm_id}")
-    pm = PaymentMethod(id=pm_id, account_id=caller.account.id, livemode=caller.livemode, created=clock.now(),
+    now = clock.now()
+    # A deleted customer's invoice paid on the hosted page: the card pays that once and is kept detached.
+    pm = PaymentMethod(id=pm_id, account_id=caller.account.id, livemode=caller.livemode, created=now,
                        customer_id=customer.id, processor=processor.name, processor_ref=token.processor_ref,
                        brand=token.brand, last4=token.last4, exp_month=token.exp_month,
-                       exp_year=token.exp_year, fingerprint=token.fingerprint, metadata_={})
+                       exp_year=token.exp_year, fingerprint=token.fingerprint, metadata_={},
+                       detached_at=now if customer.deleted else None)
     session.add(pm)
+    set_default = set_default and not customer.deleted
     if set_default:
         customer.default_payment_method_id = pm.id
     session.flush()
@@ -166,9 +170,11 @@ def save_card(session: Session, caller: Caller, customer: Customer, details: Car
 
 def get_payment_method(session: Session, caller: Caller, pm_id: str, *, customer_id: str | None = None,
                        param: str = "payment_method") -> PaymentMethod:
-    """The caller's saved card (of ``customer_id`` when given), or NotFound naming ``param``."""
+    """The caller's saved card (of ``customer_id`` when given), or NotFound naming ``param``;
+    a card detached from its deleted customer is not found either."""
     stmt = sa.select(PaymentMethod).where(PaymentMethod.account_id == caller.account.id,
-                                          PaymentMethod.livemode == caller.livemode, PaymentMethod.id == pm_id)
+                                          PaymentMethod.livemode == caller.livemode, PaymentMethod.id == pm_id,
+                                          PaymentMethod.detached_at.is_(None))
     if customer_id is not None:
         stmt = stmt.where(PaymentMethod.customer_id == customer_id)
     pm = session.scalar(stmt)
@@ -279,6 +285,10 @@ def _paid_out_of_band(session: Session, invoice: Invoice) -> Invoice:
 def _payment_method_for(session: Session, caller: Caller, invoice: Invoice, pm_id: str | None) -> PaymentMethod:
     if pm_id is None:
         customer = session.get(Customer, invoice.customer_id)
+        if customer is not None and customer.deleted:
+            raise InvalidRequest("The customer was deleted and their payment methods detached, so nothing is "
+                                 "charged off-session; the invoice can still be paid on its hosted page.",
+                                 param="payment_method", code="customer_deleted")
         pm_id = customer.default_payment_method_id if customer is not None else None
         if pm_id is None:
             raise InvalidRequest("The customer has no default payment method; pass payment_method.",
@@ -612,7 +622,7 @@ def _record_outcome(session: Session, invoice: Invoice, payment: Payment, result
 
 def _make_default(session: Session, invoice: Invoice, payment: Payment) -> None:
     customer = session.get(Customer, invoice.customer_id)
-    if customer is None or payment.payment_method_id is None:
+    if customer is None or customer.deleted or payment.payment_method_id is None:
         return
     customer.default_payment_method_id = payment.payment_method_id
     session.flush()

@@ -3,7 +3,7 @@
 A finalized invoice's page changes only when the invoice row changes (its
 ``version`` moves on every write: payment, void, an edit), when it falls past
 due, or when what surrounds it changes: the customer's languages and default
-card, the merchant's branding and name. One SELECT reads all of that
+card (or their deletion), the merchant's branding and name. One SELECT reads all of that
 (``page_state``) on every request, and the link is checked against it, so a
 cached page is never shown for a link that no longer works nor after the
 invoice changed. What the key leaves out (a tax rate's renamed label, a theme
@@ -49,7 +49,7 @@ _pm, _b = PaymentMethod.__table__.c, Branding.__table__.c
 # Core, not ORM: this runs on every page view and is most of the cost of a cached one.
 _STATE = (
     sa.select(_i.account_id, _i.hosted_token, _i.version, _i.status, _i.due_date, _c.preferred_locales,
-              _pm.id, _b.revision, _b.updated, _a.name)
+              _pm.id, _c.deleted, _b.revision, _b.updated, _a.name)
     .select_from(Invoice.__table__)
     .join(Customer.__table__, _c.id == _i.customer_id)
     .join(Account.__table__, _a.id == _i.account_id)
@@ -69,19 +69,21 @@ class PageState:
     past_due: bool
     preferred_locales: tuple[str, ...]
     saved_method_id: str | None
+    customer_deleted: bool
     branding: tuple[str | None, int | None]
     account_name: str
 
     def key(self, locale: str) -> tuple[object, ...]:
         return (self.invoice_id, self.version, self.status, self.past_due, locale, self.saved_method_id,
-                self.branding, self.account_name)
+                self.customer_deleted, self.branding, self.account_name)
 
 
 def rendered_state(view: InvoiceView, saved_method_id: str | None) -> PageState:
     """The same state, as read by the ORM for a full render (on PostgreSQL it may be newer
     than ``page_state``'s read: such a page is shown but not kept)."""
     return PageState(view.invoice.id, view.invoice.version, view.invoice.status, view.past_due,
-                     tuple(view.customer.preferred_locales or ()), saved_method_id, view.brand.source,
+                     tuple(view.customer.preferred_locales or ()), saved_method_id, view.customer.deleted,
+                     view.brand.source,
                      view.account.name)
 
 
@@ -94,12 +96,13 @@ def page_state(bind: sa.Engine | sa.Connection, invoice_id: str, token: str) -> 
     row = _read_state(bind, invoice_id)
     if row is None or not hosted.matches(token, signed_for, row[0], row[1]):
         raise NotFound("Not found.")
-    account_id, hosted_token, version, status_value, due_date, locales, saved_method_id, revision, updated, name = row
+    (account_id, hosted_token, version, status_value, due_date, locales, saved_method_id, customer_deleted,
+     revision, updated, name) = row
     status = InvoiceStatus(status_value)
     if isinstance(locales, str):  # JSON arrives as text from sqlite3, decoded from psycopg
         locales = json.loads(locales)
     return PageState(invoice_id, version, status, hosted.past_due(status, due_date, clock.now()),
-                     tuple(locales or ()), saved_method_id, (revision, updated), name)
+                     tuple(locales or ()), saved_method_id, bool(customer_deleted), (revision, updated), name)
 
 
 def _read_state(bind: sa.Engine | sa.Connection, invoice_id: str) -> Sequence[Any] | None:

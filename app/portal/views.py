@@ -277,6 +277,8 @@ def payment_method(invoice_id: str, token: str) -> Any:
     invoice, view = _load(invoice_id, token)
     if not invoice.is_payable:
         abort(409 if invoice.status is not InvoiceStatus.VOID else 410)
+    if view.customer.deleted:
+        abort(404)  # no customer to keep a card for; the invoice itself stays payable
     form = UpdateCardForm()
     alert, status = None, 200
     if request.method == "POST":

@@ -142,6 +142,25 @@ def test_pay_without_any_method_names_the_parameter(api: Any, customer: dict) ->
     assert response.status_code == 404
 
 
+def test_a_deleted_customers_cards_are_detached_and_never_charged(api: Any, customer: dict) -> None:
+    pm = save_card(api, customer["id"], "4242424242424242")
+    inv = open_invoice(api, customer["id"], 700)
+    draft = api.ok("POST", "/v1/invoices", {"customer": customer["id"]})
+    api.ok("POST", f"/v1/invoices/{draft['id']}/lines", {"unit_amount": 999})
+    api.ok("DELETE", f"/v1/customers/{customer['id']}")
+    deleted = api.ok("GET", "/v1/events", query_string={"type": "customer.deleted"})["data"][0]["data"]
+    assert deleted["invoice_settings"]["default_payment_method"] is None
+    for body in ({}, {"payment_method": pm["id"]}):
+        response = api.post(f"/v1/invoices/{inv['id']}/pay", body)
+        assert response.status_code in (400, 404), response.get_json()
+        assert response.get_json()["error"]["param"] == "payment_method"
+    assert api.post(f"/v1/invoices/{inv['id']}/pay").get_json()["error"]["code"] == "customer_deleted"
+    finalized = api.ok("POST", f"/v1/invoices/{draft['id']}/finalize")  # would collect from the default
+    assert finalized["status"] == "open" and finalized["attempt_count"] == 0
+    assert api.ok("GET", "/v1/payments")["data"] == []
+    assert api.ok("GET", f"/v1/invoices/{inv['id']}")["status"] == "open"
+
+
 def test_charge_automatically_collects_at_finalize_unless_told_not_to(api: Any, customer: dict) -> None:
     save_card(api, customer["id"], "4242424242424242")
     inv = api.ok("POST", "/v1/invoices", {"customer": customer["id"]})
