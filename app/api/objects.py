@@ -192,12 +192,17 @@ class InvoiceItemObject(Obj):
 
 
 class EventObject(Obj):
+    """A state change (SPEC §4), kept 30 days."""
+
     id: str
     object: Literal["event"]
     type: str
     created: int
     livemode: bool
-    data: dict[str, Any]
+    data: dict[str, Any] = Field(description=(
+        "The object as it was right after the change. An invoice embeds at most its first 10 lines: "
+        "lines.has_more says whether it has more, and lines.url lists them all, so an event's size "
+        "does not grow with the invoice."))
 
 
 class CardObject(Obj):

@@ -48,6 +48,9 @@ from app.pagination import Page, paginate
 S = InvoiceStatus
 DAY = 86_400
 EDITABLE_AFTER_FINALIZE = frozenset({"description", "footer"})
+# An invoice in an event embeds at most this many lines (SPEC §4), so that an
+# event's size does not grow with the invoice; the rest are at ``lines.url``.
+EVENT_LINES = 10
 
 
 # Serialization
@@ -69,9 +72,12 @@ def serialize_line(line: InvoiceLine) -> dict[str, Any]:
     }
 
 
-def serialize(invoice: Invoice, *, customer: Customer | None = None) -> dict[str, Any]:
-    """The invoice object of SPEC §3; ``customer`` given means expanded."""
+def serialize(invoice: Invoice, *, customer: Customer | None = None,
+              max_lines: int | None = None) -> dict[str, Any]:
+    """The invoice object of SPEC §3; ``customer`` given means expanded; at most
+    ``max_lines`` lines embedded (``lines.has_more`` says whether there are more)."""
     url = hosted_url(invoice)
+    lines = invoice.lines if max_lines is None else invoice.lines[:max_lines]
     return {
         "id": invoice.id, "object": "invoice", "livemode": invoice.livemode,
         "created": invoice.created, "metadata": dict(invoice.metadata_),
@@ -83,8 +89,8 @@ def serialize(invoice: Invoice, *, customer: Customer | None = None) -> dict[str
         "due_date": invoice.due_date, "auto_advance": invoice.auto_advance,
         "description": invoice.description, "footer": invoice.footer,
         "lines": {
-            "object": "list", "data": [serialize_line(line) for line in invoice.lines],
-            "has_more": False, "url": f"/v1/invoices/{invoice.id}/lines",
+            "object": "list", "data": [serialize_line(line) for line in lines],
+            "has_more": len(lines) < len(invoice.lines), "url": f"/v1/invoices/{invoice.id}/lines",
         },
         "subtotal": invoice.subtotal, "discount": invoice.discount, "tax": invoice.tax,
         "total": invoice.total, "amount_due": invoice.amount_due, "amount_paid": invoice.amount_paid,
@@ -115,7 +121,7 @@ def record_event(session: Session, invoice: Invoice, type_: str) -> None:
     # No flush needed first: the event is built from the objects in memory, and
     # it goes out in the request's transaction, as does the change (a flush, or
     # store.save for draft edits and finalize).
-    record(session, invoice.account_id, invoice.livemode, type_, serialize(invoice))
+    record(session, invoice.account_id, invoice.livemode, type_, serialize(invoice, max_lines=EVENT_LINES))
 
 
 # Lookups
@@ -432,7 +438,7 @@ def update_invoice(session: Session, caller: Caller, invoice_id: str, params: In
 def delete_invoice(session: Session, caller: Caller, invoice_id: str) -> dict[str, Any]:
     """Delete a draft; its swept-up invoice items become pending again."""
     invoice, _ = _draft(session, caller, invoice_id, "delete")
-    data = serialize(invoice)
+    data = serialize(invoice, max_lines=EVENT_LINES)
     session.execute(sa.update(InvoiceItem).where(InvoiceItem.invoice_id == invoice.id).values(invoice_id=None))
     session.delete(invoice)
     session.flush()

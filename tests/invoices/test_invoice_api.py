@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -261,6 +262,25 @@ def test_bad_invoice_creation_is_refused_and_writes_nothing(api: Any, customer: 
     assert response.get_json()["error"]["param"] == param
     assert api.ok("GET", "/v1/invoices")["data"] == []
     assert events(api, "invoice.created") == []
+
+
+def test_an_event_embeds_at_most_ten_lines_so_its_size_is_bounded(api: Any, draft: dict) -> None:
+    description = "Long line " + "x" * 4990
+    for i in range(25):
+        add(api, draft, 100 + i, description=description)
+    whole = api.ok("GET", f"/v1/invoices/{draft['id']}")
+    assert len(whole["lines"]["data"]) == 25 and whole["lines"]["has_more"] is False
+    listed = api.ok("GET", f"/v1/invoices/{draft['id']}/lines")
+    assert len(listed["data"]) == 25
+    updates = events(api, "invoice.updated")
+    newest = updates[0]["data"]
+    assert newest["lines"]["has_more"] is True and newest["lines"]["url"] == f"/v1/invoices/{draft['id']}/lines"
+    assert [line["id"] for line in newest["lines"]["data"]] == [line["id"] for line in whole["lines"]["data"][:10]]
+    assert newest["total"] == whole["total"]  # the totals still cover every line
+    # 25 edits of a growing invoice cost what 25 events of at most 10 lines cost, not 1 + 2 + ... + 25 lines
+    page = api.get("/v1/events", query_string={"limit": 100})
+    assert len(page.get_data()) < 25 * 11 * 5100
+    assert max(len(json.dumps(event)) for event in updates) < 11 * 5100
 
 
 NOT_TENDER = ["XXX", "xts", "XAU", "XAG", "XPT", "XPD", "XDR", "XSU", "XUA", "USN", "CHW", "DEM"]
