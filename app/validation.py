@@ -3,6 +3,7 @@ validation failure to the SPEC §2 error object naming the parameter."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
@@ -104,37 +105,49 @@ def param_name(loc: tuple[int | str, ...]) -> str:
     return head + "".join(f"[{part}]" for part in rest)
 
 
-def _unstorable(text: str) -> str | None:
-    """What in this text no database of ours can store, if anything."""
+# Embeddings, overrides and isolates: in a name or a description they would reorder the
+# text around them on the hosted page and in the PDF ("edirrevo-LTR"), so they are refused
+# at input like the characters no database can store. Plain RTL text needs none of them.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# The same characters as they appear raw in a UTF-8 body (E2 80 AA-AE, E2 81 A6-A9).
+BIDI_CONTROLS_UTF8 = re.compile(rb"\xe2\x80[\xaa-\xae]|\xe2\x81[\xa6-\xa9]")
+
+
+def _refused_text(text: str) -> str | None:
+    """What in this text is refused, if anything: what no database of ours can store, and
+    bidirectional controls."""
     if "\x00" in text:
         return "NUL (\\u0000) characters"
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:  # only half of a surrogate pair, escaped in JSON as \ud800 and the like
         return "unpaired surrogates (\\ud800-\\udfff)"
+    if not BIDI_CONTROLS.isdisjoint(text):
+        return "bidirectional control characters (U+202A-U+202E, U+2066-U+2069)"
     return None
 
 
-def refuse_unstorable(value: Any, loc: tuple[int | str, ...] = ()) -> None:
+def refuse_bad_text(value: Any, loc: tuple[int | str, ...] = ()) -> None:
     """Raise InvalidRequest naming the first parameter whose text, or one of whose keys, holds
-    a NUL character or half a surrogate pair. PostgreSQL can store neither (and would fail the
-    request late, a 500), SQLite one of them, and no field of ours has a use for either:
-    refused alike on both."""
+    a NUL character, half a surrogate pair or a bidirectional control. PostgreSQL can store
+    neither of the first two (and would fail the request late, a 500), SQLite one of them;
+    the last would reorder what surrounds the text where it is shown. No field of ours has a
+    use for any of them: refused alike on both databases."""
     if isinstance(value, str):
-        problem = _unstorable(value)
+        problem = _refused_text(value)
         if problem is not None:
             name = param_name(loc)
             raise InvalidRequest(f"Invalid {name}: text may not contain {problem}.", param=name)
     elif isinstance(value, dict):
         for key, item in value.items():
-            problem = _unstorable(key)
+            problem = _refused_text(key)
             if problem is not None:
                 name = param_name(loc)
                 raise InvalidRequest(f"Invalid {name}: keys may not contain {problem}.", param=name)
-            refuse_unstorable(item, (*loc, key))
+            refuse_bad_text(item, (*loc, key))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            refuse_unstorable(item, (*loc, index))
+            refuse_bad_text(item, (*loc, index))
 
 
 def validation_error(exc: ValidationError) -> InvalidRequest:

@@ -29,6 +29,8 @@ def test_db_upgrade_then_create_merchant_prints_usable_keys(tmp_path: Path) -> N
         assert out["test_secret_key"] not in stored and len(stored) == 2
     bad = runner.invoke(args=["create-merchant", "--name", "X", "--prefix", "no spaces!"])
     assert bad.exit_code != 0 and "--prefix" in bad.output
+    bidi = runner.invoke(args=["create-merchant", "--name", "Acme \u202eGmbH"])
+    assert bidi.exit_code != 0 and "--name" in bidi.output and "bidirectional" in bidi.output
     metal = runner.invoke(args=["create-merchant", "--name", "X", "--currency", "XAU"])
     assert metal.exit_code != 0 and "--currency" in metal.output and "invoiced in" in metal.output
     db_path = tmp_path / "cli.db"

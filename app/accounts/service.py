@@ -17,6 +17,7 @@ from app.db import loaded, run_on_driver
 from app.errors import AuthenticationFailed, InvalidRequest
 from app.ids import new_id
 from app.money import normalize_currency
+from app.validation import refuse_bad_text
 
 _PREFIX_RE = re.compile(r"^[A-Z0-9]{1,12}$")
 
@@ -50,6 +51,7 @@ def create_merchant(session: Session, name: str, prefix: str | None = None, curr
     name = name.strip()
     if not name or len(name) > 200:
         raise InvalidRequest("name must be 1 to 200 characters.", param="name")
+    refuse_bad_text(name, ("name",))
     prefix = (prefix or _default_prefix(name)).upper()
     if not _PREFIX_RE.match(prefix):
         raise InvalidRequest("prefix must be 1 to 12 letters or digits.", param="prefix")

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from app.errors import DomainError, InvalidRequest
 from app.extensions import db
 from app.idempotency import service as idempotency
-from app.validation import parse, refuse_unstorable
+from app.validation import BIDI_CONTROLS_UTF8, parse, refuse_bad_text
 
 View = Callable[..., dict[str, Any]]
 
@@ -114,11 +114,11 @@ def endpoint(
             return Response(data, status=status, mimetype="application/json")
 
         def _arguments(path: dict[str, str]) -> dict[str, Any]:
-            refuse_unstorable(path)
+            refuse_bad_text(path)
             kwargs: dict[str, Any] = dict(path)
             args = query_args()
             if b"%00" in request.query_string:  # the walk only when there may be something to find
-                refuse_unstorable(args)
+                refuse_bad_text(args)
             if query is not None:
                 kwargs["query"] = parse(query, args)
             elif args:
@@ -126,8 +126,11 @@ def endpoint(
                 raise InvalidRequest(f"Received unknown parameter: {name}", param=name,
                                      code="parameter_unknown")
             raw = json_body() if method in ("POST", "DELETE") else {}
-            if b"\\u" in request.get_data(cache=True):  # in UTF-8 JSON, NULs and surrogates come escaped
-                refuse_unstorable(raw)
+            data = request.get_data(cache=True)
+            # The walk only when there may be something to find: in UTF-8 JSON NULs and surrogates
+            # come escaped, bidirectional controls escaped or raw.
+            if b"\\u" in data or BIDI_CONTROLS_UTF8.search(data):
+                refuse_bad_text(raw)
             if body is not None:
                 kwargs["body"] = parse(body, raw)
             elif raw:

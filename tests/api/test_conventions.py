@@ -192,6 +192,37 @@ def test_half_a_surrogate_pair_is_a_400_naming_it(api: Any, text: str) -> None:
     assert error["param"] == "name" and "surrogate" in error["message"]
 
 
+BIDI = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"]
+
+
+@pytest.mark.parametrize("control", BIDI)
+@pytest.mark.parametrize("ensure_ascii", [True, False], ids=["escaped", "raw"])
+def test_bidirectional_controls_in_displayed_text_are_a_400_naming_the_field(
+        api: Any, customer: dict, control: str, ensure_ascii: bool) -> None:
+    """They would reorder the text around them on the hosted page and in the PDF."""
+    draft = api.ok("POST", "/v1/invoices", {"customer": customer["id"]})
+    for path, body, param in [
+        ("/v1/customers", {"name": f"Jenny {control}LTR-override"}, "name"),
+        (f"/v1/invoices/{draft['id']}/lines", {"unit_amount": 100, "description": f"Design{control}"}, "description"),
+        (f"/v1/invoices/{draft['id']}", {"footer": f"Thanks{control}"}, "footer"),
+        ("/v1/account/branding", {"display_name": f"Acme{control}"}, "display_name"),
+        ("/v1/customers", {"address": {"city": f"Ber{control}lin"}}, "address[city]"),
+    ]:
+        raw = json.dumps(body, ensure_ascii=ensure_ascii).encode()
+        response = api.client.post(path, data=raw, content_type="application/json", headers={"X-Api-Key": api.key})
+        assert response.status_code == 400, (path, response.get_json())
+        error = response.get_json()["error"]
+        assert error["param"] == param and "bidirectional" in error["message"]
+    assert api.ok("GET", f"/v1/invoices/{draft['id']}")["lines"]["data"] == []
+    assert [c["id"] for c in api.ok("GET", "/v1/customers")["data"]] == [customer["id"]]
+    assert api.ok("GET", "/v1/account/branding")["display_name"] == "Acme GmbH"
+
+
+def test_right_to_left_text_itself_is_accepted(api: Any) -> None:
+    created = api.ok("POST", "/v1/customers", {"name": "שלום עולם", "address": {"city": "القاهرة"}})
+    assert created["name"] == "שלום עולם"
+
+
 def test_utf8_with_or_without_a_bom_and_escapes_is_accepted(api: Any) -> None:
     for raw in (json.dumps({"name": "Jürgen"}, ensure_ascii=False).encode(),
                 "\ufeff".encode() + json.dumps({"name": "Jürgen"}, ensure_ascii=False).encode(),
