@@ -115,10 +115,12 @@ def load(app: Flask, overrides: Mapping[str, Any] | None) -> None:
 
     cfg["RATELIMIT_STORAGE_URI"] = cfg["REDIS_URL"] or "memory://"
     cfg["RATELIMIT_HEADERS_ENABLED"] = True
-    secure = cfg["PUBLIC_URL"].startswith("https://")
-    cfg.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    cfg.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    cfg["SESSION_COOKIE_SECURE"] = secure and not cfg.get("TESTING", False)
+    # The hosted page's session cookie holds its CSRF token: never sent on another site's
+    # POST, and over https only where the links are https. (Flask's defaults already
+    # hold these keys, so they are set, not defaulted.)
+    cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
+    cfg["SESSION_COOKIE_HTTPONLY"] = True
+    cfg["SESSION_COOKIE_SECURE"] = cfg["PUBLIC_URL"].startswith("https://")
     cfg.setdefault("WTF_CSRF_TIME_LIMIT", 4 * 3600)  # a customer may leave the page open a while
     cfg.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(Path(app.root_path) / "translations"))
 
