@@ -31,12 +31,14 @@ def page_cache() -> PageCache:
     cache: PageCache = current_app.extensions[_PAGES]
     return cache
 
-# The hosted link's token is a credential: it never reaches a log line.
+# Credentials in hosted paths never reach a log line: the link's token, and the signed
+# state of a card set-up's 3DS challenge (it names the card being saved).
 _TOKEN_IN_PATH = re.compile(r"(/i/[A-Za-z0-9_]+/)[A-Za-z0-9_.\-]+")
+_SETUP_STATE_IN_PATH = re.compile(r"(/payment-method/authenticate/)[A-Za-z0-9_.\-]+")
 
 
 def redact(text: str) -> str:
-    return _TOKEN_IN_PATH.sub(r"\1[redacted]", text)
+    return _SETUP_STATE_IN_PATH.sub(r"\1[redacted]", _TOKEN_IN_PATH.sub(r"\1[redacted]", text))
 
 
 class RedactTokens(logging.Filter):
