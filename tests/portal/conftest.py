@@ -6,6 +6,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from flask import Flask
+
+from app.accounts.service import create_merchant
+from tests.conftest import Api
 
 FUTURE = {"exp_month": 12, "exp_year": 2040}
 
@@ -56,3 +60,14 @@ def make_hosted(api: Any, customer_id: str, *, lines: list[tuple[str, int, int]]
 @pytest.fixture()
 def hosted(client: Any, api: Any, customer: dict[str, Any]) -> Hosted:
     return Hosted(client, api, make_hosted(api, customer["id"]))
+
+
+@pytest.fixture()
+def live_hosted(live_app: Flask, live_db: Any, live_sleeps: list[float]) -> Hosted:
+    """A live-mode invoice's hosted link (the live processor mocked with ``responses``)."""
+    new = create_merchant(live_db, "Live Shop", "LS")
+    live_db.flush()
+    client = live_app.test_client()
+    api = Api(client, new.live_secret_key, new.account.id)
+    cust = api.ok("POST", "/v1/customers", {"email": "buyer@example.com"})
+    return Hosted(client, api, make_hosted(api, cust["id"]))

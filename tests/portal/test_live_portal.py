@@ -9,14 +9,12 @@ from typing import Any
 import pytest
 import requests
 import responses
-from flask import Flask
 
 from app import clock
-from app.accounts.service import create_merchant
 from app.payments import checkout
-from tests.conftest import PROCESSOR_URL, Api
+from tests.conftest import PROCESSOR_URL
 from tests.payments.test_live_collection import DECLINE, NO_ANSWER, _answers
-from tests.portal.conftest import Hosted, make_hosted
+from tests.portal.conftest import Hosted
 
 CARD = {"id": "pm_live_9", "card": {"brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2040,
                                     "fingerprint": "fp_live_9"}}
@@ -27,16 +25,6 @@ BANK = "https://bank.example/3ds/abc"
 def rsps() -> Any:
     with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
         yield mock
-
-
-@pytest.fixture()
-def live_hosted(live_app: Flask, live_db: Any, live_sleeps: list[float]) -> Hosted:
-    new = create_merchant(live_db, "Live Shop", "LS")
-    live_db.flush()
-    client = live_app.test_client()
-    api = Api(client, new.live_secret_key, new.account.id)
-    cust = api.ok("POST", "/v1/customers", {"email": "buyer@example.com"})
-    return Hosted(client, api, make_hosted(api, cust["id"]))
 
 
 def csrf_of(html: str) -> str:
