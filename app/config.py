@@ -35,6 +35,8 @@ DEFAULTS: dict[str, Any] = {
     "EVENT_RETENTION": 30 * 24 * 3600,
     # SPEC §7 card-testing defence: failed card attempts allowed per hour
     # (limits syntax of Flask-Limiter). The sixth failure in an hour is refused.
+    # Counted in Redis with VINR_REDIS_URL, else in the database: either way one
+    # count for every process and host (SPEC §8).
     "CARD_ATTEMPTS_PER_ADDRESS": "5 per hour",
     "CARD_ATTEMPTS_PER_INVOICE": "5 per hour",
     # Reverse proxies in front of the app (nginx, a load balancer): their

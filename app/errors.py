@@ -90,9 +90,15 @@ class IdempotencyInFlight(IdempotencyError):
 
 
 class RateLimited(DomainError):
+    """Too many requests (429); ``retry_after`` is the seconds until one fits again (SPEC §2)."""
+
     status = 429
     type = "rate_limit_error"
     code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
 
 
 class ServiceUnavailable(DomainError):

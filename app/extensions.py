@@ -14,7 +14,9 @@ db = SQLAlchemy(session_options={"expire_on_commit": False})
 csrf = CSRFProtect()
 babel = Babel()
 # No default limits: limits are declared where they defend something (the
-# hosted page's card forms). Storage: memory, or VINR_REDIS_URL when shared.
+# hosted page's card forms), and only with VINR_REDIS_URL as the store: without
+# it they are counted in the database (app.payments.attempts), because a memory
+# store counts per process (SPEC §8) and so stays unused.
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
 
 

@@ -8,9 +8,9 @@ from app.documents.models import InvoiceDocument
 from app.events.models import Event
 from app.idempotency.models import IdempotencyKey
 from app.invoices.models import Invoice, InvoiceItem, InvoiceLine
-from app.payments.models import Payment, PaymentMethod
+from app.payments.models import CardAttempt, Payment, PaymentMethod
 
 __all__ = [
-    "Account", "ApiKey", "Branding", "Coupon", "Customer", "Event", "IdempotencyKey", "Invoice", "InvoiceCounter",
-    "InvoiceDocument", "InvoiceItem", "InvoiceLine", "Payment", "PaymentMethod", "Price", "TaxRate",
+    "Account", "ApiKey", "Branding", "CardAttempt", "Coupon", "Customer", "Event", "IdempotencyKey", "Invoice",
+    "InvoiceCounter", "InvoiceDocument", "InvoiceItem", "InvoiceLine", "Payment", "PaymentMethod", "Price", "TaxRate",
 ]

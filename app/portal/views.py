@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask import (
     Response,
     abort,
+    after_this_request,
     current_app,
     flash,
     g,
@@ -18,16 +20,17 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.branding.themes import static_file
 from app.documents import service as documents
-from app.errors import CardError, Conflict, DomainError
+from app.errors import CardError, Conflict, DomainError, RateLimited
 from app.extensions import db, invoice_key, limiter
 from app.invoices import hosted
 from app.invoices.models import Invoice, InvoiceStatus
-from app.payments import checkout
+from app.payments import attempts, checkout
 from app.payments.cards import validate_card
 from app.payments.processor import CardDetails
 from app.portal import bp, page_cache, pages
@@ -40,16 +43,55 @@ def _failed(response: Response) -> bool:
     return response.status_code in (400, 402)
 
 
+def _no_redis() -> bool:
+    return current_app.config["REDIS_URL"] is None
+
+
 def _card_limits() -> list[Any]:
+    """Flask-Limiter's counters, kept in Redis: used only when VINR_REDIS_URL is set (its
+    memory store would count per process, and SPEC §8 wants one count for all of them)."""
     return [
         limiter.limit(lambda: current_app.config["CARD_ATTEMPTS_PER_ADDRESS"], deduct_when=_failed,
-                      methods=["POST"]),
+                      methods=["POST"], exempt_when=_no_redis),
         limiter.limit(lambda: current_app.config["CARD_ATTEMPTS_PER_INVOICE"], key_func=invoice_key,
-                      deduct_when=_failed, methods=["POST"]),
+                      deduct_when=_failed, methods=["POST"], exempt_when=_no_redis),
     ]
 
 
+def _counted_in_database(view: Any) -> Any:
+    """Without Redis, the card-testing limit counts tries in the database (app.payments.attempts):
+    recorded before the view runs, then kept as failed or forgotten by the answer's status."""
+    @functools.wraps(view)
+    def counted(**kwargs: Any) -> Any:
+        if request.method != "POST" or not _no_redis():
+            return view(**kwargs)
+        limits = attempts.Limits.parse(current_app.config["CARD_ATTEMPTS_PER_ADDRESS"],
+                                       current_app.config["CARD_ATTEMPTS_PER_INVOICE"])
+        try:
+            attempt = attempts.begin(db.session, limits, client_address=get_remote_address(),
+                                     invoice_id=kwargs["invoice_id"])
+        except RateLimited as refused:
+            db.session.rollback()
+            return render_template("errors/429.html", message=None), 429, {"Retry-After": str(refused.retry_after)}
+        attempt_id = attempt.id
+        db.session.commit()  # counted from now on, by every process
+
+        @after_this_request
+        def _finish(response: Response) -> Response:
+            # After the error handlers too, so the status is the one the customer got. The
+            # view's own work is committed by its services; what it left open is not ours.
+            db.session.rollback()
+            attempts.finish(db.session, attempt_id, failed=_failed(response))
+            db.session.commit()
+            return response
+
+        return view(**kwargs)
+
+    return counted
+
+
 def _limited(view: Any) -> Any:
+    view = _counted_in_database(view)
     for limit in _card_limits():
         view = limit(view)
     return view

@@ -1,0 +1,108 @@
+"""SPEC §7/§8: the card-testing defence counts per address and per invoice however many
+processes serve the page. A second gunicorn with two workers on the session's database,
+behind one trusted proxy hop (so each test can speak from its own address), with the
+default limits: five failures an hour, the sixth refused before the processor is called.
+
+The pay form is driven over plain HTTP, as a card-testing script would: the page for the
+CSRF token and the session cookie, then the POST.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import requests
+
+from e2e.server import LiveServer, free_port, gunicorn
+from e2e.support import ARTIFACTS, CARD_DECLINED, CARD_OK, CARDHOLDER, CVC, EXPIRY, Api
+
+CARD_ATTEMPTS = 5  # the default VINR_CARD_ATTEMPTS_PER_ADDRESS and _PER_INVOICE: "5 per hour"
+_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+# pid, request line, status: which worker answered what (the token in the path is redacted)
+_ACCESS = re.compile(r'^pid=<(\d+)> "POST (\S+) HTTP/1\.1" (\d{3})$', re.MULTILINE)
+
+
+@dataclass
+class TwoWorkers:
+    url: str
+    api: Api
+    log_path: Any
+
+    def invoice(self) -> dict[str, Any]:
+        return self.api.hosted_invoice(self.api.customer()["id"])
+
+    def pay(self, invoice: dict[str, Any], number: str, *, address: str) -> requests.Response:
+        """One try at the pay form from ``address``, in a browser session of its own."""
+        browser = requests.Session()
+        headers = {"X-Forwarded-For": address}
+        page = browser.get(invoice["hosted_invoice_url"], headers=headers, timeout=30)
+        assert page.status_code == 200, page.status_code
+        match = _CSRF.search(page.text)
+        assert match, page.text[:500]
+        form = {"csrf_token": match[1], "method": "new", "card_number": number, "expiry": EXPIRY, "cvc": CVC,
+                "name": CARDHOLDER}
+        return browser.post(invoice["hosted_invoice_url"] + "/pay", data=form, headers=headers, timeout=60,
+                            allow_redirects=False)
+
+    def processor_calls(self, invoice: dict[str, Any]) -> int:
+        """Every charge the sandbox was asked for is a payment row (SPEC §3)."""
+        return len(self.api.payments(invoice["id"]))
+
+    def workers_that_answered_pay(self) -> set[str]:
+        log = self.log_path.read_text(errors="replace")
+        return {pid for pid, path, _status in _ACCESS.findall(log) if path.endswith("/pay")}
+
+
+@pytest.fixture(scope="module")
+def two_workers(live_server: LiveServer, api: Api) -> Iterator[TwoWorkers]:
+    port = free_port()
+    env = {**live_server.env, "VINR_PUBLIC_URL": f"http://127.0.0.1:{port}", "VINR_PROXY_HOPS": "1"}
+    env.pop("VINR_CARD_ATTEMPTS_PER_ADDRESS", None)  # the session server raises it for its own tests
+    log_path = ARTIFACTS / "server-card-testing.log"
+    with gunicorn(env, port, log_path, "--access-logfile", "-", "--access-logformat", 'pid=%(p)s "%(r)s" %(s)s',
+                  workers=2) as url:
+        yield TwoWorkers(url, Api(url, api.key), log_path)
+
+
+def test_the_sixth_failure_from_one_address_is_refused_whichever_worker_answers(two_workers: TwoWorkers) -> None:
+    address = "203.0.113.10"
+    invoices = [two_workers.invoice() for _ in range(CARD_ATTEMPTS + 1)]
+    for invoice in invoices[:CARD_ATTEMPTS]:
+        declined = two_workers.pay(invoice, CARD_DECLINED, address=address)
+        assert declined.status_code == 402 and "declined" in declined.text
+        assert two_workers.processor_calls(invoice) == 1
+
+    refused = two_workers.pay(invoices[-1], CARD_DECLINED, address=address)
+    assert refused.status_code == 429, refused.status_code
+    assert int(refused.headers["Retry-After"]) > 0
+    assert two_workers.processor_calls(invoices[-1]) == 0
+    assert two_workers.api.invoice(invoices[-1]["id"])["attempt_count"] == 0
+    # Another address is not held back by this one.
+    assert two_workers.pay(invoices[-1], CARD_OK, address="203.0.113.11").status_code == 303
+    assert len(two_workers.workers_that_answered_pay()) == 2, "one worker answered every try: not a two-process test"
+
+
+def test_the_sixth_failure_on_one_invoice_is_refused_from_any_address(two_workers: TwoWorkers) -> None:
+    invoice = two_workers.invoice()
+    for n in range(CARD_ATTEMPTS):
+        declined = two_workers.pay(invoice, CARD_DECLINED, address=f"198.51.100.{n + 1}")
+        assert declined.status_code == 402 and "declined" in declined.text
+
+    refused = two_workers.pay(invoice, CARD_DECLINED, address="198.51.100.99")
+    assert refused.status_code == 429, refused.status_code
+    assert two_workers.processor_calls(invoice) == CARD_ATTEMPTS
+    assert two_workers.api.invoice(invoice["id"])["attempt_count"] == CARD_ATTEMPTS
+    assert len(two_workers.workers_that_answered_pay()) == 2, "one worker answered every try: not a two-process test"
+
+
+def test_a_customer_who_mistyped_twice_still_pays(two_workers: TwoWorkers) -> None:
+    invoice = two_workers.invoice()
+    address = "192.0.2.20"
+    for _ in range(2):
+        assert two_workers.pay(invoice, CARD_DECLINED, address=address).status_code == 402
+    assert two_workers.pay(invoice, CARD_OK, address=address).status_code == 303
+    assert two_workers.api.invoice(invoice["id"])["status"] == "paid"

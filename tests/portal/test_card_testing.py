@@ -1,0 +1,142 @@
+"""The card-testing defence of the hosted page, counted in the database (SPEC §7, §8):
+every card form that can reach the processor counts, the sixth failure in an hour from
+one address or on one invoice is refused before the processor is called, and the count
+is the database's, so every process sees it (e2e/test_card_testing.py runs two)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from app import clock
+from app.payments.models import CardAttempt, CardAttemptStatus
+from app.payments.processor import SandboxProcessor
+from tests.portal.conftest import Hosted, make_hosted
+
+DECLINED = "4000000000000002"
+THREEDS = "4000000000003220"
+NOT_A_TEST_CARD = "4111111111111111"  # Luhn-valid: the sandbox refuses it (402), as a live processor would a bad card
+
+
+@pytest.fixture()
+def processor_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every call that reached the sandbox: charges, confirmations, card saves."""
+    calls: list[str] = []
+    for name in ("charge", "confirm", "tokenize", "setup", "confirm_setup"):
+        original = getattr(SandboxProcessor, name)
+
+        def counting(self: Any, *args: Any, _name: str = name, _original: Any = original, **kw: Any) -> Any:
+            calls.append(_name)
+            return _original(self, *args, **kw)
+
+        monkeypatch.setattr(SandboxProcessor, name, counting)
+    return calls
+
+
+def new_hosted(hosted: Hosted) -> Hosted:
+    """Another invoice of the same customer (so only the per-address limit is shared)."""
+    customer = hosted.invoice["customer"]
+    return Hosted(hosted.client, hosted.api, make_hosted(hosted.api, customer))
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+    assert match
+    return match[1]
+
+
+def fail_3ds(hosted: Hosted, **kw: Any) -> Any:
+    challenge = hosted.pay(THREEDS, **kw)
+    assert challenge.status_code == 303, challenge.status_code
+    page = hosted.client.get(challenge.headers["Location"]).get_data(as_text=True)
+    return hosted.client.post(challenge.headers["Location"], data={"csrf_token": _csrf(page), "fail": "x"}, **kw)
+
+
+def save_card(hosted: Hosted, number: str, **kw: Any) -> Any:
+    return hosted.client.post(hosted.path + "/payment-method", data={
+        "csrf_token": hosted.csrf("/payment-method"), "card_number": number, "expiry": "11/39", "cvc": "321",
+        "name": "Jenny"}, **kw)
+
+
+def attempts(db_session: Any, hosted: Hosted) -> list[CardAttempt]:
+    """The tries kept for this invoice (race tests elsewhere commit tries of their own)."""
+    return list(db_session.scalars(sa.select(CardAttempt).where(CardAttempt.invoice_id == hosted.invoice["id"])
+                                   .order_by(CardAttempt.id)))
+
+
+def test_failures_on_every_card_form_count_and_the_sixth_never_reaches_the_processor(
+        hosted: Hosted, processor_calls: list[str]) -> None:
+    assert hosted.pay(DECLINED).status_code == 402
+    assert hosted.pay(DECLINED, save=True).status_code == 402
+    assert fail_3ds(hosted).status_code == 402  # a failed 3DS answer
+    assert save_card(hosted, NOT_A_TEST_CARD).status_code == 402  # "Update payment method"
+    assert hosted.pay("4242424242424241").status_code == 402  # a typo the form refuses counts too
+    reached = len(processor_calls)
+
+    refused = hosted.pay(DECLINED)
+    assert refused.status_code == 429
+    assert "Too many attempts" in refused.get_data(as_text=True)
+    assert 0 < int(refused.headers["Retry-After"]) <= 3600
+    assert save_card(hosted, "4242424242424242").status_code == 429
+    assert len(processor_calls) == reached
+    assert hosted.refreshed()["status"] == "open"
+
+
+def test_a_failed_3ds_save_counts(hosted: Hosted, processor_calls: list[str]) -> None:
+    for _ in range(5):
+        started = save_card(hosted, THREEDS)
+        assert started.status_code == 303
+        page = hosted.client.get(started.headers["Location"]).get_data(as_text=True)
+        assert hosted.client.post(started.headers["Location"],
+                                  data={"csrf_token": _csrf(page), "fail": "x"}).status_code == 402
+    reached = len(processor_calls)
+    assert save_card(hosted, THREEDS).status_code == 429
+    assert len(processor_calls) == reached
+
+
+def test_the_limit_follows_one_address_across_invoices(hosted: Hosted, processor_calls: list[str]) -> None:
+    tester = {"environ_base": {"REMOTE_ADDR": "203.0.113.7"}}
+    for _ in range(5):
+        assert new_hosted(hosted).pay(DECLINED, **tester).status_code == 402
+    reached = len(processor_calls)
+    fresh = new_hosted(hosted)
+    assert fresh.pay(DECLINED, **tester).status_code == 429
+    assert len(processor_calls) == reached and fresh.refreshed()["attempt_count"] == 0
+    # The customer at another address is not held back by the card tester.
+    assert fresh.pay(environ_base={"REMOTE_ADDR": "198.51.100.4"}).status_code == 303
+
+
+def test_the_limit_follows_one_invoice_across_addresses(hosted: Hosted, processor_calls: list[str]) -> None:
+    for n in range(5):
+        assert hosted.pay(DECLINED, environ_base={"REMOTE_ADDR": f"203.0.113.{n + 1}"}).status_code == 402
+    reached = len(processor_calls)
+    assert hosted.pay(environ_base={"REMOTE_ADDR": "198.51.100.4"}).status_code == 429
+    assert len(processor_calls) == reached
+    assert new_hosted(hosted).pay(environ_base={"REMOTE_ADDR": "198.51.100.4"}).status_code == 303
+
+
+def test_an_hour_later_the_address_may_try_again(hosted: Hosted, monkeypatch: pytest.MonkeyPatch) -> None:
+    for _ in range(5):
+        assert hosted.pay(DECLINED).status_code == 402
+    assert hosted.pay().status_code == 429
+    monkeypatch.setattr(clock, "now", lambda real=clock.now: real() + 3600)
+    assert hosted.pay().status_code == 303
+    assert hosted.refreshed()["status"] == "paid"
+
+
+def test_only_failures_are_kept(hosted: Hosted, db_session: Any) -> None:
+    assert hosted.pay(DECLINED).status_code == 402
+    assert fail_3ds(hosted).status_code == 402  # the pay that asked for 3DS is no failure; its answer is
+    assert save_card(hosted, "5555555555554444").status_code == 303
+    assert hosted.pay().status_code == 303
+    assert [(a.status, a.client_address, a.invoice_id) for a in attempts(db_session, hosted)] == [
+        (CardAttemptStatus.FAILED, "127.0.0.1", hosted.invoice["id"])] * 2
+
+
+def test_a_bad_link_counts_nothing(hosted: Hosted, db_session: Any) -> None:
+    response = hosted.client.post(hosted.path + "x/pay", data={"csrf_token": hosted.csrf()})
+    assert response.status_code == 404
+    assert attempts(db_session, hosted) == []
