@@ -20,8 +20,10 @@ def _read_whole_body() -> None:
     Werkzeug refuses a ``Content-Length`` over the limit, but a chunked body
     (no length, ``wsgi.input_terminated``) is only read up to the limit and
     the rest silently dropped, so a truncated body would be parsed as if it
-    were whole. After a body that filled the limit, one more byte from the
-    server's stream tells whether there was more. Everything later
+    were whole (``LimitedStream.readall`` stops at the limit without raising;
+    the limit on streams came with https://github.com/pallets/werkzeug/pull/2620).
+    After a body that filled the limit, one more byte from the server's stream
+    tells whether there was more. Everything later
     (``request.get_data(cache=True)``: idempotency, JSON parsing) reads the
     cached bytes.
     """
