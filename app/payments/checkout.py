@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from app import clock, tokens
+from app import tokens
 from app.accounts.models import Account
 from app.accounts.service import Caller
 from app.customers.models import Customer
@@ -107,9 +107,11 @@ def saved_method(session: Session, invoice: Invoice) -> PaymentMethod | None:
     return pm if pm is not None and pm.detached_at is None else None
 
 
-def can_save_cards(session: Session, invoice: Invoice) -> bool:
-    """A card can be kept for the customer (not for one who was deleted, SPEC §3)."""
-    return not _customer(session, invoice).deleted
+def _refuse_if_deleted(customer: Customer) -> None:
+    """No card is kept for a deleted customer (SPEC §3); their invoice is still paid with a typed card."""
+    if customer.deleted:
+        raise InvalidRequest("This customer's cards can no longer be saved; pay the invoice with a card instead.",
+                             param="card", code="customer_deleted")
 
 
 def _require_payable(invoice: Invoice) -> None:
@@ -241,9 +243,7 @@ def update_default_card(session: Session, invoice: Invoice, card: CardDetails, *
     _require_payable(invoice)
     caller = _caller(session, invoice)
     customer = _customer(session, invoice)
-    if customer.deleted:
-        raise InvalidRequest("This customer's cards can no longer be saved; pay the invoice with a card instead.",
-                             param="card", code="customer_deleted")
+    _refuse_if_deleted(customer)
     try:
         pm = save_card(session, caller, customer, card, set_default=False)
     except ProcessorError as error:
@@ -295,11 +295,7 @@ def complete_setup(session: Session, invoice: Invoice, state: str, passed: bool 
         return _declined(result)
     pm.setup_ref = pm.setup_action_url = None
     customer = _customer(session, invoice)
-    if customer.deleted:  # deleted while the customer was answering the challenge
-        pm.detached_at = clock.now()
-        session.commit()
-        raise InvalidRequest("This customer's cards can no longer be saved; pay the invoice with a card instead.",
-                             param="card", code="customer_deleted")
+    _refuse_if_deleted(customer)  # deleted while answering the challenge: the card was detached with the rest
     _make_default(session, _caller(session, invoice), customer, pm)
     session.commit()
     return CheckoutResult(Outcome.SAVED)

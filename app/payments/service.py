@@ -159,7 +159,6 @@ def save_card(session: Session, caller: Caller, customer: Customer, details: Car
                        exp_year=token.exp_year, fingerprint=token.fingerprint, metadata_={},
                        detached_at=now if customer.deleted else None)
     session.add(pm)
-    set_default = set_default and not customer.deleted
     if set_default:
         customer.default_payment_method_id = pm.id
     session.flush()

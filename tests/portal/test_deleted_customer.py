@@ -33,3 +33,19 @@ def test_a_deleted_customers_invoice_is_paid_with_a_new_card_that_is_not_kept(
     typed = db_session.scalars(sa.select(PaymentMethod).where(PaymentMethod.customer_id == customer["id"])).all()
     assert {pm.last4 for pm in typed} == {"4242", "4444"}
     assert all(pm.detached_at is not None for pm in typed)  # neither is left for an off-session charge
+
+
+def test_a_card_whose_3ds_set_up_ends_after_the_deletion_is_not_kept(
+        hosted: Hosted, api: Any, customer: dict, db_session: Any) -> None:
+    started = hosted.client.post(hosted.path + "/payment-method", data={
+        "csrf_token": hosted.csrf("/payment-method"), "card_number": "4000000000003220", "expiry": "11/39",
+        "cvc": "321", "name": "Jenny"})
+    assert started.status_code == 303 and "/authenticate/" in started.headers["Location"]
+    challenge = hosted.client.get(started.headers["Location"]).get_data(as_text=True)
+    csrf = challenge.split('name="csrf_token" type="hidden" value="', 1)[1].split('"', 1)[0]
+    api.ok("DELETE", f"/v1/customers/{customer['id']}")
+    answered = hosted.client.post(started.headers["Location"], data={"csrf_token": csrf, "complete": "x"})
+    assert answered.status_code == 400 and "can no longer be saved" in answered.get_data(as_text=True)
+    card = db_session.scalars(sa.select(PaymentMethod).where(PaymentMethod.customer_id == customer["id"])).one()
+    assert card.detached_at is not None
+    assert hosted.refreshed()["status"] == "open"
