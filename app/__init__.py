@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, request
@@ -16,7 +15,6 @@ from app import config
 from app.db import configure_sqlite, write_intent
 from app.errors import Conflict, DomainError, InvalidRequest, ServiceUnavailable
 from app.extensions import babel, csrf, db, limiter
-from app.sessions import CachedSerializerSessionInterface
 
 log = logging.getLogger(__name__)
 
@@ -28,18 +26,12 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, instance_path: str
     """
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     config.load(app, overrides)
-    app.session_interface = CachedSerializerSessionInterface()
     if app.config["PROXY_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     db.init_app(app)
-    # flask-sqlalchemy-lite also registers an async-session teardown, which Flask
-    # runs through asgiref on every request (~0.8 ms, see docs/performance.md).
-    # We use no async sessions, so drop it.
-    app.teardown_appcontext_funcs[:] = [
-        f for f in app.teardown_appcontext_funcs if getattr(f, "__name__", "") != "_close_async_sessions"]
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)
@@ -65,7 +57,6 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, instance_path: str
     csrf.exempt(api_bp)  # the API authenticates every request by key, not by cookie
     babel.init_app(app, locale_selector=current_locale)
     limiter.init_app(app)
-    _limiter_only_on_card_attempts(app)
     themes.install(app)
     app.jinja_env.globals["theme_template"] = themes.template_name
     app.context_processor(lambda: {"locale": current_locale()})
@@ -78,41 +69,6 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, instance_path: str
 
     register(app)
     return app
-
-
-def _limiter_only_on_card_attempts(app: Flask) -> None:
-    """Run Flask-Limiter's request hooks only where a limit is declared: the
-    hosted page's POSTs, which count card attempts (SPEC §7).
-
-    The API and every GET declare no limit, yet the extension hooks every
-    request of the app: before (resolve and evaluate the limits), after
-    (headers) and teardown, about 60 µs per request, a tenth of a kept hosted
-    page (docs/performance.md). A hook not found as expected is left as it
-    is: a newer Flask-Limiter then still limits correctly, only slower.
-    """
-
-    def is_limiters(hook: Any) -> bool:
-        if isinstance(hook, functools.partial):
-            return hook.args[:1] == (limiter,)
-        return getattr(hook, "__self__", None) is limiter
-
-    def limited() -> bool:
-        return request.blueprint == "portal" and request.method == "POST"
-
-    def before(hook: Any) -> Any:
-        return lambda: hook() if limited() else None
-
-    def after(hook: Any) -> Any:
-        return lambda response: hook(response) if limited() else response
-
-    def teardown(hook: Any) -> Any:
-        return lambda error: hook(error) if limited() else None
-
-    hooks: list[tuple[list[Any], Callable[[Any], Any]]] = [
-        (app.before_request_funcs.get(None, []), before), (app.after_request_funcs.get(None, []), after),
-        (app.teardown_request_funcs.get(None, []), teardown)]
-    for funcs, wrap in hooks:
-        funcs[:] = [wrap(hook) if is_limiters(hook) else hook for hook in funcs]
 
 
 def _wants_json() -> bool:

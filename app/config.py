@@ -43,9 +43,6 @@ DEFAULTS: dict[str, Any] = {
     # X-Forwarded-For is trusted this many hops deep, so the card-testing limit
     # sees the customer's address, not the proxy's. 0: no proxy, trust nothing.
     "PROXY_HOPS": 0,
-    # Memory for rendered hosted pages, per worker process (app/portal/pages.py);
-    # a page is ~8 KB, or up to ~350 KB with a large logo. 0 turns it off.
-    "PAGE_CACHE_MB": 32,
 }
 
 
@@ -97,10 +94,6 @@ def load(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     hops = cfg["PROXY_HOPS"]
     if isinstance(hops, bool) or not isinstance(hops, int) or not 0 <= hops <= 5:
         raise _fail("PROXY_HOPS", f"must be an integer from 0 to 5, got {hops!r}")
-
-    size = cfg["PAGE_CACHE_MB"]
-    if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= 4096:
-        raise _fail("PAGE_CACHE_MB", f"must be an integer from 0 to 4096 (megabytes), got {size!r}")
 
     for name in ("MAX_CONTENT_LENGTH", "IDEMPOTENCY_TTL", "IDEMPOTENCY_LOCK_TIMEOUT", "EVENT_RETENTION"):
         value = cfg[name]

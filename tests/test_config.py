@@ -18,8 +18,6 @@ from app.config import ConfigError
     ({"PROCESSOR_KEY": "k"}, "VINR_PROCESSOR_URL"),
     ({"REDIS_URL": "memcached://x"}, "VINR_REDIS_URL"),
     ({"IDEMPOTENCY_TTL": -5}, "VINR_IDEMPOTENCY_TTL"),
-    ({"PAGE_CACHE_MB": -1}, "VINR_PAGE_CACHE_MB"),
-    ({"PAGE_CACHE_MB": "many"}, "VINR_PAGE_CACHE_MB"),
 ])
 def test_bad_configuration_fails_at_start_naming_the_variable(tmp_path: Path, overrides: dict,
                                                                 variable: str) -> None:

@@ -1,15 +1,9 @@
 from __future__ import annotations
 
-import secrets
-
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
-
-
-def _new_revision() -> str:
-    return secrets.token_hex(16)
 
 
 class Branding(Base):
@@ -31,6 +25,3 @@ class Branding(Base):
     support_phone: Mapped[str | None] = mapped_column(sa.String(40))
     support_url: Mapped[str | None] = mapped_column(sa.String(500))
     updated: Mapped[int] = mapped_column(sa.BigInteger)
-    # A fresh random value on every write (``updated`` has only second
-    # resolution): rendered hosted pages are kept under it (app/portal/pages.py).
-    revision: Mapped[str | None] = mapped_column(sa.String(32), default=_new_revision, onupdate=_new_revision)

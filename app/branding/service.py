@@ -54,9 +54,6 @@ class BrandView:
     support_url: str | None
     css_variables: dict[str, str]
     layout: dict[str, str] = field(default_factory=dict)
-    # Which stored branding this was built from, (revision, updated); (None, None)
-    # for none. Rendered hosted pages are kept under it (app/portal/pages.py).
-    source: tuple[str | None, int | None] = (None, None)
 
     @property
     def css_text(self) -> str:
@@ -161,5 +158,4 @@ def brand_for(session: Session, account: Account) -> BrandView:
         support_url=row.support_url if row is not None else None,
         css_variables=variables,
         layout=dict(theme.layout),
-        source=(row.revision, row.updated) if row is not None else (None, None),
     )

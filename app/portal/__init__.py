@@ -6,30 +6,11 @@ import logging
 import re
 import secrets
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, g, request
-
-if TYPE_CHECKING:
-    from flask.blueprints import BlueprintSetupState
-
-    from app.portal.pages import PageCache
+from flask import Blueprint, Response, abort, g, request
 
 bp = Blueprint("portal", __name__, url_prefix="/i")
-_PAGES = "vinr.pages"
-
-
-@bp.record_once
-def _install_page_cache(state: BlueprintSetupState) -> None:
-    from app.portal.pages import PageCache
-
-    state.app.extensions[_PAGES] = PageCache(state.app.config["PAGE_CACHE_MB"])
-
-
-def page_cache() -> PageCache:
-    """This app's (and worker's) rendered hosted pages."""
-    cache: PageCache = current_app.extensions[_PAGES]
-    return cache
 
 # Credentials in hosted paths never reach a log line: the link's token, and the signed
 # state of a card set-up's 3DS challenge (it names the card being saved).

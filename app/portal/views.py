@@ -11,7 +11,6 @@ from flask import (
     after_this_request,
     current_app,
     flash,
-    g,
     get_flashed_messages,
     redirect,
     render_template,
@@ -19,9 +18,9 @@ from flask import (
     send_file,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
-from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.branding.themes import static_file
@@ -33,9 +32,9 @@ from app.invoices.models import Invoice, InvoiceStatus
 from app.payments import attempts, checkout
 from app.payments.cards import validate_card
 from app.payments.processor import CardDetails
-from app.portal import bp, page_cache, pages
+from app.portal import bp
 from app.portal.forms import ChallengeForm, PayForm, UpdateCardForm, parse_expiry
-from app.portal.presenter import InvoiceView, build, choose_locale, current_locale, template_context
+from app.portal.presenter import InvoiceView, build, template_context
 
 
 def _failed(response: Response) -> bool:
@@ -166,53 +165,18 @@ def _render_invoice(view: InvoiceView, form: PayForm, *, alert: str | None = Non
 
 
 @bp.get("/<invoice_id>/<token>")
-def invoice_page(invoice_id: str, token: str) -> Any:
+def invoice_page(invoice_id: str, token: str) -> ResponseReturnValue:
+    invoice, view = _load(invoice_id, token)
+    if invoice.status is InvoiceStatus.VOID:
+        return _void_page(view)
     # Notices come from our own flash (in the signed session), not from the
     # URL, so nobody can link a customer to a fake "Payment received".
     notices = get_flashed_messages(category_filter=["notice"])
-    if notices:
-        invoice, view = _load(invoice_id, token)
-        if invoice.status is InvoiceStatus.VOID:
-            return _void_page(view)
-        return _render_invoice(view, _pay_form(view), notice=str(notices[-1]))
-    state = pages.page_state(_sessions_bind(), invoice_id, token)
-    if state.status is InvoiceStatus.VOID:
-        return _void_page(_load(invoice_id, token)[1])
-    g.portal_locale = choose_locale(list(state.preferred_locales))
-    key = state.key(current_locale())
-    page = page_cache().get(key)
-    if page is None:
-        invoice, view = _load(invoice_id, token)
-        if invoice.status is InvoiceStatus.VOID:  # voided since the state was read
-            return _void_page(view)
-        page, rendered_key = _page_to_keep(invoice, view)
-        if rendered_key == key:  # else it shows newer state than the key says (PostgreSQL): not kept
-            page_cache().put(key, page)
-    return page.fill(nonce=g.csp_nonce, csrf=generate_csrf())
-
-
-def _sessions_bind() -> Any:
-    """What ``db.session`` reads through (the engine, or a test's connection), without
-    building a session for the one read a kept page needs."""
-    return db.sessionmaker.kw["bind"]
+    return _render_invoice(view, _pay_form(view), notice=str(notices[-1]) if notices else None)
 
 
 def _void_page(view: InvoiceView) -> tuple[str, int]:
     return render_template("portal/void.html", **template_context(view)), 410
-
-
-def _page_to_keep(invoice: Invoice, view: InvoiceView) -> tuple[pages.Page, tuple[object, ...] | None]:
-    """The page with markers for the nonce and the CSRF token, and the key of what it shows
-    (None: not to be kept)."""
-    form = _pay_form(view)
-    form.forget_card()
-    saved = checkout.saved_method(db.session, invoice)
-    html = render_template("portal/invoice.html", **template_context(
-        view, form=form, alert=None, notice=None, csp_nonce=pages.NONCE_SLOT, csrf_token=lambda: pages.CSRF_SLOT))
-    own_token = g.get("csrf_token")  # this visitor's, made with the form: must never be shared
-    page = pages.Page.parse(html)
-    key = pages.rendered_state(view, saved.id if saved is not None else None).key(current_locale())
-    return page, (key if own_token is None or own_token not in html else None)
 
 
 @bp.post("/<invoice_id>/<token>/pay")
