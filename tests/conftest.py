@@ -24,8 +24,7 @@ from app import create_app
 from app.accounts.service import create_merchant
 from app.cli import upgrade
 from app.extensions import db
-from app.payments import service as payment_service
-from app.payments.processor import HttpProcessor
+from app.payments.processor import HttpProcessor, processor_for
 
 PUBLIC_URL = "https://pay.example.test"
 PROCESSOR_URL = "https://processor.test"  # the live processor, mocked with `responses`
@@ -240,7 +239,7 @@ def live_sleeps(live_app: Flask, monkeypatch: pytest.MonkeyPatch) -> list[float]
     ``time.sleep`` bound as its default), so the cached instance is patched.
     """
     with live_app.app_context():
-        processor = payment_service.processor_for(True)
+        processor = processor_for(True)
     assert isinstance(processor, HttpProcessor)
     assert processor.base_url == PROCESSOR_URL
     delays: list[float] = []

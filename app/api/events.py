@@ -5,8 +5,7 @@ from typing import Any
 from flask import current_app
 
 from app.accounts.service import Caller
-from app.api import bp
-from app.api import objects as o
+from app.api import bp, objects
 from app.api.routing import endpoint
 from app.events import service
 from app.events.schemas import EventList
@@ -14,13 +13,13 @@ from app.extensions import db
 from app.pagination import list_object
 
 
-@endpoint(bp, "GET", "/events/<event_id>", response=o.EventObject, summary="Retrieve an event")
+@endpoint(bp, "GET", "/events/<event_id>", response=objects.EventObject, summary="Retrieve an event")
 def get_event(caller: Caller, event_id: str) -> dict[str, Any]:
     retention = current_app.config["EVENT_RETENTION"]
     return service.serialize(service.get_event(db.session, caller, event_id, retention))
 
 
-@endpoint(bp, "GET", "/events", query=EventList, response=o.EventList, summary="List events (last 30 days)")
+@endpoint(bp, "GET", "/events", query=EventList, response=objects.EventList, summary="List events (last 30 days)")
 def list_events(caller: Caller, query: EventList) -> dict[str, Any]:
     page = service.list_events(db.session, caller, limit=query.limit, starting_after=query.starting_after,
                                ending_before=query.ending_before, type_=query.type,

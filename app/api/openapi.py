@@ -9,8 +9,7 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from app.api import bp
-from app.api import objects as o
+from app.api import bp, objects
 from app.api.routing import ENDPOINTS, endpoint
 
 REF = "#/components/schemas/{model}"
@@ -27,7 +26,7 @@ ERRORS = {
 
 @lru_cache(maxsize=1)
 def build_document() -> dict[str, Any]:
-    models: list[Any] = [(o.Error, "serialization")]
+    models: list[Any] = [(objects.Error, "serialization")]
     for ep in ENDPOINTS:
         if ep.body is not None:
             models.append((ep.body, "validation"))
@@ -58,7 +57,7 @@ def build_document() -> dict[str, Any]:
         if ep.authenticated:
             for code, text in ERRORS.items():
                 responses[code] = {"description": text, "content": {
-                    "application/json": {"schema": refs[(o.Error, "serialization")]}}}
+                    "application/json": {"schema": refs[(objects.Error, "serialization")]}}}
             op["security"] = [{"apiKey": []}, {"bearer": []}]
         op["responses"] = responses
         paths.setdefault(path, {})[ep.method.lower()] = op

@@ -18,6 +18,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, request
 from pydantic import BaseModel
 
+from app.accounts.service import Caller
 from app.errors import DomainError, InvalidRequest
 from app.extensions import db
 from app.idempotency import service as idempotency
@@ -108,7 +109,7 @@ def endpoint(
                 return 200, current_app.json.dumps(view(caller=g.caller, **_arguments(path))).encode()
 
             if method == "POST" and request.headers.get("Idempotency-Key") is not None:
-                return idempotency.handle(db.session, g.caller, request.headers["Idempotency-Key"], run)
+                return _once(g.caller, request.headers["Idempotency-Key"], run)
             status, data = run()
             db.session.commit()
             return Response(data, status=status, mimetype="application/json")
@@ -149,6 +150,34 @@ def endpoint(
         return view
 
     return decorator
+
+
+def _once(caller: Caller, key: str, run: Callable[[], tuple[int, bytes]]) -> Response:
+    """Run a POST at most once for its Idempotency-Key (app/idempotency/service.py): the
+    claim commits on its own, the answer is stored with the request's own changes."""
+    session = db.session
+    replay = idempotency.claim(session, caller, key)
+    session.commit()
+    if replay is not None:
+        return replay
+    try:
+        status, body = run()
+    except DomainError as error:
+        session.rollback()
+        if idempotency.releases(error):
+            idempotency.release(session, caller, key)
+        else:
+            idempotency.store(session, caller, key, error.status, current_app.json.dumps(error.to_dict()).encode())
+        session.commit()
+        raise
+    except BaseException:
+        session.rollback()
+        idempotency.release(session, caller, key)
+        session.commit()
+        raise
+    idempotency.store(session, caller, key, status, body)
+    session.commit()
+    return Response(body, status=status, mimetype="application/json")
 
 
 def error_response(error: DomainError) -> Response:

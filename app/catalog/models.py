@@ -9,6 +9,7 @@ from app.db import Base, MinorUnits, ObjectId, Owned
 
 
 class Price(Owned, Base):
+    object_name = "price"
     __tablename__ = "prices"
     __table_args__ = (sa.Index("ix_prices_list", "account_id", "livemode", "created", "id"),)
 
@@ -24,6 +25,7 @@ class Coupon(Owned, Base):
     """A discount. Its id is merchant-chosen, so it is unique only per account
     and mode; ``pk`` is what other rows point at."""
 
+    object_name = "coupon"
     __tablename__ = "coupons"
     __table_args__ = (
         sa.UniqueConstraint("account_id", "livemode", "id"),
@@ -42,6 +44,7 @@ class Coupon(Owned, Base):
 
 
 class TaxRate(Owned, Base):
+    object_name = "tax rate"
     __tablename__ = "tax_rates"
     __table_args__ = (sa.Index("ix_tax_rates_list", "account_id", "livemode", "created", "id"),)
 

@@ -12,9 +12,10 @@ from app import clock
 from app.accounts.service import Caller
 from app.catalog.models import Coupon, Price, TaxRate
 from app.catalog.schemas import CouponCreate, ListQuery, PriceCreate, TaxRateCreate, TaxRateUpdate
-from app.errors import InvalidRequest, NotFound
+from app.errors import InvalidRequest
 from app.ids import new_id
 from app.pagination import Page, paginate
+from app.tenancy import get_for, scoped
 
 
 def _percent(value: int, scale: int) -> int | float:
@@ -44,10 +45,6 @@ def serialize_tax_rate(rate: TaxRate) -> dict[str, Any]:
             "active": rate.active, "metadata": dict(rate.metadata_)}
 
 
-def _owned(model: Any, caller: Caller) -> sa.Select[Any]:
-    return sa.select(model).where(model.account_id == caller.account.id, model.livemode == caller.livemode)
-
-
 # Prices
 
 
@@ -60,15 +57,8 @@ def create_price(session: Session, caller: Caller, params: PriceCreate) -> Price
     return price
 
 
-def get_price(session: Session, caller: Caller, price_id: str, *, param: str = "id") -> Price:
-    price = session.scalar(_owned(Price, caller).where(Price.id == price_id))
-    if price is None:
-        raise NotFound(f"No such price: '{price_id}'", param=param)
-    return price
-
-
 def list_prices(session: Session, caller: Caller, query: ListQuery) -> Page[Price]:
-    return paginate(session, _owned(Price, caller), Price, limit=query.limit,
+    return paginate(session, scoped(sa.select(Price), caller, Price), Price, limit=query.limit,
                     starting_after=query.starting_after, ending_before=query.ending_before)
 
 
@@ -84,7 +74,7 @@ def create_coupon(session: Session, caller: Caller, params: CouponCreate) -> Cou
         raise InvalidRequest("currency goes only with amount_off.", param="currency")
     coupon_id = params.id or new_id("co")
     # Ids stay taken after deletion: discounts already applied keep naming them.
-    existing = session.scalar(_owned(Coupon, caller).where(Coupon.id == coupon_id))
+    existing = session.scalar(scoped(sa.select(Coupon), caller, Coupon).where(Coupon.id == coupon_id))
     if existing is not None:
         raise InvalidRequest(f"Coupon already exists: '{coupon_id}'", param="id", code="resource_already_exists")
     coupon = Coupon(id=coupon_id, account_id=caller.account.id, livemode=caller.livemode,
@@ -97,10 +87,8 @@ def create_coupon(session: Session, caller: Caller, params: CouponCreate) -> Cou
 
 
 def get_coupon(session: Session, caller: Caller, coupon_id: str, *, param: str = "id") -> Coupon:
-    coupon = session.scalar(_owned(Coupon, caller).where(Coupon.id == coupon_id, Coupon.deleted.is_(False)))
-    if coupon is None:
-        raise NotFound(f"No such coupon: '{coupon_id}'", param=param)
-    return coupon
+    """The caller's coupon, unless deleted (its id stays taken), or NotFound naming ``param``."""
+    return get_for(session, caller, Coupon, coupon_id, param=param, where=[Coupon.deleted.is_(False)])
 
 
 def delete_coupon(session: Session, caller: Caller, coupon_id: str) -> dict[str, Any]:
@@ -112,7 +100,7 @@ def delete_coupon(session: Session, caller: Caller, coupon_id: str) -> dict[str,
 
 
 def list_coupons(session: Session, caller: Caller, query: ListQuery) -> Page[Coupon]:
-    return paginate(session, _owned(Coupon, caller).where(Coupon.deleted.is_(False)), Coupon,
+    return paginate(session, scoped(sa.select(Coupon), caller, Coupon).where(Coupon.deleted.is_(False)), Coupon,
                     limit=query.limit, starting_after=query.starting_after, ending_before=query.ending_before)
 
 
@@ -132,16 +120,9 @@ def create_tax_rate(session: Session, caller: Caller, params: TaxRateCreate) -> 
     return rate
 
 
-def get_tax_rate(session: Session, caller: Caller, rate_id: str, *, param: str = "id") -> TaxRate:
-    rate = session.scalar(_owned(TaxRate, caller).where(TaxRate.id == rate_id))
-    if rate is None:
-        raise NotFound(f"No such tax rate: '{rate_id}'", param=param)
-    return rate
-
-
 def update_tax_rate(session: Session, caller: Caller, rate_id: str, params: TaxRateUpdate) -> TaxRate:
     """Only what does not change past invoices: a rate's percentage is fixed."""
-    rate = get_tax_rate(session, caller, rate_id)
+    rate = get_for(session, caller, TaxRate, rate_id)
     if params.active is not None:
         rate.active = params.active
     if params.display_name is not None:
@@ -153,7 +134,7 @@ def update_tax_rate(session: Session, caller: Caller, rate_id: str, params: TaxR
 
 
 def list_tax_rates(session: Session, caller: Caller, query: ListQuery) -> Page[TaxRate]:
-    return paginate(session, _owned(TaxRate, caller), TaxRate, limit=query.limit,
+    return paginate(session, scoped(sa.select(TaxRate), caller, TaxRate), TaxRate, limit=query.limit,
                     starting_after=query.starting_after, ending_before=query.ending_before)
 
 
@@ -161,7 +142,7 @@ def rates_for_location(session: Session, caller: Caller, country: str | None, st
     """The account's active rates that apply at a customer's address (SPEC §3 finalize)."""
     if not country:
         return []
-    stmt = _owned(TaxRate, caller).where(TaxRate.active.is_(True), TaxRate.country == country)
+    stmt = scoped(sa.select(TaxRate), caller, TaxRate).where(TaxRate.active.is_(True), TaxRate.country == country)
     rates = [r for r in session.scalars(stmt.order_by(TaxRate.created, TaxRate.id))
              if r.state is None or (state is not None and r.state == state.upper())]
     return rates

@@ -10,6 +10,7 @@ from app.db import Base, ObjectId, Owned
 
 
 class Customer(Owned, Base):
+    object_name = "customer"
     __tablename__ = "customers"
     __table_args__ = (
         sa.Index("ix_customers_list", "account_id", "livemode", "created", "id"),

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.util import identity_key
 
 from app import clock
 from app.accounts.service import Caller
 from app.catalog.service import get_coupon
 from app.customers.models import Customer
 from app.customers.schemas import CustomerCreate, CustomerList, CustomerUpdate
-from app.db import from_row, run_on_driver
-from app.errors import InvalidRequest, NotFound
+from app.errors import InvalidRequest
 from app.events.service import record
 from app.ids import new_id
 from app.pagination import Page, paginate
 from app.payments.models import PaymentMethod
+from app.tenancy import get_for, scoped
 
 
 def serialize(customer: Customer) -> dict[str, Any]:
@@ -33,39 +32,11 @@ def serialize(customer: Customer) -> dict[str, Any]:
     }
 
 
-def _scope(caller: Caller) -> sa.Select[Any]:
-    return sa.select(Customer).where(
-        Customer.account_id == caller.account.id, Customer.livemode == caller.livemode,
-        Customer.deleted.is_(False),
-    )
-
-
-_customers = cast(sa.Table, Customer.__table__)
-# Built once and run on the driver (an ORM load cost about 0.3 ms of creating
-# an invoice); the tenant is checked below, so another account's id is as
-# missing as an unknown one.
-_BY_ID = sa.select(*_customers.c).where(_customers.c.id == sa.bindparam("customer_id"))
-
-
 def get_customer(session: Session, caller: Caller, customer_id: str, *, param: str = "id",
                  for_update: bool = False) -> Customer:
-    """The caller's customer, or NotFound (also for another account's or mode's id)."""
-    customer: Customer | None = None
-    if for_update:
-        customer = session.get(Customer, customer_id, with_for_update=True)
-    elif (held := session.identity_map.get(identity_key(Customer, customer_id))) is not None:
-        customer = cast(Customer, held)  # the session's own copy, as a query would return it
-    else:
-        session.flush()  # what a query's autoflush would write first (nothing, in a request)
-        row = run_on_driver(session, _BY_ID, {"customer_id": customer_id}).row
-        if row is not None:
-            customer = from_row(Customer, row, session.connection().dialect)
-    if (customer is None or customer.deleted or customer.account_id != caller.account.id
-            or customer.livemode != caller.livemode):
-        raise NotFound(f"No such customer: '{customer_id}'", param=param)
-    if customer not in session:
-        session.add(customer)  # persistent and clean, as loaded (only the caller's own); its coupon loads when read
-    return customer
+    """The caller's customer, unless deleted, or NotFound naming ``param``."""
+    return get_for(session, caller, Customer, customer_id, param=param, where=[Customer.deleted.is_(False)],
+                   for_update=for_update)
 
 
 def _apply(session: Session, caller: Caller, customer: Customer, params: CustomerCreate) -> None:
@@ -82,9 +53,8 @@ def _apply(session: Session, caller: Caller, customer: Customer, params: Custome
                            if params.coupon else None)
     if "invoice_settings" in fields and params.invoice_settings is not None:
         pm_id = params.invoice_settings.default_payment_method
-        if pm_id is not None and session.scalar(sa.select(PaymentMethod.id).where(
-                PaymentMethod.id == pm_id, PaymentMethod.customer_id == customer.id,
-                PaymentMethod.account_id == caller.account.id, PaymentMethod.livemode == caller.livemode)) is None:
+        if pm_id is not None and session.scalar(scoped(sa.select(PaymentMethod.id), caller, PaymentMethod).where(
+                PaymentMethod.id == pm_id, PaymentMethod.customer_id == customer.id)) is None:
             raise InvalidRequest(f"No such payment method for this customer: '{pm_id}'",
                                  param="invoice_settings[default_payment_method]")
         customer.default_payment_method_id = pm_id
@@ -131,7 +101,7 @@ def delete_customer(session: Session, caller: Caller, customer_id: str) -> dict[
 
 
 def list_customers(session: Session, caller: Caller, query: CustomerList) -> Page[Customer]:
-    stmt = _scope(caller)
+    stmt = scoped(sa.select(Customer), caller, Customer).where(Customer.deleted.is_(False))
     if query.email is not None:
         stmt = stmt.where(Customer.email == query.email)
     return paginate(session, stmt, Customer, limit=query.limit,

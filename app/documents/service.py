@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 from weasyprint import HTML  # imported with the app: a worker's first PDF skips ~1 s
 
 from app import clock
-from app.db import write_intent
 from app.documents.models import InvoiceDocument
 from app.invoices.models import Invoice, InvoiceStatus
+from app.transactions import end_transaction, step
 
 ASSET_BASE = "vinr-asset:///"
 _STATIC = Path(__file__).resolve().parents[1] / "static"
@@ -106,14 +106,14 @@ def stored_pdf(session: Session, invoice: Invoice) -> bytes | None:
 def invoice_pdf(session: Session, invoice: Invoice, context: dict[str, Any]) -> bytes:
     """Render this invoice's current variant and store it; the stored bytes win a race.
 
-    Renders outside any transaction (100+ ms of WeasyPrint must not hold the
-    SQLite write lock), then stores in a short write transaction. Commits.
+    Two steps (app/transactions.py): the 100+ ms of WeasyPrint run outside any
+    transaction, so no render holds the SQLite write lock, then the document is
+    stored in a short transaction of its own. Commits.
     """
     variant = variant_for(invoice)
-    session.commit()  # end the read transaction before the long render
+    end_transaction(session)
     content = render_pdf(context)
-    token = write_intent.set(True)
-    try:
+    with step(session):
         try:
             with session.begin_nested():
                 session.add(InvoiceDocument(invoice_id=invoice.id, variant=variant, content=content,
@@ -124,9 +124,6 @@ def invoice_pdf(session: Session, invoice: Invoice, context: dict[str, Any]) -> 
             existing = session.get(InvoiceDocument, (invoice.id, variant))
             assert existing is not None
             return existing.content
-        session.commit()
-    finally:
-        write_intent.reset(token)
     current_app.logger.info("rendered %s PDF for %s", variant, invoice.id)
     return content
 

@@ -9,6 +9,7 @@ from app.db import Base, ObjectId, Owned
 
 
 class Event(Owned, Base):
+    object_name = "event"
     __tablename__ = "events"
     __table_args__ = (
         sa.Index("ix_events_list", "account_id", "livemode", "created", "id"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -10,11 +9,10 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.accounts.service import Caller
-from app.db import run_on_driver
-from app.errors import NotFound
 from app.events.models import Event
 from app.ids import new_id
 from app.pagination import Page, paginate
+from app.tenancy import get_for, scoped
 
 EVENT_TYPES = frozenset({
     "customer.created", "customer.updated", "customer.deleted",
@@ -32,11 +30,10 @@ def record(session: Session, account_id: str, livemode: bool, type_: str, data: 
     """Append an event. The caller's transaction commits or discards it with the change."""
     if type_ not in EVENT_TYPES:
         raise ValueError(f"unknown event type {type_}")
-    # A plain INSERT on the session's own connection, now: an event is never
-    # read or changed again in the request, so the unit of work (about a third
-    # of a write request's flush) has nothing to track. Same transaction.
-    run_on_driver(session, _INSERT, {"id": new_id("evt"), "account_id": account_id, "livemode": livemode,
-                                     "created": clock.now(), "type": type_, "data": json.dumps(data)})
+    # A Core INSERT in the session's transaction: an event is never read or
+    # changed again in the unit of work, so the ORM has nothing to track.
+    session.execute(_INSERT, {"id": new_id("evt"), "account_id": account_id, "livemode": livemode,
+                              "created": clock.now(), "type": type_, "data": data})
 
 
 def serialize(event: Event) -> dict[str, Any]:
@@ -44,23 +41,14 @@ def serialize(event: Event) -> dict[str, Any]:
             "livemode": event.livemode, "data": event.data}
 
 
-def _scope(caller: Caller, retention: int) -> sa.Select[Any]:
-    return sa.select(Event).where(
-        Event.account_id == caller.account.id, Event.livemode == caller.livemode,
-        Event.created >= clock.now() - retention,
-    )
-
-
 def get_event(session: Session, caller: Caller, event_id: str, retention: int) -> Event:
-    event = session.scalar(_scope(caller, retention).where(Event.id == event_id))
-    if event is None:
-        raise NotFound(f"No such event: '{event_id}'", param="id")
-    return event
+    """The caller's event, while within ``retention`` seconds, or NotFound."""
+    return get_for(session, caller, Event, event_id, where=[Event.created >= clock.now() - retention])
 
 
 def list_events(session: Session, caller: Caller, *, limit: int, starting_after: str | None,
                 ending_before: str | None, type_: str | None, retention: int) -> Page[Event]:
-    stmt = _scope(caller, retention)
+    stmt = scoped(sa.select(Event), caller, Event).where(Event.created >= clock.now() - retention)
     if type_:
         stmt = stmt.where(Event.type == type_)
     return paginate(session, stmt, Event, limit=limit, starting_after=starting_after,

@@ -1,8 +1,9 @@
-"""Idempotency-Key on POST (SPEC §2).
+"""Idempotency-Key on POST (SPEC §2): the rules; the API boundary
+(app/api/routing.py) runs them, because it owns the transactions.
 
-1. Claim the key in its own committed transaction, so a concurrent request
+1. The key is claimed in its own committed transaction, so a concurrent request
    with the same key sees it in flight (409) instead of running twice.
-2. Run the request; store its response in the same transaction as its
+2. The request runs; its response is stored in the same transaction as its
    changes, so a crash can never leave a change without its stored answer.
 3. A replay within 24 h returns the stored bytes; a different body with the
    same key is refused (400).
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
 
 import sqlalchemy as sa
 from flask import Response, current_app, request
@@ -31,13 +31,18 @@ from app.idempotency.models import IdempotencyKey
 RELEASE_ON = frozenset({409, 429})
 
 
-def _request_hash() -> str:
-    # Keyed: a body may hold a card number (payment methods), and a plain hash
-    # of a 16-digit number is cheap to reverse by brute force.
+def request_hash() -> str:
+    """A keyed digest of this request: a body may hold a card number (payment methods),
+    and a plain hash of a 16-digit number is cheap to reverse by brute force."""
     digest = hmac.new(("idempotency:" + current_app.config["SECRET_KEY"]).encode(), digestmod=hashlib.sha256)
     digest.update(request.method.encode() + b" " + request.path.encode() + b"\n")
     digest.update(request.get_data(cache=True))
     return digest.hexdigest()
+
+
+def releases(error: DomainError) -> bool:
+    """Whether a request that failed so gives its key back (a retry runs for real)."""
+    return error.status >= 500 or error.status in RELEASE_ON
 
 
 def _replay(row: IdempotencyKey) -> Response:
@@ -47,31 +52,36 @@ def _replay(row: IdempotencyKey) -> Response:
     return response
 
 
-def _claim(session: Session, caller: Caller, key: str, request_hash: str) -> IdempotencyKey | Response:
-    """Insert the in-flight row and commit, or answer from an existing row."""
+def _where(caller: Caller, key: str) -> tuple[sa.ColumnElement[bool], ...]:
+    return (IdempotencyKey.account_id == caller.account.id, IdempotencyKey.livemode == caller.livemode,
+            IdempotencyKey.key == key)
+
+
+def claim(session: Session, caller: Caller, key: str) -> Response | None:
+    """Take the key for this request (flushes; the boundary commits at once), or the
+    stored answer to replay. Raises IdempotencyInFlight while another request holds it,
+    IdempotencyError for a different request under the same key."""
+    if not key or len(key) > 255 or not key.isprintable():
+        raise InvalidRequest("Idempotency-Key must be 1 to 255 printable characters.",
+                             param="Idempotency-Key")
+    digest = request_hash()
     now = clock.now()
-    ttl = current_app.config["IDEMPOTENCY_TTL"]
-    where = (IdempotencyKey.account_id == caller.account.id, IdempotencyKey.livemode == caller.livemode,
-             IdempotencyKey.key == key)
-    row = session.scalar(sa.select(IdempotencyKey).where(*where))
-    if row is not None and row.created < now - ttl:
+    row = session.scalar(sa.select(IdempotencyKey).where(*_where(caller, key)))
+    if row is not None and row.created < now - current_app.config["IDEMPOTENCY_TTL"]:
         session.delete(row)
         session.flush()
         row = None
     if row is None:
-        row = IdempotencyKey(account_id=caller.account.id, livemode=caller.livemode, key=key,
-                             request_hash=request_hash, created=now, locked_at=now)
         try:
             with session.begin_nested():
-                session.add(row)
+                session.add(IdempotencyKey(account_id=caller.account.id, livemode=caller.livemode, key=key,
+                                           request_hash=digest, created=now, locked_at=now))
         except sa.exc.IntegrityError:
             # Another request inserted the same key first and has not finished.
-            session.rollback()
             raise IdempotencyInFlight(
                 "A request with this Idempotency-Key is still being processed; retry later.") from None
-        session.commit()
-        return row
-    if row.request_hash != request_hash:
+        return None
+    if row.request_hash != digest:
         raise IdempotencyError(
             "Keys for idempotent requests can only be used with the same parameters they were first used "
             "with. Use a new Idempotency-Key for a different request.")
@@ -80,47 +90,16 @@ def _claim(session: Session, caller: Caller, key: str, request_hash: str) -> Ide
     if row.locked_at is not None and row.locked_at > now - current_app.config["IDEMPOTENCY_LOCK_TIMEOUT"]:
         raise IdempotencyInFlight("A request with this Idempotency-Key is still being processed; retry later.")
     row.locked_at = now  # the first holder is gone: take the claim over
-    session.commit()
-    return row
+    session.flush()
+    return None
 
 
-def _release(session: Session, row: IdempotencyKey) -> None:
-    session.rollback()
-    session.execute(sa.delete(IdempotencyKey).where(
-        IdempotencyKey.account_id == row.account_id, IdempotencyKey.livemode == row.livemode,
-        IdempotencyKey.key == row.key))
-    session.commit()
+def release(session: Session, caller: Caller, key: str) -> None:
+    """Give the key back; flushes."""
+    session.execute(sa.delete(IdempotencyKey).where(*_where(caller, key)))
 
 
-def _store(session: Session, row: IdempotencyKey, status: int, body: bytes) -> None:
-    session.execute(sa.update(IdempotencyKey).where(
-        IdempotencyKey.account_id == row.account_id, IdempotencyKey.livemode == row.livemode,
-        IdempotencyKey.key == row.key).values(response_status=status, response_body=body, locked_at=None))
-
-
-def handle(session: Session, caller: Caller, key: str, run: Callable[[], tuple[int, bytes]]) -> Response:
-    """Run ``run`` at most once for this key; see the module docstring."""
-    if not key or len(key) > 255 or not key.isprintable():
-        raise InvalidRequest("Idempotency-Key must be 1 to 255 printable characters.",
-                             param="Idempotency-Key")
-    claimed = _claim(session, caller, key, _request_hash())
-    if isinstance(claimed, Response):
-        return claimed
-    row = claimed
-    try:
-        status, body = run()
-    except DomainError as error:
-        if error.status >= 500 or error.status in RELEASE_ON:
-            _release(session, row)
-            raise
-        session.rollback()
-        body = current_app.json.dumps(error.to_dict()).encode()
-        _store(session, row, error.status, body)
-        session.commit()
-        raise
-    except BaseException:
-        _release(session, row)
-        raise
-    _store(session, row, status, body)
-    session.commit()
-    return Response(body, status=status, mimetype="application/json")
+def store(session: Session, caller: Caller, key: str, status: int, body: bytes) -> None:
+    """Keep the answer for replays; flushes (in the transaction of the request's own changes)."""
+    session.execute(sa.update(IdempotencyKey).where(*_where(caller, key))
+                    .values(response_status=status, response_body=body, locked_at=None))

@@ -18,6 +18,7 @@ class InvoiceStatus(StrEnum):
 
 
 class Invoice(Owned, Base):
+    object_name = "invoice"
     __tablename__ = "invoices"
     __table_args__ = (
         # Cursor pagination: (account, mode) equality then (created, id) range.
@@ -116,6 +117,7 @@ class InvoiceLine(Base):
 class InvoiceItem(Owned, Base):
     """A pending charge for a customer, swept onto their next invoice."""
 
+    object_name = "invoice item"
     __tablename__ = "invoice_items"
     __table_args__ = (
         sa.Index("ix_invoice_items_list", "account_id", "livemode", "created", "id"),

@@ -40,11 +40,9 @@ def transition(session: Session, invoice: Invoice, to: InvoiceStatus, *, flush: 
 
     The caller records the event once the rest of the change is in place, so
     the event carries the object as it was right after the change. With
-    ``flush=False`` the versioned UPDATE waits for the caller's own write (the
-    next flush, or ``store.save`` for an invoice loaded outside the session,
-    as finalize does), which raises StaleDataError just the same: for a caller
-    that changes more of the invoice first and does nothing irreversible
-    before that write.
+    ``flush=False`` the versioned UPDATE waits for the caller's next flush,
+    which raises StaleDataError just the same: for a caller that changes more
+    of the invoice first and does nothing irreversible before that write.
     """
     if to not in TRANSITIONS[invoice.status]:
         raise illegal(invoice, _VERBS.get(to, f"move to {to.value}"))

@@ -1,11 +1,11 @@
-"""On-session payments from the hosted invoice page (SPEC §7).
+"""On-session payments and card updates from the hosted invoice page (SPEC §7).
 
-The same claim → charge → record steps as ``/pay`` (see app.payments.service),
-so the never-twice guarantees are the same; the difference is that the
-customer is present, so a card that asks for 3DS gets a challenge instead of
-failing with ``authentication_required``. Every processor call here runs
-outside a database transaction, and a processor that cannot be reached is an
-outcome the customer sees, never a 500.
+Paying is the one collection workflow (app/payments/collection.py), so the
+never-twice guarantees are the API's; the difference is that the customer is
+present, so a card that asks for 3DS gets a challenge instead of failing with
+``authentication_required``. Every processor call here runs outside a database
+transaction, and a processor that cannot be reached is an outcome the customer
+sees, never a 500.
 """
 
 from __future__ import annotations
@@ -20,37 +20,24 @@ from app import tokens
 from app.accounts.models import Account
 from app.accounts.service import Caller
 from app.customers.models import Customer
-from app.customers.service import serialize as serialize_customer
 from app.errors import Conflict, InvalidRequest, NotFound
-from app.events.service import record
 from app.invoices.models import Invoice
 from app.invoices.states import illegal
-from app.payments.models import Payment, PaymentMethod, PaymentStatus
+from app.payments import collection
+from app.payments.methods import default_method, make_default, save_card
+from app.payments.models import CallKind, Payment, PaymentMethod, PaymentStatus
 from app.payments.processor import (
     CardDetails,
     ChargeResult,
     ChargeStatus,
     ConfirmRequest,
-    Processor,
     ProcessorError,
     SetupRequest,
-)
-from app.payments.service import (
-    PAYMENT_OUTCOME_UNKNOWN as PAYMENT_OUTCOME_UNKNOWN,  # re-exported: the views reach payments through checkout
-)
-from app.payments.service import (
-    UNKNOWN_OUTCOME,
-    blocks_new_charge,
-    charge,
-    claim,
-    confirm,
     processor_for,
-    record_outcome,
-    resume_stale_claim,
-    save_card,
-    settle_unknown,
-    take_slot,
 )
+from app.payments.recovery import PAYMENT_OUTCOME_UNKNOWN as PAYMENT_OUTCOME_UNKNOWN  # the views' decline text
+from app.payments.steps import UNKNOWN_OUTCOME, Call, log_call
+from app.transactions import end_transaction, step
 
 SETUP_CHALLENGE = "vinr.setup-challenge.v1"
 SETUP_CHALLENGE_MAX_AGE = 30 * 60  # seconds a customer has to answer a card-update challenge
@@ -72,7 +59,7 @@ class CheckoutResult:
     payment_id: str | None = None
     setup_token: str | None = None  # signed state of a card-update challenge
     # The processor gave no clear answer to a charge: it may have happened. The next
-    # attempt asks about this one first (service.settle_unknown), so a retry is safe.
+    # attempt asks about this one first (app/payments/recovery.py), so a retry is safe.
     outcome_unknown: bool = False
 
 
@@ -84,6 +71,14 @@ def _declined(result: ChargeResult, payment_id: str | None = None) -> CheckoutRe
 
 def _unreachable(error: ProcessorError) -> CheckoutResult:
     return CheckoutResult(Outcome.DECLINED, message=str(error), failure_code=error.code)
+
+
+def _result(collected: collection.Collected) -> CheckoutResult:
+    if collected.result.status is ChargeStatus.SUCCEEDED:
+        return CheckoutResult(Outcome.PAID, payment_id=collected.payment_id)
+    if collected.result.status is ChargeStatus.REQUIRES_ACTION:
+        return CheckoutResult(Outcome.REQUIRES_ACTION, payment_id=collected.payment_id)
+    return _declined(collected.result, collected.payment_id)
 
 
 def _caller(session: Session, invoice: Invoice) -> Caller:
@@ -100,11 +95,7 @@ def _customer(session: Session, invoice: Invoice) -> Customer:
 
 def saved_method(session: Session, invoice: Invoice) -> PaymentMethod | None:
     """The customer's default card, shown as "Visa ending in 4242"."""
-    customer = _customer(session, invoice)
-    if customer.default_payment_method_id is None:
-        return None
-    pm = session.get(PaymentMethod, customer.default_payment_method_id)
-    return pm if pm is not None and pm.detached_at is None else None
+    return default_method(session, _customer(session, invoice))
 
 
 def _refuse_if_deleted(customer: Customer) -> None:
@@ -119,45 +110,6 @@ def _require_payable(invoice: Invoice) -> None:
         raise illegal(invoice, "pay")
 
 
-def _collect(session: Session, invoice: Invoice, pm: PaymentMethod, return_url: Callable[[str], str], *,
-             set_default: bool = False) -> CheckoutResult:
-    processor = processor_for(invoice.livemode)
-    stopped = _clear_the_way(session, invoice, processor)
-    if stopped is not None:
-        return stopped
-    payment = claim(session, invoice, pm, off_session=False, set_default_on_success=set_default,
-                    return_url=return_url)
-    result = charge(processor, payment, pm)
-    record_outcome(session, invoice, payment, result)
-    return _result(result, payment.id)
-
-
-def _clear_the_way(session: Session, invoice: Invoice, processor: Processor) -> CheckoutResult | None:
-    """What must happen before money moves on this invoice (a charge, or a 3DS confirmation),
-    as the API's /pay does it: a dead process's attempt is finished first (same key, same
-    charge; a live one answers 409), and every attempt without an answer is asked about.
-    Returns the outcome that stops the customer's payment, or None to go ahead. Commits."""
-    if invoice.collecting_payment_id is not None:
-        resume_stale_claim(session, _caller(session, invoice), invoice, processor)
-        if not invoice.is_payable:
-            return CheckoutResult(Outcome.PAID, payment_id=invoice.payment_id)
-    answer = settle_unknown(session, invoice, processor)
-    if blocks_new_charge(answer):
-        # An earlier attempt got no clear answer before; what the processor says now decides,
-        # and nothing new moves beside it.
-        assert answer is not None
-        return _result(answer, invoice.payment_id)
-    return None
-
-
-def _result(result: ChargeResult, payment_id: str | None) -> CheckoutResult:
-    if result.status is ChargeStatus.SUCCEEDED:
-        return CheckoutResult(Outcome.PAID, payment_id=payment_id)
-    if result.status is ChargeStatus.REQUIRES_ACTION:
-        return CheckoutResult(Outcome.REQUIRES_ACTION, payment_id=payment_id)
-    return _declined(result, payment_id)
-
-
 def pay_with_card(session: Session, invoice: Invoice, card: CardDetails, *, save_as_default: bool,
                   return_url: Callable[[str], str]) -> CheckoutResult:
     """Save the typed card and charge it; it becomes the default only if the
@@ -169,12 +121,11 @@ def pay_with_card(session: Session, invoice: Invoice, card: CardDetails, *, save
     """
     _require_payable(invoice)
     try:
-        pm = save_card(session, _caller(session, invoice), _customer(session, invoice), card, set_default=False)
+        pm = save_card(session, _caller(session, invoice), _customer(session, invoice), card)
     except ProcessorError as error:
-        session.rollback()
         return _unreachable(error)
-    session.commit()
-    return _collect(session, invoice, pm, return_url, set_default=save_as_default)
+    return _result(collection.collect(session, invoice, pm, off_session=False,
+                                      set_default_on_success=save_as_default, return_url=return_url))
 
 
 def pay_with_saved(session: Session, invoice: Invoice, pm_id: str, *,
@@ -184,7 +135,7 @@ def pay_with_saved(session: Session, invoice: Invoice, pm_id: str, *,
     pm = saved_method(session, invoice)
     if pm is None or pm.id != pm_id:
         raise InvalidRequest("That saved card is no longer available; enter a card.", param="method")
-    return _collect(session, invoice, pm, return_url)
+    return _result(collection.collect(session, invoice, pm, off_session=False, return_url=return_url))
 
 
 def challenge_payment(session: Session, invoice: Invoice, payment_id: str) -> Payment:
@@ -202,33 +153,11 @@ def complete_authentication(session: Session, invoice: Invoice, payment_id: str,
                             passed: bool | None) -> CheckoutResult:
     """The customer answered the challenge: confirm with the processor. Commits.
 
-    Re-claims the invoice first, so two tabs answering at once confirm once.
-    ``passed`` is the sandbox challenge's answer; a live processor knows it.
+    Raises Conflict ``payment_in_progress`` when the other tab's answer holds the
+    invoice, ``payment_not_pending`` when this one was answered already.
     """
     challenge_payment(session, invoice, payment_id)
-    processor = processor_for(invoice.livemode)
-    # Confirming moves money, like a new charge: not beside another attempt that may have
-    # charged already (a merchant's /pay that got no answer, say).
-    stopped = _clear_the_way(session, invoice, processor)
-    if stopped is not None:
-        return stopped
-    payment = _reclaim(session, invoice, payment_id)
-    session.commit()
-    result = confirm(processor, payment, passed=passed)
-    record_outcome(session, invoice, payment, result)
-    return _result(result, payment.id)  # a bank may ask again: back to the challenge
-
-
-def _reclaim(session: Session, invoice: Invoice, payment_id: str) -> Payment:
-    """Take the invoice's collection slot again for the payment waiting for 3DS.
-
-    Raises Conflict ``payment_in_progress`` when another collection holds it (the other
-    tab's answer), ``payment_not_pending`` when the payment no longer waits, and the
-    status Conflict when the invoice is no longer payable.
-    """
-    payment = challenge_payment(session, invoice, payment_id)
-    take_slot(session, invoice, payment, waiting=PaymentStatus.REQUIRES_ACTION)
-    return payment
+    return _result(collection.confirm_authentication(session, invoice, payment_id, passed=passed))
 
 
 def update_default_card(session: Session, invoice: Invoice, card: CardDetails, *,
@@ -241,29 +170,30 @@ def update_default_card(session: Session, invoice: Invoice, card: CardDetails, *
     card that dunning will use); refused after paid or void.
     """
     _require_payable(invoice)
-    caller = _caller(session, invoice)
     customer = _customer(session, invoice)
     _refuse_if_deleted(customer)
     try:
-        pm = save_card(session, caller, customer, card, set_default=False)
+        pm = save_card(session, _caller(session, invoice), customer, card)
     except ProcessorError as error:
-        session.rollback()
         return _unreachable(error)
     state = tokens.mint(SETUP_CHALLENGE, {"i": invoice.id, "pm": pm.id}, timed=True)
-    session.commit()
+    end_transaction(session)  # the card is kept, whatever the set-up comes to
     processor = processor_for(invoice.livemode)
+    request = SetupRequest(pm.processor_ref, f"vinr_{pm.id}_setup", return_url(state))
     try:
-        result = processor.setup(SetupRequest(pm.processor_ref, f"vinr_{pm.id}_setup", return_url(state)))
+        result = processor.setup(request)
     except ProcessorError as error:
         return _unreachable(error)
+    with step(session):
+        log_call(session, Call(CallKind.SETUP, request.idempotency_key, result), payment_method_id=pm.id)
+        if result.status is ChargeStatus.REQUIRES_ACTION:
+            pm.setup_ref, pm.setup_action_url = result.processor_id, result.action_url
+        elif result.status is ChargeStatus.SUCCEEDED:
+            make_default(session, customer, pm)
     if result.status is ChargeStatus.REQUIRES_ACTION:
-        pm.setup_ref, pm.setup_action_url = result.processor_id, result.action_url
-        session.commit()
         return CheckoutResult(Outcome.REQUIRES_ACTION, setup_token=state)
     if result.status is ChargeStatus.FAILED:
         return _declined(result)
-    _make_default(session, caller, customer, pm)
-    session.commit()
     return CheckoutResult(Outcome.SAVED)
 
 
@@ -284,27 +214,24 @@ def complete_setup(session: Session, invoice: Invoice, state: str, passed: bool 
     """Confirm a card-update challenge; on success the card becomes the default. Commits."""
     pm = setup_challenge(session, invoice, state)
     assert pm.setup_ref is not None
-    session.commit()
+    end_transaction(session)
     processor = processor_for(invoice.livemode)
+    request = ConfirmRequest(pm.setup_ref, f"vinr_{pm.id}_setup_confirm", challenge_passed=passed)
     try:
-        result = processor.confirm_setup(ConfirmRequest(pm.setup_ref, f"vinr_{pm.id}_setup_confirm",
-                                                        challenge_passed=passed))
+        result = processor.confirm_setup(request)
     except ProcessorError as error:
         return _unreachable(error)
+    with step(session):
+        log_call(session, Call(CallKind.CONFIRM_SETUP, request.idempotency_key, result), payment_method_id=pm.id)
+        customer = _customer(session, invoice)
+        # Deleted while answering the challenge: the card was detached with the rest.
+        if result.status is ChargeStatus.SUCCEEDED and not customer.deleted:
+            pm.setup_ref = pm.setup_action_url = None
+            make_default(session, customer, pm)
     if result.status is not ChargeStatus.SUCCEEDED:
         return _declined(result)
-    pm.setup_ref = pm.setup_action_url = None
-    customer = _customer(session, invoice)
-    _refuse_if_deleted(customer)  # deleted while answering the challenge: the card was detached with the rest
-    _make_default(session, _caller(session, invoice), customer, pm)
-    session.commit()
+    _refuse_if_deleted(customer)
     return CheckoutResult(Outcome.SAVED)
-
-
-def _make_default(session: Session, caller: Caller, customer: Customer, pm: PaymentMethod) -> None:
-    customer.default_payment_method_id = pm.id
-    session.flush()
-    record(session, caller.account.id, caller.livemode, "customer.updated", serialize_customer(customer))
 
 
 BRAND_NAMES = {"visa": "Visa", "mastercard": "Mastercard", "amex": "American Express", "discover": "Discover",

@@ -10,15 +10,27 @@ from app.db import Base, MinorUnits, ObjectId, Owned, Timestamp
 
 
 class PaymentStatus(StrEnum):
-    PROCESSING = "processing"  # the processor call is under way (or its process died: see service)
+    """A payment's state (transitions: app/payments/states.py)."""
+
+    PROCESSING = "processing"  # a charge or its 3DS confirmation is with the processor (or its process died)
+    # The processor gave no clear answer: it may have charged. Internal: the API shows it as
+    # ``failed`` with its failure_code (processor_unavailable, processor_invalid_response), and
+    # it is asked about again before anything new moves money on the invoice.
+    UNKNOWN = "unknown"
     REQUIRES_ACTION = "requires_action"
     COMPLETED = "completed"
     FAILED = "failed"
+
+    @property
+    def api_value(self) -> str:
+        """The status the API shows (SPEC §3 payments)."""
+        return "failed" if self is PaymentStatus.UNKNOWN else self.value
 
 
 class PaymentMethod(Owned, Base):
     """A saved card: only what is safe to keep (SPEC §3). Never the number or CVC."""
 
+    object_name = "payment method"
     __tablename__ = "payment_methods"
     __table_args__ = (sa.Index("ix_payment_methods_customer", "customer_id", "created", "id"),)
 
@@ -42,6 +54,7 @@ class PaymentMethod(Owned, Base):
 
 
 class Payment(Owned, Base):
+    object_name = "payment"
     __tablename__ = "payments"
     __table_args__ = (
         sa.Index("ix_payments_list", "account_id", "livemode", "created", "id"),
@@ -70,12 +83,9 @@ class Payment(Owned, Base):
     failure_code: Mapped[str | None] = mapped_column(sa.String(64))
     decline_code: Mapped[str | None] = mapped_column(sa.String(64))
     failure_message: Mapped[str | None] = mapped_column(sa.String(500))
+    # When the payment last took the invoice's collection slot or had an outcome recorded:
+    # a slot held for longer than recovery.STALE_CLAIM_SECONDS belongs to a process that died.
     updated: Mapped[int] = mapped_column(sa.BigInteger)
-    # The processor idempotency key of this charge when it is not derived from
-    # our id: payments made before migration 0007 could inherit the previous
-    # attempt's. Asking again about an unknown outcome now re-sends that very
-    # attempt (payments.service.settle_unknown), so new payments leave it empty.
-    charge_key: Mapped[str | None] = mapped_column(sa.String(80))
     # Where a 3DS challenge sends the customer back (on-session charges): part of
     # the charge request, kept so that asking again sends the same request.
     return_url: Mapped[str | None] = mapped_column(sa.String(2000))
@@ -85,7 +95,48 @@ class Payment(Owned, Base):
 
     @property
     def processor_key(self) -> str:
-        return self.charge_key or f"vinr_{self.id}"
+        """The idempotency key of this payment's charge: asking again is the same request."""
+        return f"vinr_{self.id}"
+
+
+class CallKind(StrEnum):
+    CHARGE = "charge"
+    CONFIRM = "confirm"  # a charge's 3DS confirmation
+    SETUP = "setup"  # saving a card as the default, which may ask for 3DS
+    CONFIRM_SETUP = "confirm_setup"
+
+
+class CallOutcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    REQUIRES_ACTION = "requires_action"
+    DECLINED = "declined"  # a clear refusal
+    NO_ANSWER = "no_answer"  # unreachable, or an answer that says nothing about the charge
+
+
+class ProcessorCall(Base):
+    """One call to the card processor and its normalized answer: append-only, never
+    updated, never the raw payload (saleor's gateway ``Transaction``). "Was this invoice
+    charged?" is a query over these rows (app/payments/states.py)."""
+
+    __tablename__ = "processor_calls"
+    __table_args__ = (
+        sa.Index("ix_processor_calls_invoice", "invoice_id", "created"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True)
+    created: Mapped[Timestamp]
+    kind: Mapped[CallKind] = mapped_column(
+        sa.Enum(CallKind, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]))
+    idempotency_key: Mapped[str] = mapped_column(sa.String(128))
+    invoice_id: Mapped[str | None] = mapped_column(sa.String(40))
+    payment_id: Mapped[str | None] = mapped_column(sa.ForeignKey("payments.id"))
+    payment_method_id: Mapped[str | None] = mapped_column(sa.ForeignKey("payment_methods.id"))
+    outcome: Mapped[CallOutcome] = mapped_column(
+        sa.Enum(CallOutcome, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]))
+    processor_id: Mapped[str | None] = mapped_column(sa.String(128))
+    failure_code: Mapped[str | None] = mapped_column(sa.String(64))
+    decline_code: Mapped[str | None] = mapped_column(sa.String(64))
 
 
 class CardAttemptStatus(StrEnum):

@@ -8,9 +8,9 @@ from typing import Any
 from flask import (
     Response,
     abort,
-    after_this_request,
     current_app,
     flash,
+    g,
     get_flashed_messages,
     redirect,
     render_template,
@@ -35,6 +35,7 @@ from app.payments.processor import CardDetails
 from app.portal import bp
 from app.portal.forms import ChallengeForm, PayForm, UpdateCardForm, parse_expiry
 from app.portal.presenter import InvoiceView, build, template_context
+from app.transactions import step
 
 
 def _failed(response: Response) -> bool:
@@ -59,7 +60,8 @@ def _card_limits() -> list[Any]:
 
 def _counted_in_database(view: Any) -> Any:
     """Without Redis, the card-testing limit counts tries in the database (app.payments.attempts):
-    recorded before the view runs, then kept as failed or forgotten by the answer's status."""
+    recorded, in a transaction of its own, before the view runs; kept as failed or forgotten
+    once the answer's status is known (``_end_unit_of_work``)."""
     @functools.wraps(view)
     def counted(**kwargs: Any) -> Any:
         if request.method != "POST" or not _no_redis():
@@ -67,26 +69,32 @@ def _counted_in_database(view: Any) -> Any:
         limits = attempts.Limits.parse(current_app.config["CARD_ATTEMPTS_PER_ADDRESS"],
                                        current_app.config["CARD_ATTEMPTS_PER_INVOICE"])
         try:
-            attempt = attempts.begin(db.session, limits, client_address=get_remote_address(),
-                                     invoice_id=kwargs["invoice_id"])
+            with step(db.session):
+                attempt = attempts.begin(db.session, limits, client_address=get_remote_address(),
+                                         invoice_id=kwargs["invoice_id"])
         except RateLimited as refused:
-            db.session.rollback()
             return render_template("errors/429.html", message=None), 429, {"Retry-After": str(refused.retry_after)}
-        attempt_id = attempt.id
-        db.session.commit()  # counted from now on, by every process
-
-        @after_this_request
-        def _finish(response: Response) -> Response:
-            # After the error handlers too, so the status is the one the customer got. The
-            # view's own work is committed by its services; what it left open is not ours.
-            db.session.rollback()
-            attempts.finish(db.session, attempt_id, failed=_failed(response))
-            db.session.commit()
-            return response
-
+        g.card_attempt_id = attempt.id  # counted from now on, by every process
         return view(**kwargs)
 
     return counted
+
+
+@bp.after_request
+def _end_unit_of_work(response: Response) -> Response:
+    """The hosted page's transaction boundary: an answer that succeeded keeps what the
+    request changed, any other rolls it back. (Payments and card saves commit their own
+    steps, app/payments/collection.py.) After the error handlers too, so a card try is
+    counted by the status the customer got."""
+    if response.status_code < 400:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    attempt_id = g.pop("card_attempt_id", None)
+    if attempt_id is not None:
+        with step(db.session):
+            attempts.finish(db.session, attempt_id, failed=_failed(response))
+    return response
 
 
 def _limited(view: Any) -> Any:

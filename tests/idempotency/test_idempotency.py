@@ -3,8 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 from app import clock
+from app.idempotency import service as idempotency
 from app.idempotency.models import IdempotencyKey
-from app.idempotency.service import _request_hash
 
 
 def test_same_key_same_body_replays_byte_for_byte(api: Any) -> None:
@@ -33,7 +33,7 @@ def test_client_errors_are_replayed_too(api: Any) -> None:
 
 def request_hash(app: Any, body: bytes) -> str:
     with app.test_request_context("/v1/customers", method="POST", data=body):
-        return _request_hash()
+        return idempotency.request_hash()
 
 
 def test_a_request_still_in_flight_answers_409(app: Any, api: Any, merchant: Any, db_session: Any) -> None:

@@ -11,7 +11,8 @@ from app.accounts.service import Caller, create_merchant
 from app.customers.schemas import CustomerCreate
 from app.customers.service import create_customer
 from app.extensions import db
-from app.invoices import service
+from app.invoices import drafts as invoice_drafts
+from app.invoices import lifecycle
 from app.invoices.schemas import FinalizeParams, InvoiceCreate, LineCreate
 
 
@@ -36,14 +37,14 @@ def test_a_rolled_back_finalize_returns_its_number(app: Flask, db_session: Any) 
     cust = create_customer(db_session, caller, CustomerCreate())
     drafts = []
     for _ in range(2):
-        inv = service.create_invoice(db_session, caller, InvoiceCreate(customer=cust.id))
-        service.add_line(db_session, caller, inv.id, LineCreate(unit_amount=100))
+        inv = invoice_drafts.create_invoice(db_session, caller, InvoiceCreate(customer=cust.id))
+        invoice_drafts.add_line(db_session, caller, inv.id, LineCreate(unit_amount=100))
         drafts.append(inv.id)
     with app.test_request_context():
         savepoint = db_session.begin_nested()
-        assert service.finalize(db_session, caller, drafts[0], FinalizeParams()).number == "RB-0001"
+        assert lifecycle.finalize(db_session, caller, drafts[0], FinalizeParams()).number == "RB-0001"
         savepoint.rollback()
-        assert service.finalize(db_session, caller, drafts[1], FinalizeParams()).number == "RB-0001"
+        assert lifecycle.finalize(db_session, caller, drafts[1], FinalizeParams()).number == "RB-0001"
 
 
 def test_fifty_parallel_finalizes_get_fifty_distinct_gapless_numbers(committed_app: Flask) -> None:
@@ -55,8 +56,8 @@ def test_fifty_parallel_finalizes_get_fifty_distinct_gapless_numbers(committed_a
         cust = create_customer(db.session, caller, CustomerCreate())
         ids = []
         for _ in range(50):
-            inv = service.create_invoice(db.session, caller, InvoiceCreate(customer=cust.id))
-            service.add_line(db.session, caller, inv.id, LineCreate(unit_amount=100))
+            inv = invoice_drafts.create_invoice(db.session, caller, InvoiceCreate(customer=cust.id))
+            invoice_drafts.add_line(db.session, caller, inv.id, LineCreate(unit_amount=100))
             ids.append(inv.id)
         db.session.commit()
     barrier = threading.Barrier(50)
@@ -84,10 +85,10 @@ def test_racing_finalizes_of_one_invoice_finalize_it_once(committed_app: Flask) 
         new = create_merchant(db.session, "Twice Co", "TW")
         caller = Caller(new.account, False)
         cust = create_customer(db.session, caller, CustomerCreate())
-        inv = service.create_invoice(db.session, caller, InvoiceCreate(customer=cust.id))
-        service.add_line(db.session, caller, inv.id, LineCreate(unit_amount=100))
-        after = service.create_invoice(db.session, caller, InvoiceCreate(customer=cust.id))
-        service.add_line(db.session, caller, after.id, LineCreate(unit_amount=100))
+        inv = invoice_drafts.create_invoice(db.session, caller, InvoiceCreate(customer=cust.id))
+        invoice_drafts.add_line(db.session, caller, inv.id, LineCreate(unit_amount=100))
+        after = invoice_drafts.create_invoice(db.session, caller, InvoiceCreate(customer=cust.id))
+        invoice_drafts.add_line(db.session, caller, after.id, LineCreate(unit_amount=100))
         db.session.commit()
     barrier = threading.Barrier(10)
     statuses: list[int] = []

@@ -11,7 +11,7 @@ from flask import Flask
 
 from app.accounts.service import create_merchant
 from app.extensions import db
-from app.invoices import service
+from app.invoices import drafts
 
 
 def test_racing_invoice_creations_sweep_each_item_once(committed_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -24,14 +24,14 @@ def test_racing_invoice_creations_sweep_each_item_once(committed_app: Flask, mon
     cust = client.post("/v1/customers", json={}, headers=headers).get_json()
     item = client.post("/v1/invoiceitems", json={"customer": cust["id"], "amount": 7000}, headers=headers).get_json()
 
-    original = service._pending_items
+    original = drafts.pending_items
 
     def slow_read(session: Any, customer: Any) -> Any:
         rows = original(session, customer)
         time.sleep(0.2)  # every racer has read the item as pending before anyone writes
         return rows
 
-    monkeypatch.setattr(service, "_pending_items", slow_read)
+    monkeypatch.setattr(drafts, "pending_items", slow_read)
     barrier = threading.Barrier(5)
     results: list[tuple[int, dict[str, Any]]] = []
 

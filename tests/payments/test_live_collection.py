@@ -26,7 +26,7 @@ from app import clock
 from app.accounts.service import create_merchant
 from app.ids import new_id
 from app.invoices.models import Invoice
-from app.payments import service
+from app.payments import recovery
 from app.payments.models import Payment, PaymentMethod
 from app.payments.processor import CardDetails, HttpProcessor, ProcessorError
 from tests.conftest import PROCESSOR_KEY, PROCESSOR_URL
@@ -517,7 +517,7 @@ def test_a_reask_whose_process_died_is_finished_as_the_same_attempt(live: Live,
     refusal is still no answer, so the other card is not charged next."""
     inv, lost = _lost_charge(live, rsps)
     live.session.execute(sa.update(Payment).where(Payment.id == lost["id"]).values(
-        status="processing", updated=clock.now() - 600))
+        updated=clock.now() - 600))  # still unknown: the question was under way
     live.session.execute(sa.update(Invoice).where(Invoice.id == inv["id"]).values(
         collecting_payment_id=lost["id"], version=Invoice.version + 1))
     live.session.flush()
@@ -615,7 +615,7 @@ def test_an_attempt_without_an_answer_made_meanwhile_stops_this_charge(
     sent = _answers(rsps, INTENTS, [*NO_ANSWER, DECLINE, *NO_ANSWER])
     inv = live.open_invoice()
     live.ok("POST", f"/v1/invoices/{inv['id']}/pay")
-    real = service.settle_unknown
+    real = recovery.ask_about_unknown
     meanwhile: list[dict[str, Any]] = []
 
     def settle_then_another_pay(session: Any, invoice: Any, processor: Any) -> Any:
@@ -625,7 +625,7 @@ def test_an_attempt_without_an_answer_made_meanwhile_stops_this_charge(
             meanwhile[0] = live.ok("POST", f"/v1/invoices/{inv['id']}/pay")
         return answer
 
-    monkeypatch.setattr(service, "settle_unknown", settle_then_another_pay)
+    monkeypatch.setattr(recovery, "ask_about_unknown", settle_then_another_pay)
     refused = live.post(f"/v1/invoices/{inv['id']}/pay", {"payment_method": _second_card(live)})
     assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "payment_in_progress"
     assert meanwhile[0]["last_payment_error"]["code"] == "processor_unavailable"
@@ -669,7 +669,7 @@ def test_two_unanswered_attempts_are_each_asked_about(live: Live, rsps: response
     live.session.add(Payment(
         id=second_id, account_id=_account_of(live), livemode=True, created=clock.now(), updated=clock.now(),
         invoice_id=inv["id"], customer_id=live.customer_id, payment_method_id=live.pm_id, amount=AMOUNT,
-        currency="eur", status="failed", off_session=True, processor="http", failure_code="processor_unavailable"))
+        currency="eur", status="unknown", off_session=True, processor="http", failure_code="processor_unavailable"))
     live.session.flush()
     rsps.remove(responses.POST, INTENTS)  # the lost charge's timeouts: the processor answers now
     sent = _answers(rsps, INTENTS, [DECLINE, (200, {"id": "pi_live_40", "status": "succeeded"})])

@@ -22,8 +22,8 @@ from flask import Flask
 
 from app.accounts.service import create_merchant
 from app.extensions import db
-from app.payments import service
-from app.payments.processor import ChargeRequest, ChargeResult
+from app.payments import steps
+from app.payments.processor import ChargeRequest, ChargeResult, processor_for
 from tests.conftest import is_postgres
 
 FUTURE = {"exp_month": 12, "exp_year": 2040}
@@ -82,7 +82,7 @@ class SlowSandbox(list[Charge]):
 def charges(committed_app: Flask, monkeypatch: pytest.MonkeyPatch) -> SlowSandbox:
     """The cached sandbox, slowed down; every charge that reaches it is recorded."""
     with committed_app.app_context():
-        sandbox = service.processor_for(False)
+        sandbox = processor_for(False)
     calls = SlowSandbox()
     real = sandbox.charge
 
@@ -102,13 +102,13 @@ def charges(committed_app: Flask, monkeypatch: pytest.MonkeyPatch) -> SlowSandbo
 @pytest.fixture()
 def slow_claims(monkeypatch: pytest.MonkeyPatch) -> None:
     """Widen the gap between reading the invoice and claiming it."""
-    real = service.claim
+    real = steps.claim
 
     def slow_claim(*args: Any, **kw: Any) -> Any:
         time.sleep(0.1)
         return real(*args, **kw)
 
-    monkeypatch.setattr(service, "claim", slow_claim)
+    monkeypatch.setattr(steps, "claim", slow_claim)
 
 
 def race(app: Flask, calls: list[tuple[str, Any]], headers: dict[str, str]) -> list[tuple[str, int, Any]]:
@@ -217,7 +217,7 @@ def test_a_merchant_edit_waits_while_the_outcome_is_recorded(committed_app: Flas
     paid); the edit either lands after it or, having read the invoice before, is told
     the invoice changed (409), never half-applied."""
     inv = open_invoice(committed_app, "Race Edit")
-    real = service.transition
+    real = steps.transition
     edit_done = threading.Event()
     waited: list[bool] = []
     edit: list[Any] = []
@@ -235,7 +235,7 @@ def test_a_merchant_edit_waits_while_the_outcome_is_recorded(committed_app: Flas
             waited.append(not edit_done.wait(0.5))  # still blocked on the row lock
         real(session, invoice, to)
 
-    monkeypatch.setattr(service, "transition", edit_then_transition)
+    monkeypatch.setattr(steps, "transition", edit_then_transition)
     response = committed_app.test_client().post(f"/v1/invoices/{inv.id}/pay", json={}, headers=inv.headers)
     editor.join(10)
     assert waited == [True] and edit_done.is_set()

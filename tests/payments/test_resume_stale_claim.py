@@ -21,9 +21,10 @@ from flask import Flask
 from app import clock
 from app.extensions import db
 from app.invoices.models import Invoice
-from app.payments import service
+from app.payments import steps
 from app.payments.models import Payment, PaymentMethod, PaymentStatus
-from app.payments.processor import ChargeRequest, ChargeResult
+from app.payments.processor import ChargeRequest, ChargeResult, processor_for
+from app.payments.recovery import STALE_CLAIM_SECONDS
 
 FUTURE = {"exp_month": 12, "exp_year": 2040}
 
@@ -50,7 +51,7 @@ class Charges:
 @pytest.fixture()
 def charges(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Charges]:
     with app.app_context():
-        sandbox = service.processor_for(False)
+        sandbox = processor_for(False)
     seen = Charges([], [])
     real = sandbox.charge
 
@@ -68,7 +69,7 @@ def die_after_claim(app: Flask, session: Any, invoice_id: str, pm_id: str) -> st
     with app.app_context():
         invoice = session.get(Invoice, invoice_id, populate_existing=True)
         pm = session.get(PaymentMethod, pm_id)
-        payment = service.claim(session, invoice, pm, off_session=True)
+        payment = steps.claim(session, invoice, pm, off_session=True)
     return payment.id
 
 
@@ -94,13 +95,13 @@ def test_a_fresh_claim_blocks_and_a_stale_one_is_redriven(app: Flask, api: Any, 
         blocked = api.post(f"/v1/invoices/{inv['id']}/pay", headers=headers)
         assert blocked.status_code == 409, blocked.get_json()
         assert blocked.get_json()["error"]["code"] == "payment_in_progress"
-    age_claim(db_session, pid, service.STALE_CLAIM_SECONDS - 5)
+    age_claim(db_session, pid, STALE_CLAIM_SECONDS - 5)
     assert api.post(f"/v1/invoices/{inv['id']}/pay").get_json()["error"]["code"] == "payment_in_progress"
     assert charges.requests == []
     assert api.ok("GET", f"/v1/invoices/{inv['id']}")["attempt_count"] == 0
 
     # Past the window: the same payment is finished, with the same idempotency key.
-    age_claim(db_session, pid, service.STALE_CLAIM_SECONDS + 5)
+    age_claim(db_session, pid, STALE_CLAIM_SECONDS + 5)
     paid = api.ok("POST", f"/v1/invoices/{inv['id']}/pay", headers={"Idempotency-Key": "pay-after-crash"})
     assert paid["status"] == "paid" and paid["payment"] == pid
     assert (paid["amount_paid"], paid["attempt_count"]) == (3000, 1)
@@ -117,14 +118,14 @@ def test_a_fresh_claim_blocks_and_a_stale_one_is_redriven(app: Flask, api: Any, 
 
 def test_the_processor_call_of_a_redrive_runs_outside_any_transaction(app: Flask, api: Any, customer: dict,
                                                                       db_session: Any, charges: Charges) -> None:
-    """As on the first attempt (module docstring of app.payments.service): on SQLite an open
+    """As on the first attempt (module docstring of app.payments.collection): on SQLite an open
     write transaction would lock every other writer out for the whole processor call."""
     pm = save_card(api, customer["id"], "4242424242424242")
     first = open_invoice(api, customer["id"])
     assert api.ok("POST", f"/v1/invoices/{first['id']}/pay")["status"] == "paid"
     inv = open_invoice(api, customer["id"])
     pid = die_after_claim(app, db_session, inv["id"], pm["id"])
-    age_claim(db_session, pid, service.STALE_CLAIM_SECONDS + 5)
+    age_claim(db_session, pid, STALE_CLAIM_SECONDS + 5)
     assert api.ok("POST", f"/v1/invoices/{inv['id']}/pay")["status"] == "paid"
     assert len(charges.requests) == 2
     assert charges.in_transaction == [False, False]
@@ -135,7 +136,7 @@ def test_a_stale_declined_attempt_records_its_decline_then_a_new_attempt_pays(
     bad = save_card(api, customer["id"], "4000000000000002")
     inv = open_invoice(api, customer["id"])
     pid = die_after_claim(app, db_session, inv["id"], bad["id"])
-    age_claim(db_session, pid, service.STALE_CLAIM_SECONDS + 60)
+    age_claim(db_session, pid, STALE_CLAIM_SECONDS + 60)
     good = save_card(api, customer["id"], "5555555555554444")
     # The re-drive finishes the dead attempt on ITS card, whatever this request asks for;
     # declined, it leaves the way free, and this request's own charge goes ahead.
@@ -163,7 +164,7 @@ def test_nothing_else_moves_the_invoice_while_a_claim_is_held(app: Flask, api: A
     # Even once the claim is stale: only a re-drive may settle it, never void it under the charge.
     with app.app_context():
         pid = db_session.scalar(sa.select(Invoice.collecting_payment_id).where(Invoice.id == inv["id"]))
-    age_claim(db_session, pid, service.STALE_CLAIM_SECONDS + 5)
+    age_claim(db_session, pid, STALE_CLAIM_SECONDS + 5)
     assert api.post(f"/v1/invoices/{inv['id']}/void").status_code == 409
     after = api.ok("GET", f"/v1/invoices/{inv['id']}")
     assert after["status"] == "open" and after["attempt_count"] == 0
@@ -178,13 +179,13 @@ def test_a_late_redrive_does_not_undo_a_newer_attempt(app: Flask, api: Any, cust
     bad = save_card(api, customer["id"], "4000000000000002")
     inv = open_invoice(api, customer["id"])
     pid = die_after_claim(app, db_session, inv["id"], bad["id"])
-    age_claim(db_session, pid, service.STALE_CLAIM_SECONDS + 5)
+    age_claim(db_session, pid, STALE_CLAIM_SECONDS + 5)
     with app.app_context():
         # The late process read the stale claim, then charged (the sandbox answers as before).
         late_invoice = db_session.get(Invoice, inv["id"])
         late_payment = db_session.get(Payment, pid)
         pm = db_session.get(PaymentMethod, bad["id"])
-        result = service.charge(service.processor_for(False), late_payment, pm)
+        call = steps.charge(processor_for(False), late_payment, pm)
         db_session.commit()
     # Meanwhile the first re-drive recorded the decline (and that /pay's own charge of the
     # same card was declined too) ...
@@ -193,7 +194,7 @@ def test_a_late_redrive_does_not_undo_a_newer_attempt(app: Flask, api: Any, cust
     # ... and a new attempt claimed the invoice and is charging now.
     new_pid = die_after_claim(app, db_session, inv["id"], bad["id"])
     with app.app_context():
-        service.record_outcome(db_session, late_invoice, late_payment, result)
+        steps.record(db_session, late_invoice, late_payment, call.result, call=call)
     assert collecting(db_session, inv["id"]) == new_pid
     after = api.ok("GET", f"/v1/invoices/{inv['id']}")
     assert after["attempt_count"] == 2 and after["payment"] == new_pid

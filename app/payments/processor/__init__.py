@@ -11,6 +11,7 @@ from app.payments.processor.base import (
     SetupRequest,
     TokenizedCard,
 )
+from app.payments.processor.configured import processor_for
 from app.payments.processor.http import HttpProcessor
 from app.payments.processor.sandbox import TEST_CARDS, SandboxProcessor
 
@@ -27,4 +28,5 @@ __all__ = [
     "SandboxProcessor",
     "SetupRequest",
     "TokenizedCard",
+    "processor_for",
 ]

@@ -1,5 +1,6 @@
-"""Invoices changed through app/invoices/store.py, outside the ORM's query and
-flush: the versioned invoice row and the request's transaction hold as they did."""
+"""Concurrent changes to one draft: the versioned invoice row (``version_id_col``) and the
+request's transaction keep every line and every amount, and nothing lands on an
+invoice finalized meanwhile."""
 
 from __future__ import annotations
 
@@ -7,16 +8,15 @@ import threading
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.accounts.models import Account
 from app.accounts.service import Caller, create_merchant
 from app.extensions import db
-from app.ids import new_id
-from app.invoices import service, store
-from app.invoices.models import InvoiceLine
+from app.invoices import drafts, queries
+from app.invoices.models import Invoice
+from app.invoices.schemas import InvoiceUpdate, LineCreate, LineUpdate
 
 
 def _merchant_and_draft(app: Flask, name: str, prefix: str) -> tuple[dict[str, str], str, str]:
@@ -55,27 +55,32 @@ def test_racing_line_additions_lose_no_line_and_no_amount(committed_app: Flask) 
     assert invoice["subtotal"] == invoice["total"] == sum(amounts)
 
 
+def _stale_session(app: Flask, account_id: str, invoice_id: str) -> tuple[Any, Caller, Invoice]:
+    """A session holding the draft as read now; its transaction ends, so another request
+    may write (SQLite holds one writer at a time), and its objects stay as they were read."""
+    session = db.sessionmaker()
+    account = session.get(Account, account_id)
+    assert account is not None
+    caller = Caller(account, False)
+    invoice, _ = queries.load_invoice(session, caller, invoice_id)  # held: the session keeps it as read
+    session.commit()
+    return session, caller, invoice
+
+
 def test_a_draft_changed_since_it_was_loaded_is_not_overwritten(committed_app: Flask) -> None:
     app = committed_app
     headers, invoice_id, account_id = _merchant_and_draft(app, "Stale Co", "ST")
     with app.app_context():
-        session = db.sessionmaker()
-        account = session.get(Account, account_id)
-        assert account is not None
-        caller = Caller(account, False)
-        stale, _ = store.load(session, caller, invoice_id, attached=False)
-        assert stale.lines == []
-        session.rollback()  # another request may write now (SQLite holds one writer at a time)
+        session, caller, _stale = _stale_session(app, account_id, invoice_id)
         added = app.test_client().post(f"/v1/invoices/{invoice_id}/lines", json={"unit_amount": 500},
                                        headers=headers)
         assert added.status_code == 200
-        stale.subtotal = stale.total = stale.amount_due = 1
         with pytest.raises(StaleDataError):
-            store.save(session, stale)
+            drafts.update_invoice(session, caller, invoice_id, InvoiceUpdate(description="stale"))
         session.rollback()
         session.close()
     invoice = app.test_client().get(f"/v1/invoices/{invoice_id}", headers=headers).get_json()
-    assert invoice["total"] == 500 and len(invoice["lines"]["data"]) == 1
+    assert invoice["total"] == 500 and len(invoice["lines"]["data"]) == 1 and invoice["description"] is None
 
 
 def test_a_line_whose_request_fails_after_the_writes_leaves_nothing(committed_app: Flask,
@@ -88,7 +93,7 @@ def test_a_line_whose_request_fails_after_the_writes_leaves_nothing(committed_ap
     def fail(*_args: Any) -> None:
         raise RuntimeError("the event could not be written")
 
-    monkeypatch.setattr(service, "record_event", fail)  # runs after store.save
+    monkeypatch.setattr(drafts, "record_event", fail)  # runs after the flush
     response = client.post(f"/v1/invoices/{invoice_id}/lines", json={"unit_amount": 500}, headers=headers)
     assert response.status_code == 500
     monkeypatch.undo()
@@ -97,21 +102,16 @@ def test_a_line_whose_request_fails_after_the_writes_leaves_nothing(committed_ap
     assert again.status_code == 200 and again.get_json()["total"] == 700  # the version did not move either
 
 
-def _describe(invoice: Any) -> None:
-    invoice.lines[0].description = "changed"
+def _describe(session: Any, caller: Caller, invoice: Any) -> None:
+    drafts.update_line(session, caller, invoice.id, invoice.lines[0].id, LineUpdate(description="changed"))
 
 
-def _add_free_line(invoice: Any) -> None:
-    invoice.lines.append(InvoiceLine(**{**_line_fields(invoice.lines[0]), "id": new_id("il"), "amount": 0,
-                                        "unit_amount": 0, "description": "another", "position": 2}))
+def _add_free_line(session: Any, caller: Caller, invoice: Any) -> None:
+    drafts.add_line(session, caller, invoice.id, LineCreate(unit_amount=0, description="another"))
 
 
-def _delete_free_line(invoice: Any) -> None:
-    invoice.lines.pop()
-
-
-def _line_fields(line: Any) -> dict[str, Any]:
-    return {key: getattr(line, key) for key in store._LINE_ATTRS}
+def _delete_free_line(session: Any, caller: Caller, invoice: Any) -> None:
+    drafts.delete_line(session, caller, invoice.id, invoice.lines[-1].id)
 
 
 @pytest.mark.parametrize("edit", [_describe, _add_free_line, _delete_free_line],
@@ -127,29 +127,14 @@ def test_a_line_edit_that_changes_no_total_cannot_land_on_an_invoice_finalized_m
                 headers=headers)
     client.post(f"/v1/invoices/{invoice_id}/lines", json={"unit_amount": 0, "description": "free"}, headers=headers)
     with app.app_context():
-        session = db.sessionmaker()
-        account = session.get(Account, account_id)
-        assert account is not None
-        stale, _ = store.load(session, Caller(account, False), invoice_id, attached=False)
-        session.rollback()  # the finalize below may write now (SQLite holds one writer at a time)
+        session, caller, stale = _stale_session(app, account_id, invoice_id)
         finalized = client.post(f"/v1/invoices/{invoice_id}/finalize", json={"auto_advance": False},
                                 headers=headers)
         assert finalized.status_code == 200
-        edit(stale)
         with pytest.raises(StaleDataError):
-            store.save(session, stale)
+            edit(session, caller, stale)
         session.rollback()
         session.close()
     invoice = client.get(f"/v1/invoices/{invoice_id}", headers=headers).get_json()
     assert invoice["status"] == "open"
     assert [(line["description"], line["amount"]) for line in invoice["lines"]["data"]] == [("kept", 500), ("free", 0)]
-
-
-@pytest.mark.parametrize("column", [
-    sa.Column("updated", sa.Integer, onupdate=lambda: 1),
-    sa.Column("created", sa.Integer, server_default="0"),
-], ids=["onupdate", "server_default"])
-def test_the_store_refuses_a_column_it_would_not_write_as_the_flush_does(column: sa.Column[Any]) -> None:
-    table = sa.Table("t", sa.MetaData(), sa.Column("id", sa.String, primary_key=True), column)
-    with pytest.raises(RuntimeError, match=f"t.{column.key} has an onupdate or server default"):
-        store.check_writable(table)

@@ -1,0 +1,118 @@
+"""An invoice's life after its draft (SPEC §3): finalize, send, void, mark uncollectible."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from app import clock, tokens
+from app.accounts.service import Caller, next_invoice_number
+from app.customers.models import Customer
+from app.customers.service import serialize as serialize_customer
+from app.errors import Conflict, InvalidRequest
+from app.events.service import record
+from app.invoices.drafts import load_draft
+from app.invoices.models import Invoice, InvoiceStatus
+from app.invoices.pricing import recompute
+from app.invoices.schemas import FinalizeParams
+from app.invoices.serializers import record_event
+from app.invoices.states import illegal, transition
+from app.tenancy import get_for
+
+S = InvoiceStatus
+DAY = 86_400
+
+def _settle_customer_discount(invoice: Invoice, customer: Customer) -> bool:
+    """Apply the customer's discount as it is now; use up a "once" coupon.
+
+    Returns True when the customer's coupon was used up (the customer changed).
+    """
+    previous = invoice.customer_discount_pk
+    if previous is None:
+        return False
+    pks = [pk for pk in invoice.coupon_pks if pk != previous]
+    coupon = customer.coupon
+    if coupon is None or coupon.deleted or coupon.currency not in (None, invoice.currency):
+        invoice.coupon_pks, invoice.customer_discount_pk = pks, None
+        return False
+    invoice.coupon_pks, invoice.customer_discount_pk = [*pks, coupon.pk], coupon.pk
+    if coupon.duration == "once":
+        customer.coupon = None  # used up by the first invoice finalized with it
+        return True
+    return False
+
+
+def finalize(session: Session, caller: Caller, invoice_id: str, params: FinalizeParams) -> Invoice:
+    """SPEC §3 finalize, in order: discounts, tax, lock, number, hosted link.
+
+    Zero due goes straight to paid. Collecting a charge_automatically invoice
+    is app/payments/service.finalize_and_collect's part, after this.
+    """
+    invoice, customer = load_draft(session, caller, invoice_id, "finalize")
+    if invoice.collection_method == "send_invoice" and not customer.email:
+        raise InvalidRequest("The customer has no email, so a send_invoice invoice cannot be finalized.",
+                             param="customer", code="customer_email_missing")
+    consumed = _settle_customer_discount(invoice, customer)
+    recompute(session, caller, invoice, customer)
+    invoice.customer_email = customer.email
+    invoice.customer_name = customer.name
+    invoice.customer_address = dict(customer.address) if customer.address else None
+    # The number before the invoice's own write, so status, totals, number and
+    # link go out as one versioned UPDATE. A stale version fails that write and
+    # rolls the counter back with it, so no number is lost or repeated.
+    with session.no_autoflush:
+        invoice.number = next_invoice_number(session, caller.account, caller.livemode)
+    transition(session, invoice, S.OPEN, flush=False)
+    if invoice.collection_method == "send_invoice" and invoice.due_date is None:
+        assert invoice.days_until_due is not None
+        invoice.due_date = (invoice.finalized_at or clock.now()) + invoice.days_until_due * DAY
+    invoice.hosted_token = tokens.mint(tokens.HOSTED_INVOICE, {"i": invoice.id, "a": invoice.account_id})
+    if params.auto_advance is not None:
+        invoice.auto_advance = params.auto_advance
+    session.flush()
+    record_event(session, invoice, "invoice.finalized")
+    if consumed:
+        record(session, caller.account.id, caller.livemode, "customer.updated", serialize_customer(customer))
+    if invoice.amount_due == 0:
+        transition(session, invoice, S.PAID)
+        record_event(session, invoice, "invoice.paid")
+    return invoice
+
+
+def _not_collecting(invoice: Invoice, action: str) -> None:
+    # Voiding while a charge is in flight could take money for a void invoice.
+    if invoice.collecting_payment_id is not None:
+        raise Conflict(f"You cannot {action} this invoice while a payment for it is in progress.",
+                       code="payment_in_progress")
+
+
+def void(session: Session, caller: Caller, invoice_id: str) -> Invoice:
+    invoice = get_for(session, caller, Invoice, invoice_id)
+    _not_collecting(invoice, "void")
+    transition(session, invoice, S.VOID)
+    invoice.next_payment_attempt = None
+    session.flush()
+    record_event(session, invoice, "invoice.voided")
+    return invoice
+
+
+def mark_uncollectible(session: Session, caller: Caller, invoice_id: str) -> Invoice:
+    invoice = get_for(session, caller, Invoice, invoice_id)
+    if invoice.status is not S.OPEN:
+        raise illegal(invoice, "mark uncollectible")
+    _not_collecting(invoice, "mark uncollectible")
+    transition(session, invoice, S.UNCOLLECTIBLE)
+    invoice.next_payment_attempt = None
+    session.flush()
+    record_event(session, invoice, "invoice.marked_uncollectible")
+    return invoice
+
+
+def send(session: Session, caller: Caller, invoice_id: str) -> Invoice:
+    """Record that the hosted link goes to the customer (delivery is the worker's)."""
+    invoice = get_for(session, caller, Invoice, invoice_id)
+    if invoice.status is not S.OPEN:
+        raise illegal(invoice, "send")
+    if not invoice.customer_email:
+        raise InvalidRequest("The invoice has no customer email to send to.", param="customer_email")
+    record_event(session, invoice, "invoice.sent")
+    return invoice

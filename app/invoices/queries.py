@@ -1,0 +1,43 @@
+"""Reading invoices: one for a change, with its lines and customer; pages of them for lists."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.accounts.service import Caller
+from app.customers.models import Customer
+from app.invoices.models import Invoice, InvoiceStatus
+from app.invoices.schemas import InvoiceList
+from app.pagination import Page, paginate
+from app.tenancy import get_for, scoped
+
+
+def load_invoice(session: Session, caller: Caller, invoice_id: str) -> tuple[Invoice, Customer]:
+    """The caller's invoice with its lines, and its customer, or NotFound."""
+    invoice = get_for(session, caller, Invoice, invoice_id)
+    customer = session.get(Customer, invoice.customer_id)
+    assert customer is not None  # a foreign key, and customers are only ever soft-deleted
+    return invoice, customer
+
+
+def list_invoices(session: Session, caller: Caller, query: InvoiceList) -> Page[Invoice]:
+    stmt = scoped(sa.select(Invoice), caller, Invoice)
+    if query.customer is not None:
+        stmt = stmt.where(Invoice.customer_id == query.customer)
+    if query.status is not None:
+        stmt = stmt.where(Invoice.status == InvoiceStatus(query.status))
+    if query.created_gte is not None:
+        stmt = stmt.where(Invoice.created >= query.created_gte)
+    if query.created_lte is not None:
+        stmt = stmt.where(Invoice.created <= query.created_lte)
+    return paginate(session, stmt, Invoice, limit=query.limit,
+                    starting_after=query.starting_after, ending_before=query.ending_before)
+
+
+def customers_by_id(session: Session, invoices: list[Invoice]) -> dict[str, Customer]:
+    """Customers of a page of invoices in one query, for ``expand[]=customer``."""
+    ids = {inv.customer_id for inv in invoices}
+    if not ids:
+        return {}
+    return {c.id: c for c in session.scalars(sa.select(Customer).where(Customer.id.in_(ids)))}
