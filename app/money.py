@@ -1,4 +1,5 @@
-"""Money as integer minor units plus a currency (STYLE: never float).
+"""Currencies and money limits. Amounts are integers of minor units (STYLE: never
+float); they are shown with Babel (app/portal/presenter.py ``money``).
 
 Currency exponents come from Babel's CLDR data (JPY 0, EUR 2, KWD 3), and so
 does the list of currencies an invoice may be in: those that are legal tender
@@ -9,12 +10,10 @@ and withdrawn currencies, without a table of our own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
 from babel.core import get_global
-from babel.numbers import format_currency, get_currency_precision, get_territory_currencies
+from babel.numbers import get_currency_precision, get_territory_currencies
 
 from app.errors import InvalidRequest
 
@@ -46,32 +45,3 @@ def normalize_currency(value: str, *, param: str = "currency") -> str:
 def exponent(currency: str) -> int:
     """Number of decimal places of the currency's minor unit."""
     return int(get_currency_precision(currency.upper()))
-
-
-def round_half_away(value: Decimal) -> int:
-    """Round to an integer, halves away from zero (finance rounding)."""
-    return int(value.to_integral_value(rounding=ROUND_HALF_UP))
-
-
-@dataclass(frozen=True, slots=True)
-class Money:
-    amount: int  # minor units
-    currency: str
-
-    def __add__(self, other: Money) -> Money:
-        self._same(other)
-        return Money(self.amount + other.amount, self.currency)
-
-    def __sub__(self, other: Money) -> Money:
-        self._same(other)
-        return Money(self.amount - other.amount, self.currency)
-
-    def _same(self, other: Money) -> None:
-        if other.currency != self.currency:
-            raise ValueError(f"cannot mix {self.currency} and {other.currency}")
-
-    def to_decimal(self) -> Decimal:
-        return Decimal(self.amount).scaleb(-exponent(self.currency))
-
-    def format(self, locale: str = "en") -> str:
-        return format_currency(self.to_decimal(), self.currency.upper(), locale=locale)

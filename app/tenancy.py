@@ -20,10 +20,10 @@ from app.db import Owned
 from app.errors import NotFound
 
 Obj = TypeVar("Obj", bound=Owned)
-R = TypeVar("R", bound=tuple[Any, ...])
+Stmt = TypeVar("Stmt", bound=sa.Select[Any])
 
 
-def scoped(stmt: sa.Select[R], caller: Caller, model: type[Owned]) -> sa.Select[R]:
+def scoped(stmt: Stmt, caller: Caller, model: type[Owned]) -> Stmt:
     """``stmt`` limited to ``model`` rows of the caller's account and mode."""
     return stmt.where(model.account_id == caller.account.id, model.livemode == caller.livemode)
 

@@ -235,7 +235,11 @@ class PaymentObject(Obj):
     created: int
     amount: int
     currency: str
-    status: Literal["processing", "requires_action", "completed", "failed"]
+    status: Literal["processing", "requires_action", "completed", "failed"] = Field(description=(
+        "processing: the charge, or its 3D Secure confirmation, is with the processor. An attempt the "
+        "processor gave no clear answer to (it may have charged) is shown as failed with failure_code "
+        "processor_unavailable or processor_invalid_response; it is asked about again, with the same "
+        "idempotency key, before anything new is charged for its invoice, and may still become completed."))
     invoice: str
     customer: str
     payment_method: str | None

@@ -8,14 +8,14 @@ from app import clock, tokens
 from app.accounts.service import Caller, next_invoice_number
 from app.customers.models import Customer
 from app.customers.service import serialize as serialize_customer
-from app.errors import Conflict, InvalidRequest
+from app.errors import InvalidRequest
 from app.events.service import record
 from app.invoices.drafts import load_draft
 from app.invoices.models import Invoice, InvoiceStatus
 from app.invoices.pricing import recompute
 from app.invoices.schemas import FinalizeParams
 from app.invoices.serializers import record_event
-from app.invoices.states import illegal, transition
+from app.invoices.states import illegal, payment_in_progress, transition
 from app.tenancy import get_for
 
 S = InvoiceStatus
@@ -81,8 +81,7 @@ def finalize(session: Session, caller: Caller, invoice_id: str, params: Finalize
 def _not_collecting(invoice: Invoice, action: str) -> None:
     # Voiding while a charge is in flight could take money for a void invoice.
     if invoice.collecting_payment_id is not None:
-        raise Conflict(f"You cannot {action} this invoice while a payment for it is in progress.",
-                       code="payment_in_progress")
+        raise payment_in_progress(action)
 
 
 def void(session: Session, caller: Caller, invoice_id: str) -> Invoice:

@@ -51,20 +51,21 @@ def recompute(session: Session, caller: Caller, invoice: Invoice, customer: Cust
         [totals.RateIn(r.id, r.percentage_e4, r.inclusive) for r in pricing.rates],
     )
     for line, out in zip(invoice.lines, result.lines, strict=True):
-        _set(line, "discount_amount", out.discount_amount)
-        _set(line, "tax_amounts", [{"tax_rate": t.rate, "amount": t.amount, "inclusive": t.inclusive}
-                                   for t in out.tax_amounts])
-    _set(invoice, "subtotal", result.subtotal)
-    _set(invoice, "discount", result.discount)
-    _set(invoice, "tax", result.tax)
-    _set(invoice, "total", result.total)
-    _set(invoice, "amount_due", result.total)
-    _set(invoice, "discount_amounts", [{"coupon": key, "amount": amount} for key, amount in result.discounts])
-    _set(invoice, "tax_amounts", [{"tax_rate": t.rate, "amount": t.amount, "inclusive": t.inclusive}
-                                  for t in result.tax_amounts])
+        _assign_if_changed(line, "discount_amount", out.discount_amount)
+        _assign_if_changed(line, "tax_amounts", [{"tax_rate": t.rate, "amount": t.amount, "inclusive": t.inclusive}
+                                                 for t in out.tax_amounts])
+    _assign_if_changed(invoice, "subtotal", result.subtotal)
+    _assign_if_changed(invoice, "discount", result.discount)
+    _assign_if_changed(invoice, "tax", result.tax)
+    _assign_if_changed(invoice, "total", result.total)
+    _assign_if_changed(invoice, "amount_due", result.total)
+    _assign_if_changed(invoice, "discount_amounts",
+                       [{"coupon": key, "amount": amount} for key, amount in result.discounts])
+    _assign_if_changed(invoice, "tax_amounts", [{"tax_rate": t.rate, "amount": t.amount, "inclusive": t.inclusive}
+                                                for t in result.tax_amounts])
 
 
-def _set(obj: Any, name: str, value: Any) -> None:
+def _assign_if_changed(obj: Any, name: str, value: Any) -> None:
     # Assigning an equal value still marks the row dirty, and every dirty row
     # costs the flush a comparison of all its columns: the other lines of a
     # draft mostly keep their amounts when one line is added.

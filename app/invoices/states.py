@@ -35,6 +35,14 @@ def illegal(invoice: Invoice, action: str) -> Conflict:
     )
 
 
+def payment_in_progress(action: str | None = None) -> Conflict:
+    """The 409 while another request collects the invoice (it holds ``collecting_payment_id``):
+    nothing was charged or changed by this one. ``action`` names what cannot happen meanwhile."""
+    message = (f"You cannot {action} this invoice while a payment for it is in progress." if action
+               else "A payment for this invoice is already in progress.")
+    return Conflict(message, code="payment_in_progress")
+
+
 def transition(session: Session, invoice: Invoice, to: InvoiceStatus, *, flush: bool = True) -> None:
     """Move ``invoice`` to ``to`` and stamp the time, or raise Conflict.
 

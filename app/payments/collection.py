@@ -76,7 +76,7 @@ def confirm_authentication(session: Session, invoice: Invoice, payment_id: str, 
     payment = session.get(Payment, payment_id)
     if payment is None or payment.invoice_id != invoice.id:
         raise NotFound("No such payment.")
-    steps.take_slot(session, invoice, payment, waiting=PaymentStatus.REQUIRES_ACTION)
+    steps.claim_again(session, invoice, payment, waiting=PaymentStatus.REQUIRES_ACTION)
     call = steps.confirm(processor, payment, passed=passed)
     steps.record(session, invoice, payment, call.result, call=call)
     return Collected(call.result, payment.id)  # a bank may ask again: back to the challenge

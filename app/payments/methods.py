@@ -77,7 +77,7 @@ def get_payment_method(session: Session, caller: Caller, pm_id: str, *, customer
                        param: str = "payment_method") -> PaymentMethod:
     """The caller's saved card (of ``customer_id`` when given), or NotFound naming ``param``;
     a card detached from its deleted customer is not found either."""
-    where = [PaymentMethod.detached_at.is_(None)]
+    where: list[sa.ColumnElement[bool]] = [PaymentMethod.detached_at.is_(None)]
     if customer_id is not None:
         where.append(PaymentMethod.customer_id == customer_id)
     return get_for(session, caller, PaymentMethod, pm_id, param=param, where=where)

@@ -19,6 +19,7 @@ from app import clock
 from app.errors import Conflict
 from app.invoices.models import Invoice
 from app.invoices.serializers import record_event
+from app.invoices.states import payment_in_progress
 from app.payments import states, steps
 from app.payments.models import Payment, PaymentMethod, PaymentStatus
 from app.payments.processor import ChargeResult, ChargeStatus, Processor
@@ -49,7 +50,7 @@ def resume_stale_claim(session: Session, invoice: Invoice, processor: Processor)
     assert invoice.collecting_payment_id is not None
     payment = session.get(Payment, invoice.collecting_payment_id)
     if payment is None or payment.updated > clock.now() - STALE_CLAIM_SECONDS:
-        raise steps.in_progress()
+        raise payment_in_progress()
     pm = session.get(PaymentMethod, payment.payment_method_id) if payment.payment_method_id else None
     end_transaction(session)  # on SQLite these reads hold the write lock: not across a processor call
     if pm is None or clock.now() - payment.created > REASK_SECONDS:
@@ -84,12 +85,12 @@ def _ask_again(session: Session, invoice: Invoice, previous: Payment, processor:
     if pm is None or clock.now() - previous.created > REASK_SECONDS:
         return _needs_a_person(session, invoice, previous)
     try:
-        steps.take_slot(session, invoice, previous, waiting=PaymentStatus.UNKNOWN)
+        steps.claim_again(session, invoice, previous, waiting=PaymentStatus.UNKNOWN)
     except Conflict as error:
         if error.code != "payment_not_pending":
             raise
         # Another request asked about it a moment ago and recorded the answer.
-        raise steps.in_progress() from None
+        raise payment_in_progress() from None
     call = steps.resend(processor, previous, pm)
     result = unclear_is_unknown(call.result, previous)
     steps.record(session, invoice, previous, result, call=call)

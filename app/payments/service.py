@@ -15,7 +15,7 @@ from app.invoices.lifecycle import finalize
 from app.invoices.models import Invoice, InvoiceStatus
 from app.invoices.schemas import FinalizeParams
 from app.invoices.serializers import record_event
-from app.invoices.states import illegal, transition
+from app.invoices.states import illegal, payment_in_progress, transition
 from app.pagination import Page, paginate
 from app.payments import collection
 from app.payments.methods import default_method, get_payment_method
@@ -68,7 +68,7 @@ def finalize_and_collect(session: Session, caller: Caller, invoice_id: str, para
 
 def _paid_out_of_band(session: Session, invoice: Invoice) -> Invoice:
     if invoice.collecting_payment_id is not None:
-        raise Conflict("A card payment for this invoice is in progress.", code="payment_in_progress")
+        raise payment_in_progress("record a payment out of band for")
     transition(session, invoice, InvoiceStatus.PAID)
     invoice.amount_paid = invoice.amount_due
     invoice.next_payment_attempt = None

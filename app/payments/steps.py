@@ -1,6 +1,6 @@
 """The named steps of collecting an invoice (the workflow is app/payments/collection.py).
 
-``claim`` and ``take_slot`` take the invoice's collection slot, ``charge``,
+``claim`` and ``claim_again`` take the invoice's collection slot, ``charge``,
 ``confirm`` and ``resend`` call the processor outside any transaction, and
 ``record`` stores the answer. Each step that writes runs in a transaction of
 its own (app/transactions.py) and first locks the invoice row where the
@@ -23,7 +23,7 @@ from app.events.service import record as record_payment_event
 from app.ids import new_id
 from app.invoices.models import Invoice, InvoiceStatus
 from app.invoices.serializers import record_event
-from app.invoices.states import illegal, transition
+from app.invoices.states import illegal, payment_in_progress, transition
 from app.payments import states
 from app.payments.methods import make_default
 from app.payments.models import CallKind, CallOutcome, Payment, PaymentMethod, PaymentStatus, ProcessorCall
@@ -37,11 +37,6 @@ P = PaymentStatus
 UNKNOWN_OUTCOME = frozenset({"processor_unavailable", "processor_invalid_response"})
 # Refusals of a request the processor did not process: about that send only.
 NOT_PROCESSED = frozenset({"processor_authentication_failed", "processor_rate_limited"})
-
-
-def in_progress() -> Conflict:
-    """The 409 for a collection that another request holds or has just made (nothing charged here)."""
-    return Conflict("A payment for this invoice is already in progress.", code="payment_in_progress")
 
 
 @dataclass(frozen=True)
@@ -90,10 +85,10 @@ def claim(session: Session, invoice: Invoice, pm: PaymentMethod, *, off_session:
     with step(session):
         session.refresh(invoice, with_for_update=True)
         if invoice.collecting_payment_id is not None or invoice.payment_id != seen_attempt:
-            raise in_progress()
+            raise payment_in_progress()
         if invoice.attempt_count and (states.unknown_attempts(session, invoice.id)
                                       or states.was_charged(session, invoice.id)):
-            raise in_progress()
+            raise payment_in_progress()
         if not invoice.is_payable:
             raise illegal(invoice, "pay")
         now = clock.now()
@@ -111,7 +106,7 @@ def claim(session: Session, invoice: Invoice, pm: PaymentMethod, *, off_session:
     return payment
 
 
-def take_slot(session: Session, invoice: Invoice, payment: Payment, *, waiting: PaymentStatus) -> None:
+def claim_again(session: Session, invoice: Invoice, payment: Payment, *, waiting: PaymentStatus) -> None:
     """Make ``payment`` (one the processor has seen, now ``waiting``) the invoice's
     collection again, to ask about it or confirm it; commits.
 
@@ -124,7 +119,7 @@ def take_slot(session: Session, invoice: Invoice, payment: Payment, *, waiting: 
         session.refresh(invoice, with_for_update=True)
         session.refresh(payment)
         if invoice.collecting_payment_id is not None:
-            raise in_progress()
+            raise payment_in_progress()
         if not invoice.is_payable:
             raise illegal(invoice, "pay")
         if payment.status is not waiting:
@@ -134,7 +129,7 @@ def take_slot(session: Session, invoice: Invoice, payment: Payment, *, waiting: 
             # A confirmation, and another attempt got no answer since the caller asked about
             # them: that one comes first. (Asking about one unanswered attempt is never held
             # up by another: recovery asks about each in turn.)
-            raise in_progress()
+            raise payment_in_progress()
         invoice.collecting_payment_id = payment.id
         invoice.payment_id = payment.id
         if waiting is P.REQUIRES_ACTION:

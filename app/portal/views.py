@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from io import BytesIO
 from typing import Any
 
 from flask import (
@@ -37,6 +39,8 @@ from app.portal.forms import ChallengeForm, PayForm, UpdateCardForm, parse_expir
 from app.portal.presenter import InvoiceView, build, template_context
 from app.transactions import step
 
+PortalView = Callable[..., ResponseReturnValue]
+
 
 def _failed(response: Response) -> bool:
     """Card-testing limits count only attempts that failed (SPEC §7)."""
@@ -58,12 +62,12 @@ def _card_limits() -> list[Any]:
     ]
 
 
-def _counted_in_database(view: Any) -> Any:
+def _counted_in_database(view: PortalView) -> PortalView:
     """Without Redis, the card-testing limit counts tries in the database (app.payments.attempts):
     recorded, in a transaction of its own, before the view runs; kept as failed or forgotten
     once the answer's status is known (``_end_unit_of_work``)."""
     @functools.wraps(view)
-    def counted(**kwargs: Any) -> Any:
+    def counted(**kwargs: str) -> ResponseReturnValue:
         if request.method != "POST" or not _no_redis():
             return view(**kwargs)
         limits = attempts.Limits.parse(current_app.config["CARD_ATTEMPTS_PER_ADDRESS"],
@@ -97,7 +101,7 @@ def _end_unit_of_work(response: Response) -> Response:
     return response
 
 
-def _limited(view: Any) -> Any:
+def _limited(view: PortalView) -> PortalView:
     view = _counted_in_database(view)
     for limit in _card_limits():
         view = limit(view)
@@ -142,7 +146,7 @@ def _card_error(form: Any, error: CardError) -> str:
 def decline_message(result: checkout.CheckoutResult) -> str:
     """What the customer reads after a refusal, in their language (the
     processor's English text stays in the API's last_payment_error)."""
-    reasons = {
+    reasons: dict[str, str] = {
         "insufficient_funds": _("Your card was declined: it has insufficient funds."),
         "expired_card": _("Your card was declined: it has expired."),
         "incorrect_cvc": _("Your card was declined: the security code is incorrect."),
@@ -153,16 +157,16 @@ def decline_message(result: checkout.CheckoutResult) -> str:
         if code in reasons:
             return reasons[code]
     if result.failure_code == checkout.PAYMENT_OUTCOME_UNKNOWN:
-        return _("We cannot take a payment for this invoice right now: an earlier payment has not been confirmed. "
-                 "Nothing was charged. Please contact the merchant, whose details are on this page.")
+        return str(_("We cannot take a payment for this invoice right now: an earlier payment has not been confirmed. "
+                 "Nothing was charged. Please contact the merchant, whose details are on this page."))
     if result.outcome_unknown:
-        return _("We did not get an answer about your payment just now. Please try again in a moment: "
-                 "you will not be charged twice.")
+        return str(_("We did not get an answer about your payment just now. Please try again in a moment: "
+                 "you will not be charged twice."))
     if result.failure_code in ("processing_error", "processor_unavailable", "processor_invalid_response",
                                "processor_invalid_request", "processor_authentication_failed",
                                "processor_rate_limited"):
-        return _("We could not process your card just now. Nothing was charged: please try again in a moment.")
-    return _("Your card was declined.")
+        return str(_("We could not process your card just now. Nothing was charged: please try again in a moment."))
+    return str(_("Your card was declined."))
 
 
 def _render_invoice(view: InvoiceView, form: PayForm, *, alert: str | None = None, status: int = 200,
@@ -189,7 +193,7 @@ def _void_page(view: InvoiceView) -> tuple[str, int]:
 
 @bp.post("/<invoice_id>/<token>/pay")
 @_limited
-def pay(invoice_id: str, token: str) -> Any:
+def pay(invoice_id: str, token: str) -> ResponseReturnValue:
     invoice, view = _load(invoice_id, token)
     form = _pay_form(view)
     if not invoice.is_payable:
@@ -214,7 +218,7 @@ def pay(invoice_id: str, token: str) -> Any:
     return _after_payment(invoice, token, view, form, result)
 
 
-def _not_payable(invoice: Invoice, view: InvoiceView, form: PayForm) -> Any:
+def _not_payable(invoice: Invoice, view: InvoiceView, form: PayForm) -> ResponseReturnValue:
     if invoice.status is InvoiceStatus.PAID:
         # A double click or a resubmitted form: refused and nothing charged (SPEC §7: 409),
         # but answered with the receipt the customer is after rather than an error page.
@@ -223,7 +227,7 @@ def _not_payable(invoice: Invoice, view: InvoiceView, form: PayForm) -> Any:
     abort(409 if invoice.status is not InvoiceStatus.VOID else 410)
 
 
-def _refused(invoice: Invoice, token: str, error: Conflict) -> Any:
+def _refused(invoice: Invoice, token: str, error: Conflict) -> ResponseReturnValue:
     """Checkout refused before charging anything (it raises Conflict only then)."""
     if error.code == "invoice_unexpected_status" or not invoice.is_payable:
         # Paid (or voided) meanwhile, by this customer's other click or tab or by someone
@@ -245,7 +249,7 @@ def _refused(invoice: Invoice, token: str, error: Conflict) -> Any:
 
 
 def _after_payment(invoice: Invoice, token: str, view: InvoiceView, form: PayForm,
-                   result: checkout.CheckoutResult) -> Any:
+                   result: checkout.CheckoutResult) -> ResponseReturnValue:
     if result.outcome is checkout.Outcome.PAID:
         flash(_("Payment received. Thank you!"), "notice")
         return redirect(url_for("portal.invoice_page", invoice_id=invoice.id, token=token), 303)
@@ -260,7 +264,7 @@ def _after_payment(invoice: Invoice, token: str, view: InvoiceView, form: PayFor
 
 
 @bp.get("/<invoice_id>/<token>/authenticate/<payment_id>")
-def authenticate(invoice_id: str, token: str, payment_id: str) -> Any:
+def authenticate(invoice_id: str, token: str, payment_id: str) -> ResponseReturnValue:
     invoice, view = _load(invoice_id, token)
     try:
         payment = checkout.challenge_payment(db.session, invoice, payment_id)
@@ -273,7 +277,7 @@ def authenticate(invoice_id: str, token: str, payment_id: str) -> Any:
 
 @bp.post("/<invoice_id>/<token>/authenticate/<payment_id>")
 @_limited
-def authenticate_answer(invoice_id: str, token: str, payment_id: str) -> Any:
+def authenticate_answer(invoice_id: str, token: str, payment_id: str) -> ResponseReturnValue:
     invoice, view = _load(invoice_id, token)
     form = ChallengeForm()
     if not form.validate_on_submit():
@@ -287,7 +291,7 @@ def authenticate_answer(invoice_id: str, token: str, payment_id: str) -> Any:
 
 @bp.route("/<invoice_id>/<token>/payment-method", methods=["GET", "POST"])
 @_limited
-def payment_method(invoice_id: str, token: str) -> Any:
+def payment_method(invoice_id: str, token: str) -> ResponseReturnValue:
     invoice, view = _load(invoice_id, token)
     if not invoice.is_payable:
         abort(409 if invoice.status is not InvoiceStatus.VOID else 410)
@@ -327,7 +331,7 @@ def _update_card(invoice: Invoice, token: str, form: UpdateCardForm) -> BaseResp
 
 
 @bp.get("/<invoice_id>/<token>/payment-method/authenticate/<state>")
-def authenticate_setup(invoice_id: str, token: str, state: str) -> Any:
+def authenticate_setup(invoice_id: str, token: str, state: str) -> ResponseReturnValue:
     invoice, view = _load(invoice_id, token)
     pm = checkout.setup_challenge(db.session, invoice, state)
     return render_template("portal/challenge.html", **template_context(
@@ -337,7 +341,7 @@ def authenticate_setup(invoice_id: str, token: str, state: str) -> Any:
 
 @bp.post("/<invoice_id>/<token>/payment-method/authenticate/<state>")
 @_limited
-def authenticate_setup_answer(invoice_id: str, token: str, state: str) -> Any:
+def authenticate_setup_answer(invoice_id: str, token: str, state: str) -> ResponseReturnValue:
     invoice, view = _load(invoice_id, token)
     form = ChallengeForm()
     if not form.validate_on_submit():
@@ -352,7 +356,7 @@ def authenticate_setup_answer(invoice_id: str, token: str, state: str) -> Any:
 
 
 @bp.get("/<invoice_id>/<token>/pdf")
-def invoice_pdf(invoice_id: str, token: str) -> Any:
+def invoice_pdf(invoice_id: str, token: str) -> ResponseReturnValue:
     invoice = hosted.load(db.session, invoice_id, token)
     if invoice.status is InvoiceStatus.VOID:
         abort(410)  # like the page: a void invoice's document is no longer handed out
@@ -364,14 +368,12 @@ def invoice_pdf(invoice_id: str, token: str) -> Any:
     return response
 
 
-def _bytes_io(content: bytes) -> Any:
-    from io import BytesIO
-
+def _bytes_io(content: bytes) -> BytesIO:
     return BytesIO(content)
 
 
 @bp.get("/_theme/<theme>/<path:filename>")
-def theme_asset(theme: str, filename: str) -> Any:
+def theme_asset(theme: str, filename: str) -> ResponseReturnValue:
     path = static_file(theme, filename)
     if path is None:
         abort(404)
@@ -379,7 +381,7 @@ def theme_asset(theme: str, filename: str) -> Any:
 
 
 @bp.errorhandler(DomainError)
-def _domain_error(error: DomainError) -> Any:
+def _domain_error(error: DomainError) -> ResponseReturnValue:
     db.session.rollback()
     if error.status >= 500:
         # e.g. processor_not_configured: an operator's problem, not the customer's to read.

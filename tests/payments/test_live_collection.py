@@ -26,8 +26,8 @@ from app import clock
 from app.accounts.service import create_merchant
 from app.ids import new_id
 from app.invoices.models import Invoice
-from app.payments import recovery
-from app.payments.models import Payment, PaymentMethod
+from app.payments import recovery, states
+from app.payments.models import CallKind, CallOutcome, Payment, PaymentMethod, PaymentStatus, ProcessorCall
 from app.payments.processor import CardDetails, HttpProcessor, ProcessorError
 from tests.conftest import PROCESSOR_KEY, PROCESSOR_URL
 
@@ -676,3 +676,19 @@ def test_two_unanswered_attempts_are_each_asked_about(live: Live, rsps: response
     paid = live.ok("POST", f"/v1/invoices/{inv['id']}/pay", {"payment_method": _second_card(live)})
     assert paid["status"] == "paid" and paid["payment"] == second_id
     assert [r.headers["Idempotency-Key"] for r in sent] == [f"vinr_{first['id']}", f"vinr_{second_id}"]
+
+
+def _calls(session: Any, invoice_id: str) -> list[tuple[CallKind, str, CallOutcome]]:
+    rows = session.scalars(sa.select(ProcessorCall).where(ProcessorCall.invoice_id == invoice_id)
+                           .order_by(ProcessorCall.id))
+    return [(row.kind, row.idempotency_key, row.outcome) for row in rows]
+
+
+def test_a_charge_without_an_answer_is_unknown_inside_and_failed_outside(live: Live,
+                                                                        rsps: responses.RequestsMock) -> None:
+    inv, lost = _lost_charge(live, rsps)
+    assert lost["status"] == "failed" and lost["failure_code"] == "processor_unavailable"
+    assert live.session.get(Payment, lost["id"]).status is PaymentStatus.UNKNOWN
+    assert _calls(live.session, inv["id"]) == [(CallKind.CHARGE, f"vinr_{lost['id']}", CallOutcome.NO_ANSWER)]
+    assert not states.was_charged(live.session, inv["id"])
+    assert [p.id for p in states.unknown_attempts(live.session, inv["id"])] == [lost["id"]]

@@ -46,11 +46,9 @@ _KNOWN_BRANDS = frozenset({"visa", "mastercard", "amex", "discover", "diners", "
 # A run of 12+ digits, possibly grouped: what a PAN looks like inside free text.
 _PAN_LIKE = re.compile(r"\d(?:[ \-]?\d){11,}")
 _SAFE_ID = re.compile(r"[A-Za-z0-9_\-]{1,255}")
-# Fix (tests/payments/test_live_collection.py): what is persisted must fit its
-# column (app/payments/models.py). An id, code, message or URL that does not is
-# garbage to normalize here; unchecked, it failed the write of the outcome on
-# PostgreSQL: a 500, and a payment left "processing" with the invoice's
-# collection slot held, failing the same way on every re-drive.
+# What is persisted must fit its column (app/payments/models.py): an id, code,
+# message or URL that does not is garbage to normalize here, or the write of
+# the outcome would fail on PostgreSQL every time the attempt is resent.
 _STORED_ID = re.compile(r"[A-Za-z0-9_\-]{1,128}")  # processor_id, processor_ref
 _CODE = re.compile(r"[A-Za-z0-9_\-.]{1,64}")  # failure_code, decline_code
 _MAX_MESSAGE = 500  # failure_message
