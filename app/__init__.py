@@ -32,6 +32,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, instance_path: str
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     db.init_app(app)
+    _drop_unused_async_teardown(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)
@@ -69,6 +70,19 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, instance_path: str
 
     register(app)
     return app
+
+
+def _drop_unused_async_teardown(app: Flask) -> None:
+    """Flask-SQLAlchemy-Lite registers an async teardown for async sessions whether or not
+    any async engine is configured, and Flask runs an async function through asgiref,
+    which starts a thread for it: on every request, for nothing, about a tenth of an API
+    request's time. (The same unconditional registration breaks gevent workers:
+    https://github.com/pallets-eco/flask-sqlalchemy-lite/issues/11.) We configure no
+    async engine, so the teardown has nothing to close. Test: tests/test_extensions.py."""
+    if app.config.get("SQLALCHEMY_ASYNC_ENGINES"):
+        return
+    app.teardown_appcontext_funcs[:] = [
+        hook for hook in app.teardown_appcontext_funcs if getattr(hook, "__name__", "") != "_close_async_sessions"]
 
 
 def _wants_json() -> bool:

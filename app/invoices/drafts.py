@@ -104,7 +104,7 @@ def create_invoice(session: Session, caller: Caller, params: InvoiceCreate) -> I
         customer_id=customer.id, status=S.DRAFT, currency=currency,
         collection_method="charge_automatically", auto_advance=False, metadata_={},
         coupon_pks=[], default_tax_rate_ids=[], subtotal=0, discount=0, tax=0, total=0,
-        amount_due=0, amount_paid=0, tax_amounts=[], discount_amounts=[], attempt_count=0,
+        amount_due=0, amount_paid=0, tax_amounts=[], discount_amounts=[], attempt_count=0, lines=[],
     )
     _apply_fields(session, caller, invoice, params)
     if ("discounts" not in params.model_fields_set and customer.coupon is not None
