@@ -49,10 +49,7 @@ class Server:
         raise RuntimeError(f"{self.name} server did not start:\n{self.tail()}")
 
     def tail(self) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-30:])
-        except OSError:
-            return "(no log)"
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-30:]) if self.log.exists() else ""
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
