@@ -1,1 +1,1 @@
-"""Benchmarks (not tests): run ``.venv/bin/python bench/run.py``; see docs/performance.md."""
+"""Benchmarks, not tests: ``.venv/bin/python -m bench`` (see docs/performance.md)."""
