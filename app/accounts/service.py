@@ -72,6 +72,10 @@ def create_merchant(session: Session, name: str, prefix: str | None = None, curr
     return NewMerchant(account, keys[False], keys[True])
 
 
+_BY_KEY = (sa.select(Account, ApiKey.livemode).join(ApiKey, ApiKey.account_id == Account.id)
+           .where(ApiKey.key_hash == sa.bindparam("key_hash")))
+
+
 def authenticate(session: Session, secret: str | None) -> Caller:
     """Resolve a secret key to its account and mode, or raise AuthenticationFailed."""
     if not secret:
@@ -81,8 +85,7 @@ def authenticate(session: Session, secret: str | None) -> Caller:
     if not secret.startswith(("sk_test_", "sk_live_")):
         raise AuthenticationFailed("Invalid API key: keys start with sk_test_ or sk_live_.")
     # Checked on every request, nothing cached: a revoked key stops working at once.
-    row = session.execute(sa.select(Account, ApiKey.livemode).join(ApiKey, ApiKey.account_id == Account.id)
-                          .where(ApiKey.key_hash == hash_key(secret))).first()
+    row = session.execute(_BY_KEY, {"key_hash": hash_key(secret)}).first()
     if row is None:
         raise AuthenticationFailed(f"Invalid API key provided: {secret[:8]}…{secret[-4:]}")
     return Caller(account=row[0], livemode=row[1])
@@ -90,14 +93,18 @@ def authenticate(session: Session, secret: str | None) -> Caller:
 
 
 
+_NEXT_NUMBER = (
+    sa.update(InvoiceCounter)
+    .where(InvoiceCounter.account_id == sa.bindparam("counter_account"),
+           InvoiceCounter.livemode == sa.bindparam("counter_mode"))
+    .values(last_number=InvoiceCounter.last_number + 1)
+    .returning(InvoiceCounter.last_number)
+)
+
+
 def next_invoice_number(session: Session, account: Account, livemode: bool) -> str:
     """Take the next number. The UPDATE holds the counter row (PostgreSQL row
     lock, SQLite write lock) until commit, so concurrent finalizes queue here
     and a rollback returns the number: no gaps, no duplicates."""
-    number = session.execute(
-        sa.update(InvoiceCounter)
-        .where(InvoiceCounter.account_id == account.id, InvoiceCounter.livemode == livemode)
-        .values(last_number=InvoiceCounter.last_number + 1)
-        .returning(InvoiceCounter.last_number)
-    ).scalar_one()
+    number = session.execute(_NEXT_NUMBER, {"counter_account": account.id, "counter_mode": livemode}).scalar_one()
     return f"{account.invoice_prefix}-{number:04d}"

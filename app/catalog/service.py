@@ -15,7 +15,7 @@ from app.catalog.schemas import CouponCreate, ListQuery, PriceCreate, TaxRateCre
 from app.errors import InvalidRequest
 from app.ids import new_id
 from app.pagination import Page, paginate
-from app.tenancy import get_for, scoped
+from app.tenancy import get_for, lookup, scoped
 
 
 def _percent(value: int, scale: int) -> int | float:
@@ -86,9 +86,12 @@ def create_coupon(session: Session, caller: Caller, params: CouponCreate) -> Cou
     return coupon
 
 
+_LIVE_COUPON = lookup(Coupon, Coupon.deleted.is_(False))
+
+
 def get_coupon(session: Session, caller: Caller, coupon_id: str, *, param: str = "id") -> Coupon:
     """The caller's coupon, unless deleted (its id stays taken), or NotFound naming ``param``."""
-    return get_for(session, caller, Coupon, coupon_id, param=param, where=[Coupon.deleted.is_(False)])
+    return get_for(session, caller, Coupon, coupon_id, param=param, using=_LIVE_COUPON)
 
 
 def delete_coupon(session: Session, caller: Caller, coupon_id: str) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from app.events.service import record
 from app.ids import new_id
 from app.pagination import Page, paginate
 from app.payments.models import PaymentMethod
-from app.tenancy import get_for, scoped
+from app.tenancy import get_for, lookup, scoped
 
 
 def serialize(customer: Customer) -> dict[str, Any]:
@@ -32,10 +32,13 @@ def serialize(customer: Customer) -> dict[str, Any]:
     }
 
 
+_LIVE_CUSTOMER = lookup(Customer, Customer.deleted.is_(False))
+
+
 def get_customer(session: Session, caller: Caller, customer_id: str, *, param: str = "id",
                  for_update: bool = False) -> Customer:
     """The caller's customer, unless deleted, or NotFound naming ``param``."""
-    return get_for(session, caller, Customer, customer_id, param=param, where=[Customer.deleted.is_(False)],
+    return get_for(session, caller, Customer, customer_id, param=param, using=_LIVE_CUSTOMER,
                    for_update=for_update)
 
 

@@ -12,7 +12,7 @@ from app.accounts.service import Caller
 from app.events.models import Event
 from app.ids import new_id
 from app.pagination import Page, paginate
-from app.tenancy import get_for, scoped
+from app.tenancy import get_for, lookup, scoped
 
 EVENT_TYPES = frozenset({
     "customer.created", "customer.updated", "customer.deleted",
@@ -41,9 +41,13 @@ def serialize(event: Event) -> dict[str, Any]:
             "livemode": event.livemode, "data": event.data}
 
 
+_RETAINED_EVENT = lookup(Event, Event.created >= sa.bindparam("retained_since"))
+
+
 def get_event(session: Session, caller: Caller, event_id: str, retention: int) -> Event:
     """The caller's event, while within ``retention`` seconds, or NotFound."""
-    return get_for(session, caller, Event, event_id, where=[Event.created >= clock.now() - retention])
+    return get_for(session, caller, Event, event_id, using=_RETAINED_EVENT,
+                   params={"retained_since": clock.now() - retention})
 
 
 def list_events(session: Session, caller: Caller, *, limit: int, starting_after: str | None,

@@ -18,7 +18,7 @@ from app.invoices.models import Invoice, InvoiceItem
 from app.invoices.schemas import InvoiceItemCreate, InvoiceItemList
 from app.money import MAX_AMOUNT, MAX_LINES
 from app.pagination import Page, paginate
-from app.tenancy import get_for, scoped
+from app.tenancy import get_for, lookup, scoped
 
 
 def line_amount(quantity: int, unit_amount: int, param: str) -> int:
@@ -30,14 +30,18 @@ def line_amount(quantity: int, unit_amount: int, param: str) -> int:
 
 
 
+_PENDING = (
+    sa.select(InvoiceItem)
+    .where(InvoiceItem.customer_id == sa.bindparam("customer_id"), InvoiceItem.invoice_id.is_(None),
+           InvoiceItem.deleted.is_(False))
+    .order_by(InvoiceItem.created, InvoiceItem.id).limit(10 * MAX_LINES)
+)
+
+
 def pending_items(session: Session, customer: Customer) -> list[InvoiceItem]:
     """The customer's pending items, oldest first (a bounded read: more than
     MAX_LINES in one currency cannot become one invoice anyway)."""
-    return list(session.scalars(
-        sa.select(InvoiceItem)
-        .where(InvoiceItem.customer_id == customer.id, InvoiceItem.invoice_id.is_(None),
-               InvoiceItem.deleted.is_(False))
-        .order_by(InvoiceItem.created, InvoiceItem.id).limit(10 * MAX_LINES)))
+    return list(session.scalars(_PENDING, {"customer_id": customer.id}))
 
 
 def claim_items(session: Session, invoice: Invoice, items: list[InvoiceItem]) -> None:
@@ -97,9 +101,12 @@ def create_item(session: Session, caller: Caller, params: InvoiceItemCreate) -> 
     return item
 
 
+_LIVE_ITEM = lookup(InvoiceItem, InvoiceItem.deleted.is_(False))
+
+
 def get_item(session: Session, caller: Caller, item_id: str) -> InvoiceItem:
     """The caller's invoice item, unless deleted, or NotFound."""
-    return get_for(session, caller, InvoiceItem, item_id, where=[InvoiceItem.deleted.is_(False)])
+    return get_for(session, caller, InvoiceItem, item_id, using=_LIVE_ITEM)
 
 
 def delete_item(session: Session, caller: Caller, item_id: str) -> dict[str, Any]:

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, MinorUnits, ObjectId, Owned
+
+if TYPE_CHECKING:
+    from app.customers.models import Customer
 
 
 class InvoiceStatus(StrEnum):
@@ -86,6 +89,9 @@ class Invoice(Owned, Base):
     lines: Mapped[list[InvoiceLine]] = relationship(
         order_by="InvoiceLine.position", cascade="all, delete-orphan", lazy="selectin",
     )
+    # Loaded with the invoice where a change needs it (app/invoices/queries.py); the
+    # invoice's own columns hold what was copied at finalize.
+    customer: Mapped[Customer] = relationship(lazy="select", viewonly=True)
 
     @property
     def amount_remaining(self) -> int:

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app.accounts.service import Caller
 from app.customers.models import Customer
 from app.invoices.models import Invoice, InvoiceStatus
 from app.invoices.schemas import InvoiceList
 from app.pagination import Page, paginate
-from app.tenancy import get_for, scoped
+from app.tenancy import get_for, lookup, scoped
+
+_FOR_CHANGE = lookup(Invoice, options=(joinedload(Invoice.customer), joinedload(Invoice.lines)))
 
 
 def load_invoice(session: Session, caller: Caller, invoice_id: str) -> tuple[Invoice, Customer]:
-    """The caller's invoice with its lines, and its customer, or NotFound."""
-    invoice = get_for(session, caller, Invoice, invoice_id)
-    customer = session.get(Customer, invoice.customer_id)
-    assert customer is not None  # a foreign key, and customers are only ever soft-deleted
-    return invoice, customer
+    """The caller's invoice with its lines, and its customer, in one statement, or NotFound."""
+    invoice = get_for(session, caller, Invoice, invoice_id, using=_FOR_CHANGE)
+    return invoice, invoice.customer
 
 
 def list_invoices(session: Session, caller: Caller, query: InvoiceList) -> Page[Invoice]:

@@ -18,7 +18,7 @@ from app.payments.cards import validate_card
 from app.payments.models import PaymentMethod
 from app.payments.processor import CardDetails, processor_for
 from app.payments.schemas import PaymentMethodCreate, PaymentMethodList
-from app.tenancy import get_for
+from app.tenancy import get_for, lookup
 from app.transactions import end_transaction
 
 
@@ -73,14 +73,19 @@ def make_default(session: Session, customer: Customer, pm: PaymentMethod) -> Non
     record(session, customer.account_id, customer.livemode, "customer.updated", serialize_customer(customer))
 
 
+_ATTACHED = lookup(PaymentMethod, PaymentMethod.detached_at.is_(None))
+_ATTACHED_TO = lookup(PaymentMethod, PaymentMethod.detached_at.is_(None),
+                      PaymentMethod.customer_id == sa.bindparam("customer_id"))
+
+
 def get_payment_method(session: Session, caller: Caller, pm_id: str, *, customer_id: str | None = None,
                        param: str = "payment_method") -> PaymentMethod:
     """The caller's saved card (of ``customer_id`` when given), or NotFound naming ``param``;
     a card detached from its deleted customer is not found either."""
-    where: list[sa.ColumnElement[bool]] = [PaymentMethod.detached_at.is_(None)]
-    if customer_id is not None:
-        where.append(PaymentMethod.customer_id == customer_id)
-    return get_for(session, caller, PaymentMethod, pm_id, param=param, where=where)
+    if customer_id is None:
+        return get_for(session, caller, PaymentMethod, pm_id, param=param, using=_ATTACHED)
+    return get_for(session, caller, PaymentMethod, pm_id, param=param, using=_ATTACHED_TO,
+                   params={"customer_id": customer_id})
 
 
 def default_method(session: Session, customer: Customer) -> PaymentMethod | None:
