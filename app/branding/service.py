@@ -140,7 +140,11 @@ def _logo(branding: Branding | None) -> str | None:
 def brand_for(session: Session, account: Account) -> BrandView:
     """How ``account`` looks: its theme (the default if the stored one is gone), with
     its colours where readable, its logo and support details."""
-    row = session.get(Branding, account.id)
+    return brand_view(account, session.get(Branding, account.id))
+
+
+def brand_view(account: Account, row: Branding | None) -> BrandView:
+    """``brand_for`` with the account's branding row (None: never set) already read."""
     theme = themes.load_theme(row.theme if row is not None else themes.DEFAULT_THEME)
     primary, accent = effective_colors(theme, row.primary_color if row else None,
                                        row.accent_color if row else None)

@@ -21,7 +21,9 @@ falls back to ``DEFAULT_THEME``.
 from __future__ import annotations
 
 import logging
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -81,11 +83,11 @@ def is_valid_name(name: object) -> bool:
     return isinstance(name, str) and NAME_RE.fullmatch(name) is not None
 
 
-def _theme_dir(name: object) -> Path | None:
-    """``THEMES_DIR/<name>`` when the name is valid and the folder has a theme.toml."""
+def _theme_dir(name: object, root: Path | None = None) -> Path | None:
+    """``<root>/<name>`` (root: ``THEMES_DIR``) when the name is valid and the folder has a theme.toml."""
     if not isinstance(name, str) or not is_valid_name(name):
         return None
-    joined = safe_join(str(THEMES_DIR), name)
+    joined = safe_join(str(root or THEMES_DIR), name)
     if joined is None:
         return None
     path = Path(joined)
@@ -161,15 +163,25 @@ def _read(name: str, path: str, mtime_ns: int) -> Theme | None:
 
 def _load_exact(name: str) -> Theme | None:
     """The named theme, or None when it does not exist or is broken."""
-    directory = _theme_dir(name)
-    if directory is None:
+    toml = _toml_path(THEMES_DIR, name)
+    if toml is None:
         return None
-    toml = directory / "theme.toml"
     try:
-        mtime = toml.stat().st_mtime_ns
+        status = os.stat(toml)
     except OSError:
         return None
-    return _read(name, str(toml), mtime)
+    if not stat.S_ISREG(status.st_mode):
+        return None
+    return _read(name, toml, status.st_mtime_ns)
+
+
+@lru_cache(maxsize=256)
+def _toml_path(root: Path, name: str) -> str | None:
+    # Only the fence (name check and safe_join), no filesystem access: every
+    # page asks for its theme, and the stat in _load_exact is all it needs.
+    if not is_valid_name(name):
+        return None
+    return safe_join(str(root), name, "theme.toml")
 
 
 def available_themes() -> list[str]:
@@ -214,12 +226,19 @@ def template_name(theme_name: str, template: str) -> str:
     """``"themes/<theme>/<template>"`` when the theme overrides ``template``, else ``template``.
 
     Pass the result to ``render_template`` / ``{% include %}`` in an app where
-    ``install`` ran.
+    ``install`` ran. An override is looked up once per process (and themes
+    folder): it is a template, which Jinja also keeps for the life of the process
+    once loaded, and the fenced lookup costs more than the rest of a page's header.
     """
-    directory = _theme_dir(theme_name)
-    if directory is not None and _fenced_file(directory / "templates", template) is not None:
+    if _overrides(THEMES_DIR, theme_name, template):
         return f"{TEMPLATE_PREFIX}/{theme_name}/{template}"
     return template
+
+
+@lru_cache(maxsize=256)
+def _overrides(root: Path, theme_name: str, template: str) -> bool:
+    directory = _theme_dir(theme_name, root)
+    return directory is not None and _fenced_file(directory / "templates", template) is not None
 
 
 class ThemeTemplateLoader(BaseLoader):

@@ -11,7 +11,8 @@ import hmac
 from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
 
 from app import clock, tokens
 from app.errors import NotFound
@@ -54,9 +55,13 @@ def matches(token: str, signed_for: str, account_id: str | None, hosted_token: s
 
 
 def load(session: Session, invoice_id: str, token: str) -> Invoice:
-    """The invoice the link names, or NotFound."""
+    """The invoice the link names, with its lines, or NotFound."""
     signed_for = signed_account(invoice_id, token)
-    invoice = session.get(Invoice, invoice_id)
+    # Every page of the link shows the lines: one statement for the invoice and
+    # them, instead of the relationship's second (selectin) one.
+    invoice = session.scalars(
+        select(Invoice).where(Invoice.id == invoice_id).options(joinedload(Invoice.lines))
+    ).unique().one_or_none()
     if invoice is None or not matches(token, signed_for, invoice.account_id, invoice.hosted_token):
         raise NotFound("Not found.")
     return invoice

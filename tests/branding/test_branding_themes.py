@@ -266,3 +266,12 @@ def test_the_override_is_listed(themed_app: Flask) -> None:
     with themed_app.app_context():
         assert "themes/classic/portal/_header.html" in themed_app.jinja_env.list_templates()
         assert render_template_string("{{ theme_template('nope', 'x.html') }}") == "x.html"
+
+
+def test_overrides_are_looked_up_per_themes_folder(scratch_themes: Path) -> None:
+    # Classic's override is remembered for the shipped folder, not for this one.
+    assert themes.template_name("classic", "portal/_header.html") == "portal/_header.html"
+    override = scratch_themes / "default" / "templates" / "portal"
+    override.mkdir(parents=True)
+    (override / "_header.html").write_text("<header></header>")
+    assert themes.template_name("default", "portal/_header.html") == "themes/default/portal/_header.html"

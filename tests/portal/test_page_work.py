@@ -1,0 +1,73 @@
+"""How much work a first view of the hosted page does: the statements it runs, and
+that what is computed once per process gives the same page as before."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import event
+
+from app.extensions import db
+from tests.portal.conftest import Hosted, make_hosted
+
+
+@contextmanager
+def statements(app: Flask) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def _selects(seen: list[str]) -> list[str]:
+    # The test's own savepoints are not the page's work.
+    return [s for s in seen if not s.upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK"))]
+
+
+def test_a_first_view_reads_the_invoice_its_lines_and_its_surroundings(app: Flask, hosted: Hosted,
+                                                                       api: Any) -> None:
+    api.ok("POST", "/v1/account/branding", {"display_name": "Nordlicht Studio", "primary_color": "#1f2a44"})
+    visitor = app.test_client()
+    with statements(app) as seen:
+        response = visitor.get(hosted.path)
+    assert response.status_code == 200 and "Nordlicht Studio" in response.get_data(as_text=True)
+    # The invoice with its lines, and its account with customer and branding.
+    assert len(_selects(seen)) == 2, seen
+
+
+def test_an_account_without_branding_costs_no_extra_statement(app: Flask, hosted: Hosted) -> None:
+    with statements(app) as seen:
+        response = app.test_client().get(hosted.path)
+    assert response.status_code == 200 and "Acme GmbH" in response.get_data(as_text=True)
+    assert len(_selects(seen)) == 2, seen
+
+
+@pytest.mark.parametrize(("locales", "expected"), [
+    ([], ["VAT 19 %", "Reduced 7.5 % (included)"]),
+    (["de"], ["VAT 19 %", "Reduced 7,5 % (enthalten)"]),
+])
+def test_tax_lines_keep_the_invoice_rate_order_in_one_statement(app: Flask, api: Any, locales: list[str],
+                                                                expected: list[str]) -> None:
+    reduced = api.ok("POST", "/v1/tax_rates", {"display_name": "Reduced", "percentage": 7.5, "inclusive": True})
+    vat = api.ok("POST", "/v1/tax_rates", {"display_name": "VAT", "percentage": 19})
+    customer = api.ok("POST", "/v1/customers", {"email": "kim@example.com", "preferred_locales": locales})
+    invoice = make_hosted(api, customer["id"], default_tax_rates=[vat["id"], reduced["id"]])
+    hosted = Hosted(app.test_client(), api, invoice)
+    with statements(app) as seen:
+        html = hosted.page().get_data(as_text=True)
+    labels = [label for label in expected if label in html]
+    assert labels == expected, html
+    assert html.index(expected[0]) < html.index(expected[1])
+    assert len(_selects(seen)) == 3, seen  # the two of every view, and the invoice's tax rates
