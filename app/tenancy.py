@@ -12,7 +12,6 @@ every request instead of building an expression tree each time.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -43,9 +42,7 @@ def lookup(model: type[Owned], *where: sa.ColumnElement[bool],
             .options(*options))
 
 
-@functools.cache
-def _by_id(model: type[Any]) -> sa.Select[Any]:
-    return lookup(model)
+_BY_ID: dict[type[Owned], sa.Select[Any]] = {}  # each model's plain lookup, built on first use
 
 
 def get_for(session: Session, caller: Caller, model: type[Obj], object_id: str, *, param: str = "id",
@@ -58,7 +55,11 @@ def get_for(session: Session, caller: Caller, model: type[Obj], object_id: str, 
     transaction ends where the database can (PostgreSQL); SQLite's writers hold the
     whole database already.
     """
-    stmt = using if using is not None else _by_id(model)
+    if using is None:
+        if model not in _BY_ID:
+            _BY_ID[model] = lookup(model)
+        using = _BY_ID[model]
+    stmt = using
     if for_update:
         stmt = stmt.with_for_update()
     values = {"tenant_account": caller.account.id, "tenant_mode": caller.livemode, "object_id": object_id,
