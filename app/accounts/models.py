@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, ObjectId, Timestamp
+
+if TYPE_CHECKING:
+    from app.branding.models import Branding
 
 
 class Account(Base):
@@ -14,6 +19,8 @@ class Account(Base):
     invoice_prefix: Mapped[str] = mapped_column(sa.String(12))
     default_currency: Mapped[str] = mapped_column(sa.String(3))
     created: Mapped[Timestamp]
+    # None until the merchant sets a branding; read with the hosted page (app/invoices/hosted.py).
+    branding: Mapped[Branding | None] = relationship(viewonly=True, uselist=False)
 
 
 class ApiKey(Base):

@@ -11,10 +11,11 @@ import hmac
 from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from app import clock, tokens
+from app.accounts.models import Account
 from app.errors import NotFound
 from app.invoices.models import Invoice, InvoiceStatus
 
@@ -54,14 +55,17 @@ def matches(token: str, signed_for: str, account_id: str | None, hosted_token: s
     return account_id == signed_for and hosted_token is not None and hmac.compare_digest(hosted_token, token)
 
 
+# Every page of a link shows the invoice, its lines, the customer and the merchant's
+# account and branding: one statement for all of them.
+_PAGE = (select(Invoice).where(Invoice.id == bindparam("invoice_id"))
+         .options(joinedload(Invoice.lines), joinedload(Invoice.customer),
+                  joinedload(Invoice.account).joinedload(Account.branding)))
+
+
 def load(session: Session, invoice_id: str, token: str) -> Invoice:
     """The invoice the link names, with its lines, or NotFound."""
     signed_for = signed_account(invoice_id, token)
-    # Every page of the link shows the lines: one statement for the invoice and
-    # them, instead of the relationship's second (selectin) one.
-    invoice = session.scalars(
-        select(Invoice).where(Invoice.id == invoice_id).options(joinedload(Invoice.lines))
-    ).unique().one_or_none()
+    invoice = session.scalars(_PAGE, {"invoice_id": invoice_id}).unique().one_or_none()
     if invoice is None or not matches(token, signed_for, invoice.account_id, invoice.hosted_token):
         raise NotFound("Not found.")
     return invoice

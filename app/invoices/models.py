@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.db import Base, MinorUnits, ObjectId, Owned
 
 if TYPE_CHECKING:
+    from app.accounts.models import Account
     from app.customers.models import Customer
 
 
@@ -91,7 +92,8 @@ class Invoice(Owned, Base):
     )
     # Loaded with the invoice where a change needs it (app/invoices/queries.py); the
     # invoice's own columns hold what was copied at finalize.
-    customer: Mapped[Customer] = relationship(lazy="select", viewonly=True)
+    customer: Mapped[Customer] = relationship(viewonly=True)
+    account: Mapped[Account] = relationship(viewonly=True)
 
     @property
     def amount_remaining(self) -> int:

@@ -16,7 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Account
-from app.branding.models import Branding
 from app.branding.service import BrandView, brand_view
 from app.customers.models import Customer
 from app.invoices.hosted import is_past_due
@@ -85,15 +84,9 @@ class InvoiceView:
 
 def build(session: Session, invoice: Invoice) -> InvoiceView:
     """What the pages of ``invoice``'s link show: its account, customer and branding
-    (read in one statement) and its tax lines. Sets the request's locale."""
-    account, customer, branding = session.execute(
-        select(Account, Customer, Branding)
-        .select_from(Invoice)
-        .join(Account, Account.id == Invoice.account_id)
-        .join(Customer, Customer.id == Invoice.customer_id)
-        .outerjoin(Branding, Branding.account_id == Invoice.account_id)
-        .where(Invoice.id == invoice.id)
-    ).one()
+    (loaded with it by app/invoices/hosted.py) and its tax lines. Sets the request's locale."""
+    account, customer = invoice.account, invoice.customer
+    branding = account.branding
     g.portal_locale = choose_locale(list(customer.preferred_locales or []))
     return InvoiceView(invoice, account, customer, brand_view(account, branding), is_past_due(invoice),
                        _tax_lines(session, invoice))
