@@ -46,7 +46,7 @@ def money(amount: int, currency: str) -> str:
 @lru_cache(maxsize=4096)
 def _format_money(amount: int, currency: str, locale: str) -> str:
     # A page formats ~25 amounts, most of them repeats, and Babel costs ~30 µs
-    # a call (docs/performance.md): the output is a pure function of the inputs.
+    # a call: the output is a pure function of the inputs.
     value = Decimal(amount).scaleb(-exponent(currency))
     return str(format_currency(value, currency.upper(), locale=locale))
 
