@@ -512,7 +512,7 @@ def test_a_timeout_then_a_refusal_on_the_first_charge_is_no_clear_answer(live: L
 
 def test_a_reask_whose_process_died_is_finished_as_the_same_attempt(live: Live,
                                                                     rsps: responses.RequestsMock) -> None:
-    """settle_unknown's process died after taking the invoice to ask again; the next /pay
+    """The process asking again (recovery.ask_about_unknown) died while it held the invoice; the next /pay
     finishes that question (a stale claim): not a new attempt, no new failure events, and a
     refusal is still no answer, so the other card is not charged next."""
     inv, lost = _lost_charge(live, rsps)

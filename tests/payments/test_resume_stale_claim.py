@@ -1,4 +1,4 @@
-"""Crash recovery of the collect flow (claim -> charge -> record_outcome).
+"""Crash recovery of the collect flow (claim -> charge -> record, app/payments/steps.py).
 
 A process that dies after claiming leaves a ``processing`` payment and the
 invoice's collection slot (``collecting_payment_id``) taken. Until the claim is
