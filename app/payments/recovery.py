@@ -106,7 +106,7 @@ def _needs_a_person(session: Session, invoice: Invoice, previous: Payment) -> Ch
                "processor, then record the invoice as paid out of band or void it.")
     error = {"code": PAYMENT_OUTCOME_UNKNOWN, "decline_code": None, "message": message, "payment": previous.id}
     with step(session):
-        session.refresh(invoice, with_for_update=True)
+        steps.lock_invoice(session, invoice)
         if invoice.last_payment_error != error:
             invoice.last_payment_error = error
             invoice.payment_id = previous.id

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
@@ -72,6 +73,18 @@ def log_call(session: Session, call: Call, *, invoice_id: str | None = None, pay
 # Taking the invoice
 
 
+# FOR UPDATE OF the invoice row only: the invoice may have been loaded with its lines,
+# customer and branding (the hosted page), and PostgreSQL locks no outer-joined row.
+_LOCK = (sa.select(Invoice).where(Invoice.id == sa.bindparam("invoice_id")).with_for_update(of=Invoice)
+         .execution_options(populate_existing=True))
+
+
+def lock_invoice(session: Session, invoice: Invoice) -> None:
+    """Read ``invoice`` anew, locked until the step's transaction ends where the database
+    can (PostgreSQL; SQLite's writer holds the whole database)."""
+    session.execute(_LOCK, {"invoice_id": invoice.id}).scalar_one()
+
+
 def claim(session: Session, invoice: Invoice, pm: PaymentMethod, *, off_session: bool,
           set_default_on_success: bool = False, return_url: Callable[[str], str] | None = None) -> Payment:
     """Record a new ``processing`` payment and take the invoice's collection slot; commits.
@@ -83,7 +96,7 @@ def claim(session: Session, invoice: Invoice, pm: PaymentMethod, *, off_session:
     """
     seen_attempt = invoice.payment_id
     with step(session):
-        session.refresh(invoice, with_for_update=True)
+        lock_invoice(session, invoice)
         if invoice.collecting_payment_id is not None or invoice.payment_id != seen_attempt:
             raise payment_in_progress()
         if invoice.attempt_count and (states.unknown_attempts(session, invoice.id)
@@ -116,7 +129,7 @@ def claim_again(session: Session, invoice: Invoice, payment: Payment, *, waiting
     payable.
     """
     with step(session):
-        session.refresh(invoice, with_for_update=True)
+        lock_invoice(session, invoice)
         session.refresh(payment)
         if invoice.collecting_payment_id is not None:
             raise payment_in_progress()
@@ -197,7 +210,7 @@ def record(session: Session, invoice: Invoice, payment: Payment, result: ChargeR
     not lose it: the step runs again on the invoice as it is.
     """
     with step(session):
-        session.refresh(invoice, with_for_update=True)
+        lock_invoice(session, invoice)
         session.refresh(payment)
         if call is not None:
             log_call(session, call, invoice_id=invoice.id, payment_id=payment.id)
