@@ -108,6 +108,10 @@ def load(app: Flask, overrides: Mapping[str, Any] | None) -> None:
         except ValueError:
             raise _fail(name, f"must be a rate such as '5 per hour', got {cfg[name]!r}") from None
 
+    # Flask-Limiter counts the card-testing limit only in Redis (a memory store would count
+    # per process, SPEC §8); without Redis the database counts it (app/payments/attempts.py)
+    # and the extension is switched off, so no request runs its hooks.
+    cfg["RATELIMIT_ENABLED"] = cfg["REDIS_URL"] is not None
     cfg["RATELIMIT_STORAGE_URI"] = cfg["REDIS_URL"] or "memory://"
     cfg["RATELIMIT_HEADERS_ENABLED"] = True
     # The hosted page's session cookie holds its CSRF token: never sent on another site's

@@ -35,9 +35,10 @@ def _redis_available() -> bool:
 def restore_limiter_storage() -> Iterator[None]:
     # Flask-Limiter keeps one storage per Limiter object (one app per process in
     # production); creating extra apps here re-points it, so put it back after.
-    saved = (limiter._storage, limiter._limiter)  # noqa: SLF001 - test isolation only
+    # Without Redis it is switched off (RATELIMIT_ENABLED), and so it must stay.
+    saved = (limiter._storage, limiter._limiter, limiter.enabled, limiter.initialized)  # noqa: SLF001 - test isolation
     yield
-    limiter._storage, limiter._limiter = saved  # noqa: SLF001
+    limiter._storage, limiter._limiter, limiter.enabled, limiter.initialized = saved  # noqa: SLF001
 
 
 def test_limits_are_kept_in_redis_when_configured(tmp_path: Path, restore_limiter_storage: None) -> None:
