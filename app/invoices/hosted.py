@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from flask import current_app
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app import clock, tokens
 from app.accounts.models import Account
@@ -56,9 +56,10 @@ def matches(token: str, signed_for: str, account_id: str | None, hosted_token: s
 
 
 # Every page of a link shows the invoice, its lines, the customer and the merchant's
-# account and branding: one statement for all of them.
+# account and branding. The lines come in a second statement (selectin): joined, every
+# line's row would repeat the invoice and the branding, logo included.
 _PAGE = (select(Invoice).where(Invoice.id == bindparam("invoice_id"))
-         .options(joinedload(Invoice.lines), joinedload(Invoice.customer),
+         .options(selectinload(Invoice.lines), joinedload(Invoice.customer),
                   joinedload(Invoice.account).joinedload(Account.branding)))
 
 

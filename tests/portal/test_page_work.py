@@ -43,15 +43,15 @@ def test_a_first_view_reads_the_invoice_its_lines_and_its_surroundings(app: Flas
     with statements(app) as seen:
         response = visitor.get(hosted.path)
     assert response.status_code == 200 and "Nordlicht Studio" in response.get_data(as_text=True)
-    # One statement: the invoice with its lines, customer, account and branding.
-    assert len(_selects(seen)) == 1, seen
+    # The invoice with its customer, account and branding, then its lines.
+    assert len(_selects(seen)) == 2, seen
 
 
 def test_an_account_without_branding_costs_no_extra_statement(app: Flask, hosted: Hosted) -> None:
     with statements(app) as seen:
         response = app.test_client().get(hosted.path)
     assert response.status_code == 200 and "Acme GmbH" in response.get_data(as_text=True)
-    assert len(_selects(seen)) == 1, seen
+    assert len(_selects(seen)) == 2, seen
 
 
 @pytest.mark.parametrize(("locales", "expected"), [
@@ -70,4 +70,4 @@ def test_tax_lines_keep_the_invoice_rate_order_in_one_statement(app: Flask, api:
     labels = [label for label in expected if label in html]
     assert labels == expected, html
     assert html.index(expected[0]) < html.index(expected[1])
-    assert len(_selects(seen)) == 2, seen  # the one of every view, and the invoice's tax rates
+    assert len(_selects(seen)) == 3, seen  # the two of every view, and the invoice's tax rates
