@@ -72,7 +72,6 @@ def log_call(session: Session, call: Call, *, invoice_id: str | None = None, pay
 
 # Taking the invoice
 
-
 # FOR UPDATE OF the invoice row only: the invoice may have been loaded with its lines,
 # customer and branding (the hosted page), and PostgreSQL locks no outer-joined row.
 _LOCK = (sa.select(Invoice).where(Invoice.id == sa.bindparam("invoice_id")).with_for_update(of=Invoice)
