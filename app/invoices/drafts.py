@@ -137,7 +137,7 @@ def load_draft(session: Session, caller: Caller, invoice_id: str, action: str) -
     return invoice, customer
 
 
-def _lines_changed(invoice: Invoice) -> None:
+def _version_moves_with_lines(invoice: Invoice) -> None:
     """Move the invoice's version on with its lines. The flush writes the invoice row only
     when one of its own columns changed, and the version is what a concurrent finalize
     checks: a line edit that changes no total (a description, a zero amount) must not slip
@@ -206,7 +206,7 @@ def add_line(session: Session, caller: Caller, invoice_id: str, params: LineCrea
         unit_amount=unit_amount, amount=line_amount(params.quantity, unit_amount, "quantity"),
         price_id=price_id, discount_amount=0, tax_amounts=[], metadata_=params.metadata))
     recompute(session, caller, invoice, customer)
-    _lines_changed(invoice)
+    _version_moves_with_lines(invoice)
     session.flush()
     record_event(session, invoice, "invoice.updated")
     return invoice
@@ -246,7 +246,7 @@ def update_line(session: Session, caller: Caller, invoice_id: str, line_id: str,
         line.metadata_ = {k: v for k, v in merged.items() if v != ""}
     line.amount = line_amount(line.quantity, line.unit_amount, "quantity")
     recompute(session, caller, invoice, customer)
-    _lines_changed(invoice)
+    _version_moves_with_lines(invoice)
     session.flush()
     record_event(session, invoice, "invoice.updated")
     return invoice
@@ -261,7 +261,7 @@ def delete_line(session: Session, caller: Caller, invoice_id: str, line_id: str)
                         .values(deleted=True))
     invoice.lines.remove(line)
     recompute(session, caller, invoice, customer)
-    _lines_changed(invoice)
+    _version_moves_with_lines(invoice)
     session.flush()
     record_event(session, invoice, "invoice.updated")
     return invoice

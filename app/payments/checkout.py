@@ -17,7 +17,6 @@ from enum import StrEnum
 from sqlalchemy.orm import Session
 
 from app import tokens
-from app.accounts.models import Account
 from app.accounts.service import Caller
 from app.customers.models import Customer
 from app.errors import Conflict, InvalidRequest, NotFound
@@ -81,21 +80,9 @@ def _result(collected: collection.Collected) -> CheckoutResult:
     return _declined(collected.result, collected.payment_id)
 
 
-def _caller(session: Session, invoice: Invoice) -> Caller:
-    account = session.get(Account, invoice.account_id)
-    assert account is not None
-    return Caller(account, invoice.livemode)
-
-
-def _customer(session: Session, invoice: Invoice) -> Customer:
-    customer = session.get(Customer, invoice.customer_id)
-    assert customer is not None
-    return customer
-
-
 def saved_method(session: Session, invoice: Invoice) -> PaymentMethod | None:
     """The customer's default card, shown as "Visa ending in 4242"."""
-    return default_method(session, _customer(session, invoice))
+    return default_method(session, invoice.customer)
 
 
 def _refuse_if_deleted(customer: Customer) -> None:
@@ -121,7 +108,7 @@ def pay_with_card(session: Session, invoice: Invoice, card: CardDetails, *, save
     """
     _require_payable(invoice)
     try:
-        pm = save_card(session, _caller(session, invoice), _customer(session, invoice), card)
+        pm = save_card(session, Caller(invoice.account, invoice.livemode), invoice.customer, card)
     except ProcessorError as error:
         return _unreachable(error)
     return _result(collection.collect(session, invoice, pm, off_session=False,
@@ -170,10 +157,10 @@ def update_default_card(session: Session, invoice: Invoice, card: CardDetails, *
     card that dunning will use); refused after paid or void.
     """
     _require_payable(invoice)
-    customer = _customer(session, invoice)
+    customer = invoice.customer
     _refuse_if_deleted(customer)
     try:
-        pm = save_card(session, _caller(session, invoice), customer, card)
+        pm = save_card(session, Caller(invoice.account, invoice.livemode), customer, card)
     except ProcessorError as error:
         return _unreachable(error)
     state = tokens.mint(SETUP_CHALLENGE, {"i": invoice.id, "pm": pm.id}, timed=True)
@@ -223,8 +210,8 @@ def complete_setup(session: Session, invoice: Invoice, state: str, passed: bool 
         return _unreachable(error)
     with step(session):
         log_call(session, Call(CallKind.CONFIRM_SETUP, request.idempotency_key, result), payment_method_id=pm.id)
-        customer = _customer(session, invoice)
-        # Deleted while answering the challenge: the card was detached with the rest.
+        # Read anew: deleted while answering the challenge, the card was detached with the rest.
+        customer = session.get_one(Customer, invoice.customer_id, populate_existing=True)
         if result.status is ChargeStatus.SUCCEEDED and not customer.deleted:
             pm.setup_ref = pm.setup_action_url = None
             make_default(session, customer, pm)

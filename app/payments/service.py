@@ -5,11 +5,12 @@ Collecting itself is app/payments/collection.py; saved cards are app/payments/me
 
 from __future__ import annotations
 
+import contextlib
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.accounts.service import Caller
-from app.customers.models import Customer
 from app.errors import Conflict, InvalidRequest, ServiceUnavailable
 from app.invoices.lifecycle import finalize
 from app.invoices.models import Invoice, InvoiceStatus
@@ -53,16 +54,13 @@ def finalize_and_collect(session: Session, caller: Caller, invoice_id: str, para
     if (invoice.collection_method != "charge_automatically" or params.auto_advance is False
             or not invoice.is_payable):
         return invoice
-    customer = session.get(Customer, invoice.customer_id)
-    pm = default_method(session, customer) if customer is not None else None
+    pm = default_method(session, invoice.customer)
     if pm is None:
         return invoice  # nothing to charge yet; the merchant or the customer pays later
-    try:
+    # Finalized whatever comes of it: without a live processor /pay will say
+    # processor_not_configured, and a 409 means someone else is collecting it already.
+    with contextlib.suppress(ServiceUnavailable, Conflict):
         collection.collect(session, invoice, pm, off_session=True)
-    except ServiceUnavailable:
-        pass  # finalized; /pay will say processor_not_configured
-    except Conflict:
-        pass  # finalized; someone else is collecting it already
     return invoice
 
 
@@ -79,12 +77,12 @@ def _paid_out_of_band(session: Session, invoice: Invoice) -> Invoice:
 
 def _payment_method_for(session: Session, caller: Caller, invoice: Invoice, pm_id: str | None) -> PaymentMethod:
     if pm_id is None:
-        customer = session.get(Customer, invoice.customer_id)
-        if customer is not None and customer.deleted:
+        customer = invoice.customer
+        if customer.deleted:
             raise InvalidRequest("The customer was deleted and their payment methods detached, so nothing is "
                                  "charged off-session; the invoice can still be paid on its hosted page.",
                                  param="payment_method", code="customer_deleted")
-        pm_id = customer.default_payment_method_id if customer is not None else None
+        pm_id = customer.default_payment_method_id
         if pm_id is None:
             raise InvalidRequest("The customer has no default payment method; pass payment_method.",
                                  param="payment_method", code="payment_method_missing")

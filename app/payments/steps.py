@@ -241,10 +241,9 @@ def _apply(session: Session, invoice: Invoice, payment: Payment, result: ChargeR
         record_event(session, invoice, "invoice.payment_succeeded")
         record_event(session, invoice, "invoice.paid")
         if payment.set_default_on_success and payment.payment_method_id is not None:
-            customer, pm = session.get(Customer, invoice.customer_id), session.get(PaymentMethod,
-                                                                                 payment.payment_method_id)
-            if customer is not None and pm is not None:
-                make_default(session, customer, pm)
+            # Read anew: a customer deleted meanwhile keeps no card.
+            customer = session.get_one(Customer, invoice.customer_id, populate_existing=True)
+            make_default(session, customer, session.get_one(PaymentMethod, payment.payment_method_id))
         return
     if result.status is ChargeStatus.REQUIRES_ACTION and not payment.off_session:
         # The customer is here and will authenticate: not a failed attempt, not counted until answered.
