@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import signal
 from pathlib import Path
 
 import click
@@ -80,3 +82,25 @@ def register(app: Flask) -> None:
         else:
             click.echo(f"Account {out['id']}\n  test key: {out['test_secret_key']}\n"
                        f"  live key: {out['live_secret_key']}\nThe keys are shown only now.")
+
+    @app.cli.command("worker")
+    @click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 64),
+                  help="Jobs run at once (threads): a slow webhook receiver holds one.")
+    @click.option("--burst", is_flag=True, help="Run the jobs due now, then exit.")
+    @click.option("--lease", default=45.0, show_default=True, type=click.FloatRange(3, 3600),
+                  help="Seconds a claimed job is held without a heartbeat before other workers take it.")
+    def worker_cmd(concurrency: int, burst: bool, lease: float) -> None:
+        """Run background work: webhook deliveries and housekeeping (SPEC §8).
+
+        Several workers may run at once on PostgreSQL. SIGTERM lets the jobs in hand finish."""
+        from app.jobs.worker import Worker
+
+        if not logging.getLogger().handlers:
+            logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        worker = Worker(current_app._get_current_object(), concurrency=concurrency, lease=lease)  # type: ignore[attr-defined]
+        if burst:
+            click.echo(f"{worker.run_due()} jobs run")
+            return
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: worker.stop())
+        worker.run()

@@ -1,6 +1,6 @@
 """Every model, imported once so ``Base.metadata`` knows every table."""
 
-from app.accounts.models import Account, ApiKey, InvoiceCounter
+from app.accounts.models import Account, ApiKey, InvoiceCounter, TestClock
 from app.branding.models import Branding
 from app.catalog.models import Coupon, Price, TaxRate
 from app.customers.models import Customer
@@ -8,9 +8,12 @@ from app.documents.models import InvoiceDocument
 from app.events.models import Event
 from app.idempotency.models import IdempotencyKey
 from app.invoices.models import Invoice, InvoiceItem, InvoiceLine
+from app.jobs.models import Job
 from app.payments.models import CardAttempt, Payment, PaymentMethod
+from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Account", "ApiKey", "Branding", "CardAttempt", "Coupon", "Customer", "Event", "IdempotencyKey", "Invoice",
-    "InvoiceCounter", "InvoiceDocument", "InvoiceItem", "InvoiceLine", "Payment", "PaymentMethod", "Price", "TaxRate",
+    "InvoiceCounter", "InvoiceDocument", "InvoiceItem", "InvoiceLine", "Job", "Payment", "PaymentMethod", "Price",
+    "TaxRate", "TestClock", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
 ]

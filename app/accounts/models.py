@@ -45,3 +45,13 @@ class InvoiceCounter(Base):
     account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"), primary_key=True)
     livemode: Mapped[bool] = mapped_column(primary_key=True)
     last_number: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+class TestClock(Base):
+    """How far a merchant moved their test-mode clock ahead of real time (SPEC §5).
+    No row: the test clock shows real time. Live mode has no test clock."""
+
+    __tablename__ = "test_clocks"
+
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"), primary_key=True)
+    offset: Mapped[int] = mapped_column(sa.BigInteger, default=0)  # seconds ahead

@@ -249,6 +249,73 @@ class PaymentObject(Obj):
     failure_message: str | None
 
 
+class WebhookEndpointObject(Obj):
+    """Where events are POSTed (SPEC §4)."""
+
+    id: str
+    object: Literal["webhook_endpoint"]
+    livemode: bool
+    created: int
+    url: str
+    description: str | None
+    enabled_events: list[str]
+    disabled: bool
+    disabled_reason: str | None = Field(description="Why it stopped receiving: a 410 answer, five days of "
+                                                    "failures, or the API.")
+    previous_secret_expires_at: int | None = Field(description=(
+        "During a secret roll: until when (unix seconds) the previous secret signs too."))
+    metadata: dict[str, str]
+    secret: str | None = Field(default=None, description=(
+        "whsec_ and base64 of 32 random bytes: only in the answers to create and roll_secret."))
+
+
+class WebhookDeliveryObject(Obj):
+    """One event for one endpoint."""
+
+    id: str
+    object: Literal["webhook_delivery"]
+    livemode: bool
+    created: int
+    endpoint: str
+    event: str
+    event_type: str
+    status: Literal["pending", "succeeded", "failed"]
+    attempt_count: int = Field(description="Tries since the delivery was last (re)planned.")
+    last_attempt_at: int | None
+    next_attempt_at: int | None
+
+
+class WebhookAttemptObject(Obj):
+    """One HTTP try of a delivery. Times follow the account's clock (a test clock in test mode)."""
+
+    id: str
+    object: Literal["webhook_delivery_attempt"]
+    livemode: bool
+    created: int
+    delivery: str
+    endpoint: str
+    event: str
+    event_type: str
+    succeeded: bool
+    http_status: int | None
+    error: str | None = Field(description="Why it failed without a usable answer: timeout, connection_failed, "
+                                           "redirect, address_blocked, …")
+    duration_ms: int
+    next_retry_at: int | None
+
+
+class WebhookRecovery(Obj):
+    object: Literal["webhook_recovery"]
+    endpoint: str
+    deliveries_planned: int
+
+
+class TestClockObject(Obj):
+    object: Literal["test_clock"]
+    livemode: Literal[False]
+    now: int = Field(description="The account's test-mode time, unix seconds.")
+
+
 CustomerList = ListOf[CustomerObject]
 PaymentMethodList = ListOf[PaymentMethodObject]
 PaymentList = ListOf[PaymentObject]
@@ -259,3 +326,5 @@ InvoiceList = ListOf[InvoiceObject]
 LineList = ListOf[LineObject]
 InvoiceItemList = ListOf[InvoiceItemObject]
 EventList = ListOf[EventObject]
+WebhookEndpointList = ListOf[WebhookEndpointObject]
+WebhookAttemptList = ListOf[WebhookAttemptObject]

@@ -14,6 +14,7 @@ class Event(Owned, Base):
     __table_args__ = (
         sa.Index("ix_events_list", "account_id", "livemode", "created", "id"),
         sa.Index("ix_events_type", "account_id", "livemode", "type", "created", "id"),
+        sa.Index("ix_events_created", "created"),  # pruning
     )
 
     id: Mapped[ObjectId]

@@ -13,6 +13,7 @@ from app.events.models import Event
 from app.ids import new_id
 from app.pagination import Page, paginate
 from app.tenancy import get_for, lookup, scoped
+from app.webhooks.outbox import queue_deliveries
 
 EVENT_TYPES = frozenset({
     "customer.created", "customer.updated", "customer.deleted",
@@ -20,6 +21,8 @@ EVENT_TYPES = frozenset({
     "invoice.paid", "invoice.payment_succeeded", "invoice.payment_failed",
     "invoice.payment_action_required", "invoice.voided", "invoice.marked_uncollectible",
     "invoice.deleted", "payment.completed", "payment.failed",
+    # from the worker
+    "invoice.finalization_failed", "email.sent", "email.failed", "webhook_endpoint.disabled",
 })
 
 
@@ -27,13 +30,22 @@ _INSERT = sa.insert(cast(sa.Table, Event.__table__))
 
 
 def record(session: Session, account_id: str, livemode: bool, type_: str, data: dict[str, Any]) -> None:
-    """Append an event. The caller's transaction commits or discards it with the change."""
+    """Append an event and queue its webhook deliveries. The caller's transaction
+    commits or discards them with the change."""
     if type_ not in EVENT_TYPES:
         raise ValueError(f"unknown event type {type_}")
+    event_id, created = new_id("evt"), clock.now()
     # A Core INSERT in the session's transaction: an event is never read or
     # changed again in the unit of work, so the ORM has nothing to track.
-    session.execute(_INSERT, {"id": new_id("evt"), "account_id": account_id, "livemode": livemode,
-                              "created": clock.now(), "type": type_, "data": data})
+    session.execute(_INSERT, {"id": event_id, "account_id": account_id, "livemode": livemode,
+                              "created": created, "type": type_, "data": data})
+    queue_deliveries(session, account_id, livemode, event_id, type_, created)
+
+
+def prune(session: Session, retention: int) -> None:
+    """Forget events older than ``retention`` seconds (SPEC §4: kept 30 days), with their deliveries."""
+    session.execute(sa.delete(Event).where(Event.created < clock.now() - retention)
+                    .execution_options(synchronize_session=False))
 
 
 def serialize(event: Event) -> dict[str, Any]:

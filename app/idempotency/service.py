@@ -103,3 +103,9 @@ def store(session: Session, caller: Caller, key: str, status: int, body: bytes) 
     """Keep the answer for replays; flushes (in the transaction of the request's own changes)."""
     session.execute(sa.update(IdempotencyKey).where(*_where(caller, key))
                     .values(response_status=status, response_body=body, locked_at=None))
+
+
+def prune(session: Session, ttl: int) -> None:
+    """Forget keys older than ``ttl`` seconds: past it a key may be used afresh anyway."""
+    session.execute(sa.delete(IdempotencyKey).where(IdempotencyKey.created < clock.now() - ttl)
+                    .execution_options(synchronize_session=False))

@@ -29,6 +29,10 @@ class Invoice(Owned, Base):
         sa.Index("ix_invoices_list", "account_id", "livemode", "created", "id"),
         sa.Index("ix_invoices_customer", "customer_id", "created", "id"),
         sa.UniqueConstraint("account_id", "livemode", "number"),
+        # The worker's sweep for collection slots left by a process that died.
+        sa.Index("ix_invoices_collecting", "collecting_payment_id",
+                 postgresql_where=sa.text("collecting_payment_id IS NOT NULL"),
+                 sqlite_where=sa.text("collecting_payment_id IS NOT NULL")),
     )
 
     id: Mapped[ObjectId]

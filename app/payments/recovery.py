@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -22,7 +23,7 @@ from app.invoices.serializers import record_event
 from app.invoices.states import payment_in_progress
 from app.payments import states, steps
 from app.payments.models import Payment, PaymentMethod, PaymentStatus
-from app.payments.processor import ChargeResult, ChargeStatus, Processor
+from app.payments.processor import ChargeResult, ChargeStatus, Processor, processor_for
 from app.transactions import end_transaction, step
 
 STALE_CLAIM_SECONDS = 120  # a slot held longer than this belongs to a process that died
@@ -61,6 +62,30 @@ def resume_stale_claim(session: Session, invoice: Invoice, processor: Processor)
         return
     call = steps.resend(processor, payment, pm)
     steps.record(session, invoice, payment, unclear_is_unknown(call.result, payment), call=call)
+
+
+def dead_claims(session: Session) -> list[tuple[str, str]]:
+    """(invoice id, payment id) of every collection slot held past STALE_CLAIM_SECONDS:
+    its process died, and until the attempt is finished the invoice cannot be voided."""
+    rows = session.execute(
+        sa.select(Invoice.id, Invoice.collecting_payment_id)
+        .join(Payment, Payment.id == Invoice.collecting_payment_id)
+        .where(Invoice.collecting_payment_id.is_not(None), Payment.updated <= clock.now() - STALE_CLAIM_SECONDS)
+    ).all()
+    return [(invoice_id, payment_id) for invoice_id, payment_id in rows if payment_id is not None]
+
+
+def finish_dead_claim(session: Session, invoice_id: str) -> None:
+    """The worker's side of ``resume_stale_claim``: finish the attempt of a dead process
+    (same key, same charge) and free the invoice. Nothing when the slot is free or its
+    holder turns out to be alive."""
+    invoice = session.get(Invoice, invoice_id)
+    if invoice is None or invoice.collecting_payment_id is None:
+        return
+    try:
+        resume_stale_claim(session, invoice, processor_for(invoice.livemode))
+    except Conflict:
+        return
 
 
 def ask_about_unknown(session: Session, invoice: Invoice, processor: Processor) -> ChargeResult | None:

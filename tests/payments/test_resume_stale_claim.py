@@ -202,3 +202,40 @@ def test_a_late_redrive_does_not_undo_a_newer_attempt(app: Flask, api: Any, cust
     failed = api.ok("GET", "/v1/events", query_string={"type": "payment.failed", "limit": 100})["data"]
     assert sorted(e["data"]["id"] for e in failed) == sorted([pid, second])
     assert db_session.scalar(sa.select(Payment.status).where(Payment.id == new_pid)) is PaymentStatus.PROCESSING
+
+
+def sweep_now(session: Any) -> None:
+    """The sweep runs once a minute (its key holds the minute); this one runs now."""
+    from app.jobs.housekeeping import SWEEP_DEAD_CLAIMS
+    from app.jobs.queue import enqueue
+
+    enqueue(session, SWEEP_DEAD_CLAIMS, "test")
+    session.commit()
+
+
+def test_the_worker_leaves_a_live_claim_alone(app: Flask, api: Any, customer: dict, db_session: Any,
+                                             charges: Charges) -> None:
+    from app.jobs.worker import Worker
+
+    pm = save_card(api, customer["id"], "4242424242424242")
+    inv = open_invoice(api, customer["id"])
+    pid = die_after_claim(app, db_session, inv["id"], pm["id"])
+    sweep_now(db_session)
+    Worker(app).run_due()
+    assert collecting(db_session, inv["id"]) == pid  # its holder may still be charging
+    assert charges.requests == []
+
+
+def test_the_worker_finishes_a_dead_claim_with_the_same_attempt(
+        app: Flask, api: Any, customer: dict, db_session: Any, charges: Charges) -> None:
+    from app.jobs.worker import Worker
+
+    pm = save_card(api, customer["id"], "4242424242424242")
+    inv = open_invoice(api, customer["id"])
+    pid = die_after_claim(app, db_session, inv["id"], pm["id"])
+    age_claim(db_session, pid, STALE_CLAIM_SECONDS + 5)
+    sweep_now(db_session)
+    Worker(app).run_due()
+    assert collecting(db_session, inv["id"]) is None
+    assert [r.idempotency_key for r in charges.requests] == [f"vinr_{pid}"]  # the same attempt, finished
+    assert api.ok("GET", f"/v1/invoices/{inv['id']}")["status"] == "paid"

@@ -1,0 +1,43 @@
+"""Per-account time (SPEC §5): live mode runs on real time; test mode on a clock the
+merchant can move forward, which everything scheduled in test mode follows (webhook
+retries, and collection over time). Signatures always use real time (app/clock.py)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.accounts.models import TestClock
+from app.accounts.service import Caller
+from app.errors import InvalidRequest
+from app.jobs.queue import shift_due
+
+MAX_ADVANCE_SECONDS = 5 * 365 * 86400  # one call; a clock can be moved again
+
+
+def now_for(session: Session, account_id: str, livemode: bool) -> int:
+    """The account's time in that mode, in unix seconds."""
+    if livemode:
+        return clock.now()
+    offset = session.execute(sa.select(TestClock.offset).where(TestClock.account_id == account_id)).scalar()
+    return clock.now() + (offset or 0)
+
+
+def advance(session: Session, caller: Caller, seconds: int) -> int:
+    """Move the caller's test clock forward; returns its new time. Queued work of the
+    account falls due accordingly. Raises InvalidRequest in live mode."""
+    if caller.livemode:
+        raise InvalidRequest("Test clocks exist only in test mode: use a sk_test_ key.",
+                             code="livemode_not_supported")
+    if not 1 <= seconds <= MAX_ADVANCE_SECONDS:
+        raise InvalidRequest(f"seconds must be from 1 to {MAX_ADVANCE_SECONDS} (the clock only moves forward).",
+                             param="seconds", code="parameter_invalid")
+    row = session.get(TestClock, caller.account.id, with_for_update=True)
+    if row is None:
+        row = TestClock(account_id=caller.account.id, offset=0)
+        session.add(row)
+    row.offset += seconds
+    session.flush()
+    shift_due(session, caller.account.id, False, seconds)
+    return clock.now() + row.offset

@@ -1,0 +1,106 @@
+"""A worker's hold on jobs: claim due rows under a lease, renew it, give it up.
+
+At least once: a job is done when the transaction that marks it done commits. A worker
+that dies holding jobs stops renewing their lease, and once it runs out the next claim
+takes them like due jobs. Every job body is therefore idempotent.
+
+Claiming is one ``UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING …``: on PostgreSQL
+the inner select takes ``FOR UPDATE SKIP LOCKED``, so concurrent workers pass over each
+other's rows; on SQLite the statement runs inside ``BEGIN IMMEDIATE`` (app/db.py), which
+serializes writers.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.jobs.models import Job, JobStatus
+
+MAX_ATTEMPTS = 20  # a body that raised this often is FAILED and waits for a person
+RETRY_BASE_SECONDS = 5.0
+RETRY_CAP_SECONDS = 3600.0
+
+
+class LeaseLost(Exception):
+    """The job's lease ran out and another worker claimed it: this run's changes are
+    rolled back, and the other run counts."""
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    id: int
+    kind: str
+    subject: str
+    payload: dict[str, Any]
+    attempts: int  # including this claim
+    account_id: str | None
+    livemode: bool | None
+
+
+def claim(session: Session, worker_id: str, limit: int, lease: float) -> list[ClaimedJob]:
+    """Take up to ``limit`` due jobs, oldest due first, for ``lease`` seconds: queued
+    ones, and running ones whose worker's lease ran out."""
+    now = time.time()
+    due = (sa.select(Job.id)
+           .where(sa.or_(sa.and_(Job.status == JobStatus.QUEUED, Job.due_at <= now),
+                         sa.and_(Job.status == JobStatus.RUNNING, Job.locked_until < now)))
+           .order_by(Job.due_at).limit(limit).with_for_update(skip_locked=True))
+    rows = session.execute(
+        sa.update(Job).where(Job.id.in_(due.scalar_subquery()))
+        .values(status=JobStatus.RUNNING, locked_by=worker_id, locked_until=now + lease, attempts=Job.attempts + 1)
+        .returning(Job.id, Job.kind, Job.subject, Job.payload, Job.attempts, Job.account_id, Job.livemode)
+        .execution_options(synchronize_session=False)).all()
+    return sorted((ClaimedJob(*row) for row in rows), key=lambda job: job.id)
+
+
+def renew(session: Session, worker_id: str, lease: float) -> None:
+    """The heartbeat: extend the lease of every job this worker holds."""
+    session.execute(sa.update(Job).where(Job.locked_by == worker_id, Job.status == JobStatus.RUNNING)
+                    .values(locked_until=time.time() + lease).execution_options(synchronize_session=False))
+
+
+def finish(session: Session, job: ClaimedJob, worker_id: str) -> None:
+    """Mark the job done, in the transaction holding its body's last changes.
+
+    Raises LeaseLost when the lease is no longer this worker's."""
+    result = session.execute(
+        sa.update(Job).where(Job.id == job.id, Job.locked_by == worker_id, Job.status == JobStatus.RUNNING)
+        .values(status=JobStatus.DONE, finished_at=time.time(), locked_by=None, locked_until=None)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # CursorResult
+        raise LeaseLost(f"job {job.id} ({job.kind}) is no longer held by {worker_id}")
+
+
+def retry_later(session: Session, job: ClaimedJob, worker_id: str, error: str) -> None:
+    """The body raised: try again after a growing, jittered delay, or give up after
+    MAX_ATTEMPTS (the row stays, FAILED, with the error)."""
+    failed = job.attempts >= MAX_ATTEMPTS
+    delay = min(RETRY_BASE_SECONDS * 2 ** (job.attempts - 1), RETRY_CAP_SECONDS) * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not security
+    session.execute(
+        sa.update(Job).where(Job.id == job.id, Job.locked_by == worker_id, Job.status == JobStatus.RUNNING)
+        .values(status=JobStatus.FAILED if failed else JobStatus.QUEUED, due_at=time.time() + delay,
+                last_error=error[:2000], locked_by=None, locked_until=None,
+                finished_at=time.time() if failed else None)
+        .execution_options(synchronize_session=False))
+
+
+def release(session: Session, job_ids: list[int], worker_id: str) -> None:
+    """Give back claimed jobs not started (a worker stopping): due again at once, and the
+    claim does not count as an attempt."""
+    if job_ids:
+        session.execute(
+            sa.update(Job).where(Job.id.in_(job_ids), Job.locked_by == worker_id, Job.status == JobStatus.RUNNING)
+            .values(status=JobStatus.QUEUED, locked_by=None, locked_until=None, attempts=Job.attempts - 1)
+            .execution_options(synchronize_session=False))
+
+
+def prune_done(session: Session, older_than: float) -> None:
+    """Forget done jobs finished before ``older_than`` (their unique keys with them)."""
+    session.execute(sa.delete(Job).where(Job.status == JobStatus.DONE, Job.finished_at < older_than)
+                    .execution_options(synchronize_session=False))

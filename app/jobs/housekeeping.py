@@ -1,0 +1,39 @@
+"""The worker's own upkeep, on a timer (app/jobs/kinds.py PERIODIC)."""
+
+from __future__ import annotations
+
+import time
+
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from app.events import service as events
+from app.idempotency import service as idempotency
+from app.jobs import claims
+from app.jobs.claims import ClaimedJob
+from app.jobs.queue import NewJob, enqueue_many
+from app.payments import recovery
+
+PRUNE = "housekeeping.prune"
+SWEEP_DEAD_CLAIMS = "payments.sweep_dead_claims"
+FINISH_DEAD_CLAIM = "payments.finish_dead_claim"
+DONE_JOBS_KEPT_SECONDS = 7 * 86400
+
+
+def prune(session: Session, _job: ClaimedJob) -> None:
+    """Events after 30 days (with their deliveries), idempotency keys after 24 hours,
+    done jobs after a week."""
+    events.prune(session, current_app.config["EVENT_RETENTION"])
+    idempotency.prune(session, current_app.config["IDEMPOTENCY_TTL"])
+    claims.prune_done(session, time.time() - DONE_JOBS_KEPT_SECONDS)
+
+
+def sweep_dead_claims(session: Session, _job: ClaimedJob) -> None:
+    """One job per collection slot a dead process left, so each invoice is finished on
+    its own (a processor call each) and once."""
+    enqueue_many(session, [NewJob(FINISH_DEAD_CLAIM, invoice_id, unique_key=f"{FINISH_DEAD_CLAIM}:{payment_id}")
+                           for invoice_id, payment_id in recovery.dead_claims(session)])
+
+
+def finish_dead_claim(session: Session, job: ClaimedJob) -> None:
+    recovery.finish_dead_claim(session, job.subject)

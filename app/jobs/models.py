@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"  # waiting for due_at
+    RUNNING = "running"  # claimed by a worker until locked_until (renewed by its heartbeat)
+    DONE = "done"
+    FAILED = "failed"  # the body raised on every one of MAX_ATTEMPTS tries: kept for a person to look at
+
+
+def _where(status: JobStatus) -> sa.TextClause:
+    return sa.text(f"status = '{status.value}'")
+
+
+class Job(Base):
+    """One piece of work for the worker. ``due_at`` is real (wall-clock) time; in test
+    mode an advanced test clock moves the account's queued jobs closer (app/jobs/queue.py)."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        # Partial indexes: the queue's hot rows are few, however many done rows are kept.
+        sa.Index("ix_jobs_due", "due_at", postgresql_where=_where(JobStatus.QUEUED),
+                 sqlite_where=_where(JobStatus.QUEUED)),
+        sa.Index("ix_jobs_lease", "locked_until", postgresql_where=_where(JobStatus.RUNNING),
+                 sqlite_where=_where(JobStatus.RUNNING)),
+        sa.Index("ix_jobs_clock", "account_id", "livemode", postgresql_where=_where(JobStatus.QUEUED),
+                 sqlite_where=_where(JobStatus.QUEUED)),
+        sa.Index("ix_jobs_finished", "finished_at", postgresql_where=_where(JobStatus.DONE),
+                 sqlite_where=_where(JobStatus.DONE)),
+    )
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    kind: Mapped[str] = mapped_column(sa.String(64))
+    subject: Mapped[str] = mapped_column(sa.String(64))  # the id of what the job acts on
+    payload: Mapped[dict[str, Any]]
+    # Kind + subject + what makes this run distinct (a scheduled time, an attempt number):
+    # when several processes schedule the same thing, one row is written.
+    unique_key: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
+    account_id: Mapped[str | None] = mapped_column(sa.String(40))  # whose test clock moves it
+    livemode: Mapped[bool | None]
+    status: Mapped[JobStatus] = mapped_column(
+        sa.Enum(JobStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]))
+    due_at: Mapped[float] = mapped_column(sa.Double)  # unix seconds, real time
+    attempts: Mapped[int] = mapped_column(default=0)  # claims so far
+    locked_by: Mapped[str | None] = mapped_column(sa.String(64))
+    locked_until: Mapped[float | None] = mapped_column(sa.Double)
+    last_error: Mapped[str | None] = mapped_column(sa.String(2000))
+    created: Mapped[float] = mapped_column(sa.Double)
+    finished_at: Mapped[float | None] = mapped_column(sa.Double)

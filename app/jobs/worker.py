@@ -1,0 +1,198 @@
+"""``flask --app wsgi worker``: runs due jobs until told to stop (SPEC §8).
+
+One process claims jobs for a pool of threads (``concurrency``), so a slow webhook
+receiver holds one thread, not the queue. A heartbeat thread renews the lease of every
+job held. On PostgreSQL an idle worker waits on ``LISTEN`` and wakes as soon as a
+transaction that queued work commits; on SQLite it polls. In either case it never
+sleeps past the next job's due time. SIGTERM stops claiming, lets the jobs in hand
+finish and exits; after SIGKILL the leases run out and other workers (or this one,
+restarted) take the jobs again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import psycopg
+import sqlalchemy as sa
+from flask import Flask
+
+from app.extensions import db
+from app.jobs import claims, kinds
+from app.jobs.claims import ClaimedJob, LeaseLost
+from app.jobs.models import Job, JobStatus
+from app.jobs.queue import CHANNEL, NewJob, enqueue_many
+
+log = logging.getLogger(__name__)
+
+LEASE_SECONDS = 45.0
+SQLITE_POLL_SECONDS = 0.1
+POSTGRES_POLL_SECONDS = 2.0  # a fallback: LISTEN wakes the worker before that
+SCHEDULE_EVERY_SECONDS = 30.0  # how often periodic work is queued
+
+
+class Worker:
+    def __init__(self, app: Flask, *, concurrency: int = 4, lease: float = LEASE_SECONDS,
+                 worker_id: str | None = None) -> None:
+        self.app = app
+        self.concurrency = concurrency
+        self.lease = lease
+        self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._stopping = threading.Event()
+        self._slot_free = threading.Event()
+        self._in_flight: dict[int, Future[None]] = {}
+        self._lock = threading.Lock()
+        self._next_schedule = 0.0
+        with app.app_context():
+            self._postgres = db.engine.dialect.name == "postgresql"
+            self._url = db.engine.url
+
+    def stop(self) -> None:
+        """Stop claiming; ``run`` returns once the jobs in hand are finished."""
+        self._stopping.set()
+        self._slot_free.set()
+
+    def run_due(self) -> int:
+        """Run every job due now, one after another in this thread, and return how many
+        ran (``flask worker --burst``, and tests)."""
+        ran = 0
+        while True:
+            self._schedule_periodic()
+            with self.app.app_context():
+                jobs = self._claim(self.concurrency)
+            if not jobs:
+                return ran
+            for job in jobs:
+                self._run_one(job)
+                ran += 1
+
+    def run(self) -> None:
+        """Run jobs until ``stop``."""
+        listener = self._listen() if self._postgres else None
+        heartbeat = threading.Thread(target=self._heartbeat, name="vinr-heartbeat", daemon=True)
+        heartbeat.start()
+        log.info("worker %s started (%d threads)", self.id, self.concurrency)
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="vinr-job") as pool:
+            while not self._stopping.is_set():
+                self._schedule_periodic()
+                free = self.concurrency - len(self._in_flight)
+                if free <= 0:
+                    self._slot_free.wait(1.0)
+                    self._slot_free.clear()
+                    continue
+                with self.app.app_context():
+                    jobs = self._claim(free)
+                    wait = 0.0 if len(jobs) == free else self._until_next_due()
+                for job in jobs:
+                    self._start(pool, job)
+                if wait > 0:
+                    self._wait(listener, wait)
+        heartbeat.join(timeout=5)
+        if listener is not None:
+            listener.close()
+        log.info("worker %s stopped", self.id)
+
+    # -- claiming and running
+
+    def _claim(self, limit: int) -> list[ClaimedJob]:
+        session = db.session
+        try:
+            jobs = claims.claim(session, self.id, limit, self.lease)
+            session.commit()
+        except Exception:
+            session.rollback()
+            raise
+        return jobs
+
+    def _start(self, pool: ThreadPoolExecutor, job: ClaimedJob) -> None:
+        with self._lock:
+            self._in_flight[job.id] = pool.submit(self._run_in_thread, job)
+
+    def _run_in_thread(self, job: ClaimedJob) -> None:
+        try:
+            self._run_one(job)
+        finally:
+            with self._lock:
+                self._in_flight.pop(job.id, None)
+            self._slot_free.set()
+
+    def _run_one(self, job: ClaimedJob) -> None:
+        """The job's unit of work: its body, then ``finish`` in the same transaction."""
+        with self.app.app_context():
+            session = db.session
+            try:
+                kinds.handler_for(job.kind)(session, job)
+                claims.finish(session, job, self.id)
+                session.commit()
+            except LeaseLost:
+                session.rollback()
+                log.warning("job %s (%s): lease lost, another worker runs it", job.id, job.kind)
+            except Exception as error:
+                session.rollback()
+                log.exception("job %s (%s) failed (attempt %d)", job.id, job.kind, job.attempts)
+                claims.retry_later(session, job, self.id, f"{type(error).__name__}: {error}")
+                session.commit()
+
+    # -- waiting
+
+    def _until_next_due(self) -> float:
+        poll = POSTGRES_POLL_SECONDS if self._postgres else SQLITE_POLL_SECONDS
+        next_due = db.session.execute(
+            sa.select(sa.func.min(Job.due_at)).where(Job.status == JobStatus.QUEUED)).scalar()
+        db.session.rollback()
+        if next_due is None:
+            return poll
+        return max(0.0, min(poll, next_due - time.time(), self._next_schedule - time.time()))
+
+    def _listen(self) -> psycopg.Connection[Any]:
+        conninfo = self._url.set(drivername="postgresql").render_as_string(hide_password=False)
+        connection = psycopg.connect(conninfo, autocommit=True)
+        connection.execute(f"LISTEN {CHANNEL}")
+        return connection
+
+    def _wait(self, listener: psycopg.Connection[Any] | None, seconds: float) -> None:
+        if listener is None:
+            self._stopping.wait(seconds)
+            return
+        for _notify in listener.notifies(timeout=seconds, stop_after=1):
+            pass
+
+    # -- leases and periodic work
+
+    def _heartbeat(self) -> None:
+        while not self._stopping.wait(self.lease / 3):
+            self._renew()
+        self._renew()  # the last jobs in hand may still be finishing
+
+    def _renew(self) -> None:
+        with self.app.app_context():
+            try:
+                claims.renew(db.session, self.id, self.lease)
+                db.session.commit()
+            except Exception:
+                db.session.rollback()
+                log.exception("worker %s: could not renew its leases", self.id)
+
+    def _schedule_periodic(self) -> None:
+        """Queue the periodic jobs of this time slot (the unique key holds the slot, so
+        many workers queue each one once)."""
+        now = time.time()
+        if now < self._next_schedule:
+            return
+        self._next_schedule = now + SCHEDULE_EVERY_SECONDS
+        with self.app.app_context():
+            session = db.session
+            try:
+                enqueue_many(session, [NewJob(p.kind, "periodic", unique_key=f"{p.kind}:{int(now // p.every)}")
+                                       for p in kinds.PERIODIC])
+                session.commit()
+            except Exception:
+                session.rollback()
+                log.exception("worker %s: could not queue periodic work", self.id)

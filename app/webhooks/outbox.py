@@ -1,0 +1,43 @@
+"""An event's deliveries, queued in the transaction that records the event (the outbox:
+the change, its event and the deliveries it needs commit or roll back together)."""
+
+from __future__ import annotations
+
+from typing import cast
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.ids import new_id
+from app.jobs.queue import NewJob, enqueue_many
+from app.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+
+DELIVER = "webhook.deliver"
+_DELIVERIES = cast(sa.Table, WebhookDelivery.__table__)
+_ENDPOINTS = (sa.select(WebhookEndpoint.id, WebhookEndpoint.enabled_events)
+              .where(WebhookEndpoint.account_id == sa.bindparam("account_id"),
+                     WebhookEndpoint.livemode == sa.bindparam("livemode"),
+                     WebhookEndpoint.disabled.is_(False)))
+
+
+def attempt_job(delivery_id: str, account_id: str, livemode: bool, *, round_: int, attempt: int,
+                delay: float = 0.0) -> NewJob:
+    """The job of one planned HTTP try; its key makes the try happen once however often
+    it is planned."""
+    return NewJob(DELIVER, delivery_id, {"round": round_, "attempt": attempt}, delay,
+                  f"{DELIVER}:{delivery_id}:{round_}:{attempt}", account_id, livemode)
+
+
+def queue_deliveries(session: Session, account_id: str, livemode: bool, event_id: str, event_type: str,
+                     created: int) -> None:
+    """One delivery (and its first try) per enabled endpoint that listens for the type."""
+    endpoints = session.execute(_ENDPOINTS, {"account_id": account_id, "livemode": livemode}).all()
+    targets = [endpoint_id for endpoint_id, types in endpoints if "*" in types or event_type in types]
+    if not targets:
+        return
+    rows = [{"id": new_id("whd"), "account_id": account_id, "livemode": livemode, "created": created,
+             "endpoint_id": endpoint_id, "event_id": event_id, "event_type": event_type,
+             "status": DeliveryStatus.PENDING.value, "round": 1, "attempts_in_round": 0}
+            for endpoint_id in targets]
+    session.execute(sa.insert(_DELIVERIES), rows)
+    enqueue_many(session, [attempt_job(row["id"], account_id, livemode, round_=1, attempt=1) for row in rows])
