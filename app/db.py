@@ -64,6 +64,16 @@ def configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
 
 
+def commit_without_waiting_for_disk(session: Any) -> None:
+    """Let this transaction's commit return before PostgreSQL has flushed it to disk
+    (``synchronous_commit = off`` for this transaction only). A crash may then lose it,
+    never corrupt anything. Only for bookkeeping that is redone when lost: a lost
+    record of a webhook attempt means the attempt is made again, which at-least-once
+    delivery allows. SQLite in WAL mode with synchronous=NORMAL never waits at commit."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SET LOCAL synchronous_commit = off"))
+
+
 class Owned:
     """Columns of every tenant-owned object: scoped by account and mode (SPEC §1,
     app/tenancy.py)."""

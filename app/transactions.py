@@ -45,6 +45,19 @@ def step(session: Session) -> Iterator[None]:
         write_intent.reset(token)
 
 
+@contextmanager
+def reading(session: Session) -> Iterator[None]:
+    """Reads in a transaction of their own, ended at the exit (before slow work). On
+    SQLite it begins deferred, so it queues behind no writer and holds no write lock."""
+    end_transaction(session)
+    token = write_intent.set(False)
+    try:
+        yield
+    finally:
+        end_transaction(session)
+        write_intent.reset(token)
+
+
 CONFLICT_ATTEMPTS = 5
 _P = ParamSpec("_P")
 _R = TypeVar("_R")

@@ -34,6 +34,11 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as a merchant's server would
+            # The answer goes out in one write when the handler flushes: a second small write
+            # would wait on the sender's delayed ACK (Nagle), 40 ms a request.
+            wbufsize = 64 * 1024
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with receiver._lock:

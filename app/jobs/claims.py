@@ -43,38 +43,44 @@ class ClaimedJob:
     livemode: bool | None
 
 
+# Statements built once, with bound parameters (they run for every job).
+_DUE = (sa.select(Job.id)
+        .where(sa.or_(sa.and_(Job.status == JobStatus.QUEUED, Job.due_at <= sa.bindparam("now")),
+                      sa.and_(Job.status == JobStatus.RUNNING, Job.locked_until < sa.bindparam("now"))))
+        .order_by(Job.due_at).limit(sa.bindparam("limit")).with_for_update(skip_locked=True))
+_CLAIM = (sa.update(Job).where(Job.id.in_(_DUE.scalar_subquery()))
+          .values(status=JobStatus.RUNNING, locked_by=sa.bindparam("worker"),
+                  locked_until=sa.bindparam("until"), attempts=Job.attempts + 1)
+          .returning(Job.id, Job.kind, Job.subject, Job.payload, Job.attempts, Job.account_id, Job.livemode)
+          .execution_options(synchronize_session=False))
+_HELD = (Job.locked_by == sa.bindparam("worker"), Job.status == JobStatus.RUNNING)
+_RENEW = (sa.update(Job).where(*_HELD).values(locked_until=sa.bindparam("until"))
+          .execution_options(synchronize_session=False))
+_FINISH = (sa.update(Job).where(Job.id.in_(sa.bindparam("job_ids", expanding=True)), *_HELD)
+           .values(status=JobStatus.DONE, finished_at=sa.bindparam("now"), locked_by=None, locked_until=None)
+           .execution_options(synchronize_session=False))
+
+
 def claim(session: Session, worker_id: str, limit: int, lease: float) -> list[ClaimedJob]:
     """Take up to ``limit`` due jobs, oldest due first, for ``lease`` seconds: queued
     ones, and running ones whose worker's lease ran out."""
     now = time.time()
-    due = (sa.select(Job.id)
-           .where(sa.or_(sa.and_(Job.status == JobStatus.QUEUED, Job.due_at <= now),
-                         sa.and_(Job.status == JobStatus.RUNNING, Job.locked_until < now)))
-           .order_by(Job.due_at).limit(limit).with_for_update(skip_locked=True))
-    rows = session.execute(
-        sa.update(Job).where(Job.id.in_(due.scalar_subquery()))
-        .values(status=JobStatus.RUNNING, locked_by=worker_id, locked_until=now + lease, attempts=Job.attempts + 1)
-        .returning(Job.id, Job.kind, Job.subject, Job.payload, Job.attempts, Job.account_id, Job.livemode)
-        .execution_options(synchronize_session=False)).all()
+    rows = session.execute(_CLAIM, {"now": now, "limit": limit, "worker": worker_id, "until": now + lease}).all()
     return sorted((ClaimedJob(*row) for row in rows), key=lambda job: job.id)
 
 
 def renew(session: Session, worker_id: str, lease: float) -> None:
     """The heartbeat: extend the lease of every job this worker holds."""
-    session.execute(sa.update(Job).where(Job.locked_by == worker_id, Job.status == JobStatus.RUNNING)
-                    .values(locked_until=time.time() + lease).execution_options(synchronize_session=False))
+    session.execute(_RENEW, {"worker": worker_id, "until": time.time() + lease})
 
 
-def finish(session: Session, job: ClaimedJob, worker_id: str) -> None:
-    """Mark the job done, in the transaction holding its body's last changes.
+def finish(session: Session, jobs: list[ClaimedJob], worker_id: str) -> None:
+    """Mark the jobs done, in the transaction holding their body's last changes.
 
-    Raises LeaseLost when the lease is no longer this worker's."""
-    result = session.execute(
-        sa.update(Job).where(Job.id == job.id, Job.locked_by == worker_id, Job.status == JobStatus.RUNNING)
-        .values(status=JobStatus.DONE, finished_at=time.time(), locked_by=None, locked_until=None)
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:  # type: ignore[attr-defined]  # CursorResult
-        raise LeaseLost(f"job {job.id} ({job.kind}) is no longer held by {worker_id}")
+    Raises LeaseLost when a lease is no longer this worker's."""
+    result = session.execute(_FINISH, {"job_ids": [job.id for job in jobs], "worker": worker_id, "now": time.time()})
+    if result.rowcount != len(jobs):  # type: ignore[attr-defined]  # CursorResult
+        raise LeaseLost(f"jobs {[job.id for job in jobs]} are no longer all held by {worker_id}")
 
 
 def retry_later(session: Session, job: ClaimedJob, worker_id: str, error: str) -> None:

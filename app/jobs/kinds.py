@@ -1,5 +1,5 @@
-"""Every kind of background work, in one table: what runs a job of each kind, and what
-the worker queues on a timer."""
+"""Every kind of background work, in one table: what runs a job of each kind, how many
+of its jobs share one unit of work, and what the worker queues on a timer."""
 
 from __future__ import annotations
 
@@ -13,14 +13,31 @@ from app.jobs.claims import ClaimedJob
 from app.webhooks.delivery import deliver
 from app.webhooks.outbox import DELIVER
 
-Handler = Callable[[Session, ClaimedJob], None]
+Runner = Callable[[Session, list[ClaimedJob]], None]
 
-HANDLERS: dict[str, Handler] = {
-    DELIVER: deliver,
-    housekeeping.PRUNE: housekeeping.prune,
-    housekeeping.SWEEP_DEAD_CLAIMS: housekeeping.sweep_dead_claims,
-    housekeeping.FINISH_DEAD_CLAIM: housekeeping.finish_dead_claim,
+
+def one_by_one(handler: Callable[[Session, ClaimedJob], None]) -> Runner:
+    def run(session: Session, jobs: list[ClaimedJob]) -> None:
+        for job in jobs:
+            handler(session, job)
+    return run
+
+
+@dataclass(frozen=True)
+class Kind:
+    run: Runner
+    # Jobs of this kind run together in one unit of work (one transaction to record
+    # them): webhook tries are sent side by side and recorded at once.
+    batch: int = 1
+
+
+KINDS: dict[str, Kind] = {
+    DELIVER: Kind(deliver, batch=25),
+    housekeeping.PRUNE: Kind(one_by_one(housekeeping.prune)),
+    housekeeping.SWEEP_DEAD_CLAIMS: Kind(one_by_one(housekeeping.sweep_dead_claims)),
+    housekeeping.FINISH_DEAD_CLAIM: Kind(one_by_one(housekeeping.finish_dead_claim)),
 }
+MAX_BATCH = max(kind.batch for kind in KINDS.values())
 
 
 @dataclass(frozen=True)
@@ -39,10 +56,26 @@ class UnknownJobKind(Exception):
     pass
 
 
-def handler_for(kind: str) -> Handler:
-    """Raises UnknownJobKind (the job is retried, and fails in the end) for a kind this
-    version does not know, e.g. one queued by a newer version during a rolling deploy."""
-    try:
-        return HANDLERS[kind]
-    except KeyError:
-        raise UnknownJobKind(f"no handler for job kind {kind!r}") from None
+def _unknown(kind: str) -> Runner:
+    def run(_session: Session, _jobs: list[ClaimedJob]) -> None:
+        raise UnknownJobKind(f"no handler for job kind {kind!r}")
+    return run
+
+
+def runner_for(kind: str) -> Runner:
+    """A kind this version does not know (one queued by a newer version during a rolling
+    deploy, say) raises UnknownJobKind: the job is retried, and fails in the end."""
+    found = KINDS.get(kind)
+    return found.run if found is not None else _unknown(kind)
+
+
+def units(jobs: list[ClaimedJob]) -> list[list[ClaimedJob]]:
+    """The claimed jobs as units of work: same kind, at most that kind's batch each."""
+    by_kind: dict[str, list[ClaimedJob]] = {}
+    for job in jobs:
+        by_kind.setdefault(job.kind, []).append(job)
+    out: list[list[ClaimedJob]] = []
+    for kind, same in by_kind.items():
+        size = KINDS[kind].batch if kind in KINDS else 1
+        out.extend(same[i:i + size] for i in range(0, len(same), size))
+    return out

@@ -24,6 +24,7 @@ import psycopg
 import sqlalchemy as sa
 from flask import Flask
 
+from app.db import commit_without_waiting_for_disk
 from app.extensions import db
 from app.jobs import claims, kinds
 from app.jobs.claims import ClaimedJob, LeaseLost
@@ -60,18 +61,18 @@ class Worker:
         self._slot_free.set()
 
     def run_due(self) -> int:
-        """Run every job due now, one after another in this thread, and return how many
-        ran (``flask worker --burst``, and tests)."""
+        """Run every job due now, one unit after another in this thread, and return how
+        many jobs ran (``flask worker --burst``, and tests)."""
         ran = 0
         while True:
             self._schedule_periodic()
             with self.app.app_context():
-                jobs = self._claim(self.concurrency)
-            if not jobs:
+                units = kinds.units(self._claim(self.concurrency * kinds.MAX_BATCH))
+            if not units:
                 return ran
-            for job in jobs:
-                self._run_one(job)
-                ran += 1
+            for unit in units:
+                self._run_unit(unit)
+                ran += len(unit)
 
     def run(self) -> None:
         """Run jobs until ``stop``."""
@@ -87,11 +88,12 @@ class Worker:
                     self._slot_free.wait(1.0)
                     self._slot_free.clear()
                     continue
+                limit = free * kinds.MAX_BATCH
                 with self.app.app_context():
-                    jobs = self._claim(free)
-                    wait = 0.0 if len(jobs) == free else self._until_next_due()
-                for job in jobs:
-                    self._start(pool, job)
+                    jobs = self._claim(limit)
+                    wait = 0.0 if len(jobs) == limit else self._until_next_due()
+                for unit in kinds.units(jobs):
+                    self._start(pool, unit)
                 if wait > 0:
                     self._wait(listener, wait)
         heartbeat.join(timeout=5)
@@ -104,6 +106,7 @@ class Worker:
     def _claim(self, limit: int) -> list[ClaimedJob]:
         session = db.session
         try:
+            commit_without_waiting_for_disk(session)  # a claim lost in a crash leaves its jobs queued
             jobs = claims.claim(session, self.id, limit, self.lease)
             session.commit()
         except Exception:
@@ -111,33 +114,36 @@ class Worker:
             raise
         return jobs
 
-    def _start(self, pool: ThreadPoolExecutor, job: ClaimedJob) -> None:
+    def _start(self, pool: ThreadPoolExecutor, unit: list[ClaimedJob]) -> None:
         with self._lock:
-            self._in_flight[job.id] = pool.submit(self._run_in_thread, job)
+            self._in_flight[unit[0].id] = pool.submit(self._run_in_thread, unit)
 
-    def _run_in_thread(self, job: ClaimedJob) -> None:
+    def _run_in_thread(self, unit: list[ClaimedJob]) -> None:
         try:
-            self._run_one(job)
+            self._run_unit(unit)
         finally:
             with self._lock:
-                self._in_flight.pop(job.id, None)
+                self._in_flight.pop(unit[0].id, None)
             self._slot_free.set()
 
-    def _run_one(self, job: ClaimedJob) -> None:
-        """The job's unit of work: its body, then ``finish`` in the same transaction."""
+    def _run_unit(self, unit: list[ClaimedJob]) -> None:
+        """One unit of work: the jobs' body, then ``finish`` in the same transaction. If
+        it raises, each job is retried later."""
+        kind = unit[0].kind
         with self.app.app_context():
             session = db.session
             try:
-                kinds.handler_for(job.kind)(session, job)
-                claims.finish(session, job, self.id)
+                kinds.runner_for(kind)(session, unit)
+                claims.finish(session, unit, self.id)
                 session.commit()
             except LeaseLost:
                 session.rollback()
-                log.warning("job %s (%s): lease lost, another worker runs it", job.id, job.kind)
+                log.warning("jobs %s (%s): lease lost, another worker runs them", [j.id for j in unit], kind)
             except Exception as error:
                 session.rollback()
-                log.exception("job %s (%s) failed (attempt %d)", job.id, job.kind, job.attempts)
-                claims.retry_later(session, job, self.id, f"{type(error).__name__}: {error}")
+                log.exception("jobs %s (%s) failed", [j.id for j in unit], kind)
+                for job in unit:
+                    claims.retry_later(session, job, self.id, f"{type(error).__name__}: {error}")
                 session.commit()
 
     # -- waiting
@@ -174,6 +180,7 @@ class Worker:
     def _renew(self) -> None:
         with self.app.app_context():
             try:
+                commit_without_waiting_for_disk(db.session)
                 claims.renew(db.session, self.id, self.lease)
                 db.session.commit()
             except Exception:

@@ -1,9 +1,9 @@
 """Sending one planned try of a delivery, and what its answer means (SPEC §4).
 
 The worker runs ``deliver`` for each ``webhook.deliver`` job. The job is one try:
-read what to send (and fix the body bytes at the first try), send it outside any
-transaction, then record the attempt and plan the next try, or end the delivery, in
-the job's own transaction. A job whose try was made already, or that belongs to an
+read what to send, send it outside any transaction, then record the attempt (with the
+body bytes, at the first try, so every retry sends the same) and plan the next try, or
+end the delivery, in the job's own transaction. A job whose try was made already, or that belongs to an
 older round (the delivery was resent since), does nothing, so a job run twice sends once.
 
 Times on the delivery follow the account's clock (a test clock in test mode);
@@ -15,17 +15,21 @@ from __future__ import annotations
 import json
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.accounts.clocks import now_for
+from app import clock
+from app.accounts.clocks import offset_of
+from app.db import commit_without_waiting_for_disk
 from app.events import service as events
 from app.events.models import Event
 from app.ids import new_id
 from app.jobs.claims import ClaimedJob
 from app.jobs.queue import enqueue_many
-from app.transactions import end_transaction
+from app.transactions import reading
 from app.webhooks import endpoints, states
 from app.webhooks.addresses import BlockedDestination, resolve_destination
 from app.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -51,17 +55,25 @@ class Planned:
     url: str
     livemode: bool
     body: bytes
+    body_is_new: bool  # built for the first try: stored with its outcome
     secrets: tuple[str, ...]
+    endpoint_disabled: bool
 
 
-def deliver(session: Session, job: ClaimedJob) -> None:
-    """The body of a ``webhook.deliver`` job."""
-    planned = _plan(session, job.subject, job.payload["round"], job.payload["attempt"])
-    if planned is None:
+def deliver(session: Session, jobs: list[ClaimedJob]) -> None:
+    """The body of a unit of ``webhook.deliver`` jobs: the tries are sent side by side
+    and recorded in one transaction (app/jobs/kinds.py), so a slow receiver delays the
+    recording of its batch, not the sending."""
+    with reading(session):  # no transaction, and on SQLite no lock, across the HTTP calls
+        plans = _plan(session, jobs)
+    if not plans:
         return
-    end_transaction(session)  # no transaction, and on SQLite no write lock, across the HTTP call
-    sent = _send(planned)
-    _record(session, planned, sent)
+    if len(plans) == 1:
+        sents = [_send(plans[0])]
+    else:
+        with ThreadPoolExecutor(max_workers=len(plans), thread_name_prefix="vinr-webhook") as senders:
+            sents = list(senders.map(_send, plans))
+    _record(session, list(zip(plans, sents, strict=True)))
 
 
 def next_delay(attempt: int, sent: Sent) -> float:
@@ -74,30 +86,55 @@ def next_delay(attempt: int, sent: Sent) -> float:
     return delay * random.uniform(0.9, 1.1)  # noqa: S311 - jitter, so failed receivers are not hit in step
 
 
-def _plan(session: Session, delivery_id: str, round_: int, attempt: int) -> Planned | None:
-    delivery = session.get(WebhookDelivery, delivery_id)
-    if (delivery is None or delivery.status is not DeliveryStatus.PENDING or delivery.round != round_
-            or delivery.attempts_in_round != attempt - 1):
-        return None  # deleted, ended, resent since, or this try was made already
-    endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
-    assert endpoint is not None  # deleting an endpoint deletes its deliveries
-    if endpoint.disabled:
-        states.move(delivery, DeliveryStatus.FAILED)
-        delivery.next_attempt_at = None
-        return None
-    if delivery.body is None:
-        event = session.get(Event, delivery.event_id)
-        assert event is not None  # pruning an event deletes its deliveries
-        delivery.body = json.dumps(events.serialize(event), separators=(",", ":"), ensure_ascii=False).encode()
+_PLAN = (sa.select(WebhookDelivery, WebhookEndpoint, Event)
+         .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+         .join(Event, Event.id == WebhookDelivery.event_id)
+         .where(WebhookDelivery.id.in_(sa.bindparam("delivery_ids", expanding=True))))
+# The same rows to record outcomes on, the deliveries locked (in id order, so two workers
+# never wait on each other in a circle), with the account's clock.
+_TO_RECORD = (sa.select(WebhookDelivery, WebhookEndpoint,
+                        offset_of(WebhookDelivery.account_id, WebhookDelivery.livemode))
+              .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+              .where(WebhookDelivery.id.in_(sa.bindparam("delivery_ids", expanding=True)))
+              .order_by(WebhookDelivery.id)
+              .with_for_update(of=WebhookDelivery)
+              .execution_options(populate_existing=True))
+_NOT_SENT = Sent(status=None, error="endpoint_disabled: the endpoint was disabled", retry_after=None, duration_ms=0)
+
+
+def _plan(session: Session, jobs: list[ClaimedJob]) -> list[Planned]:
+    """What each job is to send; none for a job whose try is not due (ended, resent
+    since, made already, or its endpoint deleted)."""
+    rows = {delivery.id: (delivery, endpoint, event) for delivery, endpoint, event in session.execute(
+        _PLAN, {"delivery_ids": [job.subject for job in jobs]}).all()}
+    plans: dict[str, Planned] = {}
     now = time.time()
-    secrets = (endpoint.secret,) + (
-        (endpoint.previous_secret,) if endpoint.previous_secret and (endpoint.previous_secret_expires or 0) > now
-        else ())
-    return Planned(delivery.id, round_, attempt, delivery.event_id, endpoint.url, delivery.livemode, delivery.body,
-                   secrets)
+    for job in jobs:
+        found = rows.get(job.subject)
+        round_, attempt = job.payload["round"], job.payload["attempt"]
+        if found is None or job.subject in plans or not _is_due(found[0], round_, attempt):
+            continue
+        delivery, endpoint, event = found
+        body, body_is_new = delivery.body, False
+        if body is None:
+            body, body_is_new = json.dumps(events.serialize(event), separators=(",", ":"),
+                                           ensure_ascii=False).encode(), True
+        secrets = (endpoint.secret,) + (
+            (endpoint.previous_secret,) if endpoint.previous_secret and (endpoint.previous_secret_expires or 0) > now
+            else ())
+        plans[delivery.id] = Planned(delivery.id, round_, attempt, delivery.event_id, endpoint.url,
+                                     delivery.livemode, body, body_is_new, secrets, endpoint.disabled)
+    return list(plans.values())
+
+
+def _is_due(delivery: WebhookDelivery, round_: int, attempt: int) -> bool:
+    return (delivery.status is DeliveryStatus.PENDING and delivery.round == round_
+            and delivery.attempts_in_round == attempt - 1)
 
 
 def _send(planned: Planned) -> Sent:
+    if planned.endpoint_disabled:
+        return _NOT_SENT
     try:
         destination = resolve_destination(planned.url, livemode=planned.livemode)
     except BlockedDestination as blocked:
@@ -107,30 +144,41 @@ def _send(planned: Planned) -> Sent:
     return post(destination, planned.body, headers, timeout=TIMEOUT_SECONDS)
 
 
-def _record(session: Session, planned: Planned, sent: Sent) -> None:
-    delivery = session.get(WebhookDelivery, planned.delivery_id, with_for_update=True)
-    if delivery is None:
-        return  # the endpoint was deleted meanwhile
-    endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
-    assert endpoint is not None
-    now = now_for(session, delivery.account_id, delivery.livemode)
-    current = (delivery.status is DeliveryStatus.PENDING and delivery.round == planned.round
-               and delivery.attempts_in_round == planned.attempt - 1)
+def _record(session: Session, outcomes: list[tuple[Planned, Sent]]) -> None:
+    commit_without_waiting_for_disk(session)  # lost, the jobs run again: a second try each
+    rows = {delivery.id: (delivery, endpoint, offset) for delivery, endpoint, offset in session.execute(
+        _TO_RECORD, {"delivery_ids": [planned.delivery_id for planned, _ in outcomes]}).all()}
+    for planned, sent in outcomes:
+        found = rows.get(planned.delivery_id)
+        if found is not None:  # else the endpoint was deleted meanwhile
+            _record_one(session, planned, sent, *found)
+
+
+def _record_one(session: Session, planned: Planned, sent: Sent, delivery: WebhookDelivery,
+                endpoint: WebhookEndpoint, offset: int) -> None:
+    if not _is_due(delivery, planned.round, planned.attempt):
+        return  # resent while this try was on its way: the new round decides what comes next
+    if planned.endpoint_disabled:
+        states.move(delivery, DeliveryStatus.FAILED)
+        delivery.next_attempt_at = None
+        return
+    now = clock.now() + offset
     attempt = WebhookAttempt(id=new_id("wha"), account_id=delivery.account_id, livemode=delivery.livemode,
                              created=now, delivery_id=delivery.id, endpoint_id=endpoint.id,
                              event_id=delivery.event_id, event_type=delivery.event_type, http_status=sent.status,
                              error=sent.error[:500] if sent.error else None, duration_ms=sent.duration_ms,
                              succeeded=sent.ok, next_retry_at=None)
     session.add(attempt)
-    if not current:
-        return  # resent while this try was on its way: the new round decides what comes next
+    if planned.body_is_new and delivery.body is None:
+        delivery.body = planned.body
     delivery.attempts_in_round += 1
     delivery.last_attempt_at = now
     delivery.round_started_at = delivery.round_started_at or now
     delivery.next_attempt_at = None
     if sent.ok:
         states.move(delivery, DeliveryStatus.SUCCEEDED)
-        endpoint.failing_since = None
+        if endpoint.failing_since is not None:
+            endpoint.failing_since = None
         return
     endpoint.failing_since = endpoint.failing_since or now
     if sent.status == 410:

@@ -40,7 +40,7 @@ def test_claims_take_due_jobs_only_and_each_once(db_session: Any) -> None:
     [held] = [j for j in claims.claim(db_session, "w1", 10, 30) if j.kind == "test.kind"]
     assert held.subject == "now" and held.attempts == 1
     assert [j for j in claims.claim(db_session, "w2", 10, 30) if j.kind == "test.kind"] == []
-    claims.finish(db_session, held, "w1")
+    claims.finish(db_session, [held], "w1")
     assert [j.status for j in jobs(db_session)] == [JobStatus.DONE, JobStatus.QUEUED]
 
 
@@ -52,8 +52,8 @@ def test_an_expired_lease_puts_the_job_back_and_the_late_finish_counts_for_nothi
     [again] = [j for j in claims.claim(db_session, "alive", 10, 30) if j.kind == "test.kind"]
     assert again.id == held.id and again.attempts == 2
     with pytest.raises(LeaseLost):
-        claims.finish(db_session, held, "dead")
-    claims.finish(db_session, again, "alive")
+        claims.finish(db_session, [held], "dead")
+    claims.finish(db_session, [again], "alive")
     assert jobs(db_session)[0].status is JobStatus.DONE
 
 
