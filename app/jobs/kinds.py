@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.jobs import housekeeping
 from app.jobs.claims import ClaimedJob
-from app.webhooks.delivery import deliver
+from app.webhooks.delivery import BATCH_SENDS, deliver
 from app.webhooks.outbox import DELIVER
 
 Runner = Callable[[Session, list[ClaimedJob]], None]
@@ -32,7 +32,7 @@ class Kind:
 
 
 KINDS: dict[str, Kind] = {
-    DELIVER: Kind(deliver, batch=25),
+    DELIVER: Kind(deliver, batch=BATCH_SENDS),
     housekeeping.PRUNE: Kind(one_by_one(housekeeping.prune)),
     housekeeping.SWEEP_DEAD_CLAIMS: Kind(one_by_one(housekeeping.sweep_dead_claims)),
     housekeeping.FINISH_DEAD_CLAIM: Kind(one_by_one(housekeeping.finish_dead_claim)),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ RETRY_FOR = 3 * DAY  # a round gives up once its first try is this old
 DISABLE_AFTER = 5 * DAY  # of nothing but failures
 OVERLOADED = frozenset({429, 502, 503, 504})  # and timeouts: these back off twice as long
 TIMEOUT_SECONDS = 10.0
+BATCH_SENDS = 25  # tries of one unit of work sent side by side (app/jobs/kinds.py batch)
 
 
 @dataclass(frozen=True)
@@ -68,12 +70,20 @@ def deliver(session: Session, jobs: list[ClaimedJob]) -> None:
         plans = _plan(session, jobs)
     if not plans:
         return
-    if len(plans) == 1:
-        sents = [_send(plans[0])]
-    else:
-        with ThreadPoolExecutor(max_workers=len(plans), thread_name_prefix="vinr-webhook") as senders:
-            sents = list(senders.map(_send, plans))
+    sents = [_send(plans[0])] if len(plans) == 1 else list(_senders().map(_send, plans))
     _record(session, list(zip(plans, sents, strict=True)))
+
+
+_local = threading.local()
+
+
+def _senders() -> ThreadPoolExecutor:
+    """The calling worker thread's own senders (started as needed, then kept): a
+    receiver that takes its whole 10 s holds this unit of work only, not the others."""
+    pool: ThreadPoolExecutor | None = getattr(_local, "senders", None)
+    if pool is None:
+        pool = _local.senders = ThreadPoolExecutor(max_workers=BATCH_SENDS, thread_name_prefix="vinr-webhook")
+    return pool
 
 
 def next_delay(attempt: int, sent: Sent) -> float:
