@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, request
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -17,6 +17,7 @@ from app.errors import Conflict, DomainError, InvalidRequest, ServiceUnavailable
 from app.extensions import babel, csrf, db, limiter
 
 log = logging.getLogger(__name__)
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
 
 
 def create_app(overrides: Mapping[str, Any] | None = None, *, instance_path: str | None = None) -> Flask:
@@ -133,6 +134,17 @@ def _register_errors(app: Flask) -> None:
             return _html_conflict()
         return error_response(Conflict("A concurrent request created a conflicting object; retry.",
                                        code="concurrent_modification"))
+
+    @app.errorhandler(OperationalError)
+    def _operational(error: OperationalError) -> Response | tuple[str, int]:
+        # PostgreSQL broke a lock cycle (a request and the worker locking the same rows in
+        # opposite order) or refused a serialization: the request changed nothing; a retry works.
+        db.session.rollback()
+        if getattr(error.orig, "sqlstate", None) not in RETRYABLE_SQLSTATES:
+            return _unexpected(error)
+        if not _wants_json():
+            return _html_conflict()
+        return error_response(Conflict("A concurrent change got in the way; retry.", code="concurrent_modification"))
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Response | HTTPException | tuple[str, int]:

@@ -23,8 +23,8 @@ from app.events import service as events
 from app.extensions import db
 from app.jobs.kinds import KINDS
 from app.jobs.models import Job, JobStatus
-from app.webhooks.outbox import DELIVER
 from app.webhooks.models import WebhookDelivery
+from app.webhooks.outbox import DELIVER
 from tests.conftest import ROOT
 from tests.receiver import Receiver, Reply
 
