@@ -1,10 +1,12 @@
-"""Sending one planned try of a delivery, and what its answer means (SPEC §4).
+"""Sending planned tries of deliveries, and what their answers mean (SPEC §4).
 
-The worker runs ``deliver`` for each ``webhook.deliver`` job. The job is one try:
-read what to send, send it outside any transaction, then record the attempt (with the
-body bytes, at the first try, so every retry sends the same) and plan the next try, or
-end the delivery, in the job's own transaction. A job whose try was made already, or that belongs to an
-older round (the delivery was resent since), does nothing, so a job run twice sends once.
+Each ``webhook.deliver`` job is one try of one delivery; the worker hands ``deliver``
+up to BATCH_SENDS of them as one unit of work. It reads what to send, sends the tries
+side by side outside any transaction, then records each attempt (with the body bytes,
+at the first try, so every retry sends the same) and plans the next try or ends the
+delivery, all in the unit's transaction. A job whose try was made already, or that
+belongs to an older round (the delivery was resent since), does nothing. A worker that
+dies between sending and recording leaves the try to be made again: at least once.
 
 Times on the delivery follow the account's clock (a test clock in test mode);
 signatures carry the real time.

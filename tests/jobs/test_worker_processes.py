@@ -166,3 +166,25 @@ def test_an_idle_worker_delivers_a_committed_event_promptly(committed_app: Flask
     assert receiver.received[0].headers["webhook-id"] == ids[0]
     assert json.loads(receiver.received[0].body)["type"] == "customer.created"
     assert receiver.received[0].at - committed < 5
+
+
+def test_a_running_worker_acts_on_a_moved_test_clock(committed_app: Flask, receiver: Receiver,
+                                                    workers: Workers) -> None:
+    receiver.reply(Reply(503, {"Retry-After": "3000"}))  # the next try in an hour (3000 s, jittered)
+    with committed_app.app_context():
+        merchant = create_merchant(db.session, "Clock Test", "CLK")
+        db.session.commit()
+    client = committed_app.test_client()
+    headers = {"X-Api-Key": merchant.test_secret_key}
+    assert client.post("/v1/webhook_endpoints", headers=headers,
+                       json={"url": receiver.url, "enabled_events": ["*"]}).status_code == 200
+    workers.start()
+    client.post("/v1/customers", headers=headers, json={"email": "clock@example.com"})
+    made = client.get("/v1/webhook_endpoints", headers=headers).get_json()["data"][0]
+    wait_until(lambda: client.get(f"/v1/webhook_endpoints/{made['id']}/deliveries", headers=headers)
+               .get_json()["data"] != [], 10, "the failed try to be recorded")
+    client.post("/v1/test_helpers/advance_clock", headers=headers, json={"seconds": 3600})
+    moved = time.time()
+    first, second = receiver.wait_for(2, 10)
+    assert second.body == first.body
+    assert second.at - moved < 5

@@ -276,3 +276,25 @@ def test_each_mode_and_account_has_its_own_endpoints(merchant: Any, other_mercha
     run_jobs()
     assert receiver.received == []
     assert merchant.live.ok("GET", "/v1/webhook_endpoints")["data"] == []
+
+
+def test_a_change_that_rolls_back_leaves_no_delivery_and_no_job(api: Api, endpoint: dict[str, Any],
+                                                                 db_session: Any, receiver: Receiver,
+                                                                 run_jobs: Any) -> None:
+    import sqlalchemy as sa
+
+    from app.accounts.service import authenticate
+    from app.customers import service as customers
+    from app.customers.schemas import CustomerCreate
+    from app.jobs.models import Job
+    from app.webhooks.models import WebhookDelivery
+
+    caller = authenticate(db_session, api.key)
+    savepoint = db_session.begin_nested()
+    customers.create_customer(db_session, caller, CustomerCreate(email="gone@example.com"))
+    assert db_session.scalar(sa.select(sa.func.count()).select_from(WebhookDelivery)) == 1  # queued with it
+    savepoint.rollback()
+    assert db_session.scalar(sa.select(sa.func.count()).select_from(WebhookDelivery)) == 0
+    assert db_session.scalar(sa.select(sa.func.count()).select_from(Job).where(Job.kind == "webhook.deliver")) == 0
+    run_jobs()
+    assert receiver.received == []
