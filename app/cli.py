@@ -104,3 +104,18 @@ def register(app: Flask) -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: worker.stop())
         worker.run()
+
+    @app.cli.command("jobs")
+    @click.option("--retry-failed", is_flag=True, help="Queue every failed job again, due now.")
+    def jobs_cmd(retry_failed: bool) -> None:
+        """How much background work is queued, running, done and failed; the failed jobs."""
+        from app.jobs import claims
+
+        if retry_failed:
+            click.echo(f"{claims.retry_failed(db.session)} failed jobs queued again")
+            db.session.commit()
+        counts = claims.counts(db.session)
+        statuses = ("queued", "running", "done", "failed")
+        click.echo("  ".join(f"{status}: {counts.get(status, 0)}" for status in statuses))
+        for job in claims.failed(db.session):
+            click.echo(f"failed job {job.id} {job.kind} {job.subject} after {job.attempts} attempts: {job.last_error}")

@@ -35,3 +35,24 @@ def test_db_upgrade_then_create_merchant_prints_usable_keys(tmp_path: Path) -> N
     assert metal.exit_code != 0 and "--currency" in metal.output and "invoiced in" in metal.output
     db_path = tmp_path / "cli.db"
     assert out["test_secret_key"].encode() not in db_path.read_bytes()
+
+
+def test_the_jobs_command_shows_and_requeues_failed_work(tmp_path: Path) -> None:
+    from app.jobs import claims
+    from app.jobs.queue import enqueue
+
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'jobs.db'}", "SECRET_KEY": "s" * 32})
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    with app.app_context():
+        enqueue(db.session, "webhook.deliver", "whd_gone", payload={"round": 1, "attempt": 1})
+        [job] = claims.claim(db.session, "w", 1, 30)
+        db.session.execute(sa.text("UPDATE jobs SET attempts = :n"), {"n": claims.MAX_ATTEMPTS})
+        claims.retry_later(db.session, claims.ClaimedJob(**{**job.__dict__, "attempts": claims.MAX_ATTEMPTS}),
+                           "w", "RuntimeError: receiver exploded")
+        db.session.commit()
+    shown = runner.invoke(args=["jobs"])
+    assert shown.exit_code == 0, shown.output
+    assert "failed: 1" in shown.output and "RuntimeError: receiver exploded" in shown.output
+    again = runner.invoke(args=["jobs", "--retry-failed"])
+    assert "1 failed jobs queued again" in again.output and "queued: 1" in again.output and "failed: 0" in again.output

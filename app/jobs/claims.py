@@ -110,3 +110,23 @@ def prune_done(session: Session, older_than: float) -> None:
     """Forget done jobs finished before ``older_than`` (their unique keys with them)."""
     session.execute(sa.delete(Job).where(Job.status == JobStatus.DONE, Job.finished_at < older_than)
                     .execution_options(synchronize_session=False))
+
+
+def counts(session: Session) -> dict[str, int]:
+    """Jobs by status (``flask --app wsgi jobs``)."""
+    rows = session.execute(sa.select(Job.status, sa.func.count()).group_by(Job.status)).all()
+    return {JobStatus(status).value: count for status, count in rows}
+
+
+def failed(session: Session, limit: int = 50) -> list[Job]:
+    """The most recently failed jobs, newest first."""
+    return list(session.execute(sa.select(Job).where(Job.status == JobStatus.FAILED)
+                                .order_by(Job.finished_at.desc()).limit(limit)).scalars())
+
+
+def retry_failed(session: Session) -> int:
+    """Give every failed job a fresh set of attempts, due now (after a fix is deployed)."""
+    result = session.execute(sa.update(Job).where(Job.status == JobStatus.FAILED)
+                             .values(status=JobStatus.QUEUED, due_at=time.time(), attempts=0, finished_at=None)
+                             .execution_options(synchronize_session=False))
+    return result.rowcount  # type: ignore[attr-defined, no-any-return]  # CursorResult

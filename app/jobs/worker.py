@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 LEASE_SECONDS = 45.0
 SQLITE_POLL_SECONDS = 0.1
 POSTGRES_POLL_SECONDS = 2.0  # a fallback: LISTEN wakes the worker before that
+DATABASE_RETRY_SECONDS = 2.0
 SCHEDULE_EVERY_SECONDS = 30.0  # how often periodic work is queued
 
 
@@ -51,6 +52,7 @@ class Worker:
         self._in_flight: dict[int, Future[None]] = {}
         self._lock = threading.Lock()
         self._next_schedule = 0.0
+        self._listener: psycopg.Connection[Any] | None = None  # PostgreSQL: LISTENs while idle
         with app.app_context():
             self._postgres = db.engine.dialect.name == "postgresql"
             self._url = db.engine.url
@@ -75,31 +77,38 @@ class Worker:
                 ran += len(unit)
 
     def run(self) -> None:
-        """Run jobs until ``stop``."""
-        listener = self._listen() if self._postgres else None
+        """Run jobs until ``stop``. A database that goes away is waited for, not fatal."""
         heartbeat = threading.Thread(target=self._heartbeat, name="vinr-heartbeat", daemon=True)
         heartbeat.start()
         log.info("worker %s started (%d threads)", self.id, self.concurrency)
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="vinr-job") as pool:
             while not self._stopping.is_set():
-                self._schedule_periodic()
-                free = self.concurrency - len(self._in_flight)
-                if free <= 0:
-                    self._slot_free.wait(1.0)
-                    self._slot_free.clear()
-                    continue
-                limit = free * kinds.MAX_BATCH
-                with self.app.app_context():
-                    jobs = self._claim(limit)
-                    wait = 0.0 if len(jobs) == limit else self._until_next_due()
-                for unit in kinds.units(jobs):
-                    self._start(pool, unit)
-                if wait > 0:
-                    self._wait(listener, wait)
+                try:
+                    self._step(pool)
+                except Exception:
+                    log.exception("worker %s: the database did not answer; trying again", self.id)
+                    self._close_listener()
+                    self._stopping.wait(DATABASE_RETRY_SECONDS)
         heartbeat.join(timeout=5)
-        if listener is not None:
-            listener.close()
+        self._close_listener()
         log.info("worker %s stopped", self.id)
+
+    def _step(self, pool: ThreadPoolExecutor) -> None:
+        """Claim what there is room for and start it, or wait for work."""
+        self._schedule_periodic()
+        free = self.concurrency - len(self._in_flight)
+        if free <= 0:
+            self._slot_free.wait(1.0)
+            self._slot_free.clear()
+            return
+        limit = free * kinds.MAX_BATCH
+        with self.app.app_context():
+            jobs = self._claim(limit)
+            wait = 0.0 if len(jobs) == limit else self._until_next_due()
+        for unit in kinds.units(jobs):
+            self._start(pool, unit)
+        if wait > 0:
+            self._wait(wait)
 
     # -- claiming and running
 
@@ -157,18 +166,22 @@ class Worker:
             return poll
         return max(0.0, min(poll, next_due - time.time(), self._next_schedule - time.time()))
 
-    def _listen(self) -> psycopg.Connection[Any]:
-        conninfo = self._url.set(drivername="postgresql").render_as_string(hide_password=False)
-        connection = psycopg.connect(conninfo, autocommit=True)
-        connection.execute(f"LISTEN {CHANNEL}")
-        return connection
-
-    def _wait(self, listener: psycopg.Connection[Any] | None, seconds: float) -> None:
-        if listener is None:
+    def _wait(self, seconds: float) -> None:
+        if not self._postgres:
             self._stopping.wait(seconds)
             return
-        for _notify in listener.notifies(timeout=seconds, stop_after=1):
+        if self._listener is None:
+            conninfo = self._url.set(drivername="postgresql").render_as_string(hide_password=False)
+            self._listener = psycopg.connect(conninfo, autocommit=True)
+            self._listener.execute(f"LISTEN {CHANNEL}")
+            return  # work committed before LISTEN sent no notice to us: claim again first
+        for _notify in self._listener.notifies(timeout=seconds, stop_after=1):
             pass
+
+    def _close_listener(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
 
     # -- leases and periodic work
 

@@ -25,7 +25,7 @@ from app.jobs.kinds import KINDS
 from app.jobs.models import Job, JobStatus
 from app.webhooks.models import WebhookDelivery
 from app.webhooks.outbox import DELIVER
-from tests.conftest import ROOT
+from tests.conftest import ROOT, is_postgres
 from tests.receiver import Receiver, Reply
 
 
@@ -188,3 +188,19 @@ def test_a_running_worker_acts_on_a_moved_test_clock(committed_app: Flask, recei
     first, second = receiver.wait_for(2, 10)
     assert second.body == first.body
     assert second.at - moved < 5
+
+
+@pytest.mark.postgres
+def test_a_worker_rides_out_lost_database_connections(committed_app: Flask, receiver: Receiver,
+                                                     workers: Workers) -> None:
+    if not is_postgres():
+        pytest.skip("PostgreSQL only: needs VINR_TEST_DATABASE_URL (connections are cut on the server)")
+    worker = workers.start()
+    time.sleep(3)  # idle, waiting on LISTEN
+    with committed_app.app_context():
+        db.session.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                   "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        db.session.commit()
+    account, ids = queue_events(committed_app, receiver, 3)
+    wait_until(lambda: set(delivered(receiver)) == set(ids), 20, "deliveries after the reconnect")
+    assert worker.poll() is None  # still running
