@@ -37,19 +37,19 @@ def test_a_job_queued_in_a_transaction_that_rolls_back_is_gone(db_session: Any) 
 def test_claims_take_due_jobs_only_and_each_once(db_session: Any) -> None:
     enqueue(db_session, "test.kind", "now")
     enqueue(db_session, "test.kind", "later", delay=3600)
-    [held] = [j for j in claims.claim(db_session, "w1", 10, 30) if j.kind == "test.kind"]
+    [held] = [j for j in claims.claim(db_session, "w1", 1000, 30) if j.kind == "test.kind"]
     assert held.subject == "now" and held.attempts == 1
-    assert [j for j in claims.claim(db_session, "w2", 10, 30) if j.kind == "test.kind"] == []
+    assert [j for j in claims.claim(db_session, "w2", 1000, 30) if j.kind == "test.kind"] == []
     claims.finish(db_session, [held], "w1")
     assert [j.status for j in jobs(db_session)] == [JobStatus.DONE, JobStatus.QUEUED]
 
 
 def test_an_expired_lease_puts_the_job_back_and_the_late_finish_counts_for_nothing(db_session: Any) -> None:
     enqueue(db_session, "test.kind", "subject")
-    [held] = [j for j in claims.claim(db_session, "dead", 10, 30) if j.kind == "test.kind"]
-    assert [j for j in claims.claim(db_session, "alive", 10, 30) if j.kind == "test.kind"] == []  # still held
+    [held] = [j for j in claims.claim(db_session, "dead", 1000, 30) if j.kind == "test.kind"]
+    assert [j for j in claims.claim(db_session, "alive", 1000, 30) if j.kind == "test.kind"] == []  # still held
     db_session.execute(sa.update(Job).where(Job.id == held.id).values(locked_until=time.time() - 1))
-    [again] = [j for j in claims.claim(db_session, "alive", 10, 30) if j.kind == "test.kind"]
+    [again] = [j for j in claims.claim(db_session, "alive", 1000, 30) if j.kind == "test.kind"]
     assert again.id == held.id and again.attempts == 2
     with pytest.raises(LeaseLost):
         claims.finish(db_session, [held], "dead")
@@ -59,7 +59,7 @@ def test_an_expired_lease_puts_the_job_back_and_the_late_finish_counts_for_nothi
 
 def test_renewing_a_lease_keeps_the_job(db_session: Any) -> None:
     enqueue(db_session, "test.kind", "subject")
-    [held] = [j for j in claims.claim(db_session, "w1", 10, 1) if j.kind == "test.kind"]
+    [held] = [j for j in claims.claim(db_session, "w1", 1000, 1) if j.kind == "test.kind"]
     claims.renew(db_session, "w1", 600)
     [row] = jobs(db_session)
     assert row.locked_until is not None and row.locked_until > time.time() + 500
@@ -67,21 +67,21 @@ def test_renewing_a_lease_keeps_the_job(db_session: Any) -> None:
 
 def test_a_job_that_raises_is_retried_later_then_fails_for_good(db_session: Any) -> None:
     enqueue(db_session, "test.kind", "subject")
-    [held] = [j for j in claims.claim(db_session, "w1", 10, 30) if j.kind == "test.kind"]
+    [held] = [j for j in claims.claim(db_session, "w1", 1000, 30) if j.kind == "test.kind"]
     claims.retry_later(db_session, held, "w1", "RuntimeError: boom")
     [row] = jobs(db_session)
     assert row.status is JobStatus.QUEUED and row.last_error == "RuntimeError: boom"
     assert row.due_at > time.time() + 3  # about 5 s, jittered
     db_session.execute(sa.update(Job).where(Job.id == row.id).values(attempts=claims.MAX_ATTEMPTS - 1,
                                                                      due_at=time.time()))
-    [last] = [j for j in claims.claim(db_session, "w1", 10, 30) if j.kind == "test.kind"]
+    [last] = [j for j in claims.claim(db_session, "w1", 1000, 30) if j.kind == "test.kind"]
     claims.retry_later(db_session, last, "w1", "RuntimeError: boom")
     assert jobs(db_session)[0].status is JobStatus.FAILED
 
 
 def test_released_jobs_are_due_again_without_counting_an_attempt(db_session: Any) -> None:
     enqueue(db_session, "test.kind", "subject")
-    [held] = [j for j in claims.claim(db_session, "w1", 10, 30) if j.kind == "test.kind"]
+    [held] = [j for j in claims.claim(db_session, "w1", 1000, 30) if j.kind == "test.kind"]
     claims.release(db_session, [held.id], "w1")
     [row] = jobs(db_session)
     assert row.status is JobStatus.QUEUED and row.attempts == 0
