@@ -25,6 +25,10 @@ class Received:
     at: float
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 1024  # a worker opens many connections at once; the default backlog is 5
+
+
 class Receiver:
     def __init__(self) -> None:
         self.received: list[Received] = []
@@ -62,7 +66,7 @@ class Receiver:
             def log_message(self, *_args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()

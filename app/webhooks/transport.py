@@ -36,7 +36,10 @@ from app.webhooks.addresses import Destination
 USER_AGENT: Final = "VINR-Webhooks/1"
 BODY_LIMIT: Final = 64 * 1024  # bytes of a response body read (and discarded); the status is the answer
 POOL_LIMIT: Final = 32  # endpoints whose connections a process keeps; least recently used go first
-CONNECTIONS_PER_POOL: Final = 4  # idle keep-alive connections kept per endpoint (more are opened as needed)
+# Idle keep-alive connections kept per endpoint (more are opened as needed): as many as
+# one unit of work sends at once (app/webhooks/delivery.py BATCH_SENDS), so a busy
+# endpoint's connections are reused instead of reopened.
+CONNECTIONS_PER_POOL: Final = 25
 _ERROR_LENGTH: Final = 200  # characters of an exception's text kept in Sent.error
 
 _PoolKey = tuple[str, str, int, str, ssl.SSLContext | None, str | None]
