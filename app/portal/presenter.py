@@ -4,12 +4,10 @@ so the PDF is the page's own partials with the same numbers (SPEC §7)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_decimal
 from flask import g, request
 from flask_babel import gettext
 from sqlalchemy import select
@@ -20,7 +18,7 @@ from app.branding.service import BrandView, brand_view
 from app.customers.models import Customer
 from app.invoices.hosted import is_past_due
 from app.invoices.models import Invoice
-from app.money import exponent
+from app.money import display
 
 SUPPORTED_LOCALES = ("en", "de")
 
@@ -40,15 +38,7 @@ def current_locale() -> str:
 
 def money(amount: int, currency: str) -> str:
     """Minor units as the customer's locale writes money (Babel)."""
-    return _format_money(amount, currency, current_locale())
-
-
-@lru_cache(maxsize=4096)
-def _format_money(amount: int, currency: str, locale: str) -> str:
-    # A page formats ~25 amounts, most of them repeats, and Babel costs ~30 µs
-    # a call: the output is a pure function of the inputs.
-    value = Decimal(amount).scaleb(-exponent(currency))
-    return str(format_currency(value, currency.upper(), locale=locale))
+    return display(amount, currency, current_locale())
 
 
 def date(timestamp: int | None) -> str:

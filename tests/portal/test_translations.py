@@ -12,7 +12,8 @@ from babel.messages.pofile import read_po
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ROOT / "app" / "translations" / "de" / "LC_MESSAGES"
 
-METHODS = [("app/**.py", "python"), ("app/templates/**.html", "jinja2"), ("themes/**.html", "jinja2")]
+METHODS = [("app/**.py", "python"), ("app/templates/**.html", "jinja2"), ("app/templates/**.txt", "jinja2"),
+           ("themes/**.html", "jinja2")]
 
 
 def _source_messages() -> set[str]:
