@@ -119,3 +119,21 @@ def register(app: Flask) -> None:
         click.echo("  ".join(f"{status}: {counts.get(status, 0)}" for status in statuses))
         for job in claims.failed(db.session):
             click.echo(f"failed job {job.id} {job.kind} {job.subject} after {job.attempts} attempts: {job.last_error}")
+
+    @app.cli.command("outbox")
+    @click.argument("email_id", required=False)
+    def outbox_cmd(email_id: str | None) -> None:
+        """The newest emails (kept here when VINR_SMTP_URL is unset), or one of them in full."""
+        from app.emails.models import Email
+        from app.emails.service import outbox
+
+        if email_id is not None:
+            email = db.session.get(Email, email_id)
+            if email is None:
+                raise click.UsageError(f"no email {email_id!r}")
+            click.echo(f"Message-ID: {email.message_id}\nTo: {email.to_address}\nSubject: {email.subject}\n"
+                       f"Status: {email.status.value}\n\n{email.text or ''}\n--- HTML ---\n{email.html or ''}")
+            return
+        for email in outbox(db.session):
+            click.echo(f"{email.id}  {email.status.value:<7} {email.kind:<16} {email.to_address}  "
+                       f"{email.subject or ''}")

@@ -26,6 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_URL": "http://127.0.0.1:5000",
     "SECRET_KEY": None,  # None: a random key kept in the instance folder
     "SMTP_URL": None,
+    "EMAIL_FROM": None,  # None: invoices@ the host of PUBLIC_URL; the From name is the merchant's
     "PROCESSOR_URL": None,
     "PROCESSOR_KEY": None,
     "REDIS_URL": None,
@@ -72,6 +73,8 @@ def load(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     cfg["SECRET_KEY"] = secret
 
     cfg["PUBLIC_URL"] = _http_url("PUBLIC_URL", str(cfg["PUBLIC_URL"])).rstrip("/")
+
+    cfg["EMAIL_FROM"] = _email_from(cfg["EMAIL_FROM"], cfg["PUBLIC_URL"])
 
     if cfg["SMTP_URL"] is not None:
         parts = urlsplit(str(cfg["SMTP_URL"]))
@@ -141,6 +144,18 @@ def _database_url(value: str) -> str:
     if backend == "sqlite":
         return url.render_as_string(hide_password=False)
     raise _fail("DATABASE_URL", f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
+
+
+def _email_from(value: Any, public_url: str) -> str:
+    if value is None:
+        host = urlsplit(public_url).hostname or "localhost"
+        is_name = any(c.isalpha() for c in host) and "." in host
+        return f"invoices@{host if is_name else 'localhost'}"
+    address = str(value)
+    local, at, domain = address.rpartition("@")
+    if not at or not local or not domain or any(c.isspace() or c in "<>\"," for c in address):
+        raise _fail("EMAIL_FROM", f"must be a plain address such as invoices@example.com, got {address!r}")
+    return address
 
 
 def _http_url(name: str, value: str) -> str:

@@ -5,6 +5,7 @@ from app.branding.models import Branding
 from app.catalog.models import Coupon, Price, TaxRate
 from app.customers.models import Customer
 from app.documents.models import InvoiceDocument
+from app.emails.models import Email
 from app.events.models import Event
 from app.idempotency.models import IdempotencyKey
 from app.invoices.models import Invoice, InvoiceItem, InvoiceLine
@@ -13,7 +14,7 @@ from app.payments.models import CardAttempt, Payment, PaymentMethod
 from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
-    "Account", "ApiKey", "Branding", "CardAttempt", "Coupon", "Customer", "Event", "IdempotencyKey", "Invoice",
+    "Account", "ApiKey", "Branding", "CardAttempt", "Coupon", "Customer", "Email", "Event", "IdempotencyKey", "Invoice",
     "InvoiceCounter", "InvoiceDocument", "InvoiceItem", "InvoiceLine", "Job", "Payment", "PaymentMethod", "Price",
     "TaxRate", "TestClock", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
 ]

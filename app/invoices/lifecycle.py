@@ -8,6 +8,7 @@ from app import clock, tokens
 from app.accounts.service import Caller, next_invoice_number
 from app.customers.models import Customer
 from app.customers.service import serialize as serialize_customer
+from app.emails.service import queue_email
 from app.errors import InvalidRequest
 from app.events.service import record
 from app.invoices.drafts import load_draft
@@ -107,11 +108,12 @@ def mark_uncollectible(session: Session, caller: Caller, invoice_id: str) -> Inv
 
 
 def send(session: Session, caller: Caller, invoice_id: str) -> Invoice:
-    """Record that the hosted link goes to the customer (delivery is the worker's)."""
+    """Queue the invoice email with the hosted link to the customer (the worker sends it)."""
     invoice = get_for(session, caller, Invoice, invoice_id)
     if invoice.status is not S.OPEN:
         raise illegal(invoice, "send")
     if not invoice.customer_email:
         raise InvalidRequest("The invoice has no customer email to send to.", param="customer_email")
     record_event(session, invoice, "invoice.sent")
+    queue_email(session, "invoice", invoice)
     return invoice

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from app.emails.delivery import send as send_email
+from app.emails.service import SEND as SEND_EMAIL
 from app.jobs import housekeeping
 from app.jobs.claims import ClaimedJob
 from app.webhooks.delivery import BATCH_SENDS, deliver
@@ -33,6 +35,7 @@ class Kind:
 
 KINDS: dict[str, Kind] = {
     DELIVER: Kind(deliver, batch=BATCH_SENDS),
+    SEND_EMAIL: Kind(one_by_one(send_email)),
     housekeeping.PRUNE: Kind(one_by_one(housekeeping.prune)),
     housekeeping.SWEEP_DEAD_CLAIMS: Kind(one_by_one(housekeeping.sweep_dead_claims)),
     housekeeping.FINISH_DEAD_CLAIM: Kind(one_by_one(housekeeping.finish_dead_claim)),

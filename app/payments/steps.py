@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.customers.models import Customer
+from app.emails.service import queue_email
 from app.errors import Conflict
 from app.events.service import record as record_payment_event
 from app.ids import new_id
@@ -240,6 +241,7 @@ def _apply(session: Session, invoice: Invoice, payment: Payment, result: ChargeR
                              serialize_payment(payment))
         record_event(session, invoice, "invoice.payment_succeeded")
         record_event(session, invoice, "invoice.paid")
+        queue_email(session, "receipt", invoice, payment_id=payment.id)
         if payment.set_default_on_success and payment.payment_method_id is not None:
             # Read anew: a customer deleted meanwhile keeps no card.
             customer = session.get_one(Customer, invoice.customer_id, populate_existing=True)

@@ -1,0 +1,119 @@
+"""The worker's side of an email: render it once, hand it to the mail server, and
+retry with backoff while the server is away or answers 4xx (SPEC §5: never lost).
+
+Each ``email.send`` job is one try. The message is rendered at the first try and kept,
+with the Message-ID fixed when it was queued, so a retry after an unclear answer (the
+connection dropped after DATA) is the same message, recognisably. A 5xx refusal fails
+the email for good; either way the merchant sees an event (``email.sent``/``email.failed``).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.accounts.clocks import offset_of
+from app.emails import message, service, states
+from app.emails.compose import Composed, choose_locale, compose
+from app.emails.models import Email, EmailStatus
+from app.emails.transport import Handed, hand_over
+from app.events import service as events
+from app.invoices.models import Invoice
+from app.invoices.serializers import hosted_url
+from app.jobs.claims import ClaimedJob
+from app.jobs.queue import enqueue
+from app.payments.models import Payment
+from app.transactions import reading
+
+# Seconds before each retry, then every RETRY_EVERY: MAX_TRIES tries span about 3 days.
+RETRY_DELAYS = (30, 120, 600, 1800, 3600, 7200)
+RETRY_EVERY = 4 * 3600
+MAX_TRIES = len(RETRY_DELAYS) + 1 + (3 * 86400 - sum(RETRY_DELAYS)) // RETRY_EVERY
+
+_TO_RECORD = (sa.select(Email, offset_of(Email.account_id, Email.livemode))
+              .where(Email.id == sa.bindparam("email_id"))
+              .with_for_update(of=Email).execution_options(populate_existing=True))
+
+
+@dataclass(frozen=True)
+class Prepared:
+    email_id: str
+    attempt: int
+    composed: Composed
+    rendered_now: bool
+    message: EmailMessage
+
+
+def send(session: Session, job: ClaimedJob) -> None:
+    """The body of an ``email.send`` job."""
+    with reading(session):  # nothing held while the mail server talks
+        prepared = _prepare(session, job.subject, job.payload["attempt"])
+    if prepared is None:
+        return
+    handed = hand_over(current_app.config["SMTP_URL"], prepared.message)
+    _record(session, prepared, handed)
+
+
+def _prepare(session: Session, email_id: str, attempt: int) -> Prepared | None:
+    email = session.get(Email, email_id)
+    if email is None or email.status is not EmailStatus.QUEUED or email.attempts != attempt - 1:
+        return None  # sent, failed, or this try was made already
+    invoice = session.get(Invoice, email.invoice_id) if email.invoice_id else None
+    assert invoice is not None  # every email so far is about an invoice
+    rendered_now = email.subject is None or email.text is None or email.html is None
+    if rendered_now:  # stored with the outcome: this transaction only reads
+        composed = _compose(session, email, invoice)
+    else:
+        composed = Composed(str(email.subject), str(email.text), str(email.html))
+    branding = invoice.account.branding
+    built = message.build(email, composed, merchant_name=invoice.account.name,
+                          sender=current_app.config["EMAIL_FROM"],
+                          reply_to=branding.support_email if branding is not None else None)
+    return Prepared(email.id, attempt, composed, rendered_now, built)
+
+
+def _compose(session: Session, email: Email, invoice: Invoice) -> Composed:
+    url = hosted_url(invoice) or ""
+    payment = session.get(Payment, email.payment_id) if email.payment_id else None
+    return compose(email.kind, invoice=invoice, locale=choose_locale(list(invoice.customer.preferred_locales)),
+                   hosted_url=url, pdf_url=f"{url}/pdf", payment=payment, days=email.days)
+
+
+def _record(session: Session, prepared: Prepared, handed: Handed) -> None:
+    found = session.execute(_TO_RECORD, {"email_id": prepared.email_id}).one_or_none()
+    if found is None:
+        return
+    email, offset = found
+    if email.status is not EmailStatus.QUEUED or email.attempts != prepared.attempt - 1:
+        return
+    now = clock.now() + offset
+    if prepared.rendered_now and email.subject is None:
+        email.subject, email.text, email.html = (prepared.composed.subject, prepared.composed.text,
+                                                 prepared.composed.html)
+    email.attempts += 1
+    email.last_error = handed.error
+    if handed.via is not None:
+        states.move(email, EmailStatus.SENT)
+        email.sent_at, email.sent_via = now, handed.via
+        _announce(session, email, "email.sent")
+        return
+    if handed.permanent or email.attempts >= MAX_TRIES:
+        states.move(email, EmailStatus.FAILED)
+        _announce(session, email, "email.failed")
+        return
+    delay = RETRY_DELAYS[email.attempts - 1] if email.attempts <= len(RETRY_DELAYS) else RETRY_EVERY
+    enqueue(session, service.SEND, email.id, payload={"attempt": email.attempts + 1},
+            delay=delay * random.uniform(0.9, 1.1),  # noqa: S311 - jitter, not security
+            unique_key=service.send_job_key(email.id, email.attempts + 1),
+            account_id=email.account_id, livemode=email.livemode)
+
+
+def _announce(session: Session, email: Email, type_: str) -> None:
+    session.flush()
+    events.record(session, email.account_id, email.livemode, type_, service.serialize(email))

@@ -1,0 +1,57 @@
+"""Queueing emails in the business transaction, and what a merchant sees of them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.emails.models import Email, EmailStatus
+from app.ids import new_id
+from app.invoices.models import Invoice
+from app.jobs.queue import enqueue
+
+SEND = "email.send"
+
+
+def send_job_key(email_id: str, attempt: int) -> str:
+    return f"{SEND}:{email_id}:{attempt}"
+
+
+def queue_email(session: Session, kind: str, invoice: Invoice, *, payment_id: str | None = None,
+                days: int | None = None) -> Email | None:
+    """Queue an email about ``invoice`` to its customer, in the caller's transaction (it
+    commits or rolls back with the change that causes it). None when the invoice has
+    no customer email."""
+    if not invoice.customer_email:
+        return None
+    email_id = new_id("em")
+    email = Email(id=email_id, account_id=invoice.account_id, livemode=invoice.livemode, created=clock.now(),
+                  kind=kind, invoice_id=invoice.id, payment_id=payment_id, days=days,
+                  to_address=invoice.customer_email, message_id=f"<{email_id}@{sender_domain()}>",
+                  status=EmailStatus.QUEUED, attempts=0)
+    session.add(email)
+    session.flush()
+    enqueue(session, SEND, email.id, payload={"attempt": 1}, unique_key=send_job_key(email.id, 1),
+            account_id=email.account_id, livemode=email.livemode)
+    return email
+
+
+def sender_domain() -> str:
+    return str(current_app.config["EMAIL_FROM"]).rpartition("@")[2]
+
+
+def serialize(email: Email) -> dict[str, Any]:
+    return {"id": email.id, "object": "email", "livemode": email.livemode, "created": email.created,
+            "kind": email.kind, "invoice": email.invoice_id, "to": email.to_address, "subject": email.subject,
+            "status": email.status.value, "message_id": email.message_id, "sent_at": email.sent_at,
+            "error": email.last_error}
+
+
+def outbox(session: Session, limit: int = 50) -> list[Email]:
+    """The newest emails, for ``flask --app wsgi outbox``."""
+    return list(session.execute(sa.select(Email).order_by(Email.created.desc(), Email.id.desc())
+                                .limit(limit)).scalars())

@@ -1,0 +1,150 @@
+"""Emails reach a real mail server, once, through outages and refusals (SPEC §5)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from app.emails.models import Email
+from app.jobs.worker import Worker
+from tests.conftest import Api
+from tests.emails.smtp import SmtpServer
+
+CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2040, "cvc": "123"}
+
+
+@pytest.fixture()
+def smtp(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    monkeypatch.setitem(app.config, "SMTP_URL", server.url)
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def run_jobs(app: Flask, db_session: Any) -> Any:
+    return Worker(app, worker_id="test-worker").run_due
+
+
+def open_invoice(api: Api, customer: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    invoice = api.ok("POST", "/v1/invoices", {"customer": customer["id"], "collection_method": "send_invoice",
+                                              "days_until_due": 14, **extra})
+    api.ok("POST", f"/v1/invoices/{invoice['id']}/lines", {"description": "Design work", "unit_amount": 120000})
+    return api.ok("POST", f"/v1/invoices/{invoice['id']}/finalize", {"auto_advance": False})
+
+
+def emails(db_session: Any, account_id: str) -> list[Email]:
+    return list(db_session.execute(sa.select(Email).where(Email.account_id == account_id).order_by(Email.created)
+                                   .execution_options(populate_existing=True)).scalars())
+
+
+def test_send_emails_the_invoice_with_its_link(api: Api, customer: dict[str, Any], smtp: SmtpServer,
+                                               run_jobs: Any, db_session: Any) -> None:
+    invoice = open_invoice(api, customer)
+    api.ok("POST", f"/v1/invoices/{invoice['id']}/send")
+    assert smtp.mailbox.messages == []  # not inside the request: the worker sends it
+    run_jobs()
+    [message] = smtp.mailbox.messages
+    assert message["To"] == customer["email"]
+    assert message["From"].addresses[0].display_name == "Acme GmbH"
+    assert invoice["number"] in message["Subject"]
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert invoice["hosted_invoice_url"] in text and invoice["hosted_invoice_url"] in html
+    [email] = emails(db_session, api.account_id)
+    assert message["Message-ID"] == email.message_id
+    [event] = api.ok("GET", "/v1/events", query_string={"type": "email.sent"})["data"]
+    assert event["data"]["id"] == email.id and event["data"]["status"] == "sent"
+    assert event["data"]["invoice"] == invoice["id"]
+
+
+def test_a_mail_server_that_is_down_is_retried_and_the_email_arrives_once(
+        api: Api, customer: dict[str, Any], smtp: SmtpServer, run_jobs: Any, db_session: Any) -> None:
+    smtp.stop()
+    invoice = open_invoice(api, customer)
+    api.ok("POST", f"/v1/invoices/{invoice['id']}/send")
+    run_jobs()
+    [email] = emails(db_session, api.account_id)
+    assert email.status.value == "queued" and email.attempts == 1 and email.last_error
+    smtp.start()
+    run_jobs()
+    assert smtp.mailbox.messages == []  # the retry waits its turn (about 30 s)
+    api.ok("POST", "/v1/test_helpers/advance_clock", {"seconds": 60})
+    run_jobs()
+    api.ok("POST", "/v1/test_helpers/advance_clock", {"seconds": 3600})
+    run_jobs()
+    [message] = smtp.mailbox.messages
+    assert message["Message-ID"] == email.message_id
+    assert emails(db_session, api.account_id)[0].status.value == "sent"
+
+
+def test_a_4xx_answer_is_retried(api: Api, customer: dict[str, Any], smtp: SmtpServer, run_jobs: Any,
+                                 db_session: Any) -> None:
+    smtp.mailbox.answer_data = "451 Try again later"
+    invoice = open_invoice(api, customer)
+    api.ok("POST", f"/v1/invoices/{invoice['id']}/send")
+    run_jobs()
+    [email] = emails(db_session, api.account_id)
+    assert email.status.value == "queued" and "451" in (email.last_error or "")
+    smtp.mailbox.answer_data = None
+    api.ok("POST", "/v1/test_helpers/advance_clock", {"seconds": 60})
+    run_jobs()
+    assert len(smtp.mailbox.messages) == 1
+
+
+def test_a_refused_recipient_fails_that_email_only(api: Api, smtp: SmtpServer, run_jobs: Any,
+                                                   db_session: Any) -> None:
+    bad = api.ok("POST", "/v1/customers", {"email": "nobody@example.com"})
+    good = api.ok("POST", "/v1/customers", {"email": "jenny@example.com"})
+    smtp.mailbox.refuse_rcpt["nobody@example.com"] = "550 No such user here"
+    for customer in (bad, good):
+        api.ok("POST", f"/v1/invoices/{open_invoice(api, customer)['id']}/send")
+    run_jobs()
+    assert [m["To"] for m in smtp.mailbox.messages] == ["jenny@example.com"]
+    [failed] = api.ok("GET", "/v1/events", query_string={"type": "email.failed"})["data"]
+    assert failed["data"]["to"] == "nobody@example.com" and "550" in failed["data"]["error"]
+    statuses = {e.to_address: e.status.value for e in emails(db_session, api.account_id)}
+    assert statuses == {"nobody@example.com": "failed", "jenny@example.com": "sent"}
+
+
+def test_a_paid_invoice_gets_a_receipt(api: Api, customer: dict[str, Any], smtp: SmtpServer, run_jobs: Any) -> None:
+    api.ok("POST", f"/v1/customers/{customer['id']}/payment_methods", {"card": CARD, "set_default": True})
+    invoice = open_invoice(api, customer)
+    assert api.ok("POST", f"/v1/invoices/{invoice['id']}/pay")["status"] == "paid"
+    run_jobs()
+    [receipt] = smtp.mailbox.messages
+    text = receipt.get_body(preferencelist=("plain",)).get_content()
+    assert "4242" in text and invoice["number"] in receipt["Subject"]
+    assert f"{invoice['hosted_invoice_url']}/pdf" in text
+
+
+def test_without_a_mail_server_emails_stay_in_the_outbox(app: Flask, api: Api, customer: dict[str, Any],
+                                                         run_jobs: Any, db_session: Any) -> None:
+    assert app.config["SMTP_URL"] is None
+    invoice = open_invoice(api, customer)
+    api.ok("POST", f"/v1/invoices/{invoice['id']}/send")
+    run_jobs()
+    [email] = emails(db_session, api.account_id)
+    assert (email.status.value, email.sent_via) == ("sent", "outbox")
+    assert invoice["number"] in (email.subject or "") and invoice["hosted_invoice_url"] in (email.text or "")
+
+
+def test_a_newline_in_the_merchants_name_never_makes_a_header(api: Api, customer: dict[str, Any],
+                                                              smtp: SmtpServer, run_jobs: Any,
+                                                              db_session: Any) -> None:
+    from app.accounts.models import Account
+
+    account = db_session.get(Account, api.account_id)
+    account.name = "Acme\r\nBcc: victim@example.com"
+    db_session.flush()
+    invoice = open_invoice(api, customer)
+    api.ok("POST", f"/v1/invoices/{invoice['id']}/send")
+    run_jobs()
+    [message] = smtp.mailbox.messages
+    assert message["Bcc"] is None
+    assert "\n" not in message["From"] and "\n" not in message["Subject"]
