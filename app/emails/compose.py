@@ -91,7 +91,7 @@ def compose(kind: str, *, invoice: Invoice, locale: str, hosted_url: str, pdf_ur
     with force_locale(locale):
         context = _context(invoice, brand, locale, hosted_url=hosted_url, pdf_url=pdf_url, payment=payment,
                            days=days)
-        subject = _one_line(render_template(f"email/{kind}/subject.txt", **context))
+        subject = one_line(render_template(f"email/{kind}/subject.txt", **context))
         text = _tidy(render_template(f"email/{kind}/body.txt", **context))
         html = render_template(f"email/{kind}/body.html", subject=subject, **context)
     return Composed(subject, text, html)
@@ -150,7 +150,9 @@ def _date(timestamp: int | None, locale: str) -> str:
     return str(format_date(datetime.fromtimestamp(timestamp, UTC).date(), format="long", locale=locale))
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
+    """A header value never carries a line break: a newline in a merchant's or customer's
+    name would otherwise start a header of its own."""
     return " ".join(_NOT_IN_A_SUBJECT.sub(" ", text).split())
 
 

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
 
-from app.emails.compose import Composed
+from app.emails.compose import Composed, one_line
 from app.emails.models import Email
 
 AUTOMATIC_KINDS = frozenset({"reminder_before", "reminder_after", "payment_action_required"})
-_BREAKS = re.compile(r"\s+")
-
-
-def one_line(value: str) -> str:
-    """A header value never carries a line break: a newline in a merchant's or customer's
-    name would otherwise start a header of its own."""
-    return _BREAKS.sub(" ", value).strip()
 
 
 def build(email: Email, composed: Composed, *, merchant_name: str, sender: str,

@@ -53,7 +53,7 @@ def list_attempts(session: Session, caller: Caller, endpoint_id: str, query: Att
 def resend(session: Session, caller: Caller, endpoint_id: str, event_id: str, retention: int) -> WebhookDelivery:
     """Send the event to the endpoint again, now, with the same id and body (or for the
     first time, if it never went there), on a fresh retry schedule."""
-    endpoint = endpoints.get(session, caller, endpoint_id, for_update=True)
+    endpoint = endpoints.get(session, caller, endpoint_id)
     _refuse_disabled(endpoint)
     event = get_event(session, caller, event_id, retention)
     delivery = session.execute(sa.select(WebhookDelivery).where(
@@ -73,7 +73,7 @@ def recover(session: Session, caller: Caller, endpoint_id: str, since: int, unti
     """Send again every delivery to the endpoint that failed (gave up, or ended when the
     endpoint was disabled) and was last tried from ``since`` to ``until`` (account time).
     Returns how many were planned."""
-    endpoint = endpoints.get(session, caller, endpoint_id, for_update=True)
+    endpoint = endpoints.get(session, caller, endpoint_id)
     _refuse_disabled(endpoint)
     stmt = sa.select(WebhookDelivery).where(
         WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.status == DeliveryStatus.FAILED,
