@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -55,3 +55,18 @@ class TestClock(Base):
 
     account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"), primary_key=True)
     offset: Mapped[int] = mapped_column(sa.BigInteger, default=0)  # seconds ahead
+
+
+class CollectionSettings(Base):
+    """An account's schedule for collection over time, per mode (SPEC §5
+    ``/v1/account/settings``). No row: the defaults (app/accounts/settings.py)."""
+
+    __tablename__ = "collection_settings"
+
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"), primary_key=True)
+    livemode: Mapped[bool] = mapped_column(primary_key=True)
+    auto_advance_delay: Mapped[int]  # seconds from a draft's creation to its auto-finalization
+    dunning_retry_days: Mapped[list[Any]]  # each counted from the previous attempt
+    reminder_days_before_due: Mapped[list[Any]]
+    reminder_days_after_due: Mapped[list[Any]]
+    updated: Mapped[Timestamp]

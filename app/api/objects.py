@@ -136,6 +136,11 @@ class StatusTransitions(Obj):
     marked_uncollectible_at: int | None
 
 
+class FinalizationError(Obj):
+    code: str
+    message: str
+
+
 class InvoiceObject(Obj):
     id: str
     object: Literal["invoice"]
@@ -169,6 +174,11 @@ class InvoiceObject(Obj):
     attempt_count: int
     next_payment_attempt: int | None
     last_payment_error: dict[str, Any] | None
+    last_finalization_error: FinalizationError | None = Field(
+        description="Why VINR could not finalize this auto_advance draft by itself; it stays a draft")
+    last_sent_at: int | None = Field(
+        description="When the mail server last took an email with the hosted link (send, reminder, "
+                    "authentication request)")
     payment: str | None
     hosted_invoice_url: str | None
     invoice_pdf: str | None

@@ -36,7 +36,7 @@ from app.payments.checkout import BRAND_NAMES
 from app.payments.models import Payment
 from app.portal.presenter import SUPPORTED_LOCALES
 
-KINDS = ("invoice", "receipt", "reminder_before", "reminder_after")
+KINDS = ("invoice", "receipt", "reminder_before", "reminder_after", "payment_action_required")
 
 # Anything that could end a header line (CR, LF, NEL, Unicode line/paragraph
 # separators) or is otherwise a control character.
@@ -70,7 +70,9 @@ def compose(kind: str, *, invoice: Invoice, locale: str, hosted_url: str, pdf_ur
     """Render the ``kind`` email about ``invoice`` in ``locale`` ("en" or "de"; anything else is English).
 
     ``kind``: "invoice" (on send), "receipt" (after ``payment``), "reminder_before" (due
-    in ``days`` days, 0 = today) or "reminder_after" (overdue by ``days`` >= 1 days).
+    in ``days`` days, 0 = today), "reminder_after" (overdue by ``days`` >= 1 days) or
+    "payment_action_required" (VINR's own charge needs the customer: 3DS when ``payment``
+    asked for it, else no card to charge).
     Reads ``invoice.account`` (and its branding) and ``invoice.customer``.
 
     Raises ValueError for an unknown kind, an invoice without a number (a draft), a
@@ -97,6 +99,17 @@ def compose(kind: str, *, invoice: Invoice, locale: str, hosted_url: str, pdf_ur
     return Composed(subject, text, html)
 
 
+def compose_endpoint_disabled(*, merchant: str, endpoint_id: str, url: str, reason: str,
+                              livemode: bool) -> Composed:
+    """The notice to a merchant's support address that VINR disabled a webhook endpoint
+    (SPEC §4). In English, like the API's own messages: it is VINR speaking, not the merchant."""
+    context = {"merchant": merchant, "endpoint_id": endpoint_id, "url": url, "reason": reason, "livemode": livemode}
+    subject = one_line(render_template("email/endpoint_disabled/subject.txt", **context))
+    text = _tidy(render_template("email/endpoint_disabled/body.txt", **context))
+    html = render_template("email/endpoint_disabled/body.html", subject=subject, **context)
+    return Composed(subject, text, html)
+
+
 def _context(invoice: Invoice, brand: BrandView, locale: str, *, hosted_url: str, pdf_url: str,
              payment: Payment | None, days: int | None) -> dict[str, Any]:
     customer = invoice.customer
@@ -119,6 +132,7 @@ def _context(invoice: Invoice, brand: BrandView, locale: str, *, hosted_url: str
         "amount_paid": display(payment.amount, payment.currency, locale) if payment is not None else "",
         "card": _card(payment),
         "paid_date": _date(invoice.paid_at, locale),
+        "authenticate": payment is not None and payment.failure_code == "authentication_required",
     }
 
 

@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.accounts.clocks import offset_of
+from app.accounts.models import Account
 from app.emails import message, service, states
-from app.emails.compose import Composed, choose_locale, compose
+from app.emails.compose import Composed, choose_locale, compose, compose_endpoint_disabled
 from app.emails.models import Email, EmailStatus
 from app.emails.transport import Handed, hand_over
 from app.events import service as events
@@ -30,6 +31,7 @@ from app.jobs.claims import ClaimedJob
 from app.jobs.queue import enqueue
 from app.payments.models import Payment
 from app.transactions import reading
+from app.webhooks.models import WebhookEndpoint
 
 # Seconds before each retry, then every RETRY_EVERY: MAX_TRIES tries span about 3 days.
 RETRY_DELAYS = (30, 120, 600, 1800, 3600, 7200)
@@ -64,21 +66,33 @@ def _prepare(session: Session, email_id: str, attempt: int) -> Prepared | None:
     email = session.get(Email, email_id)
     if email is None or email.status is not EmailStatus.QUEUED or email.attempts != attempt - 1:
         return None  # sent, failed, or this try was made already
-    invoice = session.get(Invoice, email.invoice_id) if email.invoice_id else None
-    assert invoice is not None  # every email so far is about an invoice
+    account = session.get_one(Account, email.account_id)
     rendered_now = email.subject is None or email.text is None or email.html is None
-    if rendered_now:  # stored with the outcome: this transaction only reads
-        composed = _compose(session, email, invoice)
-    else:
+    if not rendered_now:
         composed = Composed(str(email.subject), str(email.text), str(email.html))
-    branding = invoice.account.branding
-    built = message.build(email, composed, merchant_name=invoice.account.name,
+    else:  # stored with the outcome: this transaction only reads
+        found = _compose(session, email, account)
+        if found is None:
+            return None
+        composed = found
+    branding = account.branding
+    # A notice to the merchant comes from VINR; an email to a customer, from the merchant.
+    to_merchant = email.invoice_id is None
+    built = message.build(email, composed, merchant_name="VINR" if to_merchant else account.name,
                           sender=current_app.config["EMAIL_FROM"],
-                          reply_to=branding.support_email if branding is not None else None)
+                          reply_to=branding.support_email if branding is not None and not to_merchant else None)
     return Prepared(email.id, attempt, composed, rendered_now, built)
 
 
-def _compose(session: Session, email: Email, invoice: Invoice) -> Composed:
+def _compose(session: Session, email: Email, account: Account) -> Composed | None:
+    """The email's parts, or None when what it is about is gone (an endpoint deleted since)."""
+    if email.invoice_id is None:
+        endpoint = session.get(WebhookEndpoint, email.webhook_endpoint_id) if email.webhook_endpoint_id else None
+        if endpoint is None:
+            return None
+        return compose_endpoint_disabled(merchant=account.name, endpoint_id=endpoint.id, url=endpoint.url,
+                                         reason=endpoint.disabled_reason or "", livemode=endpoint.livemode)
+    invoice = session.get_one(Invoice, email.invoice_id)
     url = hosted_url(invoice) or ""
     payment = session.get(Payment, email.payment_id) if email.payment_id else None
     return compose(email.kind, invoice=invoice, locale=choose_locale(list(invoice.customer.preferred_locales)),
@@ -101,6 +115,11 @@ def _record(session: Session, prepared: Prepared, handed: Handed) -> None:
     if handed.via is not None:
         states.move(email, EmailStatus.SENT)
         email.sent_at, email.sent_via = now, handed.via
+        if email.invoice_id is not None and email.kind in service.WITH_PAYMENT_LINK:
+            # Core, not the ORM: a timestamp for the merchant, not a change of the invoice
+            # that should move its version and make a payment recorded meanwhile retry.
+            session.execute(sa.update(Invoice).where(Invoice.id == email.invoice_id)
+                            .values(last_sent_at=now).execution_options(synchronize_session=False))
         _announce(session, email, "email.sent")
         return
     if handed.permanent or email.attempts >= MAX_TRIES:

@@ -27,6 +27,8 @@ class Email(Owned, Base):
     invoice_id: Mapped[str | None] = mapped_column(sa.ForeignKey("invoices.id"))
     payment_id: Mapped[str | None] = mapped_column(sa.String(40))
     days: Mapped[int | None]  # reminders: days before or after the due date
+    # A notice to the merchant about one of their webhook endpoints (no invoice then).
+    webhook_endpoint_id: Mapped[str | None] = mapped_column(sa.String(40))
     to_address: Mapped[str] = mapped_column(sa.String(254))
     # Fixed when queued, so a retry after an unclear answer from the mail server is
     # recognisably the same message.

@@ -9,12 +9,17 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.branding.models import Branding
 from app.emails.models import Email, EmailStatus
 from app.ids import new_id
 from app.invoices.models import Invoice
 from app.jobs.queue import enqueue
 
 SEND = "email.send"
+ENDPOINT_DISABLED = "endpoint_disabled"
+# Emails that carry the invoice's hosted link for paying it: sending one is what
+# the invoice's ``last_sent_at`` records.
+WITH_PAYMENT_LINK = frozenset({"invoice", "reminder_before", "reminder_after", "payment_action_required"})
 
 
 def send_job_key(email_id: str, attempt: int) -> str:
@@ -28,11 +33,26 @@ def queue_email(session: Session, kind: str, invoice: Invoice, *, payment_id: st
     no customer email."""
     if not invoice.customer_email:
         return None
-    email_id = new_id("em")
-    email = Email(id=email_id, account_id=invoice.account_id, livemode=invoice.livemode, created=clock.now(),
-                  kind=kind, invoice_id=invoice.id, payment_id=payment_id, days=days,
-                  to_address=invoice.customer_email, message_id=f"<{email_id}@{sender_domain()}>",
-                  status=EmailStatus.QUEUED, attempts=0)
+    return _queue(session, Email(kind=kind, account_id=invoice.account_id, livemode=invoice.livemode,
+                                 invoice_id=invoice.id, payment_id=payment_id, days=days,
+                                 to_address=invoice.customer_email))
+
+
+def queue_endpoint_disabled(session: Session, account_id: str, livemode: bool, endpoint_id: str) -> Email | None:
+    """Queue the notice that a webhook endpoint was disabled to the merchant's support
+    address (their branding's ``support_email``); None when they have not set one."""
+    address = session.scalar(sa.select(Branding.support_email).where(Branding.account_id == account_id))
+    if not address:
+        return None
+    return _queue(session, Email(kind=ENDPOINT_DISABLED, account_id=account_id, livemode=livemode,
+                                 webhook_endpoint_id=endpoint_id, to_address=address))
+
+
+def _queue(session: Session, email: Email) -> Email:
+    email.id = new_id("em")
+    email.created = clock.now()
+    email.message_id = f"<{email.id}@{sender_domain()}>"
+    email.status, email.attempts = EmailStatus.QUEUED, 0
     session.add(email)
     session.flush()
     enqueue(session, SEND, email.id, payload={"attempt": 1}, unique_key=send_job_key(email.id, 1),
@@ -46,7 +66,8 @@ def sender_domain() -> str:
 
 def serialize(email: Email) -> dict[str, Any]:
     return {"id": email.id, "object": "email", "livemode": email.livemode, "created": email.created,
-            "kind": email.kind, "invoice": email.invoice_id, "to": email.to_address, "subject": email.subject,
+            "kind": email.kind, "invoice": email.invoice_id, "webhook_endpoint": email.webhook_endpoint_id,
+            "to": email.to_address, "subject": email.subject,
             "status": email.status.value, "message_id": email.message_id, "sent_at": email.sent_at,
             "error": email.last_error}
 

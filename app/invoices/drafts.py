@@ -9,7 +9,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from app import clock
+from app.accounts.clocks import now_for
 from app.accounts.service import Caller
+from app.automation.plans import plan_auto_finalize
 from app.catalog.models import Coupon, Price, TaxRate
 from app.catalog.service import get_coupon
 from app.customers.models import Customer
@@ -86,7 +88,8 @@ def _apply_fields(session: Session, caller: Caller, invoice: Invoice, params: In
                                  param="days_until_due" if invoice.days_until_due is not None else "due_date")
     elif invoice.days_until_due is None and invoice.due_date is None:
         raise InvalidRequest("A send_invoice invoice needs days_until_due or due_date.", param="days_until_due")
-    if invoice.due_date is not None and "due_date" in fields and invoice.due_date < clock.now():
+    if (invoice.due_date is not None and "due_date" in fields
+            and invoice.due_date < now_for(session, caller.account.id, caller.livemode)):
         raise InvalidRequest("due_date must be in the future.", param="due_date")
 
 
@@ -125,6 +128,7 @@ def create_invoice(session: Session, caller: Caller, params: InvoiceCreate) -> I
     session.flush()  # the invoice row first: the items' foreign key points at it
     claim_items(session, invoice, items)
     record_event(session, invoice, "invoice.created")
+    plan_auto_finalize(session, invoice)
     return invoice
 
 
@@ -171,6 +175,8 @@ def update_invoice(session: Session, caller: Caller, invoice_id: str, params: In
         recompute(session, caller, invoice, customer)
     session.flush()
     record_event(session, invoice, "invoice.updated")
+    if "auto_advance" in fields:
+        plan_auto_finalize(session, invoice)
     return invoice
 
 

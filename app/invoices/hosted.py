@@ -12,9 +12,10 @@ from functools import lru_cache
 
 from flask import current_app
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload, with_expression
 
 from app import clock, tokens
+from app.accounts.clocks import now_for, offset_of
 from app.accounts.models import Account
 from app.errors import NotFound
 from app.invoices.models import Invoice, InvoiceStatus
@@ -58,9 +59,11 @@ def matches(token: str, signed_for: str, account_id: str | None, hosted_token: s
 # Every page of a link shows the invoice, its lines, the customer and the merchant's
 # account and branding. The lines come in a second statement (selectin): joined, every
 # line's row would repeat the invoice and the branding, logo included.
+# The account's clock comes with it (a subquery), for "Past due" in test mode.
 _PAGE = (select(Invoice).where(Invoice.id == bindparam("invoice_id"))
          .options(selectinload(Invoice.lines), joinedload(Invoice.customer),
-                  joinedload(Invoice.account).joinedload(Account.branding)))
+                  joinedload(Invoice.account).joinedload(Account.branding),
+                  with_expression(Invoice.clock_offset, offset_of(Invoice.account_id, Invoice.livemode))))
 
 
 def load(session: Session, invoice_id: str, token: str) -> Invoice:
@@ -72,9 +75,15 @@ def load(session: Session, invoice_id: str, token: str) -> Invoice:
     return invoice
 
 
-def is_past_due(invoice: Invoice) -> bool:
-    """Open (or uncollectible) with a due date that has passed."""
-    return past_due(invoice.status, invoice.due_date, clock.now())
+def is_past_due(session: Session, invoice: Invoice) -> bool:
+    """Open (or uncollectible) with a due date that has passed, on the account's clock (SPEC §5)."""
+    if invoice.due_date is None or invoice.status not in (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE):
+        return False
+    if invoice.clock_offset is not None:
+        now = clock.now() + invoice.clock_offset
+    else:
+        now = now_for(session, invoice.account_id, invoice.livemode)
+    return past_due(invoice.status, invoice.due_date, now)
 
 
 def past_due(status: InvoiceStatus, due_date: int | None, now: int) -> bool:

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from app import clock, tokens
 from app.accounts.service import Caller, next_invoice_number
+from app.automation.plans import plan_reminders
 from app.customers.models import Customer
 from app.customers.service import serialize as serialize_customer
 from app.emails.service import queue_email
@@ -46,7 +47,8 @@ def finalize(session: Session, caller: Caller, invoice_id: str, params: Finalize
     """SPEC §3 finalize, in order: discounts, tax, lock, number, hosted link.
 
     Zero due goes straight to paid. Collecting a charge_automatically invoice
-    is app/payments/service.finalize_and_collect's part, after this.
+    is app/payments/service.finalize_and_collect's part, after this. A send_invoice
+    invoice gets its reminders planned (SPEC §5).
     """
     invoice, customer = load_draft(session, caller, invoice_id, "finalize")
     if invoice.collection_method == "send_invoice" and not customer.email:
@@ -69,8 +71,10 @@ def finalize(session: Session, caller: Caller, invoice_id: str, params: Finalize
     invoice.hosted_token = tokens.mint(tokens.HOSTED_INVOICE, {"i": invoice.id, "a": invoice.account_id})
     if params.auto_advance is not None:
         invoice.auto_advance = params.auto_advance
+    invoice.last_finalization_error = None
     session.flush()
     record_event(session, invoice, "invoice.finalized")
+    plan_reminders(session, invoice)
     if consumed:
         record(session, caller.account.id, caller.livemode, "customer.updated", serialize_customer(customer))
     if invoice.amount_due == 0:

@@ -4,7 +4,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from app.db import Base, MinorUnits, ObjectId, Owned
 
@@ -72,6 +72,11 @@ class Invoice(Owned, Base):
     attempt_count: Mapped[int] = mapped_column(default=0)
     next_payment_attempt: Mapped[int | None] = mapped_column(sa.BigInteger)
     last_payment_error: Mapped[dict[str, Any] | None]
+    # Why the worker could not finalize this auto_advance draft ({code, message}), or None.
+    last_finalization_error: Mapped[dict[str, Any] | None]
+    # When the mail server last took an email with this invoice's hosted link (the
+    # invoice on send, a reminder, a request to authenticate), on the account's clock.
+    last_sent_at: Mapped[int | None] = mapped_column(sa.BigInteger)
     payment_id: Mapped[str | None] = mapped_column(sa.String(40))
     hosted_token: Mapped[str | None] = mapped_column(sa.String(200))
     # The payment being collected right now, if any: taken with a conditional
@@ -82,6 +87,10 @@ class Invoice(Owned, Base):
     paid_at: Mapped[int | None] = mapped_column(sa.BigInteger)
     voided_at: Mapped[int | None] = mapped_column(sa.BigInteger)
     marked_uncollectible_at: Mapped[int | None] = mapped_column(sa.BigInteger)
+
+    # How far the account's test clock is ahead (seconds), where a query loads it with the
+    # invoice (app/invoices/hosted.py, ``with_expression``); None where none did.
+    clock_offset: Mapped[int | None] = query_expression()
 
     # Optimistic lock: every UPDATE carries "WHERE version = <read>", so two
     # racing transitions cannot both win, on PostgreSQL or on SQLite.

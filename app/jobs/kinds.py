@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from app.automation import plans, runs
 from app.emails.delivery import send as send_email
 from app.emails.service import SEND as SEND_EMAIL
 from app.jobs import housekeeping
@@ -36,6 +37,9 @@ class Kind:
 KINDS: dict[str, Kind] = {
     DELIVER: Kind(deliver, batch=BATCH_SENDS),
     SEND_EMAIL: Kind(one_by_one(send_email)),
+    plans.AUTO_FINALIZE: Kind(one_by_one(runs.auto_finalize)),
+    plans.RETRY_PAYMENT: Kind(one_by_one(runs.retry_payment)),
+    plans.REMIND: Kind(one_by_one(runs.remind)),
     housekeeping.PRUNE: Kind(one_by_one(housekeeping.prune)),
     housekeeping.SWEEP_DEAD_CLAIMS: Kind(one_by_one(housekeeping.sweep_dead_claims)),
     housekeeping.FINISH_DEAD_CLAIM: Kind(one_by_one(housekeeping.finish_dead_claim)),

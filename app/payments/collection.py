@@ -40,20 +40,23 @@ class Collected:
 
 
 def collect(session: Session, invoice: Invoice, pm: PaymentMethod, *, off_session: bool,
-            set_default_on_success: bool = False, return_url: Callable[[str], str] | None = None) -> Collected:
+            set_default_on_success: bool = False, return_url: Callable[[str], str] | None = None,
+            automatic: bool = False) -> Collected:
     """Charge ``pm`` what the invoice still owes. Commits (see the module docstring).
 
     Declines are outcomes, not errors. Raises Conflict ``payment_in_progress`` when
     another collection holds the invoice, the status Conflict when it is not payable,
     and ServiceUnavailable when live mode has no processor. ``return_url(payment_id)``
-    is where an on-session 3DS challenge sends the customer back.
+    is where an on-session 3DS challenge sends the customer back. ``automatic``: an attempt
+    VINR makes by itself (finalizing, dunning), whose failure plans the next try.
     """
     processor = processor_for(invoice.livemode)
     earlier = _settle_earlier_attempts(session, invoice, processor)
     if earlier is not None:
         return earlier
     payment = steps.claim(session, invoice, pm, off_session=off_session,
-                          set_default_on_success=set_default_on_success, return_url=return_url)
+                          set_default_on_success=set_default_on_success, return_url=return_url,
+                          automatic=automatic)
     call = steps.charge(processor, payment, pm)
     steps.record(session, invoice, payment, call.result, call=call)
     return Collected(call.result, payment.id)

@@ -92,6 +92,10 @@ class Payment(Owned, Base):
     # The customer ticked "Save as default payment method": the card becomes
     # the default only once this payment succeeds (a declined card never does).
     set_default_on_success: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Made by VINR itself (finalizing a charge_automatically invoice, or a dunning try),
+    # not by the merchant's /pay or the customer: its failure plans the next try
+    # (app/payments/dunning.py), and the count of these is how far the schedule has got.
+    automatic: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     @property
     def processor_key(self) -> str:

@@ -51,17 +51,23 @@ def finalize_and_collect(session: Session, caller: Caller, invoice_id: str, para
     unless this request says ``auto_advance: false`` (SPEC §3 finalize). The
     invoice stays finalized whatever the collection comes to."""
     invoice = finalize(session, caller, invoice_id, params)
-    if (invoice.collection_method != "charge_automatically" or params.auto_advance is False
-            or not invoice.is_payable):
-        return invoice
+    if params.auto_advance is not False:
+        collect_finalized(session, invoice, automatic=True)
+    return invoice
+
+
+def collect_finalized(session: Session, invoice: Invoice, *, automatic: bool) -> None:
+    """A just-finalized charge_automatically invoice: collect it from the customer's default
+    method, if any. ``automatic``: VINR's own attempt, so a failure enters dunning
+    (app/automation/plans.py). Nothing to charge, no live processor, or a collection
+    already under way leave the invoice open for /pay, the hosted page or that collection."""
+    if invoice.collection_method != "charge_automatically" or not invoice.is_payable:
+        return
     pm = default_method(session, invoice.customer)
     if pm is None:
-        return invoice  # nothing to charge yet; the merchant or the customer pays later
-    # Finalized whatever comes of it: without a live processor /pay will say
-    # processor_not_configured, and a 409 means someone else is collecting it already.
+        return  # nothing to charge yet; the merchant or the customer pays later
     with contextlib.suppress(ServiceUnavailable, Conflict):
-        collection.collect(session, invoice, pm, off_session=True)
-    return invoice
+        collection.collect(session, invoice, pm, off_session=True, automatic=automatic)
 
 
 def _paid_out_of_band(session: Session, invoice: Invoice) -> Invoice:

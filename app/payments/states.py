@@ -61,3 +61,9 @@ def was_charged(session: Session, invoice_id: str) -> bool:
     return session.scalar(sa.select(sa.exists().where(
         ProcessorCall.invoice_id == invoice_id, ProcessorCall.payment_id.isnot(None),
         ProcessorCall.outcome == CallOutcome.SUCCEEDED))) or False
+
+
+def automatic_attempts(session: Session, invoice_id: str) -> int:
+    """How many attempts VINR made by itself (finalizing, dunning): how far dunning has got."""
+    return session.scalar(sa.select(sa.func.count()).select_from(Payment)
+                          .where(Payment.invoice_id == invoice_id, Payment.automatic.is_(True))) or 0

@@ -18,6 +18,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.automation import plans
 from app.customers.models import Customer
 from app.emails.service import queue_email
 from app.errors import Conflict
@@ -86,7 +87,8 @@ def lock_invoice(session: Session, invoice: Invoice) -> None:
 
 
 def claim(session: Session, invoice: Invoice, pm: PaymentMethod, *, off_session: bool,
-          set_default_on_success: bool = False, return_url: Callable[[str], str] | None = None) -> Payment:
+          set_default_on_success: bool = False, return_url: Callable[[str], str] | None = None,
+          automatic: bool = False) -> Payment:
     """Record a new ``processing`` payment and take the invoice's collection slot; commits.
 
     Raises Conflict ``payment_in_progress`` when another collection holds the
@@ -109,7 +111,8 @@ def claim(session: Session, invoice: Invoice, pm: PaymentMethod, *, off_session:
                           updated=now, invoice_id=invoice.id, customer_id=invoice.customer_id,
                           payment_method_id=pm.id, amount=invoice.amount_remaining, currency=invoice.currency,
                           status=P.PROCESSING, off_session=off_session, processor=pm.processor,
-                          card_brand=pm.brand, card_last4=pm.last4, set_default_on_success=set_default_on_success)
+                          card_brand=pm.brand, card_last4=pm.last4, set_default_on_success=set_default_on_success,
+                          automatic=automatic)
         if return_url is not None:
             payment.return_url = return_url(payment.id)
         session.add(payment)
@@ -266,6 +269,10 @@ def _apply(session: Session, invoice: Invoice, payment: Payment, result: ChargeR
     invoice.last_payment_error = {"code": payment.failure_code, "decline_code": payment.decline_code,
                                   "message": payment.failure_message, "payment": payment.id}
     invoice.attempt_count = states.attempt_count(session, invoice.id)
+    # VINR's own attempt failed: plan the next try before the events, which show it
+    # (next_payment_attempt). Asked again, the failure was planned for when first recorded.
+    after = plans.plan_after_failure(session, invoice, payment, needs_customer=needs_customer) \
+        if payment.automatic and not reasked else None
     session.flush()
     # What is news after asking again: that it waits for the customer, or that its failure
     # is now clear; not that it is still unknown.
@@ -277,3 +284,5 @@ def _apply(session: Session, invoice: Invoice, payment: Payment, result: ChargeR
         record_payment_event(session, payment.account_id, payment.livemode, "payment.failed",
                              serialize_payment(payment))
         record_event(session, invoice, "invoice.payment_failed")
+    if after is not None and after.exhausted:
+        plans.give_up(session, invoice)

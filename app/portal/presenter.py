@@ -78,7 +78,7 @@ def build(session: Session, invoice: Invoice) -> InvoiceView:
     account, customer = invoice.account, invoice.customer
     branding = account.branding
     g.portal_locale = choose_locale(list(customer.preferred_locales or []))
-    return InvoiceView(invoice, account, customer, brand_view(account, branding), is_past_due(invoice),
+    return InvoiceView(invoice, account, customer, brand_view(account, branding), is_past_due(session, invoice),
                        _tax_lines(session, invoice))
 
 

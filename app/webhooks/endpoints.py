@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.accounts.service import Caller
+from app.emails.service import queue_endpoint_disabled
 from app.errors import InvalidRequest
 from app.events import service as events
 from app.ids import new_id
@@ -109,9 +110,11 @@ def list_endpoints(session: Session, caller: Caller, query: EndpointList) -> Pag
 
 def disable(session: Session, endpoint: WebhookEndpoint, reason: str) -> None:
     """The endpoint stops receiving (410, or five days of failures): its planned
-    deliveries end, and the merchant hears of it (``webhook_endpoint.disabled``)."""
+    deliveries end, and the merchant hears of it (``webhook_endpoint.disabled``, and an
+    email to their support address)."""
     endpoint.disabled = True
     endpoint.disabled_reason = reason
     session.flush()
     states.fail_pending(session, endpoint.id)
     events.record(session, endpoint.account_id, endpoint.livemode, "webhook_endpoint.disabled", serialize(endpoint))
+    queue_endpoint_disabled(session, endpoint.account_id, endpoint.livemode, endpoint.id)

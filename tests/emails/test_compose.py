@@ -188,6 +188,23 @@ def test_a_reminder_needs_its_days(app: Flask, db_session: Any, api: Api, custom
         composed(app, db_session, "reminder_after", inv, days=0)
 
 
+def test_a_request_to_authenticate_in_english_and_german(app: Flask, db_session: Any, api: Api,
+                                                         customer: dict[str, Any], german: dict[str, Any]) -> None:
+    inv = finalized(api, customer["id"])
+    payment = Payment(id="pay_x", invoice_id=inv["id"], amount=inv["amount_due"], currency="eur",
+                      failure_code="authentication_required")
+    english = composed(app, db_session, "payment_action_required", inv, payment=payment)
+    assert english.subject == f"[Test mode] Action needed to pay invoice {inv['number']} from Acme GmbH"
+    assert "Your bank asks you to confirm the payment" in english.text and inv["hosted_invoice_url"] in english.text
+    assert "Complete payment" in english.html
+    no_card = composed(app, db_session, "payment_action_required", inv)
+    assert "could not be charged automatically" in no_card.text and "bank" not in no_card.text
+    deutsch = composed(app, db_session, "payment_action_required", finalized(api, german["id"]), "de",
+                       payment=payment)
+    assert deutsch.subject.startswith("[Testmodus] Handlungsbedarf zur Zahlung der Rechnung")
+    assert "Ihre Bank bittet Sie" in deutsch.text and "Zahlung abschließen" in deutsch.html
+
+
 # Names, escaping and test mode
 
 

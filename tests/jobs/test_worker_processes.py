@@ -4,10 +4,7 @@ each job once, SIGKILL loses nothing, SIGTERM exits cleanly (SPEC §8)."""
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -25,34 +22,9 @@ from app.jobs.kinds import KINDS
 from app.jobs.models import Job, JobStatus
 from app.webhooks.models import WebhookDelivery
 from app.webhooks.outbox import DELIVER
-from tests.conftest import ROOT, is_postgres
+from tests.conftest import is_postgres
 from tests.receiver import Receiver, Reply
-
-
-class Workers:
-    def __init__(self, database_url: str, logs: Path) -> None:
-        self.database_url = database_url
-        self.logs = logs
-        self.processes: list[subprocess.Popen[bytes]] = []
-        self._files: list[Any] = []
-
-    def start(self, *args: str) -> subprocess.Popen[bytes]:
-        env = {**os.environ, "VINR_DATABASE_URL": self.database_url, "VINR_SECRET_KEY": "test-secret-key-0123456789",
-               "VINR_PUBLIC_URL": "https://pay.example.test"}
-        log = (self.logs / f"worker-{len(self.processes)}.log").open("wb")
-        self._files.append(log)
-        process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker", *args], cwd=ROOT,
-                                   env=env, stdout=log, stderr=subprocess.STDOUT)
-        self.processes.append(process)
-        return process
-
-    def stop_all(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        for log in self._files:
-            log.close()
+from tests.workers import Workers
 
 
 @pytest.fixture()
