@@ -28,12 +28,23 @@ from app.payments.service import collect_finalized
 S = InvoiceStatus
 
 
+class TryLater(Exception):
+    """The job cannot do its work yet: the worker runs it again after a growing delay."""
+
+
 def auto_finalize(session: Session, job: ClaimedJob) -> None:
     """Finalize an ``auto_advance`` draft, then collect it as ``finalize`` does. A draft
     that cannot be finalized stays a draft, with ``last_finalization_error`` and an
     ``invoice.finalization_failed`` event; the merchant fixes it and finalizes."""
     invoice = session.get(Invoice, job.subject)
-    if invoice is None or invoice.status is not S.DRAFT or not invoice.auto_advance:
+    if invoice is None or not invoice.auto_advance:
+        return
+    if invoice.status is S.OPEN and states.automatic_attempts(session, invoice.id) == 0:
+        # Finalized already, by an earlier run of this job that stopped before charging
+        # (or by hand, with no card then): collect it now.
+        collect_finalized(session, invoice, automatic=True)
+        return
+    if invoice.status is not S.DRAFT:
         return
     caller = Caller(account=invoice.account, livemode=invoice.livemode)
     try:
@@ -66,6 +77,10 @@ def retry_payment(session: Session, job: ClaimedJob) -> None:
     # A collection under way elsewhere (the customer on the page) raises Conflict: the
     # job is tried again shortly, and then sees what that collection came to.
     collection.collect(session, invoice, pm, off_session=True, automatic=True)
+    if states.automatic_attempts(session, invoice.id) == job.payload["attempt"] - 1 and invoice.is_payable:
+        # No try was made: an earlier attempt's outcome is still unknown (the processor
+        # did not answer when asked again), and money must not move beside it.
+        raise TryLater("an earlier attempt's outcome is still unknown; this try waits for it")
 
 
 def remind(session: Session, job: ClaimedJob) -> None:

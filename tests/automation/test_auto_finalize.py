@@ -115,3 +115,15 @@ def test_the_job_running_again_finalizes_once(api: Api, customer: dict[str, Any]
     db_session.flush()
     assert invoice_now(api, invoice["id"])["number"] == "ACME-0001"
     assert len(payments_of(db_session, invoice["id"])) == 1
+
+
+def test_a_finalized_auto_advance_invoice_never_charged_is_collected_when_its_hour_comes(
+        api: Api, customer: dict[str, Any], run_jobs: Any, db_session: Any) -> None:
+    # As after a worker that finalized it and stopped before charging: open, no attempt yet.
+    invoice = draft(api, customer, auto_advance=True)
+    assert api.ok("POST", f"/v1/invoices/{invoice['id']}/finalize")["attempt_count"] == 0  # no card yet
+    save_card(api, customer, GOOD_CARD)
+    advance(api, 3601)
+    run_jobs()
+    assert invoice_now(api, invoice["id"])["status"] == "paid"
+    assert len(payments_of(db_session, invoice["id"])) == 1
