@@ -31,10 +31,10 @@ from flask_babel import force_locale, gettext
 
 from app.branding.service import BrandView, brand_view
 from app.invoices.models import Invoice
+from app.locales import first_supported
 from app.money import display
-from app.payments.checkout import BRAND_NAMES
+from app.payments.cards import BRAND_NAMES
 from app.payments.models import Payment
-from app.portal.presenter import SUPPORTED_LOCALES
 
 KINDS = ("invoice", "receipt", "reminder_before", "reminder_after", "payment_action_required")
 
@@ -58,11 +58,7 @@ def choose_locale(preferred_locales: Iterable[str]) -> str:
 
     Unlike the page's ``choose_locale`` there is no browser to ask: the worker has no request.
     """
-    for tag in preferred_locales:
-        language = str(tag).replace("_", "-").split("-")[0].lower()
-        if language in SUPPORTED_LOCALES:
-            return language
-    return "en"
+    return first_supported(preferred_locales) or "en"
 
 
 def compose(kind: str, *, invoice: Invoice, locale: str, hosted_url: str, pdf_url: str,

@@ -28,6 +28,10 @@ PAN_MAX_LENGTH = 19
 # accepting typos such as 2205 for 2025.
 MAX_YEARS_AHEAD = 20
 
+# The networks' own names, for "Visa ending in 4242" on the page and in emails (SPEC §7).
+BRAND_NAMES = {"visa": "Visa", "mastercard": "Mastercard", "amex": "American Express", "discover": "Discover",
+               "diners": "Diners Club", "jcb": "JCB", "unionpay": "UnionPay"}
+
 # (brand, inclusive low, inclusive high) over a prefix of the given width.
 # Checked in order: the first matching row wins.
 _BRAND_RANGES: tuple[tuple[str, int, int, int], ...] = (

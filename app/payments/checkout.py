@@ -23,6 +23,7 @@ from app.errors import Conflict, InvalidRequest, NotFound
 from app.invoices.models import Invoice
 from app.invoices.states import illegal
 from app.payments import collection
+from app.payments.cards import BRAND_NAMES
 from app.payments.methods import default_method, make_default, save_card
 from app.payments.models import CallKind, Payment, PaymentMethod, PaymentStatus
 from app.payments.processor import (
@@ -219,10 +220,6 @@ def complete_setup(session: Session, invoice: Invoice, state: str, passed: bool 
         return _declined(result)
     _refuse_if_deleted(customer)
     return CheckoutResult(Outcome.SAVED)
-
-
-BRAND_NAMES = {"visa": "Visa", "mastercard": "Mastercard", "amex": "American Express", "discover": "Discover",
-               "diners": "Diners Club", "jcb": "JCB", "unionpay": "UnionPay"}
 
 
 def brand_name(pm: PaymentMethod) -> str:

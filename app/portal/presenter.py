@@ -18,18 +18,13 @@ from app.branding.service import BrandView, brand_view
 from app.customers.models import Customer
 from app.invoices.hosted import is_past_due
 from app.invoices.models import Invoice
+from app.locales import SUPPORTED_LOCALES, first_supported
 from app.money import display
-
-SUPPORTED_LOCALES = ("en", "de")
 
 
 def choose_locale(preferred: list[str]) -> str:
     """The customer's first supported preferred locale, else the browser's, else English."""
-    for tag in preferred:
-        language = tag.replace("_", "-").split("-")[0].lower()
-        if language in SUPPORTED_LOCALES:
-            return language
-    return request.accept_languages.best_match(SUPPORTED_LOCALES) or "en"
+    return first_supported(preferred) or request.accept_languages.best_match(SUPPORTED_LOCALES) or "en"
 
 
 def current_locale() -> str:
