@@ -135,5 +135,5 @@ def register(app: Flask) -> None:
                        f"Status: {email.status.value}\n\n{email.text or ''}\n--- HTML ---\n{email.html or ''}")
             return
         for email in outbox(db.session):
-            click.echo(f"{email.id}  {email.status.value:<7} {email.kind:<16} {email.to_address}  "
+            click.echo(f"{email.id}  {email.status.value:<7} {email.kind:<23} {email.to_address}  "
                        f"{email.subject or ''}")
