@@ -9,13 +9,17 @@ so an older SDK keeps working. Nested objects are converted by their
 ``expand=["customer"]``), other nested JSON objects become plain
 :class:`VinrObject` mappings, and lists become :class:`ListObject`.
 
-A field whose name is also a mapping method (``items``, ``keys``, ``values``,
+A declared field that may be null reads as ``None`` when the answer leaves it
+out (``endpoint.secret`` after creation); any other missing field is an
+``AttributeError``. A field whose name is also a mapping method (``items``, ``keys``, ``values``,
 ``get``) is read with ``obj["items"]``.
 """
 
 from __future__ import annotations
 
 import builtins
+import inspect
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, Generic, TypeVar, overload
 
@@ -55,10 +59,19 @@ class VinrObject(Mapping[str, Any]):
     __slots__ = ("_values",)
     _values: dict[str, Any]
 
+    #: Declared fields that may be null: absent from an answer they read as ``None`` (the
+    #: API leaves some out, like an endpoint's ``secret`` after its creation, or a field of
+    #: a newer server than the one answering).
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset()
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.OBJECT_NAME is not None:
             _REGISTRY[cls.OBJECT_NAME] = cls
+        # Annotations are strings here (PEP 563): "int | None" names its None.
+        cls._NULLABLE = frozenset(
+            name for klass in cls.__mro__ for name, annotation in inspect.get_annotations(klass).items()
+            if isinstance(annotation, str) and re.search(r"\bNone\b", annotation) and not name.startswith("_"))
 
     def __init__(self, values: Mapping[str, Any] | None = None) -> None:
         object.__setattr__(self, "_values", {key: construct(value) for key, value in (values or {}).items()})
@@ -70,6 +83,8 @@ class VinrObject(Mapping[str, Any]):
         try:
             return self._values[name]
         except KeyError:
+            if name in self._NULLABLE:
+                return None
             raise AttributeError(f"{type(self).__name__} object has no field {name!r}") from None
 
     def __setattr__(self, name: str, value: Any) -> None:
