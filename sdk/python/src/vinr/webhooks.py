@@ -24,22 +24,29 @@ import hmac
 import json
 import re
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 
 from vinr.errors import SignatureVerificationError
 from vinr.objects import Event
 
-__all__ = ["DEFAULT_TOLERANCE", "SignatureVerificationError", "Webhooks", "verify"]
+__all__ = ["DEFAULT_TOLERANCE", "Headers", "SignatureVerificationError", "Webhooks", "verify"]
 
 DEFAULT_TOLERANCE = 300  # seconds, in either direction
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the public prefix of every secret, not a secret
 
 _VINR = "x-vinr-signature"
+
+
+class Headers(Protocol):
+    """Request headers: a ``Mapping`` or anything with ``items()`` (werkzeug's, Starlette's, Django's)."""
+
+    def items(self) -> Iterable[tuple[str, str]]: ...
+
 _DIGITS = re.compile(r"[0-9]+")  # int() would also take "+1", " 1" and "1_0"
 
 
-def verify(payload: bytes | str, signature_header: str | Mapping[str, str], secret: str,
+def verify(payload: bytes | str, signature_header: str | Headers, secret: str,
            tolerance: int = DEFAULT_TOLERANCE, *, now: int | None = None) -> Event:
     """Check a delivery and return its event.
 
@@ -57,7 +64,7 @@ def verify(payload: bytes | str, signature_header: str | Mapping[str, str], secr
     if isinstance(signature_header, str):
         _verify_vinr(body, signature_header, secret, tolerance, current)
     else:
-        headers = {name.lower(): value for name, value in signature_header.items()}
+        headers = {str(name).lower(): str(value) for name, value in signature_header.items()}
         if headers.get(_VINR):
             _verify_vinr(body, headers[_VINR], secret, tolerance, current)
         elif any(headers.get(name) for name in ("webhook-id", "webhook-timestamp", "webhook-signature")):
@@ -76,7 +83,7 @@ def verify(payload: bytes | str, signature_header: str | Mapping[str, str], secr
 class Webhooks:
     """``client.webhooks``: the same :func:`verify`, for code that holds a client."""
 
-    def verify(self, payload: bytes | str, signature_header: str | Mapping[str, str], secret: str,
+    def verify(self, payload: bytes | str, signature_header: str | Headers, secret: str,
                tolerance: int = DEFAULT_TOLERANCE, *, now: int | None = None) -> Event:
         return verify(payload, signature_header, secret, tolerance, now=now)
 
