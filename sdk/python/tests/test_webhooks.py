@@ -1,4 +1,6 @@
-"""``vinr.webhooks.verify``: both signature schemes, as the server signs them (no server needed)."""
+"""``vinr.webhooks.verify``: both signature schemes, signed by the server's own signer
+(``app.webhooks.signing`` of this repository, imported, no server running), and the
+Standard Webhooks specification's published test vector."""
 
 from __future__ import annotations
 
