@@ -4,9 +4,11 @@ that validate requests (``routing.ENDPOINTS``), so it cannot drift from them."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from functools import lru_cache
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
 from pydantic.json_schema import models_json_schema
 
 from app.api import bp, objects
@@ -33,6 +35,7 @@ def build_document() -> dict[str, Any]:
         if ep.response is not None:
             models.append((ep.response, "serialization"))
     refs, defs = models_json_schema(models, ref_template=REF)
+    schemas = _distinct_titles(defs.get("$defs", {}))
     paths: dict[str, dict[str, Any]] = {}
     for ep in ENDPOINTS:
         path = "/v1" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", ep.rule)
@@ -69,7 +72,7 @@ def build_document() -> dict[str, Any]:
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {
-            "schemas": defs.get("$defs", {}),
+            "schemas": schemas,
             "securitySchemes": {
                 "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
                 "bearer": {"type": "http", "scheme": "bearer"},
@@ -78,6 +81,32 @@ def build_document() -> dict[str, Any]:
     }
 
 
-@endpoint(bp, "GET", "/openapi.json", authenticated=False, summary="This OpenAPI 3.1 document")
+def _distinct_titles(schemas: dict[str, Any]) -> dict[str, Any]:
+    """Give schemas that share a title their component name as title.
+
+    pydantic names two models of one name by mode (``Address-Input`` for the request
+    body's ``customers.schemas.Address``, ``Address-Output`` for ``objects.Address``) but
+    keeps both titles ``Address``; client generators name their classes by title, and
+    openapi-python-client then drops every schema that refers to the duplicate
+    (``CustomerObject``, ``InvoiceObject`` and their responses).
+    """
+    titles = Counter(schema.get("title") for schema in schemas.values())
+    return {name: {**schema, "title": name} if titles[schema.get("title")] > 1 else schema
+            for name, schema in schemas.items()}
+
+
+class OpenAPIDocument(BaseModel):
+    """The answer of ``GET /v1/openapi.json``, so that generated clients get a model for it too."""
+
+    model_config = ConfigDict(extra="allow", title="OpenAPIDocument")
+
+    openapi: str
+    info: dict[str, Any]
+    paths: dict[str, Any]
+    components: dict[str, Any]
+
+
+@endpoint(bp, "GET", "/openapi.json", authenticated=False, response=OpenAPIDocument,
+          summary="This OpenAPI 3.1 document")
 def openapi() -> dict[str, Any]:
     return build_document()

@@ -1,0 +1,1 @@
+"""The sync client, generated from ``vinr/_async/`` (see tools/make_sync.py)."""

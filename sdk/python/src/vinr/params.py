@@ -1,0 +1,229 @@
+"""The parameters of each operation, as ``TypedDict`` s for type checkers and editors.
+
+Methods take them as keyword arguments (``vinr.invoices.create(customer=…, days_until_due=30)``);
+a key missing here but known to a newer server can still be passed (the type
+checker will flag it, the API decides). Amounts are integers in the currency's
+minor unit; times are unix seconds. The server validates everything again and
+answers :class:`vinr.InvalidRequestError` naming the parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Literal, Required, TypedDict
+
+Metadata = Mapping[str, str]
+Expand = Sequence[Literal["customer"]]
+
+
+class ListParams(TypedDict, total=False):
+    limit: int  # 1 to 100, default 10
+    starting_after: str
+    ending_before: str
+
+
+class AddressParams(TypedDict, total=False):
+    line1: str | None
+    line2: str | None
+    city: str | None
+    postal_code: str | None
+    state: str | None
+    country: str | None  # ISO 3166-1 alpha-2
+
+
+class InvoiceSettingsParams(TypedDict, total=False):
+    default_payment_method: str | None
+
+
+class CustomerCreateParams(TypedDict, total=False):
+    email: str | None
+    name: str | None
+    address: AddressParams | None
+    preferred_locales: Sequence[str]
+    tax_exempt: Literal["none", "exempt", "reverse"]
+    coupon: str | None
+    invoice_settings: InvoiceSettingsParams | None
+    metadata: Metadata
+
+
+class CustomerUpdateParams(CustomerCreateParams, total=False):
+    pass
+
+
+class CustomerListParams(ListParams, total=False):
+    email: str
+
+
+class CardParams(TypedDict):
+    number: str
+    exp_month: int
+    exp_year: int
+    cvc: str
+
+
+class PaymentMethodCreateParams(TypedDict, total=False):
+    card: Required[CardParams]
+    set_default: bool
+
+
+class PriceCreateParams(TypedDict, total=False):
+    unit_amount: Required[int]
+    currency: Required[str]
+    nickname: str | None
+    metadata: Metadata
+
+
+class CouponCreateParams(TypedDict, total=False):
+    id: str | None
+    name: str | None
+    percent_off: float | None
+    amount_off: int | None
+    currency: str | None
+    duration: Literal["once", "forever"]
+    metadata: Metadata
+
+
+class TaxRateCreateParams(TypedDict, total=False):
+    display_name: Required[str]
+    percentage: Required[float]  # 19 or 7.5
+    inclusive: bool
+    country: str | None
+    state: str | None
+    active: bool
+    metadata: Metadata
+
+
+class TaxRateUpdateParams(TypedDict, total=False):
+    active: bool | None
+    display_name: str | None
+    metadata: Metadata | None
+
+
+class InvoiceItemCreateParams(TypedDict, total=False):
+    customer: Required[str]
+    currency: str | None
+    description: str | None
+    amount: int | None
+    unit_amount: int | None
+    quantity: int | None
+    price: str | None
+    metadata: Metadata
+
+
+class InvoiceItemListParams(ListParams, total=False):
+    customer: str
+    pending: bool
+
+
+class DiscountParams(TypedDict):
+    coupon: str
+
+
+class InvoiceUpdateParams(TypedDict, total=False):
+    collection_method: Literal["charge_automatically", "send_invoice"] | None
+    days_until_due: int | None
+    due_date: int | None
+    auto_advance: bool | None
+    description: str | None
+    footer: str | None
+    metadata: Metadata | None
+    discounts: Sequence[DiscountParams] | None
+    default_tax_rates: Sequence[str] | None
+    currency: str | None
+
+
+class InvoiceCreateParams(InvoiceUpdateParams, total=False):
+    customer: Required[str]
+    pending_invoice_items_behavior: Literal["include", "exclude"]
+
+
+class CreatedFilter(TypedDict, total=False):
+    gte: int  # unix seconds
+    lte: int
+
+
+class InvoiceListParams(ListParams, total=False):
+    customer: str
+    status: Literal["draft", "open", "paid", "void", "uncollectible"]
+    created: CreatedFilter  # sent as created[gte] / created[lte]
+    expand: Expand
+
+
+class LineCreateParams(TypedDict, total=False):
+    description: str | None
+    quantity: int
+    unit_amount: int | None
+    price: str | None
+    metadata: Metadata
+
+
+class LineUpdateParams(TypedDict, total=False):
+    description: str | None
+    quantity: int | None
+    unit_amount: int | None
+    price: str | None
+    metadata: Metadata | None
+
+
+class FinalizeParams(TypedDict, total=False):
+    #: False: do not collect now, even a ``charge_automatically`` invoice (call ``pay`` yourself).
+    auto_advance: bool | None
+
+
+class PayParams(TypedDict, total=False):
+    payment_method: str | None
+    paid_out_of_band: bool
+
+
+class PaymentListParams(ListParams, total=False):
+    invoice: str
+
+
+class EventListParams(ListParams, total=False):
+    type: str
+
+
+class WebhookEndpointCreateParams(TypedDict, total=False):
+    url: Required[str]
+    enabled_events: Required[Sequence[str]]  # event types, or ["*"]
+    description: str | None
+    metadata: Metadata
+
+
+class WebhookEndpointUpdateParams(TypedDict, total=False):
+    url: str | None
+    enabled_events: Sequence[str] | None
+    description: str | None
+    disabled: bool | None
+    metadata: Metadata
+
+
+class RollSecretParams(TypedDict, total=False):
+    expires_in: int  # seconds the old secret keeps signing
+
+
+class DeliveryListParams(ListParams, total=False):
+    event: str
+
+
+class RecoverParams(TypedDict, total=False):
+    since: Required[int]
+    until: int | None
+
+
+class BrandingUpdateParams(TypedDict, total=False):
+    theme: str | None
+    display_name: str | None
+    primary_color: str | None  # "#rrggbb"
+    accent_color: str | None
+    logo: str | None  # a PNG or JPEG data URI, at most 256 KiB
+    support_email: str | None
+    support_phone: str | None
+    support_url: str | None
+
+
+class AccountSettingsUpdateParams(TypedDict, total=False):
+    auto_advance_delay: int  # seconds
+    dunning_retry_days: Sequence[int]
+    reminder_days_before_due: Sequence[int]
+    reminder_days_after_due: Sequence[int]

@@ -1,0 +1,126 @@
+"""``vinr.webhooks.verify``: both signature schemes, signed by the server's own signer
+(``app.webhooks.signing`` of this repository, imported, no server running), and the
+Standard Webhooks specification's published test vector."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from app.webhooks.signing import new_secret, signature_headers
+
+import vinr
+from vinr import SignatureVerificationError
+
+NOW = 1_800_000_000
+EVENT = {"id": "evt_1", "object": "event", "type": "invoice.paid", "created": NOW, "livemode": False,
+         "data": {"id": "inv_1", "object": "invoice", "status": "paid", "amount_paid": 196000}}
+BODY = json.dumps(EVENT).encode()
+
+
+def signed(secrets: list[str], *, body: bytes = BODY, timestamp: int = NOW) -> dict[str, str]:
+    """The headers VINR's own signer (app/webhooks/signing.py) puts on a delivery."""
+    return signature_headers(event_id="evt_1", body=body, secrets=secrets, timestamp=timestamp)
+
+
+# The published test vector of the Standard Webhooks specification (and of its libraries' tests).
+VECTOR_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+VECTOR_HEADERS = {"webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek", "webhook-timestamp": "1614265330",
+                  "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="}
+VECTOR_PAYLOAD = '{"test": 2432232314}'
+
+
+def test_the_standard_webhooks_test_vector() -> None:
+    event = vinr.webhooks.verify(VECTOR_PAYLOAD, VECTOR_HEADERS, VECTOR_SECRET, now=1614265330)
+    assert event["test"] == 2432232314
+
+
+def test_the_test_vector_with_another_body_fails() -> None:
+    with pytest.raises(SignatureVerificationError, match="matches"):
+        vinr.webhooks.verify('{"test": 2432232315}', VECTOR_HEADERS, VECTOR_SECRET, now=1614265330)
+
+
+def test_x_vinr_signature_returns_the_event_with_its_object() -> None:
+    secret = new_secret()
+    headers = signed([secret])
+    event = vinr.webhooks.verify(BODY, headers["x-vinr-signature"], secret, now=NOW)
+    assert isinstance(event, vinr.Event)
+    assert (event.id, event.type) == ("evt_1", "invoice.paid")
+    assert isinstance(event.data, vinr.Invoice) and event.data.amount_paid == 196000
+
+
+def test_the_request_headers_verify_by_either_scheme_in_any_case() -> None:
+    secret = new_secret()
+    headers = signed([secret])
+    assert vinr.webhooks.verify(BODY, {name.upper(): value for name, value in headers.items()}, secret, now=NOW)
+    standard_only = {name: value for name, value in headers.items() if name.startswith("webhook-")}
+    assert vinr.webhooks.verify(BODY, standard_only, secret, now=NOW).id == "evt_1"
+
+
+@pytest.mark.parametrize("scheme", ["x-vinr-signature", "standard"])
+def test_a_tampered_body_is_refused(scheme: str) -> None:
+    secret = new_secret()
+    headers = signed([secret])
+    given = headers["x-vinr-signature"] if scheme == "x-vinr-signature" else {
+        name: value for name, value in headers.items() if name.startswith("webhook-")}
+    tampered = BODY.replace(b"196000", b"1")
+    with pytest.raises(SignatureVerificationError, match="matches"):
+        vinr.webhooks.verify(tampered, given, secret, now=NOW)
+
+
+@pytest.mark.parametrize("skew", [301, -301])
+def test_a_timestamp_beyond_the_tolerance_is_refused(skew: int) -> None:
+    secret = new_secret()
+    headers = signed([secret], timestamp=NOW - skew)
+    with pytest.raises(SignatureVerificationError, match="tolerance"):
+        vinr.webhooks.verify(BODY, headers["x-vinr-signature"], secret, now=NOW)
+    with pytest.raises(SignatureVerificationError, match="tolerance"):
+        vinr.webhooks.verify(BODY, {k: v for k, v in headers.items() if k.startswith("webhook-")}, secret, now=NOW)
+
+
+def test_the_tolerance_is_the_callers() -> None:
+    secret = new_secret()
+    headers = signed([secret], timestamp=NOW - 290)
+    assert vinr.webhooks.verify(BODY, headers["x-vinr-signature"], secret, now=NOW)
+    with pytest.raises(SignatureVerificationError):
+        vinr.webhooks.verify(BODY, headers["x-vinr-signature"], secret, tolerance=60, now=NOW)
+
+
+def test_during_a_secret_roll_either_secret_verifies() -> None:
+    new, old = new_secret(), new_secret()
+    headers = signed([new, old])
+    assert headers["x-vinr-signature"].count("v1=") == 2
+    for secret in (new, old):
+        assert vinr.webhooks.verify(BODY, headers["x-vinr-signature"], secret, now=NOW).id == "evt_1"
+        assert vinr.webhooks.verify(BODY, {k: v for k, v in headers.items() if k.startswith("webhook-")},
+                                    secret, now=NOW).id == "evt_1"
+    with pytest.raises(SignatureVerificationError):
+        vinr.webhooks.verify(BODY, headers["x-vinr-signature"], new_secret(), now=NOW)
+
+
+@pytest.mark.parametrize("header", ["", "v1=abc", "t=1800000000", "t=18e8,v1=abc", "t=1,t=2,v1=abc", "garbage"])
+def test_a_malformed_header_is_refused(header: str) -> None:
+    with pytest.raises(SignatureVerificationError):
+        vinr.webhooks.verify(BODY, header, new_secret(), now=NOW)
+
+
+def test_no_signature_headers_at_all_is_refused() -> None:
+    with pytest.raises(SignatureVerificationError, match="no x-vinr-signature"):
+        vinr.webhooks.verify(BODY, {"content-type": "application/json"}, new_secret(), now=NOW)
+
+
+def test_a_signed_body_that_is_not_an_object_is_refused() -> None:
+    secret = new_secret()
+    headers = signed([secret], body=b"[1, 2]")
+    with pytest.raises(SignatureVerificationError, match="not a JSON object"):
+        vinr.webhooks.verify(b"[1, 2]", headers["x-vinr-signature"], secret, now=NOW)
+
+
+def test_the_client_offers_the_same_verify() -> None:
+    secret = new_secret()
+    headers = signed([secret])
+    client = vinr.Vinr("sk_test_x", base_url="http://vinr.test")
+    try:
+        assert client.webhooks.verify(BODY, headers["x-vinr-signature"], secret, now=NOW).id == "evt_1"
+    finally:
+        client.close()
