@@ -75,10 +75,6 @@ OPERATIONS: dict[tuple[str, str], str] = {
     ("POST", "/v1/test_helpers/advance_clock"): "test_helpers.advance_clock",
 }
 
-# Operations the SDK has before the server it is tested with: issue 13 adds /v1/account/settings
-# on main. Once the server serves them they are checked like the rest; this set can then go.
-AHEAD_OF_THE_SERVER = {("GET", "/v1/account/settings"), ("POST", "/v1/account/settings")}
-
 # Keyword arguments some methods require (everything else is optional, or an id).
 REQUIRED = {"webhook_endpoints.resend": {"event": "evt_x"}, "test_helpers.advance_clock": {"seconds": 1}}
 
@@ -99,7 +95,7 @@ def test_every_operation_of_the_document_has_an_sdk_method(document: dict[str, A
 
 
 def test_the_sdk_has_no_method_for_an_operation_the_server_lost(document: dict[str, Any]) -> None:
-    gone = sorted(OPERATIONS.keys() - served(document) - AHEAD_OF_THE_SERVER)
+    gone = sorted(OPERATIONS.keys() - served(document))
     assert not gone, f"SDK methods for operations the server no longer has: {gone}"
 
 

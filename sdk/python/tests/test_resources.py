@@ -205,6 +205,18 @@ def test_branding(vinr: Vinr) -> None:
     assert "default" in branding.themes
 
 
+def test_account_settings(vinr: Vinr) -> None:
+    settings = vinr.account.settings.retrieve()
+    assert (settings.object, settings.dunning_retry_days) == ("account_settings", [3, 5, 7])
+    updated = vinr.account.settings.update(dunning_retry_days=[2, 4], reminder_days_after_due=[10, 1])
+    assert (updated.dunning_retry_days, updated.reminder_days_after_due) == ([2, 4], [1, 10])
+    assert vinr.account.settings.retrieve().auto_advance_delay == 3600
+    with pytest.raises(InvalidRequestError) as raised:
+        vinr.account.settings.update(auto_advance_delay=-1)
+    assert raised.value.param == "auto_advance_delay"
+    vinr.account.settings.update(dunning_retry_days=[3, 5, 7], reminder_days_after_due=[1, 7])  # for the others
+
+
 def test_the_test_clock_moves_forward(vinr: Vinr) -> None:
     before = vinr.test_helpers.advance_clock(seconds=1).now
     assert vinr.test_helpers.advance_clock(seconds=3600).now >= before + 3600
