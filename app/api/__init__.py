@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.accounts.service import authenticate
 from app.extensions import db
+from app.ids import new_id
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
 
 PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
+
+
+@bp.before_app_request
+def _name_the_request() -> None:
+    """Every ``/v1`` answer names its request (``Request-Id``), unknown paths included, so a
+    merchant reporting a problem can point at the very request and its log line."""
+    if request.path.startswith("/v1/"):
+        g.request_id = new_id("req")
+
+
+@bp.after_app_request
+def _send_the_request_id(response: Response) -> Response:
+    request_id = g.get("request_id")
+    if request_id is not None:
+        response.headers["Request-Id"] = request_id
+    return response
 
 
 @bp.before_request

@@ -231,3 +231,13 @@ def test_utf8_with_or_without_a_bom_and_escapes_is_accepted(api: Any) -> None:
                                    headers={"X-Api-Key": api.key})
         assert response.status_code == 200, response.get_json()
         assert response.get_json()["name"].startswith("Jürgen")
+
+
+def test_every_v1_answer_names_its_request(api: Any, client: Any) -> None:
+    ok = api.get("/v1/customers")
+    refused = client.get("/v1/customers")  # no key
+    unknown = api.get("/v1/no_such_thing")
+    ids = [r.headers.get("Request-Id") for r in (ok, refused, unknown)]
+    assert all(i and i.startswith("req_") for i in ids), ids
+    assert len(set(ids)) == 3
+    assert "Request-Id" not in client.get("/i/inv_x/not-a-token").headers  # the hosted page is not the API

@@ -228,6 +228,7 @@ def test_a_wrong_key_is_an_authentication_error(server: Server) -> None:
     with Vinr("sk_test_wrong", base_url=server.url) as client, pytest.raises(AuthenticationError) as e:
         client.customers.list()
     assert e.value.http_status == 401 and e.value.type == "authentication_error"
+    assert e.value.request_id is not None and e.value.request_id.startswith("req_")  # to quote to support
 
 
 def test_a_bad_parameter_is_an_invalid_request_error_naming_it(vinr: Vinr) -> None:
