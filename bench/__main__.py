@@ -1,5 +1,8 @@
 import sys
 
-from bench import deliveries, run
+from bench import collection, deliveries, run
 
-raise SystemExit(deliveries.main(sys.argv[2:]) if sys.argv[1:2] == ["deliveries"] else run.main())
+COMMANDS = {"deliveries": deliveries.main, "collection": collection.main}
+
+command = COMMANDS.get(sys.argv[1]) if sys.argv[1:] else None
+raise SystemExit(command(sys.argv[2:]) if command is not None else run.main())
