@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.jobs.models import Job, JobStatus
+from app.jobs.models import Job, JobStatus, status_is
 
 MAX_ATTEMPTS = 20  # a body that raised this often is FAILED and waits for a person
 RETRY_BASE_SECONDS = 5.0
@@ -45,15 +45,15 @@ class ClaimedJob:
 
 # Statements built once, with bound parameters (they run for every job).
 _DUE = (sa.select(Job.id)
-        .where(sa.or_(sa.and_(Job.status == JobStatus.QUEUED, Job.due_at <= sa.bindparam("now")),
-                      sa.and_(Job.status == JobStatus.RUNNING, Job.locked_until < sa.bindparam("now"))))
+        .where(sa.or_(sa.and_(status_is(JobStatus.QUEUED), Job.due_at <= sa.bindparam("now")),
+                      sa.and_(status_is(JobStatus.RUNNING), Job.locked_until < sa.bindparam("now"))))
         .order_by(Job.due_at).limit(sa.bindparam("limit")).with_for_update(skip_locked=True))
 _CLAIM = (sa.update(Job).where(Job.id.in_(_DUE.scalar_subquery()))
           .values(status=JobStatus.RUNNING, locked_by=sa.bindparam("worker"),
                   locked_until=sa.bindparam("until"), attempts=Job.attempts + 1)
           .returning(Job.id, Job.kind, Job.subject, Job.payload, Job.attempts, Job.account_id, Job.livemode)
           .execution_options(synchronize_session=False))
-_HELD = (Job.locked_by == sa.bindparam("worker"), Job.status == JobStatus.RUNNING)
+_HELD = (Job.locked_by == sa.bindparam("worker"), status_is(JobStatus.RUNNING))
 _RENEW = (sa.update(Job).where(*_HELD).values(locked_until=sa.bindparam("until"))
           .execution_options(synchronize_session=False))
 _FINISH = (sa.update(Job).where(Job.id.in_(sa.bindparam("job_ids", expanding=True)), *_HELD)
@@ -108,7 +108,7 @@ def release(session: Session, job_ids: list[int], worker_id: str) -> None:
 
 def prune_done(session: Session, older_than: float) -> None:
     """Forget done jobs finished before ``older_than`` (their unique keys with them)."""
-    session.execute(sa.delete(Job).where(Job.status == JobStatus.DONE, Job.finished_at < older_than)
+    session.execute(sa.delete(Job).where(status_is(JobStatus.DONE), Job.finished_at < older_than)
                     .execution_options(synchronize_session=False))
 
 

@@ -20,6 +20,14 @@ def _where(status: JobStatus) -> sa.TextClause:
     return sa.text(f"status = '{status.value}'")
 
 
+def status_is(status: JobStatus) -> sa.ColumnElement[bool]:
+    """``jobs.status = '<value>'`` with the value written into the SQL, not bound: the
+    predicate of the partial indexes below. A prepared statement's generic plan (psycopg
+    prepares after five runs) cannot prove a bound ``status = $1`` matches an index's
+    predicate, and falls back to scanning every job, done ones included."""
+    return Job.status == sa.literal_column(f"'{status.value}'", sa.String)
+
+
 class Job(Base):
     """One piece of work for the worker. ``due_at`` is real (wall-clock) time; in test
     mode an advanced test clock moves the account's queued jobs closer (app/jobs/queue.py)."""

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.jobs.models import Job, JobStatus
+from app.jobs.models import Job, JobStatus, status_is
 
 CHANNEL = "vinr_jobs"  # PostgreSQL NOTIFY channel the workers LISTEN on
 _JOBS = cast(sa.Table, Job.__table__)
@@ -67,7 +67,7 @@ def shift_due(session: Session, account_id: str, livemode: bool, seconds: int) -
     much sooner in real time, as if that time had passed."""
     session.execute(
         sa.update(Job)
-        .where(Job.account_id == account_id, Job.livemode == livemode, Job.status == JobStatus.QUEUED)
+        .where(Job.account_id == account_id, Job.livemode == livemode, status_is(JobStatus.QUEUED))
         .values(due_at=Job.due_at - seconds)
         .execution_options(synchronize_session=False))
     wake_workers(session)

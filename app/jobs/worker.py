@@ -28,7 +28,7 @@ from app.db import commit_without_waiting_for_disk
 from app.extensions import db
 from app.jobs import claims, kinds
 from app.jobs.claims import ClaimedJob, LeaseLost
-from app.jobs.models import Job, JobStatus
+from app.jobs.models import Job, JobStatus, status_is
 from app.jobs.queue import CHANNEL, NewJob, enqueue_many
 
 log = logging.getLogger(__name__)
@@ -160,7 +160,7 @@ class Worker:
     def _until_next_due(self) -> float:
         poll = POSTGRES_POLL_SECONDS if self._postgres else SQLITE_POLL_SECONDS
         next_due = db.session.execute(
-            sa.select(sa.func.min(Job.due_at)).where(Job.status == JobStatus.QUEUED)).scalar()
+            sa.select(sa.func.min(Job.due_at)).where(status_is(JobStatus.QUEUED))).scalar()
         db.session.rollback()
         if next_due is None:
             return poll

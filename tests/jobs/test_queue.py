@@ -12,7 +12,7 @@ from app.jobs import claims
 from app.jobs.claims import LeaseLost
 from app.jobs.models import Job, JobStatus
 from app.jobs.queue import enqueue
-from tests.conftest import Api
+from tests.conftest import Api, is_postgres
 
 
 def jobs(db_session: Any, kind: str = "test.kind") -> list[Job]:
@@ -110,3 +110,27 @@ def test_the_test_clock_moves_only_forward_and_only_in_test_mode(merchant: Any) 
     first = merchant.test.ok("POST", "/v1/test_helpers/advance_clock", {"seconds": 60})["now"]
     second = merchant.test.ok("POST", "/v1/test_helpers/advance_clock", {"seconds": 60})["now"]
     assert 60 <= second - first <= 62
+
+
+@pytest.mark.skipif(not is_postgres(), reason="PostgreSQL only: needs VINR_TEST_DATABASE_URL (generic plans of "
+                                              "prepared statements)")
+def test_the_claim_uses_the_queue_indexes_in_a_prepared_statements_generic_plan(db_session: Any) -> None:
+    """psycopg prepares a statement after five runs, and PostgreSQL may then plan it once for
+    any parameters: a bound status could not use the partial indexes, and every claim would
+    read every job, done ones included."""
+    connection = db_session.connection()
+    sql = str(claims._DUE.compile(dialect=connection.dialect))
+    assert "%(now)s" in sql and "%(limit)s" in sql, sql
+    assert "status = 'queued'" in sql and "status = 'running'" in sql, sql  # written in, not bound
+    sql = sql.replace("%(now)s", "$1").replace("%(limit)s", "$2")
+    connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")  # as if the table were large
+    connection.exec_driver_sql(f"PREPARE vinr_claim_probe(float8, int) AS {sql}")
+    try:
+        plan = "\n".join(row[0] for row in connection.exec_driver_sql("EXPLAIN EXECUTE vinr_claim_probe(0, 10)"))
+    finally:
+        connection.exec_driver_sql("DEALLOCATE vinr_claim_probe")
+    # Each branch from a partial index of its status (with few rows the planner may take either
+    # index of queued jobs); never a scan of the whole table.
+    assert "ix_jobs_lease" in plan and ("ix_jobs_due" in plan or "ix_jobs_clock" in plan), plan
+    assert "Seq Scan" not in plan, plan
