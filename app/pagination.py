@@ -12,7 +12,10 @@ from typing import Any, Generic, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app.accounts.service import Caller
+from app.db import Owned
 from app.errors import InvalidRequest
+from app.tenancy import scoped
 
 T = TypeVar("T")
 
@@ -26,7 +29,8 @@ class Page(Generic[T]):
 def paginate(
     session: Session,
     stmt: sa.Select[Any],
-    model: Any,
+    model: type[Owned],
+    caller: Caller,
     *,
     limit: int,
     starting_after: str | None = None,
@@ -34,8 +38,10 @@ def paginate(
 ) -> Page[Any]:
     """Run ``stmt`` (already scoped to the tenant and filtered) one page at a time.
 
-    Cursors are object ids looked up inside the same scope, so a foreign or
-    unknown id is a 400 naming the parameter, not a leak.
+    A cursor is an object id looked up among all of ``caller``'s ``model`` rows, not
+    only those ``stmt`` selects: it names the last object of a page the caller saw,
+    which may no longer match the filter (a draft finalized, an item deleted while
+    paging through them). A foreign or unknown id is a 400 naming the parameter, not a leak.
     """
     if starting_after and ending_before:
         raise InvalidRequest("Use only one of starting_after and ending_before.", param="ending_before")
@@ -43,9 +49,8 @@ def paginate(
     cursor_id = starting_after or ending_before
     if cursor_id:
         param = "starting_after" if starting_after else "ending_before"
-        cursor = session.execute(
-            stmt.with_only_columns(model.created, model.id).where(model.id == cursor_id).order_by(None)
-        ).first()
+        cursor = session.execute(scoped(sa.select(model), caller, model)
+                                 .with_only_columns(model.created, model.id).where(model.id == cursor_id)).first()
         if cursor is None:
             raise InvalidRequest(f"No such object for {param}: {cursor_id!r}", param=param)
         bound = sa.tuple_(sa.literal(cursor[0]), sa.literal(cursor[1]))

@@ -58,7 +58,7 @@ def create_price(session: Session, caller: Caller, params: PriceCreate) -> Price
 
 
 def list_prices(session: Session, caller: Caller, query: ListQuery) -> Page[Price]:
-    return paginate(session, scoped(sa.select(Price), caller, Price), Price, limit=query.limit,
+    return paginate(session, scoped(sa.select(Price), caller, Price), Price, caller, limit=query.limit,
                     starting_after=query.starting_after, ending_before=query.ending_before)
 
 
@@ -103,7 +103,7 @@ def delete_coupon(session: Session, caller: Caller, coupon_id: str) -> dict[str,
 
 
 def list_coupons(session: Session, caller: Caller, query: ListQuery) -> Page[Coupon]:
-    return paginate(session, scoped(sa.select(Coupon), caller, Coupon).where(Coupon.deleted.is_(False)), Coupon,
+    return paginate(session, scoped(sa.select(Coupon), caller, Coupon).where(Coupon.deleted.is_(False)), Coupon, caller,
                     limit=query.limit, starting_after=query.starting_after, ending_before=query.ending_before)
 
 
@@ -137,7 +137,7 @@ def update_tax_rate(session: Session, caller: Caller, rate_id: str, params: TaxR
 
 
 def list_tax_rates(session: Session, caller: Caller, query: ListQuery) -> Page[TaxRate]:
-    return paginate(session, scoped(sa.select(TaxRate), caller, TaxRate), TaxRate, limit=query.limit,
+    return paginate(session, scoped(sa.select(TaxRate), caller, TaxRate), TaxRate, caller, limit=query.limit,
                     starting_after=query.starting_after, ending_before=query.ending_before)
 
 

@@ -107,5 +107,5 @@ def list_customers(session: Session, caller: Caller, query: CustomerList) -> Pag
     stmt = scoped(sa.select(Customer), caller, Customer).where(Customer.deleted.is_(False))
     if query.email is not None:
         stmt = stmt.where(Customer.email == query.email)
-    return paginate(session, stmt, Customer, limit=query.limit,
+    return paginate(session, stmt, Customer, caller, limit=query.limit,
                     starting_after=query.starting_after, ending_before=query.ending_before)

@@ -67,5 +67,5 @@ def list_events(session: Session, caller: Caller, *, limit: int, starting_after:
     stmt = scoped(sa.select(Event), caller, Event).where(Event.created >= clock.now() - retention)
     if type_:
         stmt = stmt.where(Event.type == type_)
-    return paginate(session, stmt, Event, limit=limit, starting_after=starting_after,
+    return paginate(session, stmt, Event, caller, limit=limit, starting_after=starting_after,
                     ending_before=ending_before)

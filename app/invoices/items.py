@@ -126,5 +126,5 @@ def list_items(session: Session, caller: Caller, query: InvoiceItemList) -> Page
         stmt = stmt.where(InvoiceItem.customer_id == query.customer)
     if query.pending is not None:
         stmt = stmt.where(InvoiceItem.invoice_id.is_(None) if query.pending else InvoiceItem.invoice_id.isnot(None))
-    return paginate(session, stmt, InvoiceItem, limit=query.limit,
+    return paginate(session, stmt, InvoiceItem, caller, limit=query.limit,
                     starting_after=query.starting_after, ending_before=query.ending_before)

@@ -31,7 +31,7 @@ def list_invoices(session: Session, caller: Caller, query: InvoiceList) -> Page[
         stmt = stmt.where(Invoice.created >= query.created_gte)
     if query.created_lte is not None:
         stmt = stmt.where(Invoice.created <= query.created_lte)
-    return paginate(session, stmt, Invoice, limit=query.limit,
+    return paginate(session, stmt, Invoice, caller, limit=query.limit,
                     starting_after=query.starting_after, ending_before=query.ending_before)
 
 

@@ -101,5 +101,5 @@ def list_payment_methods(session: Session, caller: Caller, customer_id: str,
     """A page of the customer's saved cards, newest first; NotFound for a foreign customer."""
     customer = get_customer(session, caller, customer_id)
     stmt = sa.select(PaymentMethod).where(PaymentMethod.customer_id == customer.id)
-    return paginate(session, stmt, PaymentMethod, limit=query.limit, starting_after=query.starting_after,
+    return paginate(session, stmt, PaymentMethod, caller, limit=query.limit, starting_after=query.starting_after,
                     ending_before=query.ending_before)

@@ -100,5 +100,5 @@ def list_payments(session: Session, caller: Caller, query: PaymentList) -> Page[
     stmt = scoped(sa.select(Payment), caller, Payment)
     if query.invoice is not None:
         stmt = stmt.where(Payment.invoice_id == query.invoice)
-    return paginate(session, stmt, Payment, limit=query.limit, starting_after=query.starting_after,
+    return paginate(session, stmt, Payment, caller, limit=query.limit, starting_after=query.starting_after,
                     ending_before=query.ending_before)

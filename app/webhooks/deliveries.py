@@ -46,7 +46,7 @@ def list_attempts(session: Session, caller: Caller, endpoint_id: str, query: Att
     stmt = scoped(sa.select(WebhookAttempt), caller, WebhookAttempt).where(WebhookAttempt.endpoint_id == endpoint.id)
     if query.event is not None:
         stmt = stmt.where(WebhookAttempt.event_id == query.event)
-    return paginate(session, stmt, WebhookAttempt, limit=query.limit, starting_after=query.starting_after,
+    return paginate(session, stmt, WebhookAttempt, caller, limit=query.limit, starting_after=query.starting_after,
                     ending_before=query.ending_before)
 
 

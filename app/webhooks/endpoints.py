@@ -104,7 +104,7 @@ def roll_secret(session: Session, caller: Caller, endpoint_id: str, expires_in: 
 
 
 def list_endpoints(session: Session, caller: Caller, query: EndpointList) -> Page[WebhookEndpoint]:
-    return paginate(session, scoped(sa.select(WebhookEndpoint), caller, WebhookEndpoint), WebhookEndpoint,
+    return paginate(session, scoped(sa.select(WebhookEndpoint), caller, WebhookEndpoint), WebhookEndpoint, caller,
                     limit=query.limit, starting_after=query.starting_after, ending_before=query.ending_before)
 
 

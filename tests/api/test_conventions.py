@@ -241,3 +241,37 @@ def test_every_v1_answer_names_its_request(api: Any, client: Any) -> None:
     assert all(i and i.startswith("req_") for i in ids), ids
     assert len(set(ids)) == 3
     assert "Request-Id" not in client.get("/i/inv_x/not-a-token").headers  # the hosted page is not the API
+
+
+def test_paging_on_while_the_loop_changes_what_it_lists(api: Any) -> None:
+    """The merchant's "finalize every draft" loop: the cursor is the last object of the page
+    seen, which no longer matches status=draft once finalized (nor a deleted item)."""
+    customer = api.ok("POST", "/v1/customers", {"email": "loop@example.com"})
+    drafts = []
+    for _ in range(5):
+        draft = api.ok("POST", "/v1/invoices", {"customer": customer["id"]})
+        api.ok("POST", f"/v1/invoices/{draft['id']}/lines", {"description": "Work", "unit_amount": 100})
+        drafts.append(draft["id"])
+    seen: list[str] = []
+    query: dict[str, Any] = {"status": "draft", "limit": 2}
+    while True:
+        page = api.ok("GET", "/v1/invoices", query_string=query)
+        for invoice in page["data"]:
+            seen.append(invoice["id"])
+            api.ok("POST", f"/v1/invoices/{invoice['id']}/finalize", {"auto_advance": False})
+        if not page["has_more"]:
+            break
+        query["starting_after"] = page["data"][-1]["id"]
+    assert sorted(seen) == sorted(drafts) and len(seen) == 5
+    items = [api.ok("POST", "/v1/invoiceitems", {"customer": customer["id"], "currency": "eur", "amount": 100})["id"]
+             for _ in range(3)]
+    first = api.ok("GET", "/v1/invoiceitems", query_string={"limit": 1})["data"][0]["id"]
+    api.ok("DELETE", f"/v1/invoiceitems/{first}")
+    rest = api.ok("GET", "/v1/invoiceitems", query_string={"limit": 10, "starting_after": first})["data"]
+    assert [item["id"] for item in rest] == list(reversed(items))[1:]
+
+
+def test_a_cursor_of_another_account_is_still_unknown(api: Any, other_merchant: Any) -> None:
+    theirs = other_merchant.test.ok("POST", "/v1/customers", {"email": "theirs@example.com"})
+    response = api.get("/v1/customers", query_string={"starting_after": theirs["id"]})
+    assert response.status_code == 400 and response.get_json()["error"]["param"] == "starting_after"
