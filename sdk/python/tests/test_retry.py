@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -244,4 +245,29 @@ def test_an_empty_id_is_refused_before_any_request(client, slept: list[float]) -
     script = Script()
     with pytest.raises(ValueError):
         client(script).customers.retrieve("")
+    assert script.requests == []
+
+
+def test_results_and_other_mappings_and_sequences_are_sent_back_as_json(client, slept: list[float]) -> None:
+    customer = vinr.Customer({"id": "cust_1", "object": "customer", "metadata": {"crm_id": "4711"},
+                              "address": {"city": "Berlin", "country": "DE"}})
+    lines: vinr.ListObject[vinr.LineItem] = vinr.ListObject(
+        {"object": "list", "data": [{"id": "il_1", "object": "line_item"}], "has_more": False})
+    script = Script(*(httpx.Response(200, json={"id": "cust_2", "object": "customer"}) for _ in range(2)))
+    api = client(script)
+    api.customers.create(address=customer.address, metadata=customer.metadata)
+    api.customers.update("cust_2", preferred_locales=("de", "en"),
+                         metadata={"lines": lines, "ids": range(2)})
+    assert [json.loads(request.content) for request in script.requests] == [
+        {"address": {"city": "Berlin", "country": "DE"}, "metadata": {"crm_id": "4711"}},
+        {"preferred_locales": ["de", "en"],
+         "metadata": {"lines": {"object": "list", "data": [{"id": "il_1", "object": "line_item"}],
+                                "has_more": False}, "ids": [0, 1]}},
+    ]
+
+
+def test_a_value_json_cannot_write_is_refused_by_its_type(client, slept: list[float]) -> None:
+    script = Script()
+    with pytest.raises(TypeError, match="bytes cannot be sent as JSON"):
+        client(script).customers.create(name=b"Jenny")
     assert script.requests == []

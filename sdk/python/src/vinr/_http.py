@@ -10,7 +10,7 @@ import json
 import os
 import platform
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -19,6 +19,7 @@ import httpx
 from vinr._retry import parse_retry_after
 from vinr._version import VERSION
 from vinr.errors import APIError, RateLimitError, VinrError, error_class
+from vinr.objects import ListObject, VinrObject
 
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"  # what ./scripts/run serves
 DEFAULT_TIMEOUT = 60.0  # seconds; a payment may wait on the live processor's own retries
@@ -82,7 +83,20 @@ def new_idempotency_key() -> str:
 def body(method: str, params: Mapping[str, Any] | None) -> bytes | None:
     if method != "POST":
         return None
-    return json.dumps(dict(params or {}), separators=(",", ":")).encode()
+    return json.dumps(dict(params or {}), separators=(",", ":"), default=_jsonable).encode()
+
+
+def _jsonable(value: Any) -> Any:
+    """What ``json`` cannot write itself: a result passed back as a parameter
+    (``address=other.address``, ``metadata=customer.metadata``), any other mapping
+    or non-text sequence."""
+    if isinstance(value, VinrObject | ListObject):
+        return value.to_dict()
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes | bytearray | memoryview):
+        return list(value)
+    raise TypeError(f"a parameter of type {type(value).__name__} cannot be sent as JSON")
 
 
 def error_code(response: httpx.Response) -> str | None:
