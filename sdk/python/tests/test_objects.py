@@ -72,3 +72,28 @@ def test_results_copy_and_pickle_whole() -> None:
 def test_repr_names_the_class_and_id() -> None:
     assert repr(vinr.Customer({"id": "cust_1", "object": "customer"})).startswith("<Customer id=cust_1 ")
     assert "amount_due" in dir(vinr.Invoice(INVOICE))
+
+
+def test_metadata_is_the_merchants_data_whatever_its_keys() -> None:
+    customer = vinr.Customer({"id": "cust_1", "object": "customer",
+                              "metadata": {"object": "list", "sku": "A1"}})
+    assert type(customer.metadata) is vinr.VinrObject
+    assert customer.metadata.sku == "A1" and dict(customer.metadata) == {"object": "list", "sku": "A1"}
+    invoice = vinr.Invoice({**INVOICE, "metadata": {"object": "invoice", "order": "42"}})
+    assert type(invoice.metadata) is vinr.VinrObject and invoice.metadata.order == "42"
+
+
+def test_metadata_is_plain_at_any_depth() -> None:
+    event = vinr.Event({"id": "evt_1", "object": "event", "data": {**INVOICE, "lines": {
+        "object": "list", "has_more": False, "url": "/v1/invoices/inv_1/lines",
+        "data": [{"id": "il_1", "object": "line_item", "metadata": {"object": "customer", "sku": "A1"}}]}}})
+    line = event.data.lines[0]
+    assert isinstance(event.data, vinr.Invoice) and isinstance(line, vinr.LineItem)
+    assert type(line.metadata) is vinr.VinrObject and line.metadata.sku == "A1"
+    assert pickle.loads(pickle.dumps(event)) == event
+
+
+def test_only_an_object_list_with_a_data_array_is_a_list() -> None:
+    not_a_list = construct({"object": "list", "data": "a string", "sku": "A1"})
+    assert type(not_a_list) is vinr.VinrObject and not_a_list.sku == "A1"
+    assert isinstance(construct({"object": "list", "data": []}), vinr.ListObject)

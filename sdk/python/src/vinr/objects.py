@@ -7,7 +7,9 @@ the SDK does not know yet (a newer server) is kept and reachable the same way,
 so an older SDK keeps working. Nested objects are converted by their
 ``object`` name (``invoice.customer`` is a :class:`Customer` with
 ``expand=["customer"]``), other nested JSON objects become plain
-:class:`VinrObject` mappings, and lists become :class:`ListObject`.
+:class:`VinrObject` mappings, and lists (``"object": "list"`` with a ``data``
+array) become :class:`ListObject`. ``metadata`` is the merchant's own data: at
+any depth it is plain mappings, whatever keys it holds (``"object"`` too).
 
 A declared field that may be null reads as ``None`` when the answer leaves it
 out (``endpoint.secret`` after creation); any other missing field is an
@@ -33,12 +35,29 @@ def construct(value: Any) -> Any:
     """Convert decoded JSON into SDK objects (see the module docstring); other values as they are."""
     if isinstance(value, dict):
         kind = value.get("object")
-        if kind == "list":
+        if kind == "list" and isinstance(value.get("data"), list):
             return ListObject(value)
         cls = _REGISTRY.get(kind, VinrObject) if isinstance(kind, str) else VinrObject
         return cls(value)
     if isinstance(value, list):
         return [construct(item) for item in value]
+    return value
+
+
+def _field(key: str, value: Any) -> Any:
+    """A field's value: ``metadata`` is the merchant's own data, so its keys (an
+    ``"object"`` among them) never choose a class."""
+    return _data(value) if key == "metadata" else construct(value)
+
+
+def _data(value: Any) -> Any:
+    """Merchant data as given: every JSON object a plain :class:`VinrObject`, whatever it holds."""
+    if isinstance(value, dict):
+        obj = VinrObject.__new__(VinrObject)
+        object.__setattr__(obj, "_values", {key: _data(item) for key, item in value.items()})
+        return obj
+    if isinstance(value, list):
+        return [_data(item) for item in value]
     return value
 
 
@@ -74,7 +93,7 @@ class VinrObject(Mapping[str, Any]):
             if isinstance(annotation, str) and re.search(r"\bNone\b", annotation) and not name.startswith("_"))
 
     def __init__(self, values: Mapping[str, Any] | None = None) -> None:
-        object.__setattr__(self, "_values", {key: construct(value) for key, value in (values or {}).items()})
+        object.__setattr__(self, "_values", {key: _field(key, value) for key, value in (values or {}).items()})
 
     def __getattr__(self, name: str) -> Any:
         # Only called when normal lookup fails: every JSON field, known to this SDK or not.
@@ -132,7 +151,7 @@ class ListObject(Generic[T]):
     url: str
 
     def __init__(self, values: Mapping[str, Any]) -> None:
-        converted = {key: construct(value) for key, value in values.items()}
+        converted = {key: _field(key, value) for key, value in values.items()}
         converted.setdefault("data", [])
         converted.setdefault("has_more", False)
         object.__setattr__(self, "_values", converted)
