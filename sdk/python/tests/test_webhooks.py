@@ -4,7 +4,10 @@ Standard Webhooks specification's published test vector."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import re
 
 import pytest
 from app.webhooks.signing import new_secret, signature_headers
@@ -98,10 +101,56 @@ def test_during_a_secret_roll_either_secret_verifies() -> None:
         vinr.webhooks.verify(BODY, headers["x-vinr-signature"], new_secret(), now=NOW)
 
 
-@pytest.mark.parametrize("header", ["", "v1=abc", "t=1800000000", "t=18e8,v1=abc", "t=1,t=2,v1=abc", "garbage"])
-def test_a_malformed_header_is_refused(header: str) -> None:
-    with pytest.raises(SignatureVerificationError):
-        vinr.webhooks.verify(BODY, header, new_secret(), now=NOW)
+def hmac_hex(secret: str, timestamp: str, body: bytes = BODY) -> str:
+    """The correct v1= of x-vinr-signature for this timestamp text, so a case fails only on its form."""
+    return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+@pytest.mark.parametrize(("header", "message"), [
+    ("v1={sig}", "malformed x-vinr-signature header: expected one t=, found 0"),
+    ("t={t}", "malformed x-vinr-signature header: no v1= signature"),
+    ("t={t},t={t},v1={sig}", "malformed x-vinr-signature header: expected one t=, found 2"),
+    ("t={t},v1={sig},garbage", "malformed x-vinr-signature header: 'garbage' is not key=value"),
+    ("t=18e8,v1={sig}", "malformed t in x-vinr-signature: '18e8' is not unix seconds"),
+    ("t=+1800000000,v1={sig}", "malformed t in x-vinr-signature: '\\+1800000000' is not unix seconds"),
+])
+def test_a_malformed_header_is_refused(header: str, message: str) -> None:
+    secret = new_secret()
+    timestamp = re.search(r"t=([^,]*)", header)
+    # Each signature is the correct HMAC of its timestamp's text: only the header's form is wrong.
+    sig = hmac_hex(secret, timestamp.group(1) if timestamp else str(NOW))
+    with pytest.raises(SignatureVerificationError, match=f"^{message}$"):
+        vinr.webhooks.verify(BODY, header.format(t=NOW, sig=sig), secret, now=NOW)
+    assert vinr.webhooks.verify(BODY, f"t={NOW},v1={hmac_hex(secret, str(NOW))}", secret, now=NOW).id == "evt_1"
+
+
+@pytest.mark.parametrize("header", [None, "", "  ", 42])
+def test_a_missing_or_empty_header_is_a_verification_error(header: object) -> None:
+    with pytest.raises(SignatureVerificationError, match="^no (x-vinr-)?signature header"):
+        vinr.webhooks.verify(BODY, header, new_secret(), now=NOW)  # type: ignore[arg-type]
+    client = vinr.Vinr("sk_test_x", base_url="http://vinr.test")
+    with client, pytest.raises(SignatureVerificationError):
+        client.webhooks.verify(BODY, header, new_secret(), now=NOW)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("payload", "secret", "message"), [
+    (None, "whsec_x", "the payload must be str or bytes, not NoneType"),
+    (EVENT, "whsec_x", "the payload must be str or bytes, not dict"),  # the parsed JSON instead of the raw body
+    (BODY, None, "the secret must be str or bytes, not NoneType"),
+    (BODY, "", "the secret is empty"),
+])
+def test_a_payload_or_secret_of_the_wrong_kind_is_a_verification_error(payload: object, secret: object,
+                                                                       message: str) -> None:
+    headers = signed([new_secret()])
+    with pytest.raises(SignatureVerificationError, match=f"^{message}"):
+        vinr.webhooks.verify(payload, headers, secret, now=NOW)  # type: ignore[arg-type]
+
+
+def test_the_secret_and_payload_may_be_bytes_or_text() -> None:
+    secret = new_secret()
+    headers = signed([secret])
+    assert vinr.webhooks.verify(BODY.decode(), headers, secret.encode(), now=NOW).id == "evt_1"
+    assert vinr.webhooks.verify(bytearray(BODY), headers, secret, now=NOW).id == "evt_1"  # type: ignore[arg-type]
 
 
 def test_no_signature_headers_at_all_is_refused() -> None:

@@ -46,7 +46,7 @@ class Headers(Protocol):
 _DIGITS = re.compile(r"[0-9]+")  # int() would also take "+1", " 1" and "1_0"
 
 
-def verify(payload: bytes | str, signature_header: str | Headers, secret: str,
+def verify(payload: bytes | str, signature_header: str | Headers | None, secret: str | bytes,
            tolerance: int = DEFAULT_TOLERANCE, *, now: int | None = None) -> Event:
     """Check a delivery and return its event.
 
@@ -57,14 +57,25 @@ def verify(payload: bytes | str, signature_header: str | Headers, secret: str,
     Standard Webhooks headers. ``secret`` is the endpoint's ``whsec_…``.
     ``now`` (unix seconds) defaults to the current time.
 
-    Raises :class:`~vinr.errors.SignatureVerificationError` saying what is wrong.
+    Raises :class:`~vinr.errors.SignatureVerificationError` saying what is wrong,
+    also for a missing (``None``) or empty header and a payload or secret that is
+    neither ``str`` nor ``bytes``: it is the only exception a receiver needs to catch.
     """
-    body = payload.encode("utf-8") if isinstance(payload, str) else bytes(payload)
+    body = _bytes(payload, "payload")
+    secret = _bytes(secret, "secret").decode("utf-8", errors="replace")
+    if not secret:
+        raise SignatureVerificationError("the secret is empty: pass the endpoint's whsec_… secret")
     current = int(time.time()) if now is None else now
     if isinstance(signature_header, str):
+        if not signature_header.strip():
+            raise SignatureVerificationError(f"no {_VINR} header: the value given is empty")
         _verify_vinr(body, signature_header, secret, tolerance, current)
+    elif signature_header is None or not callable(getattr(signature_header, "items", None)):
+        raise SignatureVerificationError(
+            f"no signature header: pass the {_VINR} value or the request's headers, "
+            f"not {type(signature_header).__name__}")
     else:
-        headers = {str(name).lower(): str(value) for name, value in signature_header.items()}
+        headers = {str(name).lower(): str(value) for name, value in signature_header.items() if value is not None}
         if headers.get(_VINR):
             _verify_vinr(body, headers[_VINR], secret, tolerance, current)
         elif any(headers.get(name) for name in ("webhook-id", "webhook-timestamp", "webhook-signature")):
@@ -80,10 +91,20 @@ def verify(payload: bytes | str, signature_header: str | Headers, secret: str,
     return Event(event)
 
 
+def _bytes(value: object, name: str) -> bytes:
+    """``value`` as bytes (text as UTF-8); anything else is refused as a verification failure,
+    because a receiver catches only :class:`SignatureVerificationError`."""
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    raise SignatureVerificationError(f"the {name} must be str or bytes, not {type(value).__name__}")
+
+
 class Webhooks:
     """``client.webhooks``: the same :func:`verify`, for code that holds a client."""
 
-    def verify(self, payload: bytes | str, signature_header: str | Headers, secret: str,
+    def verify(self, payload: bytes | str, signature_header: str | Headers | None, secret: str | bytes,
                tolerance: int = DEFAULT_TOLERANCE, *, now: int | None = None) -> Event:
         return verify(payload, signature_header, secret, tolerance, now=now)
 
