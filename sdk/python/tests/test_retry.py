@@ -271,3 +271,14 @@ def test_a_value_json_cannot_write_is_refused_by_its_type(client, slept: list[fl
     with pytest.raises(TypeError, match="bytes cannot be sent as JSON"):
         client(script).customers.create(name=b"Jenny")
     assert script.requests == []
+
+
+def test_an_errors_headers_are_read_by_name_in_any_case(client, slept: list[float]) -> None:
+    script = Script(error(429, "rate_limit_error", "rate_limited", **{"Retry-After": "3600", "Request-Id": "req_1"}))
+    with pytest.raises(vinr.RateLimitError) as raised:
+        client(script).customers.list()
+    headers = raised.value.headers
+    assert headers["Retry-After"] == headers["retry-after"] == "3600"
+    assert headers.get("Request-Id") == headers.get("REQUEST-ID") == "req_1" == raised.value.request_id
+    assert vinr.VinrError("x", headers={"Retry-After": "1"}).headers["retry-after"] == "1"
+    assert dict(vinr.VinrError("x").headers) == {}

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import httpx
+
 
 class VinrError(Exception):
     """Base of every error raised by the SDK."""
@@ -25,7 +27,7 @@ class VinrError(Exception):
         param: str | None = None,
         decline_code: str | None = None,
         request_id: str | None = None,
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | httpx.Headers | None = None,
         body: Any = None,
     ) -> None:
         super().__init__(message)
@@ -36,7 +38,8 @@ class VinrError(Exception):
         self.param = param
         self.decline_code = decline_code
         self.request_id = request_id
-        self.headers: Mapping[str, str] = dict(headers or {})
+        #: The answer's headers, by name in any case (``headers["Retry-After"]``).
+        self.headers = httpx.Headers(headers)
         #: The decoded JSON body of the answer, when there was one.
         self.body = body
 
