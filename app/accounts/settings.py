@@ -1,9 +1,8 @@
 """An account's schedule for collection over time (SPEC §5 ``/v1/account/settings``),
 one per mode: when ``auto_advance`` drafts finalize, when dunning tries again, when
-reminders go out. Read by what plans that work (app/invoices/auto_advance.py,
-app/payments/dunning.py, app/invoices/reminders.py) at the moment it plans it, so a
-change applies to what is planned after it; tries and reminders already planned keep
-their time."""
+reminders go out. Read by what plans that work (app/automation/plans.py) at the
+moment it plans it, so a change applies to what is planned after it; tries and
+reminders already planned keep their time."""
 
 from __future__ import annotations
 
@@ -45,6 +44,10 @@ def schedule_for(session: Session, account_id: str, livemode: bool) -> Schedule:
 
 def update(session: Session, caller: Caller, params: SettingsUpdate) -> Schedule:
     """Change the fields given; raises InvalidRequest naming the first bad one (nothing changes then)."""
+    for name in sorted(params.model_fields_set):
+        if getattr(params, name) is None:
+            raise InvalidRequest(f"{name} cannot be null: leave it out to keep its value.",
+                                 param=name, code="parameter_invalid")
     current = schedule_for(session, caller.account.id, caller.livemode)
     delay = current.auto_advance_delay
     if params.auto_advance_delay is not None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app import clock
 from app.accounts.clocks import now_for
 from app.accounts.settings import schedule_for
 from app.emails.service import queue_email
@@ -25,6 +25,8 @@ from app.payments.models import Payment
 AUTO_FINALIZE = "invoice.auto_finalize"
 RETRY_PAYMENT = "invoice.retry_payment"
 REMIND = "invoice.remind"
+REASK = "invoice.reask_payment"
+REASK_AFTER = 60  # seconds; then the job's growing retry delays, well within recovery.REASK_SECONDS
 DAY = 86_400
 
 
@@ -35,8 +37,9 @@ def plan_auto_finalize(session: Session, invoice: Invoice) -> None:
     if invoice.status is not InvoiceStatus.DRAFT or not invoice.auto_advance:
         return
     delay = schedule_for(session, invoice.account_id, invoice.livemode).auto_advance_delay
-    due = max(invoice.created + delay, clock.now())  # real time: a test clock moves the job itself
-    enqueue(session, AUTO_FINALIZE, invoice.id, delay=due - clock.now(),
+    now = now_for(session, invoice.account_id, invoice.livemode)  # ``created`` is on the account's clock
+    due = max(invoice.created + delay, now)
+    enqueue(session, AUTO_FINALIZE, invoice.id, delay=due - now,
             unique_key=f"{AUTO_FINALIZE}:{invoice.id}:{due}", account_id=invoice.account_id,
             livemode=invoice.livemode)
 
@@ -71,6 +74,38 @@ def plan_after_failure(session: Session, invoice: Invoice, payment: Payment, *,
             unique_key=f"{RETRY_PAYMENT}:{invoice.id}:{made + 1}", account_id=invoice.account_id,
             livemode=invoice.livemode)
     return AfterFailure(exhausted=False)
+
+
+def plan_reask(session: Session, invoice: Invoice, payment: Payment) -> None:
+    """VINR's own attempt ``payment`` got no clear answer: it may have charged, so it is not a
+    failed try of the schedule yet. Ask the processor about it again shortly (same request,
+    same key); its answer, once clear, plans what follows. No try is planned meanwhile."""
+    invoice.next_payment_attempt = None
+    enqueue(session, REASK, invoice.id, payload={"payment": payment.id}, delay=REASK_AFTER,
+            unique_key=f"{REASK}:{payment.id}", account_id=invoice.account_id, livemode=invoice.livemode)
+
+
+# The last automatic attempt waits for the customer (app/payments/steps.py: a 3DS request
+# off-session): a new default card is tried at once.
+WAITS_FOR_A_CARD = frozenset({"authentication_required"})
+_WAITING = (sa.select(Invoice).join(Payment, Payment.id == Invoice.payment_id)
+            .where(Invoice.customer_id == sa.bindparam("customer_id"), Invoice.status == InvoiceStatus.OPEN,
+                   Invoice.collection_method == "charge_automatically", Invoice.next_payment_attempt.is_(None),
+                   Invoice.collecting_payment_id.is_(None), Payment.automatic.is_(True),
+                   Payment.failure_code.in_(WAITS_FOR_A_CARD)))
+
+
+def resume_with_new_card(session: Session, customer_id: str) -> None:
+    """The customer has a new default card (the hosted page's "Update payment method", or
+    the merchant saving one): each of their invoices whose dunning waits for them is
+    tried again now, with that card, as its next try."""
+    for invoice in session.scalars(_WAITING, {"customer_id": customer_id}):
+        made = states.automatic_attempts(session, invoice.id)
+        invoice.next_payment_attempt = now_for(session, invoice.account_id, invoice.livemode)
+        enqueue(session, RETRY_PAYMENT, invoice.id, payload={"attempt": made + 1},
+                unique_key=f"{RETRY_PAYMENT}:{invoice.id}:{made + 1}", account_id=invoice.account_id,
+                livemode=invoice.livemode)
+    session.flush()
 
 
 def give_up(session: Session, invoice: Invoice) -> None:

@@ -20,16 +20,14 @@ from app.invoices.lifecycle import finalize
 from app.invoices.models import Invoice, InvoiceStatus
 from app.invoices.schemas import FinalizeParams
 from app.invoices.serializers import record_event
-from app.jobs.claims import ClaimedJob
-from app.payments import collection, states
+from app.jobs.claims import ClaimedJob, TryLater
+from app.payments import collection, recovery, states, steps
 from app.payments.methods import default_method
+from app.payments.models import Payment, PaymentStatus
+from app.payments.processor import processor_for
 from app.payments.service import collect_finalized
 
 S = InvoiceStatus
-
-
-class TryLater(Exception):
-    """The job cannot do its work yet: the worker runs it again after a growing delay."""
 
 
 def auto_finalize(session: Session, job: ClaimedJob) -> None:
@@ -39,9 +37,9 @@ def auto_finalize(session: Session, job: ClaimedJob) -> None:
     invoice = session.get(Invoice, job.subject)
     if invoice is None or not invoice.auto_advance:
         return
-    if invoice.status is S.OPEN and states.automatic_attempts(session, invoice.id) == 0:
-        # Finalized already, by an earlier run of this job that stopped before charging
-        # (or by hand, with no card then): collect it now.
+    if invoice.status is S.OPEN and invoice.payment_id is None:
+        # Finalized, and no one has tried to collect it: an earlier run of this job that
+        # stopped before charging, or the merchant finalizing by hand with no card then.
         collect_finalized(session, invoice, automatic=True)
         return
     if invoice.status is not S.DRAFT:
@@ -69,10 +67,7 @@ def retry_payment(session: Session, job: ClaimedJob) -> None:
         return  # this try was made already (the job runs at least once)
     pm = default_method(session, invoice.customer) if not invoice.customer.deleted else None
     if pm is None:
-        # Nothing to charge off-session: the customer pays, or adds a card, on the page.
-        invoice.next_payment_attempt = None
-        session.flush()
-        queue_email(session, "payment_action_required", invoice)
+        steps.record_no_card(session, invoice)
         return
     # A collection under way elsewhere (the customer on the page) raises Conflict: the
     # job is tried again shortly, and then sees what that collection came to.
@@ -81,6 +76,22 @@ def retry_payment(session: Session, job: ClaimedJob) -> None:
         # No try was made: an earlier attempt's outcome is still unknown (the processor
         # did not answer when asked again), and money must not move beside it.
         raise TryLater("an earlier attempt's outcome is still unknown; this try waits for it")
+
+
+def reask_payment(session: Session, job: ClaimedJob) -> None:
+    """Ask the processor again about VINR's own attempt that got no clear answer. Still
+    unclear: asked again later (TryLater, growing delays). Once it is too old to ask
+    safely (recovery.REASK_SECONDS), the invoice says a person must decide, and the job ends."""
+    invoice = session.get(Invoice, job.subject)
+    payment = session.get(Payment, job.payload["payment"])
+    if invoice is None or payment is None or payment.status is not PaymentStatus.UNKNOWN or not invoice.is_payable:
+        return  # answered meanwhile (by the customer's or the merchant's next attempt), or settled
+    answer = recovery.ask_about_unknown(session, invoice, processor_for(invoice.livemode))
+    if answer is not None and answer.failure_code == recovery.PAYMENT_OUTCOME_UNKNOWN:
+        return
+    session.refresh(payment)
+    if payment.status is PaymentStatus.UNKNOWN:
+        raise TryLater(f"the processor has still not said whether payment {payment.id} went through")
 
 
 def remind(session: Session, job: ClaimedJob) -> None:

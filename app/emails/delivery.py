@@ -25,7 +25,7 @@ from app.emails.compose import Composed, choose_locale, compose, compose_endpoin
 from app.emails.models import Email, EmailStatus
 from app.emails.transport import Handed, hand_over
 from app.events import service as events
-from app.invoices.models import Invoice
+from app.invoices.models import Invoice, InvoiceStatus
 from app.invoices.serializers import hosted_url
 from app.jobs.claims import ClaimedJob
 from app.jobs.queue import enqueue
@@ -58,23 +58,35 @@ def send(session: Session, job: ClaimedJob) -> None:
         prepared = _prepare(session, job.subject, job.payload["attempt"])
     if prepared is None:
         return
+    if isinstance(prepared, Canceled):
+        _cancel(session, prepared)
+        return
     handed = hand_over(current_app.config["SMTP_URL"], prepared.message)
     _record(session, prepared, handed)
 
 
-def _prepare(session: Session, email_id: str, attempt: int) -> Prepared | None:
+@dataclass(frozen=True)
+class Canceled:
+    """An email no longer to be sent, and why."""
+
+    email_id: str
+    attempt: int
+    reason: str
+
+
+def _prepare(session: Session, email_id: str, attempt: int) -> Prepared | Canceled | None:
     email = session.get(Email, email_id)
     if email is None or email.status is not EmailStatus.QUEUED or email.attempts != attempt - 1:
         return None  # sent, failed, or this try was made already
+    reason = _no_longer_wanted(session, email)
+    if reason is not None:
+        return Canceled(email.id, attempt, reason)
     account = session.get_one(Account, email.account_id)
     rendered_now = email.subject is None or email.text is None or email.html is None
     if not rendered_now:
         composed = Composed(str(email.subject), str(email.text), str(email.html))
     else:  # stored with the outcome: this transaction only reads
-        found = _compose(session, email, account)
-        if found is None:
-            return None
-        composed = found
+        composed = _compose(session, email, account)
     branding = account.branding
     # A notice to the merchant comes from VINR; an email to a customer, from the merchant.
     to_merchant = email.invoice_id is None
@@ -84,12 +96,23 @@ def _prepare(session: Session, email_id: str, attempt: int) -> Prepared | None:
     return Prepared(email.id, attempt, composed, rendered_now, built)
 
 
-def _compose(session: Session, email: Email, account: Account) -> Composed | None:
-    """The email's parts, or None when what it is about is gone (an endpoint deleted since)."""
+def _no_longer_wanted(session: Session, email: Email) -> str | None:
+    """Why a queued email should not go out any more (it may have waited days for the mail
+    server), or None: a reminder or a request to pay once the invoice is paid, void or
+    uncollectible, a notice about an endpoint since deleted."""
     if email.invoice_id is None:
-        endpoint = session.get(WebhookEndpoint, email.webhook_endpoint_id) if email.webhook_endpoint_id else None
-        if endpoint is None:
-            return None
+        found = session.get(WebhookEndpoint, email.webhook_endpoint_id) if email.webhook_endpoint_id else None
+        return None if found is not None else "the webhook endpoint was deleted"
+    if email.kind in service.CHASING:
+        invoice = session.get_one(Invoice, email.invoice_id)
+        if invoice.status is not InvoiceStatus.OPEN or not invoice.is_payable:
+            return f"the invoice is {invoice.status.value}"
+    return None
+
+
+def _compose(session: Session, email: Email, account: Account) -> Composed:
+    if email.invoice_id is None:
+        endpoint = session.get_one(WebhookEndpoint, email.webhook_endpoint_id)
         return compose_endpoint_disabled(merchant=account.name, endpoint_id=endpoint.id, url=endpoint.url,
                                          reason=endpoint.disabled_reason or "", livemode=endpoint.livemode)
     invoice = session.get_one(Invoice, email.invoice_id)
@@ -131,6 +154,17 @@ def _record(session: Session, prepared: Prepared, handed: Handed) -> None:
             delay=delay * random.uniform(0.9, 1.1),  # noqa: S311 - jitter, not security
             unique_key=service.send_job_key(email.id, email.attempts + 1),
             account_id=email.account_id, livemode=email.livemode)
+
+
+def _cancel(session: Session, canceled: Canceled) -> None:
+    found = session.execute(_TO_RECORD, {"email_id": canceled.email_id}).one_or_none()
+    if found is None:
+        return
+    email = found[0]
+    if email.status is EmailStatus.QUEUED and email.attempts == canceled.attempt - 1:
+        states.move(email, EmailStatus.CANCELED)
+        email.last_error = f"not sent: {canceled.reason}"
+        session.flush()
 
 
 def _announce(session: Session, email: Email, type_: str) -> None:

@@ -9,7 +9,7 @@ from email.utils import formatdate
 from app.emails.compose import Composed, one_line
 from app.emails.models import Email
 
-AUTOMATIC_KINDS = frozenset({"reminder_before", "reminder_after", "payment_action_required"})
+AUTOMATIC_KINDS = frozenset({"reminder_before", "reminder_after", "payment_action_required", "endpoint_disabled"})
 
 
 def build(email: Email, composed: Composed, *, merchant_name: str, sender: str,

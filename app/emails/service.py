@@ -17,6 +17,8 @@ from app.jobs.queue import enqueue
 
 SEND = "email.send"
 ENDPOINT_DISABLED = "endpoint_disabled"
+# Emails that ask the customer to pay: not sent once the invoice no longer can be.
+CHASING = frozenset({"reminder_before", "reminder_after", "payment_action_required"})
 # Emails that carry the invoice's hosted link for paying it: sending one is what
 # the invoice's ``last_sent_at`` records.
 WITH_PAYMENT_LINK = frozenset({"invoice", "reminder_before", "reminder_after", "payment_action_required"})

@@ -6,9 +6,10 @@ from app.emails.models import Email
 from app.emails.models import EmailStatus as E
 
 EMAIL_TRANSITIONS: dict[E, frozenset[E]] = {
-    E.QUEUED: frozenset({E.SENT, E.FAILED}),
+    E.QUEUED: frozenset({E.SENT, E.FAILED, E.CANCELED}),
     E.SENT: frozenset(),
     E.FAILED: frozenset(),
+    E.CANCELED: frozenset(),
 }
 
 

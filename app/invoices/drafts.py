@@ -8,7 +8,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
-from app import clock
 from app.accounts.clocks import now_for
 from app.accounts.service import Caller
 from app.automation.plans import plan_auto_finalize
@@ -103,7 +102,8 @@ def create_invoice(session: Session, caller: Caller, params: InvoiceCreate) -> I
     if currency is None:
         currency = pending[0].currency if pending else caller.account.default_currency
     invoice = Invoice(
-        id=new_id("inv"), account_id=caller.account.id, livemode=caller.livemode, created=clock.now(),
+        id=new_id("inv"), account_id=caller.account.id, livemode=caller.livemode,
+        created=now_for(session, caller.account.id, caller.livemode),  # a test clock dates it (SPEC §5)
         customer_id=customer.id, status=S.DRAFT, currency=currency,
         collection_method="charge_automatically", auto_advance=False, metadata_={},
         coupon_pks=[], default_tax_rate_ids=[], subtotal=0, discount=0, tax=0, total=0,

@@ -74,12 +74,13 @@ def finalize(session: Session, caller: Caller, invoice_id: str, params: Finalize
     invoice.last_finalization_error = None
     session.flush()
     record_event(session, invoice, "invoice.finalized")
-    plan_reminders(session, invoice)
     if consumed:
         record(session, caller.account.id, caller.livemode, "customer.updated", serialize_customer(customer))
     if invoice.amount_due == 0:
         transition(session, invoice, S.PAID)
         record_event(session, invoice, "invoice.paid")
+    else:
+        plan_reminders(session, invoice)
     return invoice
 
 

@@ -54,7 +54,8 @@ def transition(session: Session, invoice: Invoice, to: InvoiceStatus, *, flush: 
     """
     if to not in TRANSITIONS[invoice.status]:
         raise illegal(invoice, _VERBS.get(to, f"move to {to.value}"))
-    now = now_for(session, invoice.account_id, invoice.livemode)  # a test clock dates it too (SPEC §5)
+    with session.no_autoflush:  # the caller's pending changes go out with this one versioned UPDATE
+        now = now_for(session, invoice.account_id, invoice.livemode)  # a test clock dates it too (SPEC §5)
     invoice.status = to
     if to is S.OPEN:
         invoice.finalized_at = now

@@ -27,6 +27,12 @@ RETRY_BASE_SECONDS = 5.0
 RETRY_CAP_SECONDS = 3600.0
 
 
+class TryLater(Exception):
+    """Raised by a job body that cannot do its work yet (it waits on something outside the
+    job): the job is tried again after the same growing delay as a failure, and logged
+    without a traceback, since nothing is wrong."""
+
+
 class LeaseLost(Exception):
     """The job's lease ran out and another worker claimed it: this run's changes are
     rolled back, and the other run counts."""

@@ -40,6 +40,7 @@ KINDS: dict[str, Kind] = {
     plans.AUTO_FINALIZE: Kind(one_by_one(runs.auto_finalize)),
     plans.RETRY_PAYMENT: Kind(one_by_one(runs.retry_payment)),
     plans.REMIND: Kind(one_by_one(runs.remind)),
+    plans.REASK: Kind(one_by_one(runs.reask_payment)),
     housekeeping.PRUNE: Kind(one_by_one(housekeeping.prune)),
     housekeeping.SWEEP_DEAD_CLAIMS: Kind(one_by_one(housekeeping.sweep_dead_claims)),
     housekeeping.FINISH_DEAD_CLAIM: Kind(one_by_one(housekeeping.finish_dead_claim)),

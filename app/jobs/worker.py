@@ -150,7 +150,10 @@ class Worker:
                 log.warning("jobs %s (%s): lease lost, another worker runs them", [j.id for j in unit], kind)
             except Exception as error:
                 session.rollback()
-                log.exception("jobs %s (%s) failed", [j.id for j in unit], kind)
+                if isinstance(error, claims.TryLater):
+                    log.info("jobs %s (%s) wait: %s", [j.id for j in unit], kind, error)
+                else:
+                    log.exception("jobs %s (%s) failed", [j.id for j in unit], kind)
                 for job in unit:
                     claims.retry_later(session, job, self.id, f"{type(error).__name__}: {error}")
                 session.commit()

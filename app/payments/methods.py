@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.accounts.service import Caller
+from app.automation.plans import resume_with_new_card
 from app.customers.models import Customer
 from app.customers.service import get_customer
 from app.customers.service import serialize as serialize_customer
@@ -65,12 +66,14 @@ def save_card(session: Session, caller: Caller, customer: Customer, details: Car
 
 def make_default(session: Session, customer: Customer, pm: PaymentMethod) -> None:
     """Make ``pm`` the customer's default card and announce it (``customer.updated``);
-    a deleted customer keeps no card, so nothing changes for one."""
+    a deleted customer keeps no card, so nothing changes for one. Dunning that waits
+    for the customer tries the new card (SPEC §5)."""
     if customer.deleted or pm.detached_at is not None:
         return
     customer.default_payment_method_id = pm.id
     session.flush()
     record(session, customer.account_id, customer.livemode, "customer.updated", serialize_customer(customer))
+    resume_with_new_card(session, customer.id)
 
 
 _ATTACHED = lookup(PaymentMethod, PaymentMethod.detached_at.is_(None))

@@ -94,7 +94,7 @@ class Payment(Owned, Base):
     set_default_on_success: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # Made by VINR itself (finalizing a charge_automatically invoice, or a dunning try),
     # not by the merchant's /pay or the customer: its failure plans the next try
-    # (app/payments/dunning.py), and the count of these is how far the schedule has got.
+    # (app/automation/plans.py), and the count of these is how far the schedule has got.
     automatic: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     @property

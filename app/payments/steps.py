@@ -156,6 +156,28 @@ def claim_again(session: Session, invoice: Invoice, payment: Payment, *, waiting
         session.flush()
 
 
+def record_no_card(session: Session, invoice: Invoice) -> None:
+    """A planned dunning try found no card to charge off-session: it counts as a failed
+    attempt of its own (nothing reaches a processor), so the schedule goes on and ends as
+    it would, and the customer is emailed the hosted link to pay or add a card; commits."""
+    with step(session):
+        lock_invoice(session, invoice)
+        if invoice.collecting_payment_id is not None or not invoice.is_payable:
+            return
+        now = clock.now()
+        payment = Payment(id=new_id("pay"), account_id=invoice.account_id, livemode=invoice.livemode, created=now,
+                          updated=now, invoice_id=invoice.id, customer_id=invoice.customer_id, payment_method_id=None,
+                          amount=invoice.amount_remaining, currency=invoice.currency, status=P.PROCESSING,
+                          off_session=True, processor="none", automatic=True)
+        session.add(payment)
+        invoice.collecting_payment_id = invoice.payment_id = payment.id
+        session.flush()
+        _apply(session, invoice, payment, ChargeResult(
+            status=ChargeStatus.FAILED, failure_code="payment_method_missing",
+            failure_message="The customer has no card that can be charged; they can pay on the invoice page."))
+        queue_email(session, "payment_action_required", invoice)
+
+
 # Calling the processor (outside any transaction; never raises for the processor's sake)
 
 
@@ -269,10 +291,14 @@ def _apply(session: Session, invoice: Invoice, payment: Payment, result: ChargeR
     invoice.last_payment_error = {"code": payment.failure_code, "decline_code": payment.decline_code,
                                   "message": payment.failure_message, "payment": payment.id}
     invoice.attempt_count = states.attempt_count(session, invoice.id)
-    # VINR's own attempt failed: plan the next try before the events, which show it
-    # (next_payment_attempt). Asked again, the failure was planned for when first recorded.
-    after = plans.plan_after_failure(session, invoice, payment, needs_customer=needs_customer) \
-        if payment.automatic and not reasked else None
+    # VINR's own attempt: plan what follows before the events, which show it
+    # (next_payment_attempt). An unclear answer is asked about again first; once it is
+    # clear (asked again), it is a failed try like any other.
+    after = None
+    if payment.automatic and unknown and not reasked:
+        plans.plan_reask(session, invoice, payment)
+    elif payment.automatic and not unknown:
+        after = plans.plan_after_failure(session, invoice, payment, needs_customer=needs_customer)
     session.flush()
     # What is news after asking again: that it waits for the customer, or that its failure
     # is now clear; not that it is still unknown.

@@ -45,6 +45,8 @@ def test_another_account_is_not_affected(api: Api, other_merchant: Merchant) -> 
     ({"reminder_days_after_due": [0]}, "reminder_days_after_due"),
     ({"reminder_days_after_due": ["1"]}, "reminder_days_after_due"),
     ({"dunning": [3]}, "dunning"),
+    ({"dunning_retry_days": None}, "dunning_retry_days"),
+    ({"auto_advance_delay": None}, "auto_advance_delay"),
 ])
 def test_a_bad_value_is_refused_by_name_and_changes_nothing(api: Api, body: dict[str, object], param: str) -> None:
     response = api.post("/v1/account/settings", {"reminder_days_before_due": [5], **body})

@@ -45,6 +45,18 @@ def test_the_delay_is_the_accounts_setting(api: Api, customer: dict[str, Any], r
     assert found["status"] == "open" and found["hosted_invoice_url"]
 
 
+def test_a_draft_created_after_the_clock_moved_still_waits_its_hour(api: Api, customer: dict[str, Any],
+                                                                   run_jobs: Any) -> None:
+    now = advance(api, 5 * 86400)
+    invoice = draft(api, customer, auto_advance=True)
+    assert abs(invoice["created"] - now) < 60  # dated by the test clock
+    run_jobs()
+    assert invoice_now(api, invoice["id"])["status"] == "draft"
+    advance(api, 3601)
+    run_jobs()
+    assert invoice_now(api, invoice["id"])["status"] == "open"
+
+
 def test_a_draft_without_auto_advance_stays_a_draft(api: Api, customer: dict[str, Any], run_jobs: Any) -> None:
     invoice = draft(api, customer)
     advance(api, 2 * 86400)
@@ -64,9 +76,8 @@ def test_auto_advance_switched_off_before_the_hour_keeps_the_draft(api: Api, cus
 def test_auto_advance_switched_on_later_finalizes_the_old_draft_at_once(api: Api, customer: dict[str, Any],
                                                                         run_jobs: Any) -> None:
     invoice = draft(api, customer)
-    advance(api, 3 * 3600)  # the job planned now falls due at once: the draft is over an hour old by then
+    advance(api, 3 * 3600)  # by the test clock the draft is three hours old
     api.ok("POST", f"/v1/invoices/{invoice['id']}", {"auto_advance": True})
-    advance(api, 3600)
     run_jobs()
     assert invoice_now(api, invoice["id"])["status"] == "open"  # no card: open, to be paid on the page
 
@@ -127,3 +138,16 @@ def test_a_finalized_auto_advance_invoice_never_charged_is_collected_when_its_ho
     run_jobs()
     assert invoice_now(api, invoice["id"])["status"] == "paid"
     assert len(payments_of(db_session, invoice["id"])) == 1
+
+
+def test_an_invoice_the_merchant_is_collecting_is_left_to_them(api: Api, customer: dict[str, Any],
+                                                               run_jobs: Any, db_session: Any) -> None:
+    invoice = draft(api, customer, auto_advance=True)
+    api.ok("POST", f"/v1/invoices/{invoice['id']}/finalize")  # no card yet: nothing tried
+    save_card(api, customer, DECLINED_CARD)
+    declined = api.ok("POST", f"/v1/invoices/{invoice['id']}/pay")
+    assert declined["attempt_count"] == 1
+    advance(api, 3601)
+    run_jobs()
+    [payment] = payments_of(db_session, invoice["id"])  # the merchant's own; no dunning started
+    assert not payment.automatic and invoice_now(api, invoice["id"])["next_payment_attempt"] is None

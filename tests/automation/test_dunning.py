@@ -154,13 +154,34 @@ def test_a_missed_day_is_caught_up_once(api: Api, customer: dict[str, Any], run_
     assert invoice_now(api, invoice["id"])["status"] == "open"
 
 
-def test_a_customer_without_a_card_any_more_is_emailed_instead(api: Api, customer: dict[str, Any],
-                                                               run_jobs: Any, db_session: Any) -> None:
+def test_a_try_with_no_card_left_counts_and_the_schedule_still_ends(api: Api, customer: dict[str, Any],
+                                                                     run_jobs: Any, db_session: Any) -> None:
     save_card(api, customer, DECLINED_CARD)
     invoice = finalized(api, customer)
     api.ok("POST", f"/v1/customers/{customer['id']}", {"invoice_settings": {"default_payment_method": None}})
     advance(api, 3 * DAY + 1)
     run_jobs()
-    assert len(payments_of(db_session, invoice["id"])) == 1
-    assert invoice_now(api, invoice["id"])["next_payment_attempt"] is None
+    found = invoice_now(api, invoice["id"])
+    assert found["attempt_count"] == 2 and found["last_payment_error"]["code"] == "payment_method_missing"
+    assert found["next_payment_attempt"] is not None  # the schedule goes on
+    missing = payments_of(db_session, invoice["id"])[-1]
+    assert missing.payment_method_id is None and missing.automatic
     assert [e.kind for e in emails_of(db_session, api.account_id)] == ["payment_action_required"]
+    advance(api, 5 * DAY + 1)
+    run_jobs()
+    advance(api, 7 * DAY + 1)
+    run_jobs()
+    assert invoice_now(api, invoice["id"])["status"] == "uncollectible"
+
+
+def test_a_new_card_after_an_authentication_request_is_tried_at_once(api: Api, customer: dict[str, Any],
+                                                                     run_jobs: Any, db_session: Any) -> None:
+    save_card(api, customer, THREE_DS_CARD)
+    invoice = finalized(api, customer)
+    assert invoice["next_payment_attempt"] is None  # waits for the customer
+    save_card(api, customer, GOOD_CARD)  # as "Update payment method" on the hosted page does
+    assert invoice_now(api, invoice["id"])["next_payment_attempt"] is not None
+    run_jobs()
+    found = invoice_now(api, invoice["id"])
+    assert found["status"] == "paid" and found["attempt_count"] == 2
+    assert payments_of(db_session, invoice["id"])[-1].automatic

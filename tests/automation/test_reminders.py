@@ -100,3 +100,18 @@ def test_charge_automatically_invoices_get_no_reminders(api: Api, customer: dict
     advance(api, 40 * DAY)
     run_jobs()
     assert reminders(db_session, api) == []
+
+
+def test_a_reminder_held_up_by_the_mail_server_is_not_sent_once_the_invoice_is_paid(
+        api: Api, customer: dict[str, Any], run_jobs: Any, db_session: Any, smtp: SmtpServer) -> None:
+    invoice = sent_invoice(api, customer)
+    smtp.stop()
+    advance(api, 11 * DAY + 60)
+    run_jobs()  # the reminder's first try meets no mail server
+    api.ok("POST", f"/v1/invoices/{invoice['id']}/pay", {"paid_out_of_band": True})
+    smtp.start()
+    advance(api, 3600)
+    run_jobs()
+    assert smtp.mailbox.messages == []
+    [email] = [e for e in emails_of(db_session, api.account_id) if e.kind == "reminder_before"]
+    assert email.status.value == "canceled" and "paid" in (email.last_error or "")

@@ -46,6 +46,7 @@ def test_a_disabled_endpoint_is_emailed_to_the_merchants_support_address(
     [message] = smtp.mailbox.messages
     assert message["To"] == "ops@acme.example"
     assert message["From"].addresses[0].display_name == "VINR"
+    assert message["Auto-Submitted"] == "auto-generated"
     assert "Reply-To" not in message
     subject = str(message["Subject"]).strip()  # a long subject is folded before its URL
     assert receiver.url in subject and subject.startswith("[Test mode]")
@@ -53,6 +54,28 @@ def test_a_disabled_endpoint_is_emailed_to_the_merchants_support_address(
     assert endpoint["id"] in text and "410" in text and f"/v1/webhook_endpoints/{endpoint['id']}/recover" in text
     [sent] = api.ok("GET", "/v1/events", query_string={"type": "email.sent"})["data"]
     assert sent["data"]["webhook_endpoint"] == endpoint["id"] and sent["data"]["invoice"] is None
+
+
+def test_a_notice_about_an_endpoint_deleted_meanwhile_is_canceled(
+        api: Api, receiver: Receiver, smtp: SmtpServer, run_jobs: Any, db_session: Any) -> None:
+    import sqlalchemy as sa
+
+    from app.emails.models import Email
+
+    api.ok("POST", "/v1/account/branding", {"support_email": "ops@acme.example"})
+    endpoint = api.ok("POST", "/v1/webhook_endpoints", {"url": receiver.url, "enabled_events": ["*"]})
+    receiver.default = Reply(410)
+    smtp.stop()
+    api.ok("POST", "/v1/customers", {"email": "jenny@example.com"})
+    run_jobs()  # disabled; the notice's first try meets no mail server
+    api.ok("DELETE", f"/v1/webhook_endpoints/{endpoint['id']}")
+    smtp.start()
+    api.ok("POST", "/v1/test_helpers/advance_clock", {"seconds": 3600})
+    run_jobs()
+    assert smtp.mailbox.messages == []
+    [email] = db_session.execute(sa.select(Email).where(Email.account_id == api.account_id)
+                                 .execution_options(populate_existing=True)).scalars().all()
+    assert email.status.value == "canceled" and email.last_error == "not sent: the webhook endpoint was deleted"
 
 
 def test_no_support_address_means_no_notice(api: Api, receiver: Receiver, smtp: SmtpServer, run_jobs: Any) -> None:
