@@ -71,7 +71,8 @@ def client() -> Iterator[Callable[..., vinr.Vinr]]:
 
 @pytest.mark.parametrize(("method", "status", "code", "retried"), [
     ("POST", 500, None, True),
-    ("POST", 503, "processor_not_configured", True),
+    ("POST", 503, "processor_not_configured", False),  # live mode without a processor: nothing ran
+    ("POST", 503, "service_unavailable", True),
     ("GET", 502, None, True),
     ("POST", 429, "rate_limited", True),
     ("GET", 429, None, True),
@@ -282,3 +283,45 @@ def test_an_errors_headers_are_read_by_name_in_any_case(client, slept: list[floa
     assert headers.get("Request-Id") == headers.get("REQUEST-ID") == "req_1" == raised.value.request_id
     assert vinr.VinrError("x", headers={"Retry-After": "1"}).headers["retry-after"] == "1"
     assert dict(vinr.VinrError("x").headers) == {}
+
+
+def test_503_processor_not_configured_is_raised_at_once(client, slept: list[float]) -> None:
+    script = Script(error(503, "api_error", "processor_not_configured"))
+    with pytest.raises(vinr.APIError) as raised:
+        client(script).invoices.pay("inv_1")
+    assert raised.value.code == "processor_not_configured"
+    assert len(script.requests) == 1 and slept == []
+
+
+def test_409_in_flight_after_every_retry_says_the_earlier_request_is_still_running(client, slept: list[float]) -> None:
+    script = Script(*(error(409, "idempotency_error", "idempotency_key_in_use") for _ in range(3)))
+    with pytest.raises(vinr.IdempotencyError) as raised:
+        client(script).invoices.pay("inv_1", idempotency_key="order-42-pay")
+    assert len(script.requests) == 3 and len(slept) == 2
+    assert raised.value.code == "idempotency_key_in_use" and raised.value.http_status == 409
+    assert raised.value.message.startswith("the earlier request with this Idempotency-Key is still running")
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])
+@pytest.mark.anyio
+async def test_the_async_client_waits_between_retries_under_asyncio_and_trio(anyio_backend: str) -> None:
+    script = Script(error(503, "api_error", "service_unavailable"), httpx.Response(200, json=INVOICE))
+    async with httpx.AsyncClient(transport=httpx.MockTransport(script)) as http:
+        api = vinr.AsyncVinr("sk_test_x", base_url="http://vinr.test", http_client=http)
+        api.retry_policy = RetryPolicy(initial_delay=0.001, max_delay=0.001)
+        assert (await api.invoices.retrieve("inv_1")).id == "inv_1"
+    assert len(script.requests) == 2
+
+
+def test_a_given_http_client_keeps_its_own_timeout_unless_timeout_is_passed() -> None:
+    def timeouts(**kwargs: float) -> dict[str, float]:
+        script = Script(httpx.Response(200, json=INVOICE))
+        with httpx.Client(timeout=5.0, transport=httpx.MockTransport(script)) as http:
+            vinr.Vinr("sk_test_x", base_url="http://vinr.test", http_client=http, **kwargs).invoices.retrieve("inv_1")
+        timeout: dict[str, float] = script.requests[0].extensions["timeout"]
+        return timeout
+
+    assert timeouts() == {"connect": 5.0, "read": 5.0, "write": 5.0, "pool": 5.0}
+    assert timeouts(timeout=7.0) == {"connect": 7.0, "read": 7.0, "write": 7.0, "pool": 7.0}
+    with vinr.Vinr("sk_test_x", base_url="http://vinr.test") as own:
+        assert own._http.timeout == httpx.Timeout(60.0)

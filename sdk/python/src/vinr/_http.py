@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import httpx
 
-from vinr._retry import parse_retry_after
+from vinr._retry import IN_FLIGHT_CODE, parse_retry_after
 from vinr._version import VERSION
 from vinr.errors import APIError, RateLimitError, VinrError, error_class
 from vinr.objects import ListObject, VinrObject
@@ -139,6 +139,10 @@ def to_error(response: httpx.Response) -> VinrError:
     error_type = error.get("type") if isinstance(error.get("type"), str) else None
     message = error.get("message") or f"the API answered HTTP {status} without an error object"
     cls = error_class(error_type, status)
+    if error.get("code") == IN_FLIGHT_CODE:
+        # Reached once the retries (which wait for it) are spent: the other request may still succeed.
+        message = (f"the earlier request with this Idempotency-Key is still running, after every retry: send "
+                   f"this one again later with the same key to get that request's answer ({message})")
     fields: dict[str, Any] = {
         "http_status": status, "type": error_type, "code": error.get("code"), "param": error.get("param"),
         "decline_code": error.get("decline_code"), "request_id": request_id(response),

@@ -10,29 +10,33 @@ Only what cannot do harm is retried (SPEC §2):
   even be opened (the request never left).
 
 A retry follows a broken or timed-out connection, a 409 that says the same key
-is still in flight, a 429, and any 5xx. Nothing else: a 4xx is the caller's to
-fix. The wait doubles from ``initial_delay`` up to ``max_delay`` with random
-jitter (so that many clients that failed together do not come back together),
-and is at least what ``Retry-After`` asks; a ``Retry-After`` longer than
-``max_retry_after`` is not waited out silently, the error is raised instead.
+is still in flight, a 429, and any 5xx but a 503 ``processor_not_configured``
+(the live processor is not set up: an answer about configuration, which a retry
+would only repeat). Nothing else: a 4xx is the caller's to fix. The wait
+doubles from ``initial_delay`` up to ``max_delay`` with random jitter (so that
+many clients that failed together do not come back together), and is at least
+what ``Retry-After`` asks; a ``Retry-After`` longer than ``max_retry_after`` is
+not waited out silently, the error is raised instead.
 """
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import anyio
 import httpx
 
 IN_FLIGHT_CODE = "idempotency_key_in_use"  # the 409 of a key whose first request is still running
+NOT_CONFIGURED_CODE = "processor_not_configured"  # the 503 of live mode without a processor: nothing ran
 
-# Indirections the tests replace to run without waiting.
+# Indirections the tests replace to run without waiting. anyio's sleep (httpx<1 depends
+# on anyio) runs under whatever loop AsyncVinr is awaited in: asyncio or trio.
 sleep = time.sleep
-async_sleep = asyncio.sleep
+async_sleep = anyio.sleep
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,8 @@ class RetryPolicy:
     def retries_response(self, method: str, status: int, error_code: str | None) -> bool:
         """Whether an answer with this HTTP status (and error ``code``) may be asked for again."""
         if method not in ("GET", "POST"):
+            return False
+        if status == 503 and error_code == NOT_CONFIGURED_CODE:
             return False
         return (status == 409 and error_code == IN_FLIGHT_CODE) or status == 429 or status >= 500
 

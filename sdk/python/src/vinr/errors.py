@@ -80,8 +80,9 @@ class CardError(VinrError):
 
 
 class IdempotencyError(VinrError):
-    """``idempotency_error``: an ``Idempotency-Key`` reused with different parameters (400),
-    or still in flight after every retry (409)."""
+    """``idempotency_error``: an ``Idempotency-Key`` reused with different parameters (400,
+    ``idempotency_key_reused``), or the earlier request with that key still running after
+    every retry (409, ``idempotency_key_in_use``: send it again later with the same key)."""
 
 
 class RateLimitError(VinrError):

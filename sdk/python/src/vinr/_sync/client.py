@@ -33,10 +33,11 @@ class Vinr:
 
     ``secret_key`` defaults to ``$VINR_API_KEY`` and ``base_url`` to ``$VINR_BASE_URL``
     (else ``http://127.0.0.1:5000``, what ``./scripts/run`` serves). ``timeout`` is
-    in seconds per attempt; ``max_retries`` is how many times a failed request that
-    is safe to repeat is sent again (see :mod:`vinr._retry`). ``http_client`` lets
-    you bring your own configured ``httpx`` client (proxies, certificates); the SDK
-    then leaves closing it to you.
+    in seconds per attempt (default 60); ``max_retries`` is how many times a failed
+    request that is safe to repeat is sent again (see :mod:`vinr._retry`).
+    ``http_client`` lets you bring your own configured ``httpx`` client (proxies,
+    certificates, its own timeout, which ``timeout`` overrides only when given); the
+    SDK then leaves closing it to you.
 
     Use it as a context manager, or call ``close()``, to release its connections.
     """
@@ -46,7 +47,7 @@ class Vinr:
         secret_key: str | None = None,
         *,
         base_url: str | None = None,
-        timeout: float = _http.DEFAULT_TIMEOUT,
+        timeout: float | None = None,
         max_retries: int = 2,
         http_client: httpx.Client | None = None,
     ) -> None:
@@ -54,8 +55,10 @@ class Vinr:
         self.base_url = _http.resolve_base_url(base_url)
         self.retry_policy = _retry.RetryPolicy(max_retries=max_retries)
         self._owns_http = http_client is None
-        self._http = http_client if http_client is not None else httpx.Client(timeout=timeout)
-        self._timeout = timeout
+        self._http = http_client if http_client is not None else httpx.Client(
+            timeout=_http.DEFAULT_TIMEOUT if timeout is None else timeout)
+        # Per request only when given: a caller's http_client keeps its own timeout otherwise.
+        self._timeout = httpx.USE_CLIENT_DEFAULT if timeout is None else timeout
         self.customers = Customers(self)
         self.prices = Prices(self)
         self.coupons = Coupons(self)
@@ -113,7 +116,7 @@ class Vinr:
                         f"attempt(s): {type(error).__name__}: {error}") from error
             else:
                 status = response.status_code
-                code = _http.error_code(response) if status == 409 else None
+                code = None if response.is_success else _http.error_code(response)
                 delay = None
                 if policy.retries_response(method, status, code):
                     delay = policy.delay(retries, _retry.parse_retry_after(response.headers.get("Retry-After")))
