@@ -23,6 +23,19 @@ ERRORS = {
     "409": "The object's status does not allow this, or an idempotent request is in flight",
     "413": "Request body over 1 MiB",
     "429": "Rate limited; see Retry-After",
+    "500": "Something went wrong on our side; the request changed nothing (quote its Request-Id)",
+}
+# Errors only some operations answer, by operation id.
+ERRORS_OF = {
+    "create_payment_method": {"402": "The card was refused (card_error: incorrect_number, expired_card, "
+                                     "invalid_cvc, test_mode_live_card)"},
+    "pay_invoice": {"503": "Live mode has no card processor configured (processor_not_configured): "
+                           "nothing was charged or counted"},
+}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 255},
+    "description": "Sent again with a retry of this request, it answers what the first one did instead of "
+                   "doing it twice (kept 24 hours)",
 }
 
 
@@ -49,6 +62,8 @@ def build_document() -> dict[str, Any]:
                 op["parameters"].append({"name": name, "in": "query", "required": name in required,
                                          "schema": prop, **({"style": "form", "explode": True}
                                                            if name.endswith("[]") else {})})
+        if ep.method == "POST" and ep.authenticated:
+            op["parameters"].append(IDEMPOTENCY_KEY)
         if ep.body is not None:
             # A body is optional unless its model has a required field (no body reads as {}).
             required_fields = any(field.is_required() for field in ep.body.model_fields.values())
@@ -58,7 +73,7 @@ def build_document() -> dict[str, Any]:
         if ep.response is not None:
             responses["200"]["content"] = {"application/json": {"schema": refs[(ep.response, "serialization")]}}
         if ep.authenticated:
-            for code, text in ERRORS.items():
+            for code, text in sorted({**ERRORS, **ERRORS_OF.get(ep.name, {})}.items()):
                 responses[code] = {"description": text, "content": {
                     "application/json": {"schema": refs[(objects.Error, "serialization")]}}}
             op["security"] = [{"apiKey": []}, {"bearer": []}]

@@ -71,9 +71,35 @@ def body_schema(op: dict[str, Any]) -> str | None:
     return ref_name(op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema"))
 
 
+def error_statuses(op: dict[str, Any]) -> list[str]:
+    """The error answers an operation declares (each with the Error object)."""
+    return [code for code, answer in op["responses"].items() if code != "200"
+            and ref_name(answer.get("content", {}).get("application/json", {}).get("schema")) == "Error"]
+
+
+# What a merchant's generated client must know to tell a refusal from an outage (SPEC §2, §3).
+ERRORS_EVERYWHERE = {"400", "401", "404", "409", "413", "429", "500"}
+ERRORS_OF = {("POST", "/v1/customers/{customer_id}/payment_methods"): {"402"},
+             ("POST", "/v1/invoices/{invoice_id}/pay"): {"503"}}
+
+
 def test_every_operation_declares_its_response_model(document: dict[str, Any]) -> None:
     missing = [f"{method} {path}" for method, path, op in operations(document) if response_schema(op) is None]
     assert not missing, f"operations whose 200 answer has no schema: {missing}"
+
+
+def test_every_operation_declares_the_errors_it_answers(document: dict[str, Any]) -> None:
+    wrong = []
+    for method, path, op in operations(document):
+        if not op.get("security"):
+            continue  # the document itself: no key, no errors of its own
+        expected = ERRORS_EVERYWHERE | ERRORS_OF.get((method, path), set())
+        if not expected <= set(error_statuses(op)):
+            wrong.append(f"{method} {path}: lacks {sorted(expected - set(error_statuses(op)))}")
+        if method == "POST" and not any(p["name"] == "Idempotency-Key" and p["in"] == "header"
+                                        for p in op["parameters"]):
+            wrong.append(f"{method} {path}: no Idempotency-Key header")
+    assert not wrong, "\n".join(wrong)
 
 
 def generated_output(command: list[str], cwd: Path) -> str:
@@ -107,6 +133,10 @@ def test_openapi_python_client_generates_every_model_and_response(document: dict
         if body is not None and not re.search(rf"body: {ClassName(schemas[body].get('title'), prefix='')}\b",
                                               source):
             wrong.append(f"{method} {path}: no {body} body model")
+        error = ClassName(schemas["Error"].get("title", "Error"), prefix="")
+        for code in error_statuses(op):
+            if not re.search(rf"response_{code} = {error}\.from_dict\(", source):
+                wrong.append(f"{method} {path}: its {code} answer is not parsed into {error}")
     assert not wrong, "\n".join(wrong)
 
 
@@ -127,6 +157,9 @@ def test_openapi_typescript_types_every_operation(document: dict[str, Any], docu
         answer = json.dumps(response_schema(op))
         checks.append(f'export const {name}_200: Same<Json<operations["{name}"]["responses"][200]>, '
                       f'components["schemas"][{answer}]> = true;')
+        for code in error_statuses(op):
+            checks.append(f'export const {name}_{code}: Same<Json<operations["{name}"]["responses"][{code}]>, '
+                          'components["schemas"]["Error"]> = true;')
         body = body_schema(op)
         if body is not None:
             checks.append(f'export const {name}_body: Same<Json<NonNullable<operations["{name}"]["requestBody"]>>, '

@@ -93,3 +93,10 @@ def test_a_body_with_required_fields_is_documented_as_required(client: Any, api:
     for path, required in (("/v1/invoices", True), ("/v1/customers", False), ("/v1/invoiceitems", True)):
         assert doc["paths"][path]["post"]["requestBody"]["required"] is required, path
         assert (api.post(path).status_code == 400) is required, path
+
+
+def test_the_errors_only_some_operations_answer_name_real_operations() -> None:
+    from app.api.openapi import ERRORS_OF
+    from app.api.routing import ENDPOINTS
+
+    assert ERRORS_OF.keys() <= {ep.name for ep in ENDPOINTS}
