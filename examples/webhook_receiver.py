@@ -6,8 +6,9 @@ than once, and in any order — on ``invoice.paid`` (fulfil the order) and
 ``invoice.payment_failed`` (ask the customer for another card).
 
     pip install flask
-    export VINR_WEBHOOK_SECRET=whsec_…   # from creating the endpoint; unset: this script
-                                          # registers http://127.0.0.1:$PORT/webhooks/vinr itself
+    export VINR_WEBHOOK_SECRET=whsec_…   # from creating the endpoint; unset: this script registers
+                                          # http://127.0.0.1:$PORT/webhooks/vinr itself, or, after a
+                                          # restart, rolls the secret of the one it registered before
     python examples/webhook_receiver.py  # then run finalize_and_collect.py, with ./scripts/run's worker
 
 Handled event ids are kept in SQLite (``RECEIVER_DB``, default
@@ -74,11 +75,20 @@ def webhook_secret(port: int) -> str:
     secret = os.environ.get("VINR_WEBHOOK_SECRET")
     if secret:
         return secret
+    url = f"http://127.0.0.1:{port}/webhooks/vinr"
     with Vinr() as client:
-        endpoint = client.webhook_endpoints.create(url=f"http://127.0.0.1:{port}/webhooks/vinr",
-                                                   enabled_events=EVENTS, description="examples/webhook_receiver.py")
-    print(f"registered: {endpoint.id} {endpoint.url}", flush=True)
-    assert endpoint.secret is not None  # shown in the answer to create
+        # After a restart the endpoint is already there, its secret gone with the last process:
+        # roll it rather than add another. Deliveries during a roll carry a signature per
+        # secret, so the new one verifies pending retries too; the old one may end soon.
+        existing = next((e for e in client.webhook_endpoints.list(limit=100).auto_paging_iter() if e.url == url), None)
+        if existing is not None:
+            endpoint = client.webhook_endpoints.roll_secret(existing.id, expires_in=60)
+            print(f"reused: {endpoint.id} {endpoint.url} (secret rolled)", flush=True)
+        else:
+            endpoint = client.webhook_endpoints.create(url=url, enabled_events=EVENTS,
+                                                       description="examples/webhook_receiver.py")
+            print(f"registered: {endpoint.id} {endpoint.url}", flush=True)
+    assert endpoint.secret is not None  # shown in the answers to create and roll_secret
     return endpoint.secret
 
 

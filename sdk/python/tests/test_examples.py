@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -75,15 +76,21 @@ def test_finalize_and_collect_shows_a_decline(merchant_env: dict[str, str]) -> N
     assert field(out, "hosted_invoice_url").startswith("http")
 
 
+@contextmanager
+def running_receiver(env: dict[str, str], log: Path) -> Iterator[None]:
+    """examples/webhook_receiver.py running (it registers or reuses its own endpoint), until the block ends."""
+    with process([sys.executable, str(EXAMPLES / "webhook_receiver.py")], env, log):
+        wait_for(log, r"Running on http://127\.0\.0\.1")
+        yield
+
+
 @pytest.fixture()
 def receiver(merchant_env: dict[str, str], server: Server, tmp_path: Path) -> Iterator[tuple[Path, str]]:
-    """examples/webhook_receiver.py running (it registers its own endpoint), and a worker delivering;
-    its output and its URL."""
+    """The receiver running and a worker delivering; its output and its URL."""
     log = tmp_path / "receiver.log"
     port = free_port()
     env = {**merchant_env, "PORT": str(port), "RECEIVER_DB": str(tmp_path / "events.sqlite3")}
-    with process([sys.executable, str(EXAMPLES / "webhook_receiver.py")], env, log), worker(server):
-        wait_for(log, r"Running on http://127\.0\.0\.1")
+    with running_receiver(env, log), worker(server):
         yield log, f"http://127.0.0.1:{port}/webhooks/vinr"
 
 
@@ -121,3 +128,23 @@ def test_fulfil_from_the_webhook_once_per_event(receiver: tuple[Path, str], merc
     assert forged.status_code == 400
     wait_for(receiver_log, r"^refused: no v1 signature")
     assert receiver_log.read_text().count(f"fulfilled: {paid} ") == 1
+
+
+def test_a_restarted_receiver_rolls_its_endpoints_secret_instead_of_adding_one(
+        merchant_env: dict[str, str], server: Server, tmp_path: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/webhooks/vinr"
+    env = {**merchant_env, "PORT": str(port), "RECEIVER_DB": str(tmp_path / "events.sqlite3")}
+    with running_receiver(env, tmp_path / "first.log"):
+        endpoint = wait_for(tmp_path / "first.log", rf"^registered: (we_\w+) {re.escape(url)}$").group(1)
+
+    second = tmp_path / "second.log"
+    with running_receiver(env, second), worker(server):
+        wait_for(second, rf"^reused: {endpoint} {re.escape(url)} \(secret rolled\)$")
+        with Vinr(merchant_env["VINR_API_KEY"], base_url=server.url) as vinr:
+            assert [e.id for e in vinr.webhook_endpoints.list(limit=100).auto_paging_iter() if e.url == url] == [
+                endpoint]
+        # What VINR signs now, the restarted process verifies with the secret it rolled.
+        paid = field(run("finalize_and_collect.py", merchant_env), "invoice").split()[0]
+        wait_for(second, rf"^fulfilled: {paid} \S+ paid 49000 eur$")
+    assert "refused:" not in second.read_text()
