@@ -124,7 +124,8 @@ def plan_reminders(session: Session, invoice: Invoice) -> None:
     if invoice.collection_method != "send_invoice" or invoice.due_date is None or not invoice.customer_email:
         return
     schedule = schedule_for(session, invoice.account_id, invoice.livemode)
-    now = now_for(session, invoice.account_id, invoice.livemode)
+    assert invoice.finalized_at is not None  # planned as it is finalized: that is the account's now
+    now = invoice.finalized_at
     planned = [("before", days, invoice.due_date - days * DAY) for days in schedule.reminder_days_before_due]
     planned += [("after", days, invoice.due_date + days * DAY) for days in schedule.reminder_days_after_due]
     enqueue_many(session, [
