@@ -97,3 +97,11 @@ def test_only_an_object_list_with_a_data_array_is_a_list() -> None:
     not_a_list = construct({"object": "list", "data": "a string", "sku": "A1"})
     assert type(not_a_list) is vinr.VinrObject and not_a_list.sku == "A1"
     assert isinstance(construct({"object": "list", "data": []}), vinr.ListObject)
+
+
+def test_a_nested_list_points_to_its_list_call_instead_of_paging() -> None:
+    lines = vinr.Invoice({**INVOICE, "lines": {**INVOICE["lines"], "has_more": True}}).lines  # type: ignore[dict-item]
+    with pytest.raises(AttributeError, match=r"vinr\.invoices\.list_lines\(invoice\.id\)\.auto_paging_iter\(\)"):
+        lines.auto_paging_iter()
+    with pytest.raises(AttributeError, match="/v1/invoices/inv_1/lines"):
+        lines.next_page()

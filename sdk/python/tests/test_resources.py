@@ -277,3 +277,22 @@ def test_a_server_that_is_not_there_is_an_api_connection_error(monkeypatch: pyte
         client.customers.list()
     assert "3 attempt(s)" in str(raised.value)
 
+
+
+def test_every_line_through_list_lines_where_an_event_embeds_ten(vinr: Vinr) -> None:
+    customer = vinr.customers.create(email="lines@example.com")
+    invoice = vinr.invoices.create(customer=customer.id)
+    for n in range(12):
+        invoice = vinr.invoices.add_line_item(invoice.id, description=f"Line {n}", unit_amount=100)
+    invoice = vinr.invoices.finalize(invoice.id, auto_advance=False)
+    event = next(e for e in vinr.events.list(type="invoice.finalized").auto_paging_iter() if e.data.id == invoice.id)
+    assert (len(event.data.lines), event.data.lines.has_more) == (10, True)
+    with pytest.raises(AttributeError, match="list_lines"):
+        event.data.lines.auto_paging_iter()
+    page = vinr.invoices.list_lines(invoice.id)
+    assert [line.description for line in page.auto_paging_iter()] == [f"Line {n}" for n in range(12)]
+    assert page.has_more is False and page.url == event.data.lines.url
+    # Why list_lines takes no limit or cursor: the server answers every line and accepts none.
+    with pytest.raises(InvalidRequestError) as raised:
+        vinr._request("GET", f"/v1/invoices/{invoice.id}/lines", params={"limit": 1})
+    assert raised.value.code == "parameter_unknown"

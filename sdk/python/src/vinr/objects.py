@@ -162,6 +162,13 @@ class ListObject(Generic[T]):
         try:
             return self._values[name]
         except KeyError:
+            if name in ("auto_paging_iter", "next_page"):
+                # A list inside an object (invoice.lines) holds what was embedded (an event's
+                # invoice at most 10 lines); the list call of its url has them all.
+                raise AttributeError(
+                    f"a list inside an object does not fetch pages ({name}): its own list call has every item "
+                    f"(for invoice.lines: vinr.invoices.list_lines(invoice.id).auto_paging_iter()); "
+                    f"url: {self._values.get('url')}") from None
             raise AttributeError(f"list object has no field {name!r}") from None
 
     def __setattr__(self, name: str, value: Any) -> None:
