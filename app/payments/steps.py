@@ -175,7 +175,8 @@ def record_no_card(session: Session, invoice: Invoice) -> None:
         _apply(session, invoice, payment, ChargeResult(
             status=ChargeStatus.FAILED, failure_code="payment_method_missing",
             failure_message="The customer has no card that can be charged; they can pay on the invoice page."))
-        queue_email(session, "payment_action_required", invoice)
+        if invoice.status is InvoiceStatus.OPEN:  # not when that was the schedule's last try
+            queue_email(session, "payment_action_required", invoice)
 
 
 # Calling the processor (outside any transaction; never raises for the processor's sake)
