@@ -4,14 +4,19 @@ retries, and collection over time). Signatures always use real time (app/clock.p
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app import clock
 from app.accounts.models import TestClock
-from app.accounts.service import Caller
 from app.errors import InvalidRequest
 from app.jobs.queue import shift_due
+
+if TYPE_CHECKING:  # the caller's key is looked up with its clock (app/accounts/service.py)
+    from app.accounts.service import Caller
+    from app.invoices.models import Invoice
 
 MAX_ADVANCE_SECONDS = 5 * 365 * 86400  # one call; a clock can be moved again
 
@@ -31,6 +36,22 @@ def now_for(session: Session, account_id: str, livemode: bool) -> int:
     if livemode:
         return clock.now()
     return clock.now() + int(session.execute(_OFFSET, {"account_id": account_id, "livemode": livemode}).scalar_one())
+
+
+def caller_now(session: Session, caller: Caller) -> int:
+    """The time of the caller's account in the caller's mode: from the caller when its
+    clock was read with its key, else read now."""
+    if caller.clock_offset is not None:
+        return clock.now() + caller.clock_offset
+    return now_for(session, caller.account.id, caller.livemode)
+
+
+def invoice_now(session: Session, invoice: Invoice) -> int:
+    """The time of the invoice's account in its mode: from the invoice when it was loaded
+    with its clock (``Invoice.clock_offset``), else read now."""
+    if invoice.clock_offset is not None:
+        return clock.now() + invoice.clock_offset
+    return now_for(session, invoice.account_id, invoice.livemode)
 
 
 def advance(session: Session, caller: Caller, seconds: int) -> int:

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.accounts.clocks import offset_of
 from app.accounts.models import Account, ApiKey, InvoiceCounter
 from app.errors import AuthenticationFailed, InvalidRequest
 from app.ids import new_id
@@ -29,10 +30,13 @@ class NewMerchant:
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling: the account and the mode its key selects."""
+    """Who is calling: the account and the mode its key selects, and how far that
+    mode's clock is ahead of real time (a test clock, SPEC §5; 0 in live mode) when it
+    was read with the key (None: not read, app/accounts/clocks.caller_now reads it)."""
 
     account: Account
     livemode: bool
+    clock_offset: int | None = None
 
 
 def hash_key(secret: str) -> str:
@@ -72,7 +76,9 @@ def create_merchant(session: Session, name: str, prefix: str | None = None, curr
     return NewMerchant(account, keys[False], keys[True])
 
 
-_BY_KEY = (sa.select(Account, ApiKey.livemode).join(ApiKey, ApiKey.account_id == Account.id)
+# The clock comes with the key: most writes date what they change on it.
+_BY_KEY = (sa.select(Account, ApiKey.livemode, offset_of(Account.id, ApiKey.livemode))
+           .join(ApiKey, ApiKey.account_id == Account.id)
            .where(ApiKey.key_hash == sa.bindparam("key_hash")))
 
 
@@ -88,7 +94,7 @@ def authenticate(session: Session, secret: str | None) -> Caller:
     row = session.execute(_BY_KEY, {"key_hash": hash_key(secret)}).first()
     if row is None:
         raise AuthenticationFailed(f"Invalid API key provided: {secret[:8]}…{secret[-4:]}")
-    return Caller(account=row[0], livemode=row[1])
+    return Caller(account=row[0], livemode=row[1], clock_offset=row[2])
 
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.accounts.clocks import now_for
+from app.accounts.clocks import invoice_now
 from app.accounts.settings import schedule_for
 from app.emails.service import queue_email
 from app.invoices.models import Invoice, InvoiceStatus
@@ -37,7 +37,7 @@ def plan_auto_finalize(session: Session, invoice: Invoice) -> None:
     if invoice.status is not InvoiceStatus.DRAFT or not invoice.auto_advance:
         return
     delay = schedule_for(session, invoice.account_id, invoice.livemode).auto_advance_delay
-    now = now_for(session, invoice.account_id, invoice.livemode)  # ``created`` is on the account's clock
+    now = invoice_now(session, invoice)  # ``created`` is on the account's clock
     due = max(invoice.created + delay, now)
     enqueue(session, AUTO_FINALIZE, invoice.id, delay=due - now,
             unique_key=f"{AUTO_FINALIZE}:{invoice.id}:{due}", account_id=invoice.account_id,
@@ -68,7 +68,7 @@ def plan_after_failure(session: Session, invoice: Invoice, payment: Payment, *,
         invoice.next_payment_attempt = None
         return AfterFailure(exhausted=True)
     wait = waits[made - 1] * DAY
-    invoice.next_payment_attempt = now_for(session, invoice.account_id, invoice.livemode) + wait
+    invoice.next_payment_attempt = invoice_now(session, invoice) + wait
     # Keyed by the try's number: however often this failure is recorded, one job per try.
     enqueue(session, RETRY_PAYMENT, invoice.id, payload={"attempt": made + 1}, delay=wait,
             unique_key=f"{RETRY_PAYMENT}:{invoice.id}:{made + 1}", account_id=invoice.account_id,
@@ -101,7 +101,7 @@ def resume_with_new_card(session: Session, customer_id: str) -> None:
     tried again now, with that card, as its next try."""
     for invoice in session.scalars(_WAITING, {"customer_id": customer_id}):
         made = states.automatic_attempts(session, invoice.id)
-        invoice.next_payment_attempt = now_for(session, invoice.account_id, invoice.livemode)
+        invoice.next_payment_attempt = invoice_now(session, invoice)
         enqueue(session, RETRY_PAYMENT, invoice.id, payload={"attempt": made + 1},
                 unique_key=f"{RETRY_PAYMENT}:{invoice.id}:{made + 1}", account_id=invoice.account_id,
                 livemode=invoice.livemode)

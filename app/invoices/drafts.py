@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
-from app.accounts.clocks import now_for
+from app.accounts.clocks import caller_now
 from app.accounts.service import Caller
 from app.automation.plans import plan_auto_finalize
 from app.catalog.models import Coupon, Price, TaxRate
@@ -88,7 +88,7 @@ def _apply_fields(session: Session, caller: Caller, invoice: Invoice, params: In
     elif invoice.days_until_due is None and invoice.due_date is None:
         raise InvalidRequest("A send_invoice invoice needs days_until_due or due_date.", param="days_until_due")
     if (invoice.due_date is not None and "due_date" in fields
-            and invoice.due_date < now_for(session, caller.account.id, caller.livemode)):
+            and invoice.due_date < caller_now(session, caller)):
         raise InvalidRequest("due_date must be in the future.", param="due_date")
 
 
@@ -103,7 +103,7 @@ def create_invoice(session: Session, caller: Caller, params: InvoiceCreate) -> I
         currency = pending[0].currency if pending else caller.account.default_currency
     invoice = Invoice(
         id=new_id("inv"), account_id=caller.account.id, livemode=caller.livemode,
-        created=now_for(session, caller.account.id, caller.livemode),  # a test clock dates it (SPEC §5)
+        created=caller_now(session, caller),  # a test clock dates it (SPEC §5)
         customer_id=customer.id, status=S.DRAFT, currency=currency,
         collection_method="charge_automatically", auto_advance=False, metadata_={},
         coupon_pks=[], default_tax_rate_ids=[], subtotal=0, discount=0, tax=0, total=0,

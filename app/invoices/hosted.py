@@ -14,8 +14,8 @@ from flask import current_app
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload, selectinload, with_expression
 
-from app import clock, tokens
-from app.accounts.clocks import now_for, offset_of
+from app import tokens
+from app.accounts.clocks import invoice_now, offset_of
 from app.accounts.models import Account
 from app.errors import NotFound
 from app.invoices.models import Invoice, InvoiceStatus
@@ -79,11 +79,7 @@ def is_past_due(session: Session, invoice: Invoice) -> bool:
     """Open (or uncollectible) with a due date that has passed, on the account's clock (SPEC §5)."""
     if invoice.due_date is None or invoice.status not in (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE):
         return False
-    if invoice.clock_offset is not None:
-        now = clock.now() + invoice.clock_offset
-    else:
-        now = now_for(session, invoice.account_id, invoice.livemode)
-    return past_due(invoice.status, invoice.due_date, now)
+    return past_due(invoice.status, invoice.due_date, invoice_now(session, invoice))
 
 
 def past_due(status: InvoiceStatus, due_date: int | None, now: int) -> bool:

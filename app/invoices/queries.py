@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, with_expression
 
+from app.accounts.clocks import offset_of
 from app.accounts.service import Caller
 from app.customers.models import Customer
 from app.invoices.models import Invoice, InvoiceStatus
@@ -12,7 +13,10 @@ from app.invoices.schemas import InvoiceList
 from app.pagination import Page, paginate
 from app.tenancy import get_for, lookup, scoped
 
-_FOR_CHANGE = lookup(Invoice, options=(joinedload(Invoice.customer), joinedload(Invoice.lines)))
+# With the account's clock (a subquery), to date the change on it.
+_FOR_CHANGE = lookup(Invoice, options=(joinedload(Invoice.customer), joinedload(Invoice.lines),
+                                       with_expression(Invoice.clock_offset,
+                                                       offset_of(Invoice.account_id, Invoice.livemode))))
 
 
 def load_invoice(session: Session, caller: Caller, invoice_id: str) -> tuple[Invoice, Customer]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from app.accounts.clocks import now_for
+from app.accounts.clocks import invoice_now
 from app.errors import Conflict
 from app.invoices.models import Invoice, InvoiceStatus
 
@@ -55,7 +55,7 @@ def transition(session: Session, invoice: Invoice, to: InvoiceStatus, *, flush: 
     if to not in TRANSITIONS[invoice.status]:
         raise illegal(invoice, _VERBS.get(to, f"move to {to.value}"))
     with session.no_autoflush:  # the caller's pending changes go out with this one versioned UPDATE
-        now = now_for(session, invoice.account_id, invoice.livemode)  # a test clock dates it too (SPEC §5)
+        now = invoice_now(session, invoice)  # a test clock dates it too (SPEC §5)
     invoice.status = to
     if to is S.OPEN:
         invoice.finalized_at = now
