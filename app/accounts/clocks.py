@@ -38,20 +38,23 @@ def now_for(session: Session, account_id: str, livemode: bool) -> int:
     return clock.now() + int(session.execute(_OFFSET, {"account_id": account_id, "livemode": livemode}).scalar_one())
 
 
+def _now_with(session: Session, offset: int | None, account_id: str, livemode: bool) -> int:
+    """The account's time from an offset read earlier with something else, or read now."""
+    if offset is not None:
+        return clock.now() + offset
+    return now_for(session, account_id, livemode)
+
+
 def caller_now(session: Session, caller: Caller) -> int:
     """The time of the caller's account in the caller's mode: from the caller when its
     clock was read with its key, else read now."""
-    if caller.clock_offset is not None:
-        return clock.now() + caller.clock_offset
-    return now_for(session, caller.account.id, caller.livemode)
+    return _now_with(session, caller.clock_offset, caller.account.id, caller.livemode)
 
 
 def invoice_now(session: Session, invoice: Invoice) -> int:
     """The time of the invoice's account in its mode: from the invoice when it was loaded
     with its clock (``Invoice.clock_offset``), else read now."""
-    if invoice.clock_offset is not None:
-        return clock.now() + invoice.clock_offset
-    return now_for(session, invoice.account_id, invoice.livemode)
+    return _now_with(session, invoice.clock_offset, invoice.account_id, invoice.livemode)
 
 
 def advance(session: Session, caller: Caller, seconds: int) -> int:
