@@ -132,7 +132,8 @@ def serialize(caller: Caller, branding: Branding | None) -> dict[str, Any]:
 
 
 def _logo(branding: Branding | None) -> str | None:
-    if branding is None or not branding.logo or not branding.logo_mime:
+    # The mime first: the hosted page defers the logo's bytes, read here only when there is one.
+    if branding is None or not branding.logo_mime or not branding.logo:
         return None
     return logo_data_uri(branding.logo, branding.logo_mime)
 

@@ -12,6 +12,7 @@ from flask import Flask
 from sqlalchemy import event
 
 from app.extensions import db
+from tests.branding.images import data_uri, draw
 from tests.portal.conftest import Hosted, make_hosted
 
 
@@ -43,15 +44,26 @@ def test_a_first_view_reads_the_invoice_its_lines_and_its_surroundings(app: Flas
     with statements(app) as seen:
         response = visitor.get(hosted.path)
     assert response.status_code == 200 and "Nordlicht Studio" in response.get_data(as_text=True)
-    # The invoice with its customer, account and branding, then its lines.
+    # The invoice with its lines, customer, account and branding, in one statement.
+    assert len(_selects(seen)) == 1, seen
+
+
+def test_a_logo_is_read_on_its_own_and_shown(app: Flask, hosted: Hosted, api: Any) -> None:
+    logo = data_uri(draw("PNG", (64, 32)), "image/png")
+    api.ok("POST", "/v1/account/branding", {"display_name": "Nordlicht Studio", "logo": logo})
+    with statements(app) as seen:
+        html = app.test_client().get(hosted.path).get_data(as_text=True)
+    assert f'src="{logo}"' in html
+    # A line's row does not repeat the logo's bytes: they come in a statement of their own.
     assert len(_selects(seen)) == 2, seen
+    assert "logo" not in _selects(seen)[0].split("FROM")[0] and "logo" in _selects(seen)[1], seen
 
 
 def test_an_account_without_branding_costs_no_extra_statement(app: Flask, hosted: Hosted) -> None:
     with statements(app) as seen:
         response = app.test_client().get(hosted.path)
     assert response.status_code == 200 and "Acme GmbH" in response.get_data(as_text=True)
-    assert len(_selects(seen)) == 2, seen
+    assert len(_selects(seen)) == 1, seen
 
 
 @pytest.mark.parametrize(("locales", "expected"), [
@@ -70,4 +82,4 @@ def test_tax_lines_keep_the_invoice_rate_order_in_one_statement(app: Flask, api:
     labels = [label for label in expected if label in html]
     assert labels == expected, html
     assert html.index(expected[0]) < html.index(expected[1])
-    assert len(_selects(seen)) == 3, seen  # the two of every view, and the invoice's tax rates
+    assert len(_selects(seen)) == 2, seen  # the one of every view, and the invoice's tax rates
