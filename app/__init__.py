@@ -51,6 +51,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, instance_path: str
 
     from app.api import bp as api_bp
     from app.branding import themes
+    from app.locales import bound_gettext
     from app.portal import bp as portal_bp
     from app.portal import install_log_redaction
     from app.portal.presenter import current_locale
@@ -62,6 +63,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, instance_path: str
     themes.install(app)
     app.jinja_env.globals["theme_template"] = themes.template_name
     app.context_processor(lambda: {"locale": current_locale()})
+    app.context_processor(bound_gettext)
     install_log_redaction()
     app.register_blueprint(api_bp)
     app.register_blueprint(portal_bp)

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
+
+from flask_babel import get_translations
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 SUPPORTED_LOCALES = ("en", "de")
 
@@ -14,3 +20,26 @@ def first_supported(preferred: Iterable[str]) -> str | None:
         if language in SUPPORTED_LOCALES:
             return language
     return None
+
+
+def bound_gettext() -> dict[str, Any]:
+    """A context processor: the templates' ``_``/``gettext`` bound to the translations of
+    the locale in force when rendering starts.
+
+    Jinja's i18n extension takes ``gettext`` from the render context when one is given
+    there ("either globally or when rendering", its documentation says). Flask-Babel's
+    global callable looks the request's domain, locale and catalogue up again for every
+    string, which for a hosted page's thirty-odd strings is about a tenth of its time.
+    The function keeps Jinja's newstyle contract: the translation is Markup where the
+    template autoescapes, and the keyword arguments are formatted into it (escaped).
+    """
+    translations = get_translations()
+
+    @pass_context
+    def gettext(context: Context, message: str, **variables: Any) -> str:
+        text: str = translations.gettext(message)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)  # noqa: S704 - our own catalogue, as Jinja marks it; % escapes the variables
+        return text % variables
+
+    return {"gettext": gettext}
