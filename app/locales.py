@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
+from babel.dates import format_date
 from flask_babel import get_translations
 from jinja2 import pass_context
 from jinja2.runtime import Context
@@ -20,6 +23,21 @@ def first_supported(preferred: Iterable[str]) -> str | None:
         if language in SUPPORTED_LOCALES:
             return language
     return None
+
+
+def long_date(timestamp: int | None, locale: str) -> str:
+    """A timestamp's day (UTC) as ``locale`` writes it in full: "December 16, 2026", "16. Dezember 2026".
+    The hosted page, the PDF and the emails write dates so; "" for no date."""
+    if timestamp is None:
+        return ""
+    return _long_date(datetime.fromtimestamp(timestamp, UTC).date(), locale)
+
+
+@lru_cache(maxsize=4096)
+def _long_date(day: date, locale: str) -> str:
+    # A pure function of its arguments, about 25 µs a call in Babel, and a page writes two
+    # or three days that many invoices share (as app.money.display is cached for amounts).
+    return str(format_date(day, format="long", locale=locale))
 
 
 def bound_gettext() -> dict[str, Any]:

@@ -22,16 +22,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from babel.dates import format_date
 from flask import render_template
 from flask_babel import force_locale, gettext
 
 from app.branding.service import BrandView, brand_view
 from app.invoices.models import Invoice
-from app.locales import first_supported
+from app.locales import first_supported, long_date
 from app.money import display
 from app.payments.cards import BRAND_NAMES
 from app.payments.models import Payment
@@ -120,14 +118,14 @@ def _context(invoice: Invoice, brand: BrandView, locale: str, *, hosted_url: str
         "customer_email": invoice.customer_email or customer.email or "",
         "amount_due": display(invoice.amount_remaining, invoice.currency, locale),
         "total": display(invoice.total, invoice.currency, locale),
-        "due_date": _date(invoice.due_date, locale),
+        "due_date": long_date(invoice.due_date, locale),
         "hosted_url": hosted_url,
         "pdf_url": pdf_url,
         "days": days,
         "payment": payment,
         "amount_paid": display(payment.amount, payment.currency, locale) if payment is not None else "",
         "card": _card(payment),
-        "paid_date": _date(invoice.paid_at, locale),
+        "paid_date": long_date(invoice.paid_at, locale),
         "authenticate": payment is not None and payment.failure_code == "authentication_required",
     }
 
@@ -151,13 +149,6 @@ def _card(payment: Payment | None) -> str:
         return ""
     brand = BRAND_NAMES.get(payment.card_brand or "") or gettext("Card")
     return f"{brand} •••• {payment.card_last4}"
-
-
-def _date(timestamp: int | None, locale: str) -> str:
-    """As the page writes dates (long form, UTC): "December 16, 2026", "16. Dezember 2026"."""
-    if timestamp is None:
-        return ""
-    return str(format_date(datetime.fromtimestamp(timestamp, UTC).date(), format="long", locale=locale))
 
 
 def one_line(text: str) -> str:

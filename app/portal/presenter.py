@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from babel.dates import format_date
 from babel.numbers import format_decimal
 from flask import g, request
 from flask_babel import gettext
@@ -18,7 +17,7 @@ from app.branding.service import BrandView, brand_view
 from app.customers.models import Customer
 from app.invoices.hosted import is_past_due
 from app.invoices.models import Invoice
-from app.locales import SUPPORTED_LOCALES, first_supported
+from app.locales import SUPPORTED_LOCALES, first_supported, long_date
 from app.money import display
 
 
@@ -37,11 +36,7 @@ def money(amount: int, currency: str) -> str:
 
 
 def date(timestamp: int | None) -> str:
-    if timestamp is None:
-        return ""
-    from datetime import UTC, datetime
-
-    return str(format_date(datetime.fromtimestamp(timestamp, UTC).date(), format="long", locale=current_locale()))
+    return long_date(timestamp, current_locale())
 
 
 @dataclass(frozen=True)
