@@ -60,7 +60,7 @@ def choose_locale(preferred_locales: Iterable[str]) -> str:
 
 
 def compose(kind: str, *, invoice: Invoice, locale: str, hosted_url: str, pdf_url: str,
-            payment: Payment | None = None, days: int | None = None) -> Composed:
+            payment: Payment | None = None, days: int | None = None, logo_cid: str | None = None) -> Composed:
     """Render the ``kind`` email about ``invoice`` in ``locale`` ("en" or "de"; anything else is English).
 
     ``kind``: "invoice" (on send), "receipt" (after ``payment``), "reminder_before" (due
@@ -68,6 +68,8 @@ def compose(kind: str, *, invoice: Invoice, locale: str, hosted_url: str, pdf_ur
     "payment_action_required" (VINR's own charge needs the customer: 3DS when ``payment``
     asked for it, else no card to charge).
     Reads ``invoice.account`` (and its branding) and ``invoice.customer``.
+    ``logo_cid``: the Content-ID of the merchant's logo, when the message carries it as an
+    inline part (app/emails/message.py); the HTML header then shows it instead of the name.
 
     Raises ValueError for an unknown kind, an invoice without a number (a draft), a
     receipt without a payment of this invoice, or a reminder without a valid ``days``.
@@ -86,7 +88,7 @@ def compose(kind: str, *, invoice: Invoice, locale: str, hosted_url: str, pdf_ur
     brand = brand_view(invoice.account, invoice.account.branding)
     with force_locale(locale):
         context = _context(invoice, brand, locale, hosted_url=hosted_url, pdf_url=pdf_url, payment=payment,
-                           days=days)
+                           days=days, logo_cid=logo_cid)
         subject = one_line(render_template(f"email/{kind}/subject.txt", **context))
         text = _tidy(render_template(f"email/{kind}/body.txt", **context))
         html = render_template(f"email/{kind}/body.html", subject=subject, **context)
@@ -105,7 +107,7 @@ def compose_endpoint_disabled(*, merchant: str, endpoint_id: str, url: str, reas
 
 
 def _context(invoice: Invoice, brand: BrandView, locale: str, *, hosted_url: str, pdf_url: str,
-             payment: Payment | None, days: int | None) -> dict[str, Any]:
+             payment: Payment | None, days: int | None, logo_cid: str | None) -> dict[str, Any]:
     customer = invoice.customer
     return {
         "invoice": invoice,  # portal/_test_mode.html reads invoice.livemode
@@ -113,6 +115,7 @@ def _context(invoice: Invoice, brand: BrandView, locale: str, *, hosted_url: str
         "colors": _colors(brand),
         "locale": locale,
         "merchant": brand.display_name,
+        "logo_cid": logo_cid,
         "number": invoice.number,
         "customer_name": invoice.customer_name or customer.name or "",
         "customer_email": invoice.customer_email or customer.email or "",

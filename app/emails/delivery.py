@@ -82,17 +82,19 @@ def _prepare(session: Session, email_id: str, attempt: int) -> Prepared | Cancel
     if reason is not None:
         return Canceled(email.id, attempt, reason)
     account = session.get_one(Account, email.account_id)
+    branding = account.branding
+    # A notice to the merchant comes from VINR; an email to a customer, from the merchant.
+    to_merchant = email.invoice_id is None
+    logo = None if to_merchant else message.inline_logo(email, branding)
     rendered_now = email.subject is None or email.text is None or email.html is None
     if not rendered_now:
         composed = Composed(str(email.subject), str(email.text), str(email.html))
     else:  # stored with the outcome: this transaction only reads
-        composed = _compose(session, email, account)
-    branding = account.branding
-    # A notice to the merchant comes from VINR; an email to a customer, from the merchant.
-    to_merchant = email.invoice_id is None
+        composed = _compose(session, email, account, logo_cid=logo.content_id if logo is not None else None)
     built = message.build(email, composed, merchant_name="VINR" if to_merchant else account.name,
                           sender=current_app.config["EMAIL_FROM"],
-                          reply_to=branding.support_email if branding is not None and not to_merchant else None)
+                          reply_to=branding.support_email if branding is not None and not to_merchant else None,
+                          logo=logo)
     return Prepared(email.id, attempt, composed, rendered_now, built)
 
 
@@ -110,7 +112,7 @@ def _no_longer_wanted(session: Session, email: Email) -> str | None:
     return None
 
 
-def _compose(session: Session, email: Email, account: Account) -> Composed:
+def _compose(session: Session, email: Email, account: Account, *, logo_cid: str | None) -> Composed:
     if email.invoice_id is None:
         endpoint = session.get_one(WebhookEndpoint, email.webhook_endpoint_id)
         return compose_endpoint_disabled(merchant=account.name, endpoint_id=endpoint.id, url=endpoint.url,
@@ -119,7 +121,7 @@ def _compose(session: Session, email: Email, account: Account) -> Composed:
     url = hosted_url(invoice) or ""
     payment = session.get(Payment, email.payment_id) if email.payment_id else None
     return compose(email.kind, invoice=invoice, locale=choose_locale(list(invoice.customer.preferred_locales)),
-                   hosted_url=url, pdf_url=f"{url}/pdf", payment=payment, days=email.days)
+                   hosted_url=url, pdf_url=f"{url}/pdf", payment=payment, days=email.days, logo_cid=logo_cid)
 
 
 def _record(session: Session, prepared: Prepared, handed: Handed) -> None:

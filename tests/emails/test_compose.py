@@ -261,3 +261,15 @@ def test_test_mode_is_said_in_every_part(app: Flask, db_session: Any, api: Api, 
     assert "Test mode · This invoice was created in test mode: no real money moves" in mail.text
     assert 'class="test-mode"' in mail.html and "no real money moves" in mail.html
     assert "4242 4242 4242 4242" not in mail.html  # the page's test cards are not in emails
+
+
+def test_the_logo_replaces_the_name_in_the_header_when_the_message_carries_it(
+        app: Flask, db_session: Any, api: Api, customer: dict[str, Any]) -> None:
+    api.ok("POST", "/v1/account/branding", {"display_name": "Acme <Design>"})
+    inv = finalized(api, customer["id"])
+    with_logo = composed(app, db_session, "invoice", inv, logo_cid="logo.abc@mail.example")
+    assert '<img src="cid:logo.abc@mail.example" alt="Acme &lt;Design&gt;"' in with_logo.html
+    assert "Acme &lt;Design&gt;</td>" not in with_logo.html
+    without = composed(app, db_session, "invoice", inv)
+    assert "cid:" not in without.html and "Acme &lt;Design&gt;</td>" in without.html
+    assert with_logo.text == without.text  # the text part names the merchant either way

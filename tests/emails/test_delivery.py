@@ -11,6 +11,7 @@ from flask import Flask
 
 from app.emails.models import Email
 from app.jobs.worker import Worker
+from tests.branding.images import data_uri, draw
 from tests.conftest import Api
 from tests.emails.smtp import SmtpServer
 
@@ -148,3 +149,51 @@ def test_a_newline_in_the_merchants_name_never_makes_a_header(api: Api, customer
     [message] = smtp.mailbox.messages
     assert message["Bcc"] is None
     assert "\n" not in message["From"] and "\n" not in message["Subject"]
+
+
+def test_the_merchants_logo_goes_inline_with_the_html_at_every_try(
+        api: Api, customer: dict[str, Any], smtp: SmtpServer, run_jobs: Any, db_session: Any) -> None:
+    logo = draw("PNG", (120, 48))
+    api.ok("POST", "/v1/account/branding", {"logo": data_uri(logo, "image/png")})
+    smtp.mailbox.answer_data = "451 Try again later"  # the first try renders and keeps the parts
+    invoice = open_invoice(api, customer)
+    api.ok("POST", f"/v1/invoices/{invoice['id']}/send")
+    run_jobs()
+    smtp.mailbox.answer_data = None
+    api.ok("POST", "/v1/test_helpers/advance_clock", {"seconds": 60})
+    run_jobs()
+    [message] = smtp.mailbox.messages
+    html = message.get_body(preferencelist=("html",))
+    assert html is not None
+    [image] = [part for part in message.walk() if part.get_content_type() == "image/png"]
+    content_id = image["Content-ID"].strip("<>")
+    assert f'src="cid:{content_id}"' in html.get_content()
+    assert image.get_content() == logo and image.get_content_disposition() == "inline"
+    assert content_id.endswith(message["Message-ID"].strip("<>"))
+    text = message.get_body(preferencelist=("plain",))
+    assert text is not None and invoice["hosted_invoice_url"] in text.get_content()
+
+
+def test_with_a_logo_the_html_and_its_image_are_one_alternative(api: Api, customer: dict[str, Any],
+                                                                smtp: SmtpServer, run_jobs: Any) -> None:
+    api.ok("POST", "/v1/account/branding", {"logo": data_uri(draw("PNG"), "image/png")})
+    invoice = open_invoice(api, customer)
+    api.ok("POST", f"/v1/invoices/{invoice['id']}/send")
+    run_jobs()
+    [message] = smtp.mailbox.messages
+    assert [part.get_content_type() for part in message.walk()] == [
+        "multipart/alternative", "text/plain", "multipart/related", "text/html", "image/png"]
+
+
+def test_a_logo_set_after_the_first_try_is_not_attached(
+        api: Api, customer: dict[str, Any], smtp: SmtpServer, run_jobs: Any) -> None:
+    smtp.mailbox.answer_data = "451 Try again later"
+    invoice = open_invoice(api, customer)
+    api.ok("POST", f"/v1/invoices/{invoice['id']}/send")
+    run_jobs()  # rendered, with the name in the header, and kept
+    api.ok("POST", "/v1/account/branding", {"logo": data_uri(draw("PNG"), "image/png")})
+    smtp.mailbox.answer_data = None
+    api.ok("POST", "/v1/test_helpers/advance_clock", {"seconds": 60})
+    run_jobs()
+    [message] = smtp.mailbox.messages
+    assert [part.get_content_type() for part in message.walk()] == ["multipart/alternative", "text/plain", "text/html"]

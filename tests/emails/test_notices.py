@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 
 from app.jobs.worker import Worker
+from tests.branding.images import data_uri, draw
 from tests.conftest import Api
 from tests.emails.smtp import SmtpServer
 from tests.receiver import Receiver, Reply
@@ -54,6 +55,19 @@ def test_a_disabled_endpoint_is_emailed_to_the_merchants_support_address(
     assert endpoint["id"] in text and "410" in text and f"/v1/webhook_endpoints/{endpoint['id']}/recover" in text
     [sent] = api.ok("GET", "/v1/events", query_string={"type": "email.sent"})["data"]
     assert sent["data"]["webhook_endpoint"] == endpoint["id"] and sent["data"]["invoice"] is None
+
+
+def test_a_notice_from_vinr_carries_no_merchant_logo(api: Api, receiver: Receiver, smtp: SmtpServer,
+                                                     run_jobs: Any) -> None:
+    api.ok("POST", "/v1/account/branding", {"support_email": "ops@acme.example",
+                                            "logo": data_uri(draw("PNG"), "image/png")})
+    api.ok("POST", "/v1/webhook_endpoints", {"url": receiver.url, "enabled_events": ["*"]})
+    receiver.default = Reply(410)
+    api.ok("POST", "/v1/customers", {"email": "jenny@example.com"})
+    run_jobs()
+    run_jobs()
+    [message] = smtp.mailbox.messages
+    assert [part.get_content_type() for part in message.walk()] == ["multipart/alternative", "text/plain", "text/html"]
 
 
 def test_a_notice_about_an_endpoint_deleted_meanwhile_is_canceled(
