@@ -119,7 +119,7 @@ def serialize(caller: Caller, branding: Branding | None) -> dict[str, Any]:
         "object": "branding",
         "livemode": caller.livemode,
         "theme": stored_theme,
-        "display_name": (branding.display_name if branding is not None else None) or caller.account.name,
+        "display_name": display_name(caller.account, branding),
         "primary_color": primary,
         "accent_color": accent,
         "logo": _logo(branding),
@@ -138,6 +138,11 @@ def _logo(branding: Branding | None) -> str | None:
     return logo_data_uri(branding.logo, branding.logo_mime)
 
 
+def display_name(account: Account, branding: Branding | None) -> str:
+    """The name the merchant shows customers: the branding's display name, else the account's."""
+    return (branding.display_name if branding is not None else None) or account.name
+
+
 def brand_for(session: Session, account: Account) -> BrandView:
     """How ``account`` looks: its theme (the default if the stored one is gone), with
     its colours where readable, its logo and support details."""
@@ -153,7 +158,7 @@ def brand_view(account: Account, row: Branding | None) -> BrandView:
     variables = {**theme.tokens, "--primary": primary, "--accent": accent, "--on-primary": on_primary}
     return BrandView(
         theme=theme.name,
-        display_name=(row.display_name if row is not None else None) or account.name,
+        display_name=display_name(account, row),
         primary_color=primary,
         accent_color=accent,
         on_primary=on_primary,

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.accounts.clocks import offset_of
 from app.accounts.models import Account
+from app.branding.service import display_name
 from app.emails import message, service, states
 from app.emails.compose import Composed, choose_locale, compose, compose_endpoint_disabled
 from app.emails.models import Email, EmailStatus
@@ -91,7 +92,7 @@ def _prepare(session: Session, email_id: str, attempt: int) -> Prepared | Cancel
         composed = Composed(str(email.subject), str(email.text), str(email.html))
     else:  # stored with the outcome: this transaction only reads
         composed = _compose(session, email, account, logo_cid=logo.content_id if logo is not None else None)
-    built = message.build(email, composed, merchant_name="VINR" if to_merchant else account.name,
+    built = message.build(email, composed, merchant_name="VINR" if to_merchant else display_name(account, branding),
                           sender=current_app.config["EMAIL_FROM"],
                           reply_to=branding.support_email if branding is not None and not to_merchant else None,
                           logo=logo)

@@ -64,6 +64,17 @@ def test_send_emails_the_invoice_with_its_link(api: Api, customer: dict[str, Any
     assert event["data"]["invoice"] == invoice["id"]
 
 
+def test_the_email_comes_from_the_merchants_display_name(api: Api, customer: dict[str, Any], smtp: SmtpServer,
+                                                         run_jobs: Any) -> None:
+    api.ok("POST", "/v1/account/branding", {"display_name": "Acme Design Studio"})
+    invoice = open_invoice(api, customer)
+    api.ok("POST", f"/v1/invoices/{invoice['id']}/send")
+    run_jobs()
+    [message] = smtp.mailbox.messages
+    assert message["From"].addresses[0].display_name == "Acme Design Studio"
+    assert "Acme Design Studio" in message["Subject"]
+
+
 def test_a_mail_server_that_is_down_is_retried_and_the_email_arrives_once(
         api: Api, customer: dict[str, Any], smtp: SmtpServer, run_jobs: Any, db_session: Any) -> None:
     smtp.stop()
