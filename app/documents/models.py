@@ -7,15 +7,17 @@ from app.db import Base, Timestamp
 
 
 class InvoiceDocument(Base):
-    """A rendered PDF, kept so a finalized invoice's document never changes.
+    """A rendered PDF, kept under the SHA-256 of the HTML it was rendered from.
 
-    ``variant`` is the invoice state it shows (``open`` or ``paid``): the
-    receipt is rendered once more when the invoice is paid, then never again.
+    The PDF is a function of that HTML alone (the hosted page's partials; WeasyPrint
+    fetches only our own assets): the invoice as shown again gets the same bytes without
+    a second render, and a change to anything the document shows (its status, "Past
+    due", its footer, the merchant's branding, the reader's language) gets a new one.
     """
 
     __tablename__ = "invoice_documents"
 
     invoice_id: Mapped[str] = mapped_column(sa.ForeignKey("invoices.id", ondelete="CASCADE"), primary_key=True)
-    variant: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    html_sha256: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     content: Mapped[bytes] = mapped_column(sa.LargeBinary)
     created: Mapped[Timestamp]

@@ -1,9 +1,10 @@
 """Invoice PDFs (SPEC §7 "Download PDF"): the hosted page's own partials,
 rendered by WeasyPrint, kept once rendered.
 
-A finalized invoice's document is immutable: the first request renders and
-stores it, later requests serve the stored bytes. The paid receipt is the one
-re-render (variant ``paid``). WeasyPrint fetches through ``fetch_asset``,
+The document's HTML is rendered on every download (about a millisecond); the PDF
+(100+ ms of WeasyPrint) is rendered only for HTML not seen before, and kept under
+its digest (``InvoiceDocument``), so the same invoice as shown is the same bytes and
+a changed one is never served stale. WeasyPrint fetches through ``fetch_asset``,
 which serves our own static files and image data URIs and refuses anything
 else (no file://, no network), so merchant text cannot make the renderer
 reach out.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import mimetypes
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,7 @@ from weasyprint import HTML  # imported with the app: a worker's first PDF skips
 
 from app import clock
 from app.documents.models import InvoiceDocument
-from app.invoices.models import Invoice, InvoiceStatus
+from app.invoices.models import Invoice
 from app.transactions import end_transaction, step
 
 ASSET_BASE = "vinr-asset:///"
@@ -87,44 +89,33 @@ def _fetcher() -> Any:
     return AssetFetcher(allowed_protocols=set(), allow_redirects=False)
 
 
-def variant_for(invoice: Invoice) -> str:
-    return "paid" if invoice.status is InvoiceStatus.PAID else "open"
-
-
-def render_pdf(context: dict[str, Any]) -> bytes:
-    """Render ``pdf/invoice.html`` with ``context`` to PDF bytes."""
-    html = render_template("pdf/invoice.html", **context)
-    return bytes(HTML(string=html, base_url=ASSET_BASE, url_fetcher=_fetcher()).write_pdf())
-
-
-def stored_pdf(session: Session, invoice: Invoice) -> bytes | None:
-    """The stored document of the invoice's current variant, if rendered before."""
-    stored = session.get(InvoiceDocument, (invoice.id, variant_for(invoice)))
-    return stored.content if stored is not None else None
-
-
 def invoice_pdf(session: Session, invoice: Invoice, context: dict[str, Any]) -> bytes:
-    """Render this invoice's current variant and store it; the stored bytes win a race.
+    """The PDF of ``invoice`` as ``context`` shows it: kept bytes when this very document
+    was rendered before, else rendered and kept (the bytes kept first win a race).
 
-    Two steps (app/transactions.py): the 100+ ms of WeasyPrint run outside any
-    transaction, so no render holds the SQLite write lock, then the document is
-    stored in a short transaction of its own. Commits.
+    Rendering takes two steps (app/transactions.py): WeasyPrint runs outside any
+    transaction, so no render holds the SQLite write lock, then the document is kept in
+    a short transaction of its own. Commits then.
     """
-    variant = variant_for(invoice)
+    html = render_template("pdf/invoice.html", **context)
+    digest = hashlib.sha256(html.encode()).hexdigest()
+    kept = session.get(InvoiceDocument, (invoice.id, digest))
+    if kept is not None:
+        return kept.content
     end_transaction(session)
-    content = render_pdf(context)
+    content = bytes(HTML(string=html, base_url=ASSET_BASE, url_fetcher=_fetcher()).write_pdf())
     with step(session):
         try:
             with session.begin_nested():
-                session.add(InvoiceDocument(invoice_id=invoice.id, variant=variant, content=content,
+                session.add(InvoiceDocument(invoice_id=invoice.id, html_sha256=digest, content=content,
                                             created=clock.now()))
         except sa.exc.IntegrityError:
-            # A concurrent first request stored it first: serve that one, so
-            # every download of this invoice is the same bytes.
-            existing = session.get(InvoiceDocument, (invoice.id, variant))
+            # A concurrent request kept it first: serve that one, so every download of
+            # the same document is the same bytes.
+            existing = session.get(InvoiceDocument, (invoice.id, digest))
             assert existing is not None
             return existing.content
-    current_app.logger.info("rendered %s PDF for %s", variant, invoice.id)
+    current_app.logger.info("rendered a PDF for %s", invoice.id)
     return content
 
 

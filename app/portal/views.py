@@ -360,9 +360,7 @@ def invoice_pdf(invoice_id: str, token: str) -> ResponseReturnValue:
     invoice = hosted.load(db.session, invoice_id, token)
     if invoice.status is InvoiceStatus.VOID:
         abort(410)  # like the page: a void invoice's document is no longer handed out
-    content = documents.stored_pdf(db.session, invoice)
-    if content is None:
-        content = documents.invoice_pdf(db.session, invoice, template_context(build(db.session, invoice)))
+    content = documents.invoice_pdf(db.session, invoice, template_context(build(db.session, invoice)))
     response = send_file(_bytes_io(content), mimetype="application/pdf", as_attachment=True,
                          download_name=documents.filename(invoice))
     return response

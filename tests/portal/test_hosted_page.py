@@ -453,7 +453,7 @@ def pdf_pages(content: bytes) -> str:
     return "\n".join(page.extract_text() for page in reader.pages)
 
 
-def test_pdf_is_branded_extractable_named_and_immutable(hosted: Hosted) -> None:
+def test_pdf_is_branded_extractable_named_and_kept(hosted: Hosted) -> None:
     response = hosted.page("/pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert 'filename=invoice-ACME-0001.pdf' in response.headers["Content-Disposition"]

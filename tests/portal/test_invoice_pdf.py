@@ -1,0 +1,65 @@
+"""The PDF shows the invoice as the page does at the time of the download (SPEC §7 "Download
+PDF": the same numbers), and a document already rendered is served as the same bytes."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pypdf
+import sqlalchemy as sa
+
+from app.documents.models import InvoiceDocument
+from tests.portal.conftest import Hosted, make_hosted
+
+
+def pdf_text(hosted: Hosted, **kw: Any) -> str:
+    response = hosted.page("/pdf", **kw)
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(response.get_data())).pages)
+
+
+def kept(db_session: Any, invoice_id: str) -> int:
+    return int(db_session.scalar(sa.select(sa.func.count()).select_from(InvoiceDocument)
+                                 .where(InvoiceDocument.invoice_id == invoice_id)))
+
+
+def test_the_same_document_is_rendered_once_and_served_as_the_same_bytes(hosted: Hosted, db_session: Any) -> None:
+    first = hosted.page("/pdf").get_data()
+    assert hosted.page("/pdf").get_data() == first
+    assert kept(db_session, hosted.invoice["id"]) == 1
+
+
+def test_a_footer_changed_after_finalizing_is_in_the_next_download(hosted: Hosted, api: Any) -> None:
+    assert "Thank you for your business" not in pdf_text(hosted)
+    api.ok("POST", f"/v1/invoices/{hosted.invoice['id']}", {"footer": "Thank you for your business"})
+    assert "Thank you for your business" in pdf_text(hosted)
+
+
+def test_an_invoice_past_its_due_date_says_so_in_the_pdf(hosted: Hosted, api: Any) -> None:
+    # The badge is set in capitals (pdf.css), and so is its extracted text.
+    assert "OPEN" in pdf_text(hosted) and "PAST DUE" not in pdf_text(hosted)
+    api.ok("POST", "/v1/test_helpers/advance_clock", {"seconds": 15 * 86_400})  # due in 14 days
+    assert "PAST DUE" in pdf_text(hosted)
+
+
+def test_each_reader_gets_the_pdf_in_their_language(client: Any, api: Any) -> None:
+    no_preference = api.ok("POST", "/v1/customers", {"email": "team@example.com"})
+    hosted = Hosted(client, api, make_hosted(api, no_preference["id"]))
+    german = pdf_text(hosted, headers={"Accept-Language": "de-DE,de;q=0.9"})
+    english = pdf_text(hosted, headers={"Accept-Language": "en-US"})
+    assert f"Rechnung {hosted.invoice['number']}" in german
+    assert f"Invoice {hosted.invoice['number']}" in english and "Rechnung" not in english
+
+
+def test_a_branding_change_is_in_the_next_download(hosted: Hosted, api: Any) -> None:
+    assert "Acme Design Studio" not in pdf_text(hosted)
+    api.ok("POST", "/v1/account/branding", {"display_name": "Acme Design Studio"})
+    assert "Acme Design Studio" in pdf_text(hosted)
+
+
+def test_the_receipt_replaces_the_open_invoice_once_paid(hosted: Hosted, db_session: Any) -> None:
+    assert "Paid" not in pdf_text(hosted)
+    hosted.pay()
+    assert "Paid" in pdf_text(hosted)
+    assert kept(db_session, hosted.invoice["id"]) == 2
