@@ -17,9 +17,10 @@ from app.invoices.schemas import (
     InvoiceRetrieve,
     InvoiceUpdate,
     LineCreate,
+    LineList,
     LineUpdate,
 )
-from app.invoices.serializers import serialize, serialize_item
+from app.invoices.serializers import serialize, serialize_item, serialize_line
 from app.pagination import list_object
 from app.payments import service as payments
 from app.tenancy import get_for
@@ -58,10 +59,12 @@ def delete_invoice(caller: Caller, invoice_id: str) -> dict[str, Any]:
     return drafts.delete_invoice(db.session, caller, invoice_id)
 
 
-@endpoint(bp, "GET", "/invoices/<invoice_id>/lines", response=objects.LineList, summary="List an invoice's lines")
-def list_lines(caller: Caller, invoice_id: str) -> dict[str, Any]:
-    lines: dict[str, Any] = serialize(get_for(db.session, caller, Invoice, invoice_id))["lines"]
-    return lines
+@endpoint(bp, "GET", "/invoices/<invoice_id>/lines", query=LineList, response=objects.LineList,
+          summary="List an invoice's lines, in their order on the invoice")
+def list_lines(caller: Caller, invoice_id: str, query: LineList) -> dict[str, Any]:
+    page = queries.list_lines(db.session, caller, invoice_id, query)
+    return list_object(f"/v1/invoices/{invoice_id}/lines", [serialize_line(line) for line in page.items],
+                       page.has_more)
 
 
 @endpoint(bp, "POST", "/invoices/<invoice_id>/lines", body=LineCreate, response=objects.InvoiceObject,

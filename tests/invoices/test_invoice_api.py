@@ -270,8 +270,8 @@ def test_an_event_embeds_at_most_ten_lines_so_its_size_is_bounded(api: Any, draf
         add(api, draft, 100 + i, description=description)
     whole = api.ok("GET", f"/v1/invoices/{draft['id']}")
     assert len(whole["lines"]["data"]) == 25 and whole["lines"]["has_more"] is False
-    listed = api.ok("GET", f"/v1/invoices/{draft['id']}/lines")
-    assert len(listed["data"]) == 25
+    listed = api.ok("GET", f"/v1/invoices/{draft['id']}/lines", query_string={"limit": 100})
+    assert [line["id"] for line in listed["data"]] == [line["id"] for line in whole["lines"]["data"]]
     updates = events(api, "invoice.updated")
     newest = updates[0]["data"]
     assert newest["lines"]["has_more"] is True and newest["lines"]["url"] == f"/v1/invoices/{draft['id']}/lines"
@@ -332,3 +332,27 @@ def test_changing_currency_refuses_an_amount_off_coupon_in_the_old_one(api: Any,
 def test_out_of_range_created_filters_are_400(api: Any, value: str) -> None:
     response = api.get("/v1/invoices", query_string={"created[gte]": value})
     assert response.status_code == 400 and response.get_json()["error"]["param"] == "created[gte]"
+
+
+def test_an_invoices_lines_are_listed_a_page_at_a_time_in_their_order(api: Any, draft: dict, customer: dict) -> None:
+    for i in range(12):
+        add(api, draft, 100 + i, description=f"Line {i}")
+    url = f"/v1/invoices/{draft['id']}/lines"
+    first = api.ok("GET", url)
+    assert first["object"] == "list" and first["url"] == url and first["has_more"] is True
+    assert [line["description"] for line in first["data"]] == [f"Line {i}" for i in range(10)]  # default limit 10
+    rest = api.ok("GET", url, query_string={"starting_after": first["data"][-1]["id"]})
+    assert [line["description"] for line in rest["data"]] == ["Line 10", "Line 11"] and rest["has_more"] is False
+    before = api.ok("GET", url, query_string={"ending_before": rest["data"][0]["id"], "limit": 3})
+    assert [line["description"] for line in before["data"]] == ["Line 7", "Line 8", "Line 9"]
+    assert before["has_more"] is True
+
+    other = api.ok("POST", "/v1/invoices", {"customer": customer["id"]})
+    add(api, other, 100)
+    other_line = api.ok("GET", f"/v1/invoices/{other['id']}/lines")["data"][0]["id"]
+    refused = api.get(url, query_string={"starting_after": other_line})
+    assert refused.status_code == 400 and refused.get_json()["error"]["param"] == "starting_after"
+    for bad in ({"limit": 0}, {"limit": 101}):
+        response = api.get(url, query_string=bad)
+        assert response.status_code == 400 and response.get_json()["error"]["param"] == "limit"
+    assert api.get("/v1/invoices/inv_missing/lines").status_code == 404

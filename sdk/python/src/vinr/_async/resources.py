@@ -198,8 +198,9 @@ class AsyncInvoices(AsyncResource):
         """Newest first; filters ``customer``, ``status``, ``created={"gte": …, "lte": …}``, and ``expand``."""
         return await self._client._list("/v1/invoices", params)
 
-    async def list_lines(self, invoice_id: str) -> AsyncPage[LineItem]:
-        return await self._client._list(path("/v1/invoices/{}/lines", invoice_id), {})
+    async def list_lines(self, invoice_id: str, **params: Unpack[ListParams]) -> AsyncPage[LineItem]:
+        """The invoice's lines in their order on it (not newest first), a page at a time."""
+        return await self._client._list(path("/v1/invoices/{}/lines", invoice_id), params)
 
     async def add_line_item(self, invoice_id: str, *, idempotency_key: str | None = None,
                             **params: Unpack[LineCreateParams]) -> Invoice:

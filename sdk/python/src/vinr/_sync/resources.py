@@ -200,8 +200,9 @@ class Invoices(Resource):
         """Newest first; filters ``customer``, ``status``, ``created={"gte": …, "lte": …}``, and ``expand``."""
         return self._client._list("/v1/invoices", params)
 
-    def list_lines(self, invoice_id: str) -> Page[LineItem]:
-        return self._client._list(path("/v1/invoices/{}/lines", invoice_id), {})
+    def list_lines(self, invoice_id: str, **params: Unpack[ListParams]) -> Page[LineItem]:
+        """The invoice's lines in their order on it (not newest first), a page at a time."""
+        return self._client._list(path("/v1/invoices/{}/lines", invoice_id), params)
 
     def add_line_item(self, invoice_id: str, *, idempotency_key: str | None = None,
                             **params: Unpack[LineCreateParams]) -> Invoice:
