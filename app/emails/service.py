@@ -31,13 +31,16 @@ def send_job_key(email_id: str, attempt: int) -> str:
 def queue_email(session: Session, kind: str, invoice: Invoice, *, payment_id: str | None = None,
                 days: int | None = None) -> Email | None:
     """Queue an email about ``invoice`` to its customer, in the caller's transaction (it
-    commits or rolls back with the change that causes it). None when the invoice has
-    no customer email."""
-    if not invoice.customer_email:
+    commits or rolls back with the change that causes it).
+
+    To the customer's email address as it is now (SPEC §5 ``customer.email``), so a
+    customer who changed it gets the reminders at the new one; else to the one the invoice
+    copied when it was finalized; None when there is neither."""
+    address = invoice.customer.email or invoice.customer_email
+    if not address:
         return None
     return _queue(session, Email(kind=kind, account_id=invoice.account_id, livemode=invoice.livemode,
-                                 invoice_id=invoice.id, payment_id=payment_id, days=days,
-                                 to_address=invoice.customer_email))
+                                 invoice_id=invoice.id, payment_id=payment_id, days=days, to_address=address))
 
 
 def queue_endpoint_disabled(session: Session, account_id: str, livemode: bool, endpoint_id: str) -> Email | None:

@@ -75,6 +75,17 @@ def test_the_email_comes_from_the_merchants_display_name(api: Api, customer: dic
     assert "Acme Design Studio" in message["Subject"]
 
 
+def test_emails_go_to_the_customers_address_as_it_is_now(api: Api, customer: dict[str, Any], smtp: SmtpServer,
+                                                          run_jobs: Any) -> None:
+    invoice = open_invoice(api, customer)
+    api.ok("POST", f"/v1/customers/{customer['id']}", {"email": "jenny.new@example.com"})
+    api.ok("POST", f"/v1/invoices/{invoice['id']}/send")
+    run_jobs()
+    [message] = smtp.mailbox.messages
+    assert message["To"] == "jenny.new@example.com"
+    assert api.ok("GET", f"/v1/invoices/{invoice['id']}")["customer_email"] == customer["email"]  # as finalized
+
+
 def test_a_mail_server_that_is_down_is_retried_and_the_email_arrives_once(
         api: Api, customer: dict[str, Any], smtp: SmtpServer, run_jobs: Any, db_session: Any) -> None:
     smtp.stop()
