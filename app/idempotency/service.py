@@ -9,8 +9,11 @@
    same key is refused (400).
 
 A request that failed with a client error is stored and replayed too, like
-any other answer; a conflict (409), rate limit or server error releases the
-key so that a retry can run for real. A claim abandoned by a crashed process
+any other answer, a refusal of the object's state (409) included: the key names
+one request, and its retry learns what that request came to. A refusal because
+another request was running at that moment (a payment in progress, a concurrent
+change), a rate limit or a server error releases the key instead, so that a
+retry runs for real. A claim abandoned by a crashed process
 can be taken over after ``IDEMPOTENCY_LOCK_TIMEOUT`` seconds.
 """
 
@@ -28,7 +31,8 @@ from app.accounts.service import Caller
 from app.errors import DomainError, IdempotencyError, IdempotencyInFlight, InvalidRequest
 from app.idempotency.models import IdempotencyKey
 
-RELEASE_ON = frozenset({409, 429})
+# 409s that say "another request got there at the same moment", not "this object's state refuses it".
+RACES = frozenset({"payment_in_progress", "concurrent_modification"})
 
 
 def request_hash() -> str:
@@ -42,7 +46,7 @@ def request_hash() -> str:
 
 def releases(error: DomainError) -> bool:
     """Whether a request that failed so gives its key back (a retry runs for real)."""
-    return error.status >= 500 or error.status in RELEASE_ON
+    return error.status >= 500 or error.status == 429 or (error.status == 409 and error.code in RACES)
 
 
 def _replay(row: IdempotencyKey) -> Response:

@@ -31,6 +31,38 @@ def test_client_errors_are_replayed_too(api: Any) -> None:
     assert first.get_data() == second.get_data() and second.headers["Idempotent-Replayed"] == "true"
 
 
+def test_a_refusal_of_the_objects_state_is_replayed_not_run_again(api: Any, customer: dict[str, Any]) -> None:
+    draft = api.ok("POST", "/v1/invoices", {"customer": customer["id"]})
+    api.ok("POST", f"/v1/invoices/{draft['id']}/lines", {"unit_amount": 1000})
+    first = api.post(f"/v1/invoices/{draft['id']}/void", {}, headers={"Idempotency-Key": "void-1"})
+    assert first.status_code == 409 and first.get_json()["error"]["code"] == "invoice_unexpected_status"
+    api.ok("POST", f"/v1/invoices/{draft['id']}/finalize", {"auto_advance": False})
+    again = api.post(f"/v1/invoices/{draft['id']}/void", {}, headers={"Idempotency-Key": "void-1"})
+    assert again.status_code == 409 and again.get_data() == first.get_data()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert api.ok("GET", f"/v1/invoices/{draft['id']}")["status"] == "open"
+
+
+def test_a_refusal_because_a_payment_was_under_way_gives_the_key_back(api: Any, customer: dict[str, Any],
+                                                                     db_session: Any) -> None:
+    from app.invoices.models import Invoice
+
+    draft = api.ok("POST", "/v1/invoices", {"customer": customer["id"]})
+    api.ok("POST", f"/v1/invoices/{draft['id']}/lines", {"unit_amount": 1000})
+    api.ok("POST", f"/v1/invoices/{draft['id']}/finalize", {"auto_advance": False})
+    invoice = db_session.get(Invoice, draft["id"])
+    invoice.collecting_payment_id = "pay_under_way"  # as while another request charges it
+    db_session.flush()
+    body = {"paid_out_of_band": True}
+    refused = api.post(f"/v1/invoices/{draft['id']}/pay", body, headers={"Idempotency-Key": "pay-1"})
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "payment_in_progress"
+    invoice.collecting_payment_id = None  # that collection ended without paying it
+    db_session.flush()
+    retried = api.post(f"/v1/invoices/{draft['id']}/pay", body, headers={"Idempotency-Key": "pay-1"})
+    assert retried.status_code == 200 and retried.get_json()["status"] == "paid"
+    assert "Idempotent-Replayed" not in retried.headers
+
+
 def request_hash(app: Any, body: bytes) -> str:
     with app.test_request_context("/v1/customers", method="POST", data=body):
         return idempotency.request_hash()
