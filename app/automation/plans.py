@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.clocks import invoice_now
 from app.accounts.settings import schedule_for
-from app.emails.service import queue_email
+from app.emails.service import queue_email, recipient
 from app.invoices.models import Invoice, InvoiceStatus
 from app.invoices.serializers import record_event
 from app.invoices.states import transition
@@ -121,7 +121,7 @@ def plan_reminders(session: Session, invoice: Invoice) -> None:
     so it is sent at most once. Days already past by the account's clock are skipped.
     Each job looks again when it runs: none goes out once the invoice is paid, void or
     uncollectible."""
-    if invoice.collection_method != "send_invoice" or invoice.due_date is None or not invoice.customer_email:
+    if invoice.collection_method != "send_invoice" or invoice.due_date is None or recipient(invoice) is None:
         return
     schedule = schedule_for(session, invoice.account_id, invoice.livemode)
     assert invoice.finalized_at is not None  # planned as it is finalized: that is the account's now

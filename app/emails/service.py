@@ -28,16 +28,20 @@ def send_job_key(email_id: str, attempt: int) -> str:
     return f"{SEND}:{email_id}:{attempt}"
 
 
+def recipient(invoice: Invoice) -> str | None:
+    """Where emails about ``invoice`` go: its customer's email address as it is now (SPEC §5
+    ``customer.email``), so a customer who changed it is written to at the new one, and one
+    who removed it is not written to at all; None then."""
+    return invoice.customer.email or None
+
+
 def queue_email(session: Session, kind: str, invoice: Invoice, *, payment_id: str | None = None,
                 days: int | None = None) -> Email | None:
-    """Queue an email about ``invoice`` to its customer, in the caller's transaction (it
-    commits or rolls back with the change that causes it).
-
-    To the customer's email address as it is now (SPEC §5 ``customer.email``), so a
-    customer who changed it gets the reminders at the new one; else to the one the invoice
-    copied when it was finalized; None when there is neither."""
-    address = invoice.customer.email or invoice.customer_email
-    if not address:
+    """Queue an email about ``invoice`` to its customer (``recipient``), in the caller's
+    transaction: it commits or rolls back with the change that causes it. None when the
+    customer has no email address."""
+    address = recipient(invoice)
+    if address is None:
         return None
     return _queue(session, Email(kind=kind, account_id=invoice.account_id, livemode=invoice.livemode,
                                  invoice_id=invoice.id, payment_id=payment_id, days=days, to_address=address))

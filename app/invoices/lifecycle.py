@@ -9,7 +9,7 @@ from app.accounts.service import Caller, next_invoice_number
 from app.automation.plans import plan_reminders
 from app.customers.models import Customer
 from app.customers.service import serialize as serialize_customer
-from app.emails.service import queue_email
+from app.emails.service import queue_email, recipient
 from app.errors import InvalidRequest
 from app.events.service import record
 from app.invoices.drafts import load_draft
@@ -117,8 +117,9 @@ def send(session: Session, caller: Caller, invoice_id: str) -> Invoice:
     invoice = get_for(session, caller, Invoice, invoice_id)
     if invoice.status is not S.OPEN:
         raise illegal(invoice, "send")
-    if not invoice.customer_email:
-        raise InvalidRequest("The invoice has no customer email to send to.", param="customer_email")
+    if recipient(invoice) is None:
+        raise InvalidRequest("The invoice's customer has no email address to send to.", param="customer",
+                             code="customer_email_missing")
     record_event(session, invoice, "invoice.sent")
     queue_email(session, "invoice", invoice)
     return invoice

@@ -86,6 +86,28 @@ def test_emails_go_to_the_customers_address_as_it_is_now(api: Api, customer: dic
     assert api.ok("GET", f"/v1/invoices/{invoice['id']}")["customer_email"] == customer["email"]  # as finalized
 
 
+def test_a_customer_who_removed_their_address_is_not_written_to(api: Api, customer: dict[str, Any],
+                                                                smtp: SmtpServer, run_jobs: Any) -> None:
+    invoice = open_invoice(api, customer)
+    api.ok("POST", f"/v1/customers/{customer['id']}", {"email": None})
+    refused = api.post(f"/v1/invoices/{invoice['id']}/send")
+    assert refused.status_code == 400 and refused.get_json()["error"]["code"] == "customer_email_missing"
+    run_jobs()
+    assert smtp.mailbox.messages == []
+
+
+def test_an_address_given_after_finalizing_is_sent_to(api: Api, smtp: SmtpServer, run_jobs: Any) -> None:
+    customer = api.ok("POST", "/v1/customers", {"name": "No Email Yet"})
+    invoice = api.ok("POST", "/v1/invoices", {"customer": customer["id"]})  # charge_automatically: no email needed
+    api.ok("POST", f"/v1/invoices/{invoice['id']}/lines", {"unit_amount": 5000})
+    api.ok("POST", f"/v1/invoices/{invoice['id']}/finalize", {"auto_advance": False})
+    api.ok("POST", f"/v1/customers/{customer['id']}", {"email": "later@example.com"})
+    api.ok("POST", f"/v1/invoices/{invoice['id']}/send")
+    run_jobs()
+    [message] = smtp.mailbox.messages
+    assert message["To"] == "later@example.com"
+
+
 def test_a_mail_server_that_is_down_is_retried_and_the_email_arrives_once(
         api: Api, customer: dict[str, Any], smtp: SmtpServer, run_jobs: Any, db_session: Any) -> None:
     smtp.stop()
