@@ -7,12 +7,13 @@ from app.db import Base, Timestamp
 
 
 class InvoiceDocument(Base):
-    """A rendered PDF, kept under the SHA-256 of the HTML it was rendered from.
+    """An invoice's newest rendered PDF, kept under the SHA-256 of the HTML it was rendered
+    from and of the renderer (``documents.service.renderer_fingerprint``).
 
-    The PDF is a function of that HTML alone (the hosted page's partials; WeasyPrint
-    fetches only our own assets): the invoice as shown again gets the same bytes without
-    a second render, and a change to anything the document shows (its status, "Past
-    due", its footer, the merchant's branding, the reader's language) gets a new one.
+    The PDF is a function of those (the hosted page's partials; WeasyPrint fetches only
+    our own assets): the invoice as shown again gets the same bytes without a second
+    render, and a change to anything the document shows (its status, "Past due", its
+    footer, the merchant's branding, the reader's language) gets a new one.
     """
 
     __tablename__ = "invoice_documents"

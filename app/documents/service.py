@@ -2,9 +2,10 @@
 rendered by WeasyPrint, kept once rendered.
 
 The document's HTML is rendered on every download (about a millisecond); the PDF
-(100+ ms of WeasyPrint) is rendered only for HTML not seen before, and kept under
-its digest (``InvoiceDocument``), so the same invoice as shown is the same bytes and
-a changed one is never served stale. WeasyPrint fetches through ``fetch_asset``,
+(100+ ms of WeasyPrint) is rendered only for HTML not seen before by this renderer,
+and kept under their digest (``InvoiceDocument``), so the same invoice as shown is
+the same bytes and a changed one is never served stale. An invoice keeps its newest
+document only. WeasyPrint fetches through ``fetch_asset``,
 which serves our own static files and image data URIs and refuses anything
 else (no file://, no network), so merchant text cannot make the renderer
 reach out.
@@ -16,16 +17,19 @@ import base64
 import binascii
 import hashlib
 import mimetypes
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
+import weasyprint
 from flask import current_app, render_template
 from sqlalchemy.orm import Session
 from weasyprint import HTML  # imported with the app: a worker's first PDF skips ~1 s
 
 from app import clock
+from app.branding.themes import THEMES_DIR
 from app.documents.models import InvoiceDocument
 from app.invoices.models import Invoice
 from app.transactions import end_transaction, step
@@ -89,16 +93,30 @@ def _fetcher() -> Any:
     return AssetFetcher(allowed_protocols=set(), allow_redirects=False)
 
 
+@lru_cache(maxsize=1)
+def renderer_fingerprint() -> bytes:
+    """What a PDF depends on besides its HTML, read once per process: WeasyPrint's version
+    and every file it may fetch (``fetch_asset``: our static files and the themes'), so a
+    deploy that changes one of them renders documents anew."""
+    digest = hashlib.sha256(weasyprint.__version__.encode())
+    for root in (_STATIC, THEMES_DIR):
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            digest.update(f"\0{path.relative_to(root)}\0".encode())
+            digest.update(path.read_bytes())
+    return digest.digest()
+
+
 def invoice_pdf(session: Session, invoice: Invoice, context: dict[str, Any]) -> bytes:
-    """The PDF of ``invoice`` as ``context`` shows it: kept bytes when this very document
-    was rendered before, else rendered and kept (the bytes kept first win a race).
+    """The PDF of ``invoice`` as ``context`` shows it: the kept bytes when this very document
+    was rendered before, else rendered and kept in place of the invoice's older one (the
+    bytes kept first win a race).
 
     Rendering takes two steps (app/transactions.py): WeasyPrint runs outside any
     transaction, so no render holds the SQLite write lock, then the document is kept in
     a short transaction of its own. Commits then.
     """
     html = render_template("pdf/invoice.html", **context)
-    digest = hashlib.sha256(html.encode()).hexdigest()
+    digest = hashlib.sha256(renderer_fingerprint() + html.encode()).hexdigest()
     kept = session.get(InvoiceDocument, (invoice.id, digest))
     if kept is not None:
         return kept.content
@@ -115,6 +133,8 @@ def invoice_pdf(session: Session, invoice: Invoice, context: dict[str, Any]) -> 
             existing = session.get(InvoiceDocument, (invoice.id, digest))
             assert existing is not None
             return existing.content
+        session.execute(sa.delete(InvoiceDocument).where(InvoiceDocument.invoice_id == invoice.id,
+                                                         InvoiceDocument.html_sha256 != digest))
     current_app.logger.info("rendered a PDF for %s", invoice.id)
     return content
 

@@ -461,7 +461,7 @@ def test_pdf_is_branded_extractable_named_and_kept(hosted: Hosted) -> None:
     words = pdf_pages(content)
     for expected in ("ACME-0001", "Acme GmbH", "Design work", "1,960.00"):
         assert expected in words, expected
-    assert hosted.page("/pdf").get_data() == content  # stored bytes, not a re-render
+    assert hosted.page("/pdf").get_data() == content  # the same document, the same bytes
     hosted.pay()
     receipt = pdf_pages(hosted.page("/pdf").get_data())
     assert "Paid" in receipt

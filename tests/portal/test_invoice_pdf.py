@@ -7,8 +7,11 @@ import io
 from typing import Any
 
 import pypdf
+import pytest
 import sqlalchemy as sa
+from weasyprint import HTML
 
+from app.documents import service as documents
 from app.documents.models import InvoiceDocument
 from tests.portal.conftest import Hosted, make_hosted
 
@@ -24,10 +27,32 @@ def kept(db_session: Any, invoice_id: str) -> int:
                                  .where(InvoiceDocument.invoice_id == invoice_id)))
 
 
-def test_the_same_document_is_rendered_once_and_served_as_the_same_bytes(hosted: Hosted, db_session: Any) -> None:
+@pytest.fixture()
+def renders(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry per PDF WeasyPrint renders."""
+    done: list[int] = []
+    write_pdf = HTML.write_pdf
+
+    def counted(self: HTML, *args: Any, **kwargs: Any) -> Any:
+        done.append(1)
+        return write_pdf(self, *args, **kwargs)
+
+    monkeypatch.setattr(HTML, "write_pdf", counted)
+    return done
+
+
+def test_the_same_document_is_rendered_once_and_served_as_the_same_bytes(hosted: Hosted, db_session: Any,
+                                                                         renders: list[int]) -> None:
     first = hosted.page("/pdf").get_data()
     assert hosted.page("/pdf").get_data() == first
-    assert kept(db_session, hosted.invoice["id"]) == 1
+    assert len(renders) == 1 and kept(db_session, hosted.invoice["id"]) == 1
+
+
+def test_a_new_renderer_renders_anew(hosted: Hosted, renders: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    hosted.page("/pdf")
+    monkeypatch.setattr(documents, "renderer_fingerprint", lambda: b"another WeasyPrint, or a changed pdf.css")
+    hosted.page("/pdf")
+    assert len(renders) == 2
 
 
 def test_a_footer_changed_after_finalizing_is_in_the_next_download(hosted: Hosted, api: Any) -> None:
@@ -62,4 +87,4 @@ def test_the_receipt_replaces_the_open_invoice_once_paid(hosted: Hosted, db_sess
     assert "Paid" not in pdf_text(hosted)
     hosted.pay()
     assert "Paid" in pdf_text(hosted)
-    assert kept(db_session, hosted.invoice["id"]) == 2
+    assert kept(db_session, hosted.invoice["id"]) == 1  # an invoice keeps its newest document only
