@@ -1,4 +1,5 @@
-"""Cursor pagination over (created, id), newest first (SPEC §2).
+"""Cursor pagination (SPEC §2): over (created, id), newest first, for the lists of objects;
+over another key where a list has an order of its own (an invoice's lines).
 
 A page is one index range scan from the cursor: the cost does not depend on
 how many rows come before it, unlike OFFSET.
@@ -6,18 +7,29 @@ how many rows come before it, unlike OFFSET.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import sqlalchemy as sa
+from pydantic import Field
 from sqlalchemy.orm import Session
 
 from app.accounts.service import Caller
 from app.db import Owned
 from app.errors import InvalidRequest
 from app.tenancy import scoped
+from app.validation import QueryParams
 
 T = TypeVar("T")
+
+
+class ListQuery(QueryParams):
+    """The parameters every list takes; a list with filters adds its own."""
+
+    limit: Annotated[int, Field(ge=1, le=100)] = 10
+    starting_after: str | None = None
+    ending_before: str | None = None
 
 
 @dataclass(frozen=True)
@@ -43,23 +55,47 @@ def paginate(
     which may no longer match the filter (a draft finalized, an item deleted while
     paging through them). A foreign or unknown id is a 400 naming the parameter, not a leak.
     """
+
+    def cursor_key(cursor_id: str) -> Sequence[Any] | None:
+        return session.execute(scoped(sa.select(model), caller, model)
+                               .with_only_columns(model.created, model.id).where(model.id == cursor_id)).first()
+
+    return keyset_page(session, stmt, (model.created, model.id), cursor_key, newest_first=True, limit=limit,
+                       starting_after=starting_after, ending_before=ending_before)
+
+
+def keyset_page(
+    session: Session,
+    stmt: sa.Select[Any],
+    key: tuple[Any, ...],
+    cursor_key: Callable[[str], Sequence[Any] | None],
+    *,
+    newest_first: bool,
+    limit: int,
+    starting_after: str | None = None,
+    ending_before: str | None = None,
+) -> Page[Any]:
+    """One page of ``stmt`` in the order of the columns ``key`` (descending when
+    ``newest_first``). A cursor is an object id; ``cursor_key`` reads its ``key`` values,
+    or None when the caller has no such object (a 400 naming the parameter)."""
     if starting_after and ending_before:
         raise InvalidRequest("Use only one of starting_after and ending_before.", param="ending_before")
-    key = sa.tuple_(model.created, model.id)
+    columns = sa.tuple_(*key)
     cursor_id = starting_after or ending_before
     if cursor_id:
         param = "starting_after" if starting_after else "ending_before"
-        cursor = session.execute(scoped(sa.select(model), caller, model)
-                                 .with_only_columns(model.created, model.id).where(model.id == cursor_id)).first()
-        if cursor is None:
+        found = cursor_key(cursor_id)
+        if found is None:
             raise InvalidRequest(f"No such object for {param}: {cursor_id!r}", param=param)
-        bound = sa.tuple_(sa.literal(cursor[0]), sa.literal(cursor[1]))
-        stmt = stmt.where(key < bound if starting_after else key > bound)
+        bound = sa.tuple_(*(sa.literal(value) for value in found))
+        after, before = (columns < bound, columns > bound) if newest_first else (columns > bound, columns < bound)
+        stmt = stmt.where(after if starting_after else before)
+    in_order = [column.desc() if newest_first else column.asc() for column in key]
     if ending_before:
-        rows = list(session.scalars(stmt.order_by(model.created.asc(), model.id.asc()).limit(limit + 1)))
-        has_more = len(rows) > limit
-        return Page(list(reversed(rows[:limit])), has_more)
-    rows = list(session.scalars(stmt.order_by(model.created.desc(), model.id.desc()).limit(limit + 1)))
+        backwards = [column.asc() if newest_first else column.desc() for column in key]
+        rows = list(session.scalars(stmt.order_by(*backwards).limit(limit + 1)))
+        return Page(list(reversed(rows[:limit])), len(rows) > limit)
+    rows = list(session.scalars(stmt.order_by(*in_order).limit(limit + 1)))
     return Page(rows[:limit], len(rows) > limit)
 
 

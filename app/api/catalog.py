@@ -7,9 +7,9 @@ from app.api import bp, objects
 from app.api.routing import endpoint
 from app.catalog import service
 from app.catalog.models import Price, TaxRate
-from app.catalog.schemas import CouponCreate, ListQuery, PriceCreate, TaxRateCreate, TaxRateUpdate
+from app.catalog.schemas import CouponCreate, PriceCreate, TaxRateCreate, TaxRateUpdate
 from app.extensions import db
-from app.pagination import list_object
+from app.pagination import ListQuery, list_object
 from app.tenancy import get_for
 
 

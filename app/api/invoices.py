@@ -17,11 +17,10 @@ from app.invoices.schemas import (
     InvoiceRetrieve,
     InvoiceUpdate,
     LineCreate,
-    LineList,
     LineUpdate,
 )
 from app.invoices.serializers import serialize, serialize_item, serialize_line
-from app.pagination import list_object
+from app.pagination import ListQuery, list_object
 from app.payments import service as payments
 from app.tenancy import get_for
 
@@ -59,9 +58,9 @@ def delete_invoice(caller: Caller, invoice_id: str) -> dict[str, Any]:
     return drafts.delete_invoice(db.session, caller, invoice_id)
 
 
-@endpoint(bp, "GET", "/invoices/<invoice_id>/lines", query=LineList, response=objects.LineList,
+@endpoint(bp, "GET", "/invoices/<invoice_id>/lines", query=ListQuery, response=objects.LineList,
           summary="List an invoice's lines, in their order on the invoice")
-def list_lines(caller: Caller, invoice_id: str, query: LineList) -> dict[str, Any]:
+def list_lines(caller: Caller, invoice_id: str, query: ListQuery) -> dict[str, Any]:
     page = queries.list_lines(db.session, caller, invoice_id, query)
     return list_object(f"/v1/invoices/{invoice_id}/lines", [serialize_line(line) for line in page.items],
                        page.has_more)

@@ -11,15 +11,8 @@ from app.validation import (
     Currency,
     Metadata,
     Params,
-    QueryParams,
     decimal_places,
 )
-
-
-class ListQuery(QueryParams):
-    limit: Annotated[int, Field(ge=1, le=100)] = 10
-    starting_after: str | None = None
-    ending_before: str | None = None
 
 
 def _percent(places: int) -> AfterValidator:

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.accounts.service import Caller
 from app.catalog.models import Coupon, Price, TaxRate
-from app.catalog.schemas import CouponCreate, ListQuery, PriceCreate, TaxRateCreate, TaxRateUpdate
+from app.catalog.schemas import CouponCreate, PriceCreate, TaxRateCreate, TaxRateUpdate
 from app.errors import InvalidRequest
 from app.ids import new_id
-from app.pagination import Page, paginate
+from app.pagination import ListQuery, Page, paginate
 from app.tenancy import get_for, lookup, scoped
 
 

@@ -8,10 +8,9 @@ from sqlalchemy.orm import Session, joinedload, raiseload, with_expression
 from app.accounts.clocks import offset_of
 from app.accounts.service import Caller
 from app.customers.models import Customer
-from app.errors import InvalidRequest
 from app.invoices.models import Invoice, InvoiceLine, InvoiceStatus
-from app.invoices.schemas import InvoiceList, LineList
-from app.pagination import Page, paginate
+from app.invoices.schemas import InvoiceList
+from app.pagination import ListQuery, Page, keyset_page, paginate
 from app.tenancy import get_for, lookup, scoped
 
 # With the account's clock (a subquery), to date the change on it.
@@ -43,30 +42,20 @@ def list_invoices(session: Session, caller: Caller, query: InvoiceList) -> Page[
 _WITHOUT_LINES = lookup(Invoice, options=(raiseload(Invoice.lines),))  # they come a page at a time
 
 
-def list_lines(session: Session, caller: Caller, invoice_id: str, query: LineList) -> Page[InvoiceLine]:
+def list_lines(session: Session, caller: Caller, invoice_id: str, query: ListQuery) -> Page[InvoiceLine]:
     """A page of the caller's invoice's lines, in their order on the invoice rather than newest
-    first (SPEC §2's other lists): a cursor is a line id of this invoice, and a page is one
-    range of the (invoice, position) index, whatever comes before it."""
+    first (SPEC §2's other lists): a cursor is a line of this invoice, and a page is one range
+    of the (invoice, position) index."""
     get_for(session, caller, Invoice, invoice_id, using=_WITHOUT_LINES)
-    if query.starting_after and query.ending_before:
-        raise InvalidRequest("Use only one of starting_after and ending_before.", param="ending_before")
-    stmt = sa.select(InvoiceLine).where(InvoiceLine.invoice_id == invoice_id)
-    key = sa.tuple_(InvoiceLine.position, InvoiceLine.id)
-    cursor_id = query.starting_after or query.ending_before
-    if cursor_id:
-        param = "starting_after" if query.starting_after else "ending_before"
+
+    def cursor_key(line_id: str) -> tuple[int, str] | None:
         position = session.scalar(sa.select(InvoiceLine.position)
-                                  .where(InvoiceLine.invoice_id == invoice_id, InvoiceLine.id == cursor_id))
-        if position is None:
-            raise InvalidRequest(f"No such line of this invoice for {param}: {cursor_id!r}", param=param)
-        bound = sa.tuple_(sa.literal(position), sa.literal(cursor_id))
-        stmt = stmt.where(key > bound if query.starting_after else key < bound)
-    if query.ending_before:
-        rows = list(session.scalars(stmt.order_by(InvoiceLine.position.desc(), InvoiceLine.id.desc())
-                                    .limit(query.limit + 1)))
-        return Page(list(reversed(rows[:query.limit])), len(rows) > query.limit)
-    rows = list(session.scalars(stmt.order_by(InvoiceLine.position, InvoiceLine.id).limit(query.limit + 1)))
-    return Page(rows[:query.limit], len(rows) > query.limit)
+                                  .where(InvoiceLine.invoice_id == invoice_id, InvoiceLine.id == line_id))
+        return None if position is None else (position, line_id)
+
+    return keyset_page(session, sa.select(InvoiceLine).where(InvoiceLine.invoice_id == invoice_id),
+                       (InvoiceLine.position, InvoiceLine.id), cursor_key, newest_first=False, limit=query.limit,
+                       starting_after=query.starting_after, ending_before=query.ending_before)
 
 
 def customers_by_id(session: Session, invoices: list[Invoice]) -> dict[str, Customer]:

@@ -78,12 +78,6 @@ class InvoiceList(QueryParams):
     expand: Annotated[list[Literal["customer"]], Field(alias="expand[]")] = []
 
 
-class LineList(QueryParams):
-    limit: Annotated[int, Field(ge=1, le=100)] = 10
-    starting_after: str | None = None
-    ending_before: str | None = None
-
-
 class InvoiceRetrieve(QueryParams):
     expand: Annotated[list[Literal["customer"]], Field(alias="expand[]")] = []
 
