@@ -17,7 +17,8 @@ class AsyncPage(ListObject[T]):
     ``auto_paging_iter()`` yields every item of this page and of the following
     ones, fetching each page only when the items before it were consumed, with
     the same filters (and ``expand``) as the first call. After an
-    ``ending_before`` cursor it walks towards newer objects, oldest first.
+    ``ending_before`` cursor it walks the other way, towards the start of the
+    list: newer objects, or an invoice's first lines.
     """
 
     __slots__ = ("_client", "_path", "_params")
