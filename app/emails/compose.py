@@ -43,6 +43,19 @@ _BLANK_LINES = re.compile(r"\n{3,}")
 
 
 @dataclass(frozen=True)
+class InlineLogo:
+    """The merchant's logo as a part of the message (app/emails/message.py), which the HTML
+    shows as ``cid:<content_id>`` at ``width`` x ``height`` pixels: within the header's
+    240 x 48, in its own proportions, never enlarged."""
+
+    data: bytes
+    mime: str  # image/png or image/jpeg (app/branding/schemas.py accepts no other)
+    content_id: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
 class Composed:
     """One email's parts. ``subject`` is a single line (never CR or LF)."""
 
@@ -60,7 +73,7 @@ def choose_locale(preferred_locales: Iterable[str]) -> str:
 
 
 def compose(kind: str, *, invoice: Invoice, locale: str, hosted_url: str, pdf_url: str,
-            payment: Payment | None = None, days: int | None = None, logo_cid: str | None = None) -> Composed:
+            payment: Payment | None = None, days: int | None = None, logo: InlineLogo | None = None) -> Composed:
     """Render the ``kind`` email about ``invoice`` in ``locale`` ("en" or "de"; anything else is English).
 
     ``kind``: "invoice" (on send), "receipt" (after ``payment``), "reminder_before" (due
@@ -68,8 +81,8 @@ def compose(kind: str, *, invoice: Invoice, locale: str, hosted_url: str, pdf_ur
     "payment_action_required" (VINR's own charge needs the customer: 3DS when ``payment``
     asked for it, else no card to charge).
     Reads ``invoice.account`` (and its branding) and ``invoice.customer``.
-    ``logo_cid``: the Content-ID of the merchant's logo, when the message carries it as an
-    inline part (app/emails/message.py); the HTML header then shows it instead of the name.
+    ``logo``: the merchant's logo, when the message carries it as an inline part; the HTML
+    header then shows it instead of the name.
 
     Raises ValueError for an unknown kind, an invoice without a number (a draft), a
     receipt without a payment of this invoice, or a reminder without a valid ``days``.
@@ -88,7 +101,7 @@ def compose(kind: str, *, invoice: Invoice, locale: str, hosted_url: str, pdf_ur
     brand = brand_view(invoice.account, invoice.account.branding)
     with force_locale(locale):
         context = _context(invoice, brand, locale, hosted_url=hosted_url, pdf_url=pdf_url, payment=payment,
-                           days=days, logo_cid=logo_cid)
+                           days=days, logo=logo)
         subject = one_line(render_template(f"email/{kind}/subject.txt", **context))
         text = _tidy(render_template(f"email/{kind}/body.txt", **context))
         html = render_template(f"email/{kind}/body.html", subject=subject, **context)
@@ -107,7 +120,7 @@ def compose_endpoint_disabled(*, merchant: str, endpoint_id: str, url: str, reas
 
 
 def _context(invoice: Invoice, brand: BrandView, locale: str, *, hosted_url: str, pdf_url: str,
-             payment: Payment | None, days: int | None, logo_cid: str | None) -> dict[str, Any]:
+             payment: Payment | None, days: int | None, logo: InlineLogo | None) -> dict[str, Any]:
     customer = invoice.customer
     return {
         "invoice": invoice,  # portal/_test_mode.html reads invoice.livemode
@@ -115,7 +128,7 @@ def _context(invoice: Invoice, brand: BrandView, locale: str, *, hosted_url: str
         "colors": _colors(brand),
         "locale": locale,
         "merchant": brand.display_name,
-        "logo_cid": logo_cid,
+        "logo": logo,
         "number": invoice.number,
         "customer_name": invoice.customer_name or customer.name or "",
         "customer_email": invoice.customer_email or customer.email or "",

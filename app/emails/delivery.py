@@ -22,7 +22,7 @@ from app.accounts.clocks import offset_of
 from app.accounts.models import Account
 from app.branding.service import display_name
 from app.emails import message, service, states
-from app.emails.compose import Composed, choose_locale, compose, compose_endpoint_disabled
+from app.emails.compose import Composed, InlineLogo, choose_locale, compose, compose_endpoint_disabled
 from app.emails.models import Email, EmailStatus
 from app.emails.transport import Handed, hand_over
 from app.events import service as events
@@ -91,7 +91,7 @@ def _prepare(session: Session, email_id: str, attempt: int) -> Prepared | Cancel
     if not rendered_now:
         composed = Composed(str(email.subject), str(email.text), str(email.html))
     else:  # stored with the outcome: this transaction only reads
-        composed = _compose(session, email, account, logo_cid=logo.content_id if logo is not None else None)
+        composed = _compose(session, email, account, logo=logo)
     built = message.build(email, composed, merchant_name="VINR" if to_merchant else display_name(account, branding),
                           sender=current_app.config["EMAIL_FROM"],
                           reply_to=branding.support_email if branding is not None and not to_merchant else None,
@@ -113,7 +113,7 @@ def _no_longer_wanted(session: Session, email: Email) -> str | None:
     return None
 
 
-def _compose(session: Session, email: Email, account: Account, *, logo_cid: str | None) -> Composed:
+def _compose(session: Session, email: Email, account: Account, *, logo: InlineLogo | None) -> Composed:
     if email.invoice_id is None:
         endpoint = session.get_one(WebhookEndpoint, email.webhook_endpoint_id)
         return compose_endpoint_disabled(merchant=account.name, endpoint_id=endpoint.id, url=endpoint.url,
@@ -122,7 +122,7 @@ def _compose(session: Session, email: Email, account: Account, *, logo_cid: str 
     url = hosted_url(invoice) or ""
     payment = session.get(Payment, email.payment_id) if email.payment_id else None
     return compose(email.kind, invoice=invoice, locale=choose_locale(list(invoice.customer.preferred_locales)),
-                   hosted_url=url, pdf_url=f"{url}/pdf", payment=payment, days=email.days, logo_cid=logo_cid)
+                   hosted_url=url, pdf_url=f"{url}/pdf", payment=payment, days=email.days, logo=logo)
 
 
 def _record(session: Session, prepared: Prepared, handed: Handed) -> None:

@@ -3,33 +3,34 @@ as an inline part), headers safe from injection."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import io
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
 
+from PIL import Image
+
 from app.branding.models import Branding
-from app.emails.compose import Composed, one_line
+from app.emails.compose import Composed, InlineLogo, one_line
 from app.emails.models import Email
 
 AUTOMATIC_KINDS = frozenset({"reminder_before", "reminder_after", "payment_action_required", "endpoint_disabled"})
 
 
-@dataclass(frozen=True)
-class InlineLogo:
-    """The merchant's logo as a part of the message, which the HTML shows as ``cid:<content_id>``."""
-
-    data: bytes
-    mime: str  # image/png or image/jpeg (app/branding/schemas.py accepts no other)
-    content_id: str
+LOGO_BOX = (240, 48)  # the email header's room for a logo, in pixels
 
 
 def inline_logo(email: Email, branding: Branding | None) -> InlineLogo | None:
     """The logo ``branding`` has, named after the email: the same Content-ID at every try,
-    as the Message-ID is, and unique to this message (RFC 2392)."""
+    as the Message-ID is, and unique to this message (RFC 2392). Its size is given to the
+    HTML because mail clients ignore CSS that would fit it (and Outlook, ``max-width``)."""
     if branding is None or not branding.logo_mime or not branding.logo:
         return None
-    return InlineLogo(branding.logo, branding.logo_mime, "logo." + email.message_id.strip("<>"))
+    with Image.open(io.BytesIO(branding.logo)) as image:  # checked on upload: PNG or JPEG, 16 to 2000 px
+        width, height = image.size
+    scale = min(1.0, LOGO_BOX[0] / width, LOGO_BOX[1] / height)
+    return InlineLogo(branding.logo, branding.logo_mime, "logo." + email.message_id.strip("<>"),
+                      width=max(1, round(width * scale)), height=max(1, round(height * scale)))
 
 
 def build(email: Email, composed: Composed, *, merchant_name: str, sender: str,
@@ -49,7 +50,8 @@ def build(email: Email, composed: Composed, *, merchant_name: str, sender: str,
         message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to reminders
     message.set_content(composed.text)
     message.add_alternative(composed.html, subtype="html")
-    # The HTML was rendered at the first try and kept: a logo set since is not in it.
+    # The HTML was rendered at the first try and kept: a logo set since is not in it (and
+    # one removed since shows as its alt text, the merchant's name).
     if logo is not None and f"cid:{logo.content_id}" in composed.html:
         maintype, _, subtype = logo.mime.partition("/")
         html_part = message.get_body(preferencelist=("html",))

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask, has_request_context
 
-from app.emails.compose import Composed, choose_locale, compose
+from app.emails.compose import Composed, InlineLogo, choose_locale, compose
 from app.invoices.models import Invoice
 from app.payments.models import Payment
 from tests.conftest import Api, make_merchant
@@ -267,8 +267,9 @@ def test_the_logo_replaces_the_name_in_the_header_when_the_message_carries_it(
         app: Flask, db_session: Any, api: Api, customer: dict[str, Any]) -> None:
     api.ok("POST", "/v1/account/branding", {"display_name": "Acme <Design>"})
     inv = finalized(api, customer["id"])
-    with_logo = composed(app, db_session, "invoice", inv, logo_cid="logo.abc@mail.example")
-    assert '<img src="cid:logo.abc@mail.example" alt="Acme &lt;Design&gt;"' in with_logo.html
+    logo = InlineLogo(b"", "image/png", "logo.abc@mail.example", width=120, height=48)
+    with_logo = composed(app, db_session, "invoice", inv, logo=logo)
+    assert '<img src="cid:logo.abc@mail.example" alt="Acme &lt;Design&gt;" width="120" height="48"' in with_logo.html
     assert "Acme &lt;Design&gt;</td>" not in with_logo.html
     without = composed(app, db_session, "invoice", inv)
     assert "cid:" not in without.html and "Acme &lt;Design&gt;</td>" in without.html

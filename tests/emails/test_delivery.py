@@ -218,6 +218,20 @@ def test_the_merchants_logo_goes_inline_with_the_html_at_every_try(
     assert text is not None and invoice["hosted_invoice_url"] in text.get_content()
 
 
+@pytest.mark.parametrize(("size", "shown"), [((120, 48), (120, 48)), ((1000, 50), (240, 12)), ((32, 32), (32, 32)),
+                                             ((100, 400), (12, 48))])
+def test_the_logo_is_shown_within_the_header_in_its_proportions(api: Api, customer: dict[str, Any],
+                                                                smtp: SmtpServer, run_jobs: Any,
+                                                                size: tuple[int, int], shown: tuple[int, int]) -> None:
+    api.ok("POST", "/v1/account/branding", {"logo": data_uri(draw("PNG", size), "image/png")})
+    invoice = open_invoice(api, customer)
+    api.ok("POST", f"/v1/invoices/{invoice['id']}/send")
+    run_jobs()
+    [message] = smtp.mailbox.messages
+    html = message.get_body(preferencelist=("html",))
+    assert html is not None and f'width="{shown[0]}" height="{shown[1]}"' in html.get_content()
+
+
 def test_with_a_logo_the_html_and_its_image_are_one_alternative(api: Api, customer: dict[str, Any],
                                                                 smtp: SmtpServer, run_jobs: Any) -> None:
     api.ok("POST", "/v1/account/branding", {"logo": data_uri(draw("PNG"), "image/png")})
