@@ -131,11 +131,17 @@ def serialize(caller: Caller, branding: Branding | None) -> dict[str, Any]:
     }
 
 
-def _logo(branding: Branding | None) -> str | None:
-    # The mime first: the hosted page defers the logo's bytes, read here only when there is one.
+def stored_logo(branding: Branding | None) -> tuple[bytes, str] | None:
+    """The merchant's logo as stored, its bytes and their type, or None when there is none."""
+    # The type first: the hosted page defers the logo's bytes, read here only when there is one.
     if branding is None or not branding.logo_mime or not branding.logo:
         return None
-    return logo_data_uri(branding.logo, branding.logo_mime)
+    return branding.logo, branding.logo_mime
+
+
+def _logo(branding: Branding | None) -> str | None:
+    logo = stored_logo(branding)
+    return logo_data_uri(*logo) if logo is not None else None
 
 
 def display_name(account: Account, branding: Branding | None) -> str:

@@ -11,6 +11,7 @@ from email.utils import formatdate
 from PIL import Image
 
 from app.branding.models import Branding
+from app.branding.service import stored_logo
 from app.emails.compose import Composed, InlineLogo, one_line
 from app.emails.models import Email
 
@@ -24,12 +25,14 @@ def inline_logo(email: Email, branding: Branding | None) -> InlineLogo | None:
     """The logo ``branding`` has, named after the email: the same Content-ID at every try,
     as the Message-ID is, and unique to this message (RFC 2392). Its size is given to the
     HTML because mail clients ignore CSS that would fit it (and Outlook, ``max-width``)."""
-    if branding is None or not branding.logo_mime or not branding.logo:
+    logo = stored_logo(branding)
+    if logo is None:
         return None
-    with Image.open(io.BytesIO(branding.logo)) as image:  # checked on upload: PNG or JPEG, 16 to 2000 px
+    data, mime = logo
+    with Image.open(io.BytesIO(data)) as image:  # checked on upload: PNG or JPEG, 16 to 2000 px
         width, height = image.size
     scale = min(1.0, LOGO_BOX[0] / width, LOGO_BOX[1] / height)
-    return InlineLogo(branding.logo, branding.logo_mime, "logo." + email.message_id.strip("<>"),
+    return InlineLogo(data, mime, "logo." + email.message_id.strip("<>"),
                       width=max(1, round(width * scale)), height=max(1, round(height * scale)))
 
 
