@@ -23,25 +23,22 @@ depends_on = None
 
 def upgrade() -> None:
     op.drop_table('invoice_documents')
-    op.create_table('invoice_documents',
-    sa.Column('invoice_id', sa.String(length=40), nullable=False),
-    sa.Column('html_sha256', sa.String(length=64), nullable=False),
-    sa.Column('content', sa.LargeBinary(), nullable=False),
-    sa.Column('created', sa.BigInteger(), nullable=False),
-    sa.ForeignKeyConstraint(['invoice_id'], ['invoices.id'], name=op.f('fk_invoice_documents_invoice_id_invoices'),
-                            ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('invoice_id', 'html_sha256', name=op.f('pk_invoice_documents'))
-    )
+    _create_documents(sa.Column('html_sha256', sa.String(length=64), nullable=False))
 
 
 def downgrade() -> None:
     op.drop_table('invoice_documents')
+    _create_documents(sa.Column('variant', sa.String(length=16), nullable=False))
+
+
+def _create_documents(key: sa.Column[str]) -> None:
+    """The table, with ``key`` beside the invoice as its primary key."""
     op.create_table('invoice_documents',
     sa.Column('invoice_id', sa.String(length=40), nullable=False),
-    sa.Column('variant', sa.String(length=16), nullable=False),
+    key,
     sa.Column('content', sa.LargeBinary(), nullable=False),
     sa.Column('created', sa.BigInteger(), nullable=False),
     sa.ForeignKeyConstraint(['invoice_id'], ['invoices.id'], name=op.f('fk_invoice_documents_invoice_id_invoices'),
                             ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('invoice_id', 'variant', name=op.f('pk_invoice_documents'))
+    sa.PrimaryKeyConstraint('invoice_id', key.name, name=op.f('pk_invoice_documents'))
     )
