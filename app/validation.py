@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import pycountry
 from babel import Locale, UnknownLocaleError
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, ValidationError
 
 from app.errors import DomainError, InvalidRequest
 from app.money import MAX_AMOUNT, MAX_QUANTITY, normalize_currency
@@ -65,6 +65,15 @@ def _metadata(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
+def _email_address(value: str) -> str:
+    # An address goes into email headers as it is (SPEC §5). Mail software, Python's email
+    # package too, decodes an RFC 2047 encoded word even there, into another address or into
+    # line breaks; no real mailbox is named like one.
+    if "=?" in value:
+        raise ValueError("must not contain an RFC 2047 encoded word (=?...?=)")
+    return value
+
+
 def decimal_places(value: int | float, places: int, low: Decimal, high: Decimal) -> Decimal:
     """A JSON number as a Decimal with at most ``places`` decimals in (low, high]."""
     try:
@@ -97,6 +106,7 @@ Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
 ShortText = Annotated[str, Field(max_length=500)]
 LongText = Annotated[str, Field(max_length=5000)]
 ObjectRef = Annotated[str, Field(min_length=1, max_length=64)]
+EmailAddress = Annotated[EmailStr, Field(max_length=254), AfterValidator(_email_address)]
 
 
 def param_name(loc: tuple[int | str, ...]) -> str:

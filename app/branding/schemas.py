@@ -19,10 +19,10 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from PIL import Image
-from pydantic import AfterValidator, EmailStr, Field
+from pydantic import AfterValidator, Field
 
 from app.branding import themes
-from app.validation import Params
+from app.validation import EmailAddress, Params
 
 LOGO_MAX_BYTES = 256 * 1024  # decoded
 LOGO_MIN_SIDE = 16  # pixels
@@ -60,7 +60,8 @@ def _theme(value: str) -> str:
 
 
 def _plain_text(value: str) -> str:
-    # Names reach email headers and the PDF: no line breaks or control characters.
+    # Names reach email headers and the PDF: no line breaks or control characters. An encoded
+    # word (=?...?=) is taken, and is sent as its characters (app/emails/headers.py).
     if _CONTROL.search(value):
         raise ValueError("must not contain line breaks or control characters")
     return value
@@ -186,7 +187,7 @@ HexColor = Annotated[str, Field(json_schema_extra={"pattern": "^#[0-9A-Fa-f]{6}$
 ThemeName = Annotated[str, Field(max_length=64), AfterValidator(_theme)]
 DisplayName = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_plain_text)]
 LogoDataUri = Annotated[str, AfterValidator(_logo)]
-SupportEmail = Annotated[EmailStr, Field(max_length=254)]
+SupportEmail = EmailAddress
 SupportPhone = Annotated[str, Field(max_length=40), AfterValidator(_phone)]
 SupportUrl = Annotated[str, Field(max_length=500), AfterValidator(_url)]
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import EmailStr, Field
+from pydantic import Field
 
-from app.validation import Country, LocaleTag, Metadata, ObjectRef, Params, QueryParams, ShortText
+from app.validation import Country, EmailAddress, LocaleTag, Metadata, ObjectRef, Params, QueryParams, ShortText
 
 
 class Address(Params):
@@ -21,7 +21,7 @@ class InvoiceSettings(Params):
 
 
 class CustomerCreate(Params):
-    email: Annotated[EmailStr, Field(max_length=254)] | None = None
+    email: EmailAddress | None = None
     name: Annotated[str, Field(max_length=256)] | None = None
     address: Address | None = None
     preferred_locales: Annotated[list[LocaleTag], Field(max_length=10)] = []

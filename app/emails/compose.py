@@ -6,7 +6,8 @@ language, branded like the hosted page (the same ``BrandView``), and saying
 Escaping: ``body.html`` is autoescaped (the app's Jinja environment escapes
 ``.html``), and no merchant or customer text is marked safe; the ``.txt``
 parts are plain text and not escaped, which is right for text/plain. The
-subject is forced onto one line, so no name can add a mail header.
+subject is one line; app/emails/headers.py makes it, and every name in a header,
+literal text when the message is built.
 
 Counts of days have one message for 1 ("tomorrow", "1 day") and one for the
 rest: the plural rule of English and German alike. A language with other
@@ -28,6 +29,7 @@ from flask import render_template
 from flask_babel import force_locale, gettext
 
 from app.branding.service import BrandView, brand_view
+from app.emails.headers import one_line
 from app.invoices.models import Invoice
 from app.locales import first_supported, long_date
 from app.money import display
@@ -36,9 +38,6 @@ from app.payments.models import Payment
 
 KINDS = ("invoice", "receipt", "reminder_before", "reminder_after", "payment_action_required")
 
-# Anything that could end a header line (CR, LF, NEL, Unicode line/paragraph
-# separators) or is otherwise a control character.
-_NOT_IN_A_SUBJECT = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
@@ -165,12 +164,6 @@ def _card(payment: Payment | None) -> str:
         return ""
     brand = BRAND_NAMES.get(payment.card_brand or "") or gettext("Card")
     return f"{brand} •••• {payment.card_last4}"
-
-
-def one_line(text: str) -> str:
-    """A header value never carries a line break: a newline in a merchant's or customer's
-    name would otherwise start a header of its own."""
-    return " ".join(_NOT_IN_A_SUBJECT.sub(" ", text).split())
 
 
 def _tidy(text: str) -> str:

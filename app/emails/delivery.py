@@ -9,6 +9,7 @@ the email for good; either way the merchant sees an event (``email.sent``/``emai
 
 from __future__ import annotations
 
+import logging
 import random
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -21,7 +22,7 @@ from app import clock
 from app.accounts.clocks import offset_of
 from app.accounts.models import Account
 from app.branding.service import display_name
-from app.emails import message, service, states
+from app.emails import headers, message, service, states
 from app.emails.compose import Composed, InlineLogo, choose_locale, compose, compose_endpoint_disabled
 from app.emails.models import Email, EmailStatus
 from app.emails.transport import Handed, hand_over
@@ -33,6 +34,8 @@ from app.jobs.queue import enqueue
 from app.payments.models import Payment
 from app.transactions import reading
 from app.webhooks.models import WebhookEndpoint
+
+log = logging.getLogger(__name__)
 
 # Seconds before each retry, then every RETRY_EVERY: MAX_TRIES tries span about 3 days.
 RETRY_DELAYS = (30, 120, 600, 1800, 3600, 7200)
@@ -50,7 +53,8 @@ class Prepared:
     attempt: int
     composed: Composed
     rendered_now: bool
-    message: EmailMessage
+    message: EmailMessage | None  # None: it cannot be sent as written, for the reason ``refused`` gives
+    refused: str | None = None
 
 
 def send(session: Session, job: ClaimedJob) -> None:
@@ -62,7 +66,8 @@ def send(session: Session, job: ClaimedJob) -> None:
     if isinstance(prepared, Canceled):
         _cancel(session, prepared)
         return
-    handed = hand_over(current_app.config["SMTP_URL"], prepared.message)
+    handed = (hand_over(current_app.config["SMTP_URL"], prepared.message) if prepared.message is not None
+              else Handed(via=None, permanent=True, error=prepared.refused))
     _record(session, prepared, handed)
 
 
@@ -92,10 +97,15 @@ def _prepare(session: Session, email_id: str, attempt: int) -> Prepared | Cancel
         composed = Composed(str(email.subject), str(email.text), str(email.html))
     else:  # stored with the outcome: this transaction only reads
         composed = _compose(session, email, account, logo=logo)
-    built = message.build(email, composed, merchant_name="VINR" if to_merchant else display_name(account, branding),
-                          sender=current_app.config["EMAIL_FROM"],
-                          reply_to=branding.support_email if branding is not None and not to_merchant else None,
-                          logo=logo)
+    try:
+        built = message.build(email, composed,
+                              merchant_name="VINR" if to_merchant else display_name(account, branding),
+                              sender=current_app.config["EMAIL_FROM"],
+                              reply_to=branding.support_email if branding is not None and not to_merchant else None,
+                              logo=logo)
+    except headers.UnsafeHeader as unsafe:  # an address stored before the API refused it
+        log.error("email %s not sent: %s", email.id, unsafe)
+        return Prepared(email.id, attempt, composed, rendered_now, None, refused=f"not sent: {unsafe}"[:500])
     return Prepared(email.id, attempt, composed, rendered_now, built)
 
 

@@ -1,10 +1,10 @@
 """An email row as a MIME message: text and HTML parts (the HTML with the merchant's logo
-as an inline part), headers safe from injection."""
+as an inline part), and headers built from ``email.headerregistry`` objects, every name and
+address in them literal text (app/emails/headers.py)."""
 
 from __future__ import annotations
 
 import io
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -12,7 +12,8 @@ from PIL import Image
 
 from app.branding.models import Branding
 from app.branding.service import stored_logo
-from app.emails.compose import Composed, InlineLogo, one_line
+from app.emails import headers
+from app.emails.compose import Composed, InlineLogo
 from app.emails.models import Email
 
 AUTOMATIC_KINDS = frozenset({"reminder_before", "reminder_after", "payment_action_required", "endpoint_disabled"})
@@ -39,16 +40,19 @@ def inline_logo(email: Email, branding: Branding | None) -> InlineLogo | None:
 def build(email: Email, composed: Composed, *, merchant_name: str, sender: str,
           reply_to: str | None, logo: InlineLogo | None = None) -> EmailMessage:
     """multipart/alternative of the text and the HTML; the HTML, with the logo when its
-    markup shows it, a multipart/related (RFC 2387)."""
-    message = EmailMessage()
-    username, _, domain = sender.rpartition("@")
-    message["From"] = Address(display_name=one_line(merchant_name), username=username, domain=domain)
-    message["To"] = email.to_address
-    message["Subject"] = one_line(composed.subject)
+    markup shows it, a multipart/related (RFC 2387).
+
+    Raises headers.UnsafeHeader when an address (``email.to_address``, ``reply_to``) would not
+    be sent as it is written: no such email is to be sent.
+    """
+    message = EmailMessage(policy=headers.POLICY)
+    message["From"] = headers.mailbox(sender, display_name=merchant_name)
+    message["To"] = headers.mailbox(email.to_address)
+    message["Subject"] = headers.text(composed.subject)
     message["Date"] = formatdate(email.created)
     message["Message-ID"] = email.message_id
     if reply_to:
-        message["Reply-To"] = one_line(reply_to)
+        message["Reply-To"] = headers.mailbox(reply_to)
     if email.kind in AUTOMATIC_KINDS:
         message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to reminders
     message.set_content(composed.text)

@@ -1,13 +1,19 @@
 """Handing a message to the mail server of ``VINR_SMTP_URL``, or, without one, to the
-local outbox (``flask --app wsgi outbox`` lists it)."""
+local outbox (``flask --app wsgi outbox`` lists it): only once each of its headers is
+checked to go out as one header (app/emails/headers.py)."""
 
 from __future__ import annotations
 
+import logging
 import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
+
+from app.emails import headers
+
+log = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 30.0  # connect, and each command of the conversation
 
@@ -21,7 +27,14 @@ class Handed:
 
 def hand_over(smtp_url: str | None, message: EmailMessage, *, timeout: float = TIMEOUT_SECONDS) -> Handed:
     """Never raises for a mail server's trouble: an unreachable, slow or 4xx-answering
-    server is a Handed with an error to retry; a 5xx refusal is permanent."""
+    server is a Handed with an error to retry; a 5xx refusal is permanent. A message with a
+    header that would not go out as one header (``headers.check``) is refused for good,
+    before any server or the outbox sees it, and logged."""
+    try:
+        headers.check(message)
+    except headers.UnsafeHeader as unsafe:
+        log.error("email %s not handed over: %s", message.get("Message-ID", "(no Message-ID)"), unsafe)
+        return Handed(via=None, permanent=True, error=f"not sent: {unsafe}"[:500])
     if smtp_url is None:
         return Handed(via="outbox")
     parts = urlsplit(smtp_url)

@@ -14,6 +14,7 @@ from aiosmtpd.controller import Controller
 class Mailbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.recipients: list[list[str]] = []  # each message's envelope (RCPT TO), in order
         self.refuse_rcpt: dict[str, str] = {}  # address -> SMTP answer, e.g. "550 No such user"
         self.answer_data: str | None = None  # e.g. "451 Try again later"
         self._lock = threading.Condition()
@@ -29,6 +30,7 @@ class Mailbox:
             return self.answer_data
         with self._lock:
             self.messages.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
+            self.recipients.append(list(envelope.rcpt_tos))
             self._lock.notify_all()
         return "250 Message accepted for delivery"
 
