@@ -31,7 +31,7 @@ def _unit(value: str) -> str:
     return code
 
 
-UnitCode = Annotated[str, Field(min_length=1, max_length=3, json_schema_extra={
+UnitCode = Annotated[str, Field(min_length=1, max_length=20, json_schema_extra={
     "description": "UN/ECE Recommendation 20 (or 21) unit code, as EN 16931 accepts: C62 one (a piece), "
                    "HUR hour, DAY day, MON month, KGM kilogram, …"}), AfterValidator(_unit)]
 BuyerReference = Annotated[str, Field(min_length=1, max_length=200)]

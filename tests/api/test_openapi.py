@@ -11,6 +11,7 @@ from openapi_spec_validator import validate
 
 from app.api import objects as o
 from app.api.branding import BrandingObject
+from app.api.business_profile import BusinessProfileObject
 
 
 def test_the_document_is_valid_openapi_3_1(client: Any) -> None:
@@ -21,6 +22,14 @@ def test_the_document_is_valid_openapi_3_1(client: Any) -> None:
 
 def test_real_responses_match_the_documented_shapes(api: Any, customer: dict[str, Any]) -> None:
     o.CustomerObject.model_validate(customer)
+    BusinessProfileObject.model_validate(api.ok("GET", "/v1/account/business_profile"))
+    BusinessProfileObject.model_validate(api.ok("POST", "/v1/account/business_profile", {
+        "legal_name": "Acme GmbH", "vat_id": "DE123456788", "bank_account": {"iban": "DE89370400440532013000"},
+        "address": {"country": "DE"}}))
+    o.CustomerObject.model_validate(api.ok("POST", f"/v1/customers/{customer['id']}", {
+        "tax_ids": [{"type": "eu_vat", "value": "ATU13585627"}], "einvoice": {"format": "xrechnung_cii"}}))
+    o.InvoiceItemObject.model_validate(api.ok("POST", "/v1/invoiceitems", {
+        "customer": customer["id"], "amount": 300, "unit": "HUR", "service_period": {"start": 0, "end": 3600}}))
     api.ok("POST", "/v1/tax_rates", {"display_name": "USt", "percentage": 19, "country": "DE"})
     o.CouponObject.model_validate(api.ok("POST", "/v1/coupons", {"id": "TEN", "percent_off": 10}))
     o.PriceObject.model_validate(api.ok("POST", "/v1/prices", {"unit_amount": 500, "currency": "eur"}))
