@@ -36,7 +36,7 @@ def legal_fields(profile: BusinessProfile | None) -> dict[str, Any]:
     """The profile's fields as the API shows them and an invoice copies them (``contact_name``
     falls back to the legal name, as EN 16931 BT-41 wants a contact point)."""
     if profile is None:
-        return {**dict.fromkeys(("legal_name", "address", *_SCALARS[1:], "bank_account")), "small_business": False}
+        profile = BusinessProfile(small_business=False)  # nothing set: every field empty
     return {
         "legal_name": profile.legal_name,
         "address": dict(profile.address) if profile.address else None,
