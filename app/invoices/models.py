@@ -74,7 +74,7 @@ class Invoice(Owned, Base):
     # were (app/accounts/profile.legal_fields), so no later edit changes an issued invoice.
     customer_tax_ids: Mapped[list[Any] | None]
     account_legal: Mapped[dict[str, Any] | None]
-    # The supply period (unix seconds, both ends included), or None: supplied on finalization.
+    # The supply period (unix seconds, both ends included); None: the supply date is the finalization date.
     service_period_start: Mapped[int | None] = mapped_column(sa.BigInteger)
     service_period_end: Mapped[int | None] = mapped_column(sa.BigInteger)
     # EN 16931 BT-10: a draft's starts as the customer's; finalization fills an empty one from it.

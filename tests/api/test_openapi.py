@@ -85,6 +85,13 @@ def _documented(doc: dict[str, Any], schema: str, body: dict[str, Any]) -> bool:
     ("/v1/tax_rates", "TaxRateCreate", {"display_name": "VAT", "percentage": -19}, False),
     ("/v1/account/branding", "BrandingUpdate", {"accent_color": "#1A73E8"}, True),
     ("/v1/account/branding", "BrandingUpdate", {"accent_color": "red"}, False),
+    ("/v1/account/business_profile", "BusinessProfileUpdate", {"legal_name": "Acme GmbH", "small_business": True},
+     True),
+    ("/v1/account/business_profile", "BusinessProfileUpdate", {"bank_account": {"bic": "COBADEFFXXX"}}, False),
+    ("/v1/account/business_profile", "BusinessProfileUpdate", {"registration": "x" * 201}, False),
+    ("/v1/customers", "CustomerCreate", {"tax_ids": [{"type": "eu_vat", "value": "DE123456788"}]}, True),
+    ("/v1/customers", "CustomerCreate", {"tax_ids": [{"type": "us_ein", "value": "12-3456789"}]}, False),
+    ("/v1/customers", "CustomerCreate", {"einvoice": {"format": "pdf"}}, False),
 ])
 def test_the_document_states_the_constraints_the_api_checks(client: Any, api: Any, path: str, schema: str,
                                                             body: dict[str, Any], accepted: bool) -> None:
