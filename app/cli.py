@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import signal
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 from alembic import command
@@ -31,6 +33,42 @@ def upgrade(revision: str = "head") -> None:
         cfg = alembic_config()
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
+
+
+# create-merchant's business profile flags (option name -> the profile parameter it sets).
+LEGAL_FLAGS = {
+    "legal_name": "legal_name", "address_line1": "address[line1]", "address_line2": "address[line2]",
+    "city": "address[city]", "postal_code": "address[postal_code]", "state": "address[state]",
+    "country": "address[country]", "vat_id": "vat_id", "tax_number": "tax_number",
+    "registration": "registration", "contact_name": "contact_name", "email": "email", "phone": "phone",
+    "website": "website", "account_holder": "bank_account[account_holder]", "iban": "bank_account[iban]",
+    "bic": "bank_account[bic]",
+}
+# And back, to name the flag of a refused parameter.
+LEGAL_FLAGS_BY_PARAM = {param: flag for flag, param in LEGAL_FLAGS.items()}
+
+
+def _legal_options(command: Callable[..., None]) -> Callable[..., None]:
+    for flag, param in reversed(LEGAL_FLAGS.items()):
+        command = click.option(f"--{flag.replace('_', '-')}", flag, default=None,
+                               help=f"Business profile: {param}.")(command)
+    return click.option("--small-business", "small_business", is_flag=True, default=None,
+                        help="Business profile: VAT is not charged (German §19 UStG).")(command)
+
+
+def _legal_body(legal: dict[str, str | bool | None]) -> dict[str, Any]:
+    """The business profile update the flags given make (``address[city]`` -> nested)."""
+    body: dict[str, Any] = {}
+    for flag, value in legal.items():
+        if value is None:
+            continue
+        param = LEGAL_FLAGS.get(flag, flag)
+        head, _, rest = param.partition("[")
+        if rest:
+            body.setdefault(head, {})[rest.rstrip("]")] = value
+        else:
+            body[head] = value
+    return body
 
 
 def register(app: Flask) -> None:
@@ -61,15 +99,25 @@ def register(app: Flask) -> None:
     @click.option("--json", "as_json", is_flag=True, help="Print the account and keys as JSON.")
     @click.option("--save", type=click.Path(dir_okay=False, path_type=Path), default=None,
                   help="Also write the JSON to this file (mode 0600), e.g. for a local demo.")
-    def create_merchant_cmd(name: str, prefix: str | None, currency: str, as_json: bool, save: Path | None) -> None:
-        """Create a merchant account; its secret keys are shown once."""
+    @_legal_options
+    def create_merchant_cmd(name: str, prefix: str | None, currency: str, as_json: bool, save: Path | None,
+                            **legal: str | bool | None) -> None:
+        """Create a merchant account; its secret keys are shown once. The legal flags fill its
+        business profile (SPEC §10), which POST /v1/account/business_profile changes later."""
+        from app.accounts import profile
+        from app.accounts.schemas import BusinessProfileUpdate
         from app.accounts.service import create_merchant
+        from app.validation import parse
 
         try:
             merchant = create_merchant(db.session, name, prefix, currency)
+            body = _legal_body(legal)
+            if body:
+                profile.update_profile(db.session, merchant.account, parse(BusinessProfileUpdate, body))
             db.session.commit()
         except DomainError as error:
-            raise click.UsageError(f"--{error.param or 'name'}: {error.message}") from None
+            flag = LEGAL_FLAGS_BY_PARAM.get(error.param or "", error.param or "name")
+            raise click.UsageError(f"--{flag.replace('_', '-')}: {error.message}") from None
         out = {"id": merchant.account.id, "test_secret_key": merchant.test_secret_key,
                "live_secret_key": merchant.live_secret_key}
         text = json.dumps(out)

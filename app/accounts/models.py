@@ -70,3 +70,25 @@ class CollectionSettings(Base):
     reminder_days_before_due: Mapped[list[Any]]
     reminder_days_after_due: Mapped[list[Any]]
     updated: Mapped[Timestamp]
+
+
+class BusinessProfile(Base):
+    """Who the merchant is in law, as its invoices print it (SPEC §10 business profile): one row
+    per account, shared by both modes; absent means nothing was set yet. Invoices copy it at
+    finalization (``Invoice.account_legal``), so a change here alters no issued invoice."""
+
+    __tablename__ = "business_profiles"
+
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"), primary_key=True)
+    legal_name: Mapped[str | None] = mapped_column(sa.String(200))
+    address: Mapped[dict[str, Any] | None]  # line1, line2, city, postal_code, state, country
+    vat_id: Mapped[str | None] = mapped_column(sa.String(40))  # compact, country prefix first
+    tax_number: Mapped[str | None] = mapped_column(sa.String(40))
+    registration: Mapped[str | None] = mapped_column(sa.String(200))
+    contact_name: Mapped[str | None] = mapped_column(sa.String(200))
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    phone: Mapped[str | None] = mapped_column(sa.String(40))
+    website: Mapped[str | None] = mapped_column(sa.String(500))
+    bank_account: Mapped[dict[str, Any] | None]  # account_holder, iban (compact), bic
+    small_business: Mapped[bool] = mapped_column(default=False)
+    updated: Mapped[Timestamp]

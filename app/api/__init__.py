@@ -63,4 +63,16 @@ def _authenticate() -> None:
     g.caller = authenticate(db.session, header)
 
 
-from app.api import branding, catalog, customers, events, invoices, openapi, payments, settings, test_helpers, webhooks  # noqa: E402,F401 - registers routes
+from app.api import (  # noqa: E402,F401 - registers routes
+    branding,
+    business_profile,
+    catalog,
+    customers,
+    events,
+    invoices,
+    openapi,
+    payments,
+    settings,
+    test_helpers,
+    webhooks,
+)

@@ -49,6 +49,39 @@ class Address(Obj):
     country: str | None
 
 
+class TaxIdObject(Obj):
+    type: Literal["eu_vat", "gb_vat", "ch_vat", "no_vat", "de_stn"]
+    value: str = Field(description="Compact: no spaces or dots, country prefix first (DE123456788)")
+
+
+class EInvoiceObject(Obj):
+    buyer_reference: str | None
+    format: Literal["none", "facturx", "xrechnung_cii", "xrechnung_ubl", "ubl"]
+
+
+class BankAccountObject(Obj):
+    account_holder: str | None
+    iban: str
+    bic: str | None
+
+
+class LegalObject(Obj):
+    """The seller as an invoice prints it (SPEC §10 business profile)."""
+
+    legal_name: str | None
+    address: Address | None
+    vat_id: str | None
+    tax_number: str | None
+    registration: str | None
+    contact_name: str | None = Field(description="The seller's contact point (EN 16931 BT-41); the legal "
+                                                 "name when none was set")
+    email: str | None
+    phone: str | None
+    website: str | None
+    bank_account: BankAccountObject | None
+    small_business: bool
+
+
 class CustomerObject(Obj):
     id: str
     object: Literal["customer"]
@@ -61,6 +94,8 @@ class CustomerObject(Obj):
     tax_exempt: Literal["none", "exempt", "reverse"]
     coupon: str | None
     invoice_settings: dict[str, str | None]
+    tax_ids: list[TaxIdObject]
+    einvoice: EInvoiceObject
     metadata: dict[str, str]
 
 
@@ -115,15 +150,22 @@ class DiscountAmount(Obj):
     amount: int
 
 
+class Period(Obj):
+    start: int = Field(description="unix seconds")
+    end: int = Field(description="unix seconds, not before start; both ends are included")
+
+
 class LineObject(Obj):
     id: str
     object: Literal["line_item"]
     description: str | None
     quantity: int
+    unit: str = Field(description="UN/ECE Recommendation 20 unit code (C62 one, HUR hour, DAY day, …)")
     unit_amount: int
     amount: int
     price: str | None
     invoice_item: str | None
+    service_period: Period | None
     discount_amount: int
     tax_amounts: list[TaxAmount]
     metadata: dict[str, str]
@@ -151,6 +193,13 @@ class InvoiceObject(Obj):
     customer_email: str | None
     customer_name: str | None
     customer_address: Address | None
+    customer_tax_ids: list[TaxIdObject] | None = Field(description="The customer's tax ids, copied at finalization")
+    account_legal: LegalObject | None = Field(description=(
+        "The seller: the account's business profile as it was at finalization (null while a draft)"))
+    service_period: Period | None = Field(description="The supply period; null: the supply date is the "
+                                                      "finalization date")
+    buyer_reference: str | None = Field(description="EN 16931 BT-10 (Leitweg-ID or the buyer's order "
+                                                    "reference); at finalization the customer's when null")
     status: Literal["draft", "open", "paid", "void", "uncollectible"]
     number: str | None
     currency: str
@@ -196,6 +245,8 @@ class InvoiceItemObject(Obj):
     amount: int
     unit_amount: int
     quantity: int
+    unit: str
+    service_period: Period | None
     price: str | None
     invoice: str | None
     metadata: dict[str, str]

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
+from app.legal.identifiers import TAX_ID_CHECKS, TaxIdType
 from app.validation import Country, EmailAddress, LocaleTag, Metadata, ObjectRef, Params, QueryParams, ShortText
 
 
@@ -20,6 +21,31 @@ class InvoiceSettings(Params):
     default_payment_method: ObjectRef | None = None
 
 
+MAX_TAX_IDS = 5
+
+
+class TaxId(Params):
+    """One of the customer's tax ids (SPEC §10); its value is checked by its type's check digits."""
+
+    type: TaxIdType = Field(description="eu_vat (an EU VAT id, e.g. DE123456788), gb_vat, ch_vat, no_vat, "
+                                        "or de_stn (a German Steuernummer)")
+    value: Annotated[str, Field(min_length=1, max_length=40)]
+
+    @field_validator("value")
+    @classmethod
+    def _check_digits(cls, value: str, info: ValidationInfo) -> str:
+        check = TAX_ID_CHECKS.get(info.data.get("type", ""))
+        return check(value) if check is not None else value  # an unknown type is refused on its own
+
+
+class EInvoiceSettings(Params):
+    buyer_reference: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        default=None, description="Leitweg-ID or the buyer's order reference (EN 16931 BT-10); the default "
+                                  "of their invoices' buyer_reference")
+    format: Literal["none", "facturx", "xrechnung_cii", "xrechnung_ubl", "ubl"] = Field(
+        default="none", description="The e-invoice the customer receives (none: the PDF alone)")
+
+
 class CustomerCreate(Params):
     email: EmailAddress | None = None
     name: Annotated[str, Field(max_length=256)] | None = None
@@ -28,6 +54,10 @@ class CustomerCreate(Params):
     tax_exempt: Literal["none", "exempt", "reverse"] = "none"
     coupon: ObjectRef | None = None
     invoice_settings: InvoiceSettings | None = None
+    tax_ids: Annotated[list[TaxId], Field(max_length=MAX_TAX_IDS)] | None = Field(
+        default=None, description="Replaces the customer's tax ids (null or [] removes them)")
+    einvoice: EInvoiceSettings | None = Field(
+        default=None, description="The fields given change; the others keep their value")
     metadata: Metadata = {}
 
 

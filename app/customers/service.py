@@ -28,6 +28,8 @@ def serialize(customer: Customer) -> dict[str, Any]:
         "tax_exempt": customer.tax_exempt,
         "coupon": customer.coupon.id if customer.coupon is not None else None,
         "invoice_settings": {"default_payment_method": customer.default_payment_method_id},
+        "tax_ids": [dict(tax_id) for tax_id in customer.tax_ids],
+        "einvoice": {"buyer_reference": customer.einvoice_buyer_reference, "format": customer.einvoice_format},
         "metadata": dict(customer.metadata_),
     }
 
@@ -61,15 +63,36 @@ def _apply(session: Session, caller: Caller, customer: Customer, params: Custome
             raise InvalidRequest(f"No such payment method for this customer: '{pm_id}'",
                                  param="invoice_settings[default_payment_method]")
         customer.default_payment_method_id = pm_id
+    if "tax_ids" in fields:
+        customer.tax_ids = _tax_ids(params)
+    if "einvoice" in fields and params.einvoice is not None:
+        given = params.einvoice.model_fields_set
+        if "buyer_reference" in given:
+            customer.einvoice_buyer_reference = params.einvoice.buyer_reference
+        if "format" in given:
+            customer.einvoice_format = params.einvoice.format
     if "metadata" in fields:
         merged = {**customer.metadata_, **params.metadata}
         # An empty string removes a key, as merchants expect from Stripe-like APIs.
         customer.metadata_ = {k: v for k, v in merged.items() if v != ""}
 
 
+def _tax_ids(params: CustomerCreate) -> list[dict[str, str]]:
+    """The tax ids sent, values already checked and compacted (app/customers/schemas.TaxId)."""
+    tax_ids: list[dict[str, str]] = []
+    for index, tax_id in enumerate(params.tax_ids or []):
+        entry = {"type": tax_id.type, "value": tax_id.value}
+        if entry in tax_ids:
+            raise InvalidRequest(f"tax_ids[{index}] repeats a tax id listed before it.",
+                                 param=f"tax_ids[{index}][value]")
+        tax_ids.append(entry)
+    return tax_ids
+
+
 def create_customer(session: Session, caller: Caller, params: CustomerCreate) -> Customer:
     customer = Customer(id=new_id("cust"), account_id=caller.account.id, livemode=caller.livemode,
-                        created=clock.now(), preferred_locales=[], metadata_={}, tax_exempt="none")
+                        created=clock.now(), preferred_locales=[], metadata_={}, tax_exempt="none",
+                        tax_ids=[], einvoice_format="none")
     _apply(session, caller, customer, params)
     session.add(customer)
     session.flush()

@@ -16,7 +16,7 @@ from app.tenancy import get_for, lookup, scoped
 from app.webhooks.outbox import queue_deliveries
 
 EVENT_TYPES = frozenset({
-    "customer.created", "customer.updated", "customer.deleted",
+    "customer.created", "customer.updated", "customer.deleted", "account.business_profile.updated",
     "invoice.created", "invoice.updated", "invoice.finalized", "invoice.sent",
     "invoice.paid", "invoice.payment_succeeded", "invoice.payment_failed",
     "invoice.payment_action_required", "invoice.voided", "invoice.marked_uncollectible",

@@ -22,7 +22,7 @@ from app.invoices.items import claim_items, line_amount, pending_items
 from app.invoices.models import Invoice, InvoiceItem, InvoiceLine, InvoiceStatus
 from app.invoices.pricing import recompute
 from app.invoices.queries import load_invoice
-from app.invoices.schemas import InvoiceCreate, InvoiceFields, InvoiceUpdate, LineCreate, LineUpdate
+from app.invoices.schemas import InvoiceCreate, InvoiceFields, InvoiceUpdate, LineCreate, LineUpdate, Period
 from app.invoices.serializers import EVENT_LINES, record_event, serialize
 from app.invoices.states import illegal
 from app.money import MAX_LINES
@@ -65,6 +65,10 @@ def _resolve_rates(session: Session, caller: Caller, ids: list[str]) -> list[str
     return list(ids)
 
 
+def _period(period: Period | None) -> tuple[int | None, int | None]:
+    return (period.start, period.end) if period is not None else (None, None)
+
+
 def _apply_fields(session: Session, caller: Caller, invoice: Invoice, params: InvoiceFields) -> None:
     fields = params.model_fields_set
     for name in ("collection_method", "days_until_due", "due_date", "auto_advance", "description", "footer"):
@@ -81,6 +85,10 @@ def _apply_fields(session: Session, caller: Caller, invoice: Invoice, params: In
         invoice.customer_discount_pk = None  # the merchant chose the discounts
     if "default_tax_rates" in fields:
         invoice.default_tax_rate_ids = _resolve_rates(session, caller, params.default_tax_rates or [])
+    if "service_period" in fields:
+        invoice.service_period_start, invoice.service_period_end = _period(params.service_period)
+    if "buyer_reference" in fields:
+        invoice.buyer_reference = params.buyer_reference
     if invoice.collection_method == "charge_automatically":
         if invoice.days_until_due is not None or invoice.due_date is not None:
             raise InvalidRequest("days_until_due and due_date apply only to send_invoice invoices.",
@@ -109,6 +117,8 @@ def create_invoice(session: Session, caller: Caller, params: InvoiceCreate) -> I
         coupon_pks=[], default_tax_rate_ids=[], subtotal=0, discount=0, tax=0, total=0,
         amount_due=0, amount_paid=0, tax_amounts=[], discount_amounts=[], attempt_count=0, lines=[],
     )
+    if "buyer_reference" not in params.model_fields_set:
+        invoice.buyer_reference = customer.einvoice_buyer_reference
     _apply_fields(session, caller, invoice, params)
     if ("discounts" not in params.model_fields_set and customer.coupon is not None
             and customer.coupon.currency in (None, currency)):
@@ -121,7 +131,8 @@ def create_invoice(session: Session, caller: Caller, params: InvoiceCreate) -> I
     for position, item in enumerate(items):
         invoice.lines.append(InvoiceLine(
             id=new_id("il"), position=position, description=item.description, quantity=item.quantity,
-            unit_amount=item.unit_amount, amount=item.amount, price_id=item.price_id,
+            unit=item.unit, unit_amount=item.unit_amount, amount=item.amount, price_id=item.price_id,
+            service_period_start=item.service_period_start, service_period_end=item.service_period_end,
             invoice_item_id=item.id, discount_amount=0, tax_amounts=[], metadata_=dict(item.metadata_)))
     recompute(session, caller, invoice, customer)
     session.add(invoice)
@@ -207,10 +218,12 @@ def add_line(session: Session, caller: Caller, invoice_id: str, params: LineCrea
         description = description if description is not None else price.nickname
     assert unit_amount is not None
     position = (invoice.lines[-1].position + 1) if invoice.lines else 0
+    start, end = _period(params.service_period)
     invoice.lines.append(InvoiceLine(
         id=new_id("il"), position=position, description=description, quantity=params.quantity,
-        unit_amount=unit_amount, amount=line_amount(params.quantity, unit_amount, "quantity"),
-        price_id=price_id, discount_amount=0, tax_amounts=[], metadata_=params.metadata))
+        unit=params.unit, unit_amount=unit_amount, amount=line_amount(params.quantity, unit_amount, "quantity"),
+        price_id=price_id, service_period_start=start, service_period_end=end, discount_amount=0,
+        tax_amounts=[], metadata_=params.metadata))
     recompute(session, caller, invoice, customer)
     _version_moves_with_lines(invoice)
     session.flush()
@@ -247,6 +260,13 @@ def update_line(session: Session, caller: Caller, invoice_id: str, line_id: str,
         line.quantity = params.quantity
     if "description" in fields:
         line.description = params.description
+    if "unit" in fields:
+        if params.unit is None:
+            raise InvalidRequest("unit cannot be null: leave it out to keep it, or send C62 for pieces.",
+                                 param="unit")
+        line.unit = params.unit
+    if "service_period" in fields:
+        line.service_period_start, line.service_period_end = _period(params.service_period)
     if "metadata" in fields:
         merged = {**line.metadata_, **(params.metadata or {})}
         line.metadata_ = {k: v for k, v in merged.items() if v != ""}

@@ -94,8 +94,10 @@ def create_item(session: Session, caller: Caller, params: InvoiceItemCreate) -> 
     item = InvoiceItem(
         id=new_id("ii"), account_id=caller.account.id, livemode=caller.livemode, created=clock.now(),
         customer_id=customer.id, currency=currency, description=description, quantity=quantity,
-        unit_amount=unit_amount, amount=line_amount(quantity, unit_amount, "quantity"),
-        price_id=price_id, metadata_=params.metadata, deleted=False)
+        unit=params.unit, unit_amount=unit_amount, amount=line_amount(quantity, unit_amount, "quantity"),
+        price_id=price_id, metadata_=params.metadata, deleted=False,
+        service_period_start=params.service_period.start if params.service_period else None,
+        service_period_end=params.service_period.end if params.service_period else None)
     session.add(item)
     session.flush()
     return item

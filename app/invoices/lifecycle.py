@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from app import clock, tokens
+from app.accounts import profile
 from app.accounts.service import Caller, next_invoice_number
 from app.automation.plans import plan_reminders
 from app.customers.models import Customer
@@ -59,10 +60,15 @@ def finalize(session: Session, caller: Caller, invoice_id: str, params: Finalize
     invoice.customer_email = customer.email
     invoice.customer_name = customer.name
     invoice.customer_address = dict(customer.address) if customer.address else None
+    invoice.customer_tax_ids = [dict(tax_id) for tax_id in customer.tax_ids]
+    if invoice.buyer_reference is None:
+        invoice.buyer_reference = customer.einvoice_buyer_reference
     # The number before the invoice's own write, so status, totals, number and
     # link go out as one versioned UPDATE. A stale version fails that write and
     # rolls the counter back with it, so no number is lost or repeated.
     with session.no_autoflush:
+        # The seller as the invoice prints it from now on, whatever the profile becomes (SPEC §10).
+        invoice.account_legal = profile.legal_fields(profile.get_profile(session, invoice.account_id))
         invoice.number = next_invoice_number(session, caller.account, caller.livemode)
     transition(session, invoice, S.OPEN, flush=False)
     if invoice.collection_method == "send_invoice" and invoice.due_date is None:

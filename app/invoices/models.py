@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from app.db import Base, MinorUnits, ObjectId, Owned
+from app.legal.unit_codes import DEFAULT_UNIT
 
 if TYPE_CHECKING:
     from app.accounts.models import Account
@@ -68,6 +69,16 @@ class Invoice(Owned, Base):
     customer_email: Mapped[str | None] = mapped_column(sa.String(254))
     customer_name: Mapped[str | None] = mapped_column(sa.String(256))
     customer_address: Mapped[dict[str, Any] | None]
+    # Copied at finalization with the customer's name and address (SPEC §10, STYLE "A document is
+    # frozen when it is issued"): the buyer's tax ids and the seller's business profile as they
+    # were (app/accounts/profile.legal_fields), so no later edit changes an issued invoice.
+    customer_tax_ids: Mapped[list[Any] | None]
+    account_legal: Mapped[dict[str, Any] | None]
+    # The supply period (unix seconds, both ends included); None: the supply date is the finalization date.
+    service_period_start: Mapped[int | None] = mapped_column(sa.BigInteger)
+    service_period_end: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # EN 16931 BT-10: a draft's starts as the customer's; finalization fills an empty one from it.
+    buyer_reference: Mapped[str | None] = mapped_column(sa.String(200))
 
     attempt_count: Mapped[int] = mapped_column(default=0)
     next_payment_attempt: Mapped[int | None] = mapped_column(sa.BigInteger)
@@ -126,9 +137,12 @@ class InvoiceLine(Base):
     position: Mapped[int]
     description: Mapped[str | None] = mapped_column(sa.Text)
     quantity: Mapped[int] = mapped_column(sa.BigInteger)
+    unit: Mapped[str] = mapped_column(sa.String(3), default=DEFAULT_UNIT)  # UN/ECE Rec. 20
     unit_amount: Mapped[MinorUnits]
     amount: Mapped[MinorUnits]
     price_id: Mapped[str | None] = mapped_column(sa.String(40))
+    service_period_start: Mapped[int | None] = mapped_column(sa.BigInteger)
+    service_period_end: Mapped[int | None] = mapped_column(sa.BigInteger)
     invoice_item_id: Mapped[str | None] = mapped_column(sa.String(40))
     discount_amount: Mapped[MinorUnits]
     tax_amounts: Mapped[list[Any]] = mapped_column(default=list)
@@ -150,9 +164,12 @@ class InvoiceItem(Owned, Base):
     currency: Mapped[str] = mapped_column(sa.String(3))
     description: Mapped[str | None] = mapped_column(sa.Text)
     quantity: Mapped[int] = mapped_column(sa.BigInteger)
+    unit: Mapped[str] = mapped_column(sa.String(3), default=DEFAULT_UNIT)  # UN/ECE Rec. 20
     unit_amount: Mapped[MinorUnits]
     amount: Mapped[MinorUnits]
     price_id: Mapped[str | None] = mapped_column(sa.String(40))
+    service_period_start: Mapped[int | None] = mapped_column(sa.BigInteger)
+    service_period_end: Mapped[int | None] = mapped_column(sa.BigInteger)
     invoice_id: Mapped[str | None] = mapped_column(sa.ForeignKey("invoices.id", ondelete="SET NULL"))
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
     deleted: Mapped[bool] = mapped_column(default=False)

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
+from app.legal.unit_codes import DEFAULT_UNIT, UNIT_CODES
 from app.validation import (
     Amount,
     Currency,
@@ -19,6 +20,38 @@ Text = Annotated[str, Field(max_length=5000)]
 MAX_TIMESTAMP = 253_402_300_799  # unix seconds of 9999-12-31: anything later cannot be a date
 
 
+Timestamp = Annotated[int, Field(ge=0, le=MAX_TIMESTAMP)]  # unix seconds
+
+
+def _unit(value: str) -> str:
+    code = value.upper()
+    if code not in UNIT_CODES:
+        raise ValueError(f"{value[:10]!r} is not a UN/ECE Recommendation 20 unit code (e.g. C62 one, HUR hour, "
+                         "DAY day, MON month, KGM kilogram, MTR metre)")
+    return code
+
+
+UnitCode = Annotated[str, Field(min_length=1, max_length=20, json_schema_extra={
+    "description": "UN/ECE Recommendation 20 (or 21) unit code, as EN 16931 accepts: C62 one (a piece), "
+                   "HUR hour, DAY day, MON month, KGM kilogram, …"}), AfterValidator(_unit)]
+BuyerReference = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Period(Params):
+    """A supply period (EN 16931 BG-14 / BG-26), both ends included."""
+
+    start: Timestamp
+    end: Timestamp
+
+    @field_validator("end")
+    @classmethod
+    def _not_before_start(cls, end: int, info: ValidationInfo) -> int:
+        start = info.data.get("start")
+        if start is not None and end < start:
+            raise ValueError("must not be before start")
+        return end
+
+
 class DiscountRef(Params):
     coupon: ObjectRef
 
@@ -26,16 +59,20 @@ class DiscountRef(Params):
 class LineCreate(Params):
     description: Text | None = None
     quantity: Quantity = 1
+    unit: UnitCode = DEFAULT_UNIT
     unit_amount: Amount | None = None
     price: ObjectRef | None = None
+    service_period: Period | None = None
     metadata: Metadata = {}
 
 
 class LineUpdate(Params):
     description: Text | None = None
     quantity: Quantity | None = None
+    unit: UnitCode | None = None
     unit_amount: Amount | None = None
     price: ObjectRef | None = None
+    service_period: Period | None = None
     metadata: Metadata | None = None
 
 
@@ -51,6 +88,11 @@ class InvoiceFields(Params):
     metadata: Metadata | None = None
     discounts: Annotated[list[DiscountRef], Field(max_length=20)] | None = None
     default_tax_rates: Annotated[list[ObjectRef], Field(max_length=10)] | None = None
+    service_period: Period | None = Field(default=None, description=(
+        "The supply period (unix seconds); without one the supply date is the finalization date"))
+    buyer_reference: BuyerReference | None = Field(default=None, description=(
+        "Leitweg-ID or the buyer's order reference (EN 16931 BT-10). A new draft takes the customer's "
+        "einvoice.buyer_reference; one left null takes it at finalization"))
 
 
 class InvoiceCreate(InvoiceFields):
@@ -89,7 +131,9 @@ class InvoiceItemCreate(Params):
     amount: Amount | None = None
     unit_amount: Amount | None = None
     quantity: Quantity | None = None
+    unit: UnitCode = DEFAULT_UNIT
     price: ObjectRef | None = None
+    service_period: Period | None = None
     metadata: Metadata = {}
 
 

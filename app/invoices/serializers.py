@@ -24,11 +24,17 @@ def hosted_url(invoice: Invoice) -> str | None:
     return f"{current_app.config['PUBLIC_URL']}/i/{invoice.id}/{invoice.hosted_token}"
 
 
+def period(start: int | None, end: int | None) -> dict[str, int] | None:
+    """A stored supply period as the API shows it, ``{start, end}``, or None."""
+    return {"start": start, "end": end} if start is not None and end is not None else None
+
+
 def serialize_line(line: InvoiceLine) -> dict[str, Any]:
     return {
         "id": line.id, "object": "line_item", "description": line.description,
-        "quantity": line.quantity, "unit_amount": line.unit_amount, "amount": line.amount,
+        "quantity": line.quantity, "unit": line.unit, "unit_amount": line.unit_amount, "amount": line.amount,
         "price": line.price_id, "invoice_item": line.invoice_item_id,
+        "service_period": period(line.service_period_start, line.service_period_end),
         "discount_amount": line.discount_amount, "tax_amounts": list(line.tax_amounts),
         "metadata": dict(line.metadata_),
     }
@@ -46,6 +52,10 @@ def serialize(invoice: Invoice, *, customer: Customer | None = None,
         "customer": serialize_customer(customer) if customer is not None else invoice.customer_id,
         "customer_email": invoice.customer_email, "customer_name": invoice.customer_name,
         "customer_address": invoice.customer_address,
+        "customer_tax_ids": list(invoice.customer_tax_ids) if invoice.customer_tax_ids is not None else None,
+        "account_legal": invoice.account_legal,
+        "service_period": period(invoice.service_period_start, invoice.service_period_end),
+        "buyer_reference": invoice.buyer_reference,
         "status": invoice.status.value, "number": invoice.number, "currency": invoice.currency,
         "collection_method": invoice.collection_method, "days_until_due": invoice.days_until_due,
         "due_date": invoice.due_date, "auto_advance": invoice.auto_advance,
@@ -75,7 +85,8 @@ def serialize_item(item: InvoiceItem) -> dict[str, Any]:
     return {
         "id": item.id, "object": "invoiceitem", "livemode": item.livemode, "created": item.created,
         "customer": item.customer_id, "currency": item.currency, "description": item.description,
-        "amount": item.amount, "unit_amount": item.unit_amount, "quantity": item.quantity,
+        "amount": item.amount, "unit_amount": item.unit_amount, "quantity": item.quantity, "unit": item.unit,
+        "service_period": period(item.service_period_start, item.service_period_end),
         "price": item.price_id, "invoice": item.invoice_id, "metadata": dict(item.metadata_),
     }
 

@@ -11,6 +11,7 @@ from openapi_spec_validator import validate
 
 from app.api import objects as o
 from app.api.branding import BrandingObject
+from app.api.business_profile import BusinessProfileObject
 
 
 def test_the_document_is_valid_openapi_3_1(client: Any) -> None:
@@ -21,6 +22,14 @@ def test_the_document_is_valid_openapi_3_1(client: Any) -> None:
 
 def test_real_responses_match_the_documented_shapes(api: Any, customer: dict[str, Any]) -> None:
     o.CustomerObject.model_validate(customer)
+    BusinessProfileObject.model_validate(api.ok("GET", "/v1/account/business_profile"))
+    BusinessProfileObject.model_validate(api.ok("POST", "/v1/account/business_profile", {
+        "legal_name": "Acme GmbH", "vat_id": "DE123456788", "bank_account": {"iban": "DE89370400440532013000"},
+        "address": {"country": "DE"}}))
+    o.CustomerObject.model_validate(api.ok("POST", f"/v1/customers/{customer['id']}", {
+        "tax_ids": [{"type": "eu_vat", "value": "ATU13585627"}], "einvoice": {"format": "xrechnung_cii"}}))
+    o.InvoiceItemObject.model_validate(api.ok("POST", "/v1/invoiceitems", {
+        "customer": customer["id"], "amount": 300, "unit": "HUR", "service_period": {"start": 0, "end": 3600}}))
     api.ok("POST", "/v1/tax_rates", {"display_name": "USt", "percentage": 19, "country": "DE"})
     o.CouponObject.model_validate(api.ok("POST", "/v1/coupons", {"id": "TEN", "percent_off": 10}))
     o.PriceObject.model_validate(api.ok("POST", "/v1/prices", {"unit_amount": 500, "currency": "eur"}))
@@ -76,6 +85,13 @@ def _documented(doc: dict[str, Any], schema: str, body: dict[str, Any]) -> bool:
     ("/v1/tax_rates", "TaxRateCreate", {"display_name": "VAT", "percentage": -19}, False),
     ("/v1/account/branding", "BrandingUpdate", {"accent_color": "#1A73E8"}, True),
     ("/v1/account/branding", "BrandingUpdate", {"accent_color": "red"}, False),
+    ("/v1/account/business_profile", "BusinessProfileUpdate", {"legal_name": "Acme GmbH", "small_business": True},
+     True),
+    ("/v1/account/business_profile", "BusinessProfileUpdate", {"bank_account": {"bic": "COBADEFFXXX"}}, False),
+    ("/v1/account/business_profile", "BusinessProfileUpdate", {"registration": "x" * 201}, False),
+    ("/v1/customers", "CustomerCreate", {"tax_ids": [{"type": "eu_vat", "value": "DE123456788"}]}, True),
+    ("/v1/customers", "CustomerCreate", {"tax_ids": [{"type": "us_ein", "value": "12-3456789"}]}, False),
+    ("/v1/customers", "CustomerCreate", {"einvoice": {"format": "pdf"}}, False),
 ])
 def test_the_document_states_the_constraints_the_api_checks(client: Any, api: Any, path: str, schema: str,
                                                             body: dict[str, Any], accepted: bool) -> None:

@@ -70,6 +70,8 @@ OPERATIONS: dict[tuple[str, str], str] = {
     ("POST", "/v1/webhook_endpoints/{endpoint_id}/recover"): "webhook_endpoints.recover",
     ("GET", "/v1/account/branding"): "account.branding.retrieve",
     ("POST", "/v1/account/branding"): "account.branding.update",
+    ("GET", "/v1/account/business_profile"): "account.business_profile.retrieve",
+    ("POST", "/v1/account/business_profile"): "account.business_profile.update",
     ("GET", "/v1/account/settings"): "account.settings.retrieve",
     ("POST", "/v1/account/settings"): "account.settings.update",
     ("POST", "/v1/test_helpers/advance_clock"): "test_helpers.advance_clock",

@@ -14,6 +14,7 @@ from vinr import (
     APIConnectionError,
     APIError,
     AuthenticationError,
+    BusinessProfile,
     CardError,
     Customer,
     IdempotencyError,
@@ -203,6 +204,29 @@ def test_branding(vinr: Vinr) -> None:
     assert (branding.display_name, branding.primary_color) == ("SDK Tests", "#123456")
     assert vinr.account.branding.retrieve().primary_color == "#123456"
     assert "default" in branding.themes
+
+
+def test_business_profile_and_what_an_invoice_freezes(new_merchant: Callable[[], Vinr]) -> None:
+    vinr = new_merchant()
+    assert vinr.account.business_profile.retrieve().complete is False
+    profile = vinr.account.business_profile.update(
+        legal_name="SDK Tests GmbH", vat_id="DE 123 456 788", email="billing@sdk.example",
+        address={"line1": "Hauptstr. 1", "city": "Berlin", "postal_code": "10115", "country": "DE"},
+        bank_account={"iban": "DE89 3704 0044 0532 0130 00"})
+    assert isinstance(profile, BusinessProfile) and profile.complete and profile.missing == []
+    assert profile.vat_id == "DE123456788" and profile.bank_account.iban == "DE89370400440532013000"
+    with pytest.raises(InvalidRequestError) as refused:
+        vinr.account.business_profile.update(vat_id="DE123456789")
+    assert refused.value.param == "vat_id"
+    customer = vinr.customers.create(email="jenny@example.com", tax_ids=[{"type": "eu_vat", "value": "ATU13585627"}],
+                                     einvoice={"buyer_reference": "PO-7", "format": "facturx"})
+    assert customer.tax_ids[0].value == "ATU13585627" and customer.einvoice.format == "facturx"
+    invoice = vinr.invoices.create(customer=customer.id, service_period={"start": 0, "end": 86400})
+    invoice = vinr.invoices.add_line_item(invoice.id, unit_amount=9000, quantity=2, unit="HUR")
+    assert invoice.lines[0].unit == "HUR" and invoice.account_legal is None
+    invoice = vinr.invoices.finalize(invoice.id, auto_advance=False)
+    assert invoice.account_legal.legal_name == "SDK Tests GmbH" and invoice.buyer_reference == "PO-7"
+    assert invoice.customer_tax_ids[0].value == "ATU13585627" and invoice.service_period.end == 86400
 
 
 def test_account_settings(vinr: Vinr) -> None:

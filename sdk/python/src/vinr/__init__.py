@@ -29,6 +29,7 @@ from vinr.errors import (
 from vinr.objects import (
     AccountSettings,
     Branding,
+    BusinessProfile,
     Coupon,
     Customer,
     Deleted,
@@ -59,6 +60,7 @@ __all__ = [
     "AsyncVinr",
     "AuthenticationError",
     "Branding",
+    "BusinessProfile",
     "CardError",
     "Coupon",
     "Customer",

@@ -235,6 +235,10 @@ class Customer(VinrObject):
     tax_exempt: str
     coupon: str | None
     invoice_settings: VinrObject
+    #: ``[{"type", "value"}]``: ``eu_vat``, ``gb_vat``, ``ch_vat``, ``no_vat`` or ``de_stn`` (servers with SPEC §10).
+    tax_ids: list[VinrObject]
+    #: ``buyer_reference`` and ``format`` (``none``, ``facturx``, ``xrechnung_cii``, ``xrechnung_ubl``, ``ubl``).
+    einvoice: VinrObject
     metadata: Mapping[str, str]
 
 
@@ -300,10 +304,12 @@ class LineItem(VinrObject):
     object: str
     description: str | None
     quantity: int
+    unit: str  # UN/ECE Recommendation 20 code: C62 one, HUR hour, DAY day, ...
     unit_amount: int  # minor units
     amount: int  # minor units
     price: str | None
     invoice_item: str | None
+    service_period: VinrObject | None  # start, end (unix seconds)
     discount_amount: int
     tax_amounts: list[VinrObject]
     metadata: Mapping[str, str]
@@ -321,6 +327,8 @@ class InvoiceItem(VinrObject):
     amount: int  # minor units
     unit_amount: int
     quantity: int
+    unit: str
+    service_period: VinrObject | None
     price: str | None
     invoice: str | None
     metadata: Mapping[str, str]
@@ -339,6 +347,12 @@ class Invoice(VinrObject):
     customer_email: str | None
     customer_name: str | None
     customer_address: VinrObject | None
+    #: The customer's tax ids, copied at finalization (None while a draft).
+    customer_tax_ids: list[VinrObject] | None
+    #: The seller: the business profile as it was at finalization (None while a draft).
+    account_legal: VinrObject | None
+    service_period: VinrObject | None  # start, end (unix seconds)
+    buyer_reference: str | None
     status: str  # draft, open, paid, void, uncollectible
     number: str | None
     currency: str
@@ -473,6 +487,28 @@ class Branding(VinrObject):
     support_url: str | None
     effective: VinrObject
     themes: list[str]
+
+
+class BusinessProfile(VinrObject):
+    """The merchant's legal identity, shared by both modes (SPEC §10)."""
+
+    OBJECT_NAME = "business_profile"
+    object: str
+    livemode: bool
+    legal_name: str | None
+    address: VinrObject | None
+    vat_id: str | None
+    tax_number: str | None
+    registration: str | None
+    contact_name: str | None
+    email: str | None
+    phone: str | None
+    website: str | None
+    bank_account: VinrObject | None  # account_holder, iban, bic
+    small_business: bool
+    complete: bool
+    #: What a complete profile still lacks, as parameter names (``address[city]``, ``vat_id_or_tax_number``).
+    missing: list[str]
 
 
 class AccountSettings(VinrObject):

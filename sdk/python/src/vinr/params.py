@@ -35,6 +35,21 @@ class InvoiceSettingsParams(TypedDict, total=False):
     default_payment_method: str | None
 
 
+class TaxIdParams(TypedDict):
+    type: Literal["eu_vat", "gb_vat", "ch_vat", "no_vat", "de_stn"]
+    value: str  # checked by its check digits, e.g. DE123456788
+
+
+class EInvoiceParams(TypedDict, total=False):
+    buyer_reference: str | None  # Leitweg-ID or the buyer's order reference (BT-10)
+    format: Literal["none", "facturx", "xrechnung_cii", "xrechnung_ubl", "ubl"]
+
+
+class PeriodParams(TypedDict):
+    start: int  # unix seconds
+    end: int  # unix seconds, not before start
+
+
 class CustomerCreateParams(TypedDict, total=False):
     email: str | None
     name: str | None
@@ -43,6 +58,8 @@ class CustomerCreateParams(TypedDict, total=False):
     tax_exempt: Literal["none", "exempt", "reverse"]
     coupon: str | None
     invoice_settings: InvoiceSettingsParams | None
+    tax_ids: Sequence[TaxIdParams] | None  # replaces the customer's tax ids
+    einvoice: EInvoiceParams | None
     metadata: Metadata
 
 
@@ -106,7 +123,9 @@ class InvoiceItemCreateParams(TypedDict, total=False):
     amount: int | None
     unit_amount: int | None
     quantity: int | None
+    unit: str  # UN/ECE Recommendation 20 code, default C62
     price: str | None
+    service_period: PeriodParams | None
     metadata: Metadata
 
 
@@ -129,6 +148,8 @@ class InvoiceUpdateParams(TypedDict, total=False):
     metadata: Metadata | None
     discounts: Sequence[DiscountParams] | None
     default_tax_rates: Sequence[str] | None
+    service_period: PeriodParams | None
+    buyer_reference: str | None
     currency: str | None
 
 
@@ -152,16 +173,20 @@ class InvoiceListParams(ListParams, total=False):
 class LineCreateParams(TypedDict, total=False):
     description: str | None
     quantity: int
+    unit: str  # UN/ECE Recommendation 20 code: C62 (default) one, HUR hour, DAY day, ...
     unit_amount: int | None
     price: str | None
+    service_period: PeriodParams | None
     metadata: Metadata
 
 
 class LineUpdateParams(TypedDict, total=False):
     description: str | None
     quantity: int | None
+    unit: str
     unit_amount: int | None
     price: str | None
+    service_period: PeriodParams | None
     metadata: Metadata | None
 
 
@@ -220,6 +245,26 @@ class BrandingUpdateParams(TypedDict, total=False):
     support_email: str | None
     support_phone: str | None
     support_url: str | None
+
+
+class BankAccountParams(TypedDict, total=False):
+    account_holder: str | None
+    iban: Required[str]  # checked by its check digits
+    bic: str | None
+
+
+class BusinessProfileUpdateParams(TypedDict, total=False):
+    legal_name: str | None
+    address: AddressParams | None
+    vat_id: str | None  # with its country prefix, e.g. DE123456788; checked by its check digits
+    tax_number: str | None
+    registration: str | None
+    contact_name: str | None
+    email: str | None
+    phone: str | None
+    website: str | None
+    bank_account: BankAccountParams | None
+    small_business: bool
 
 
 class AccountSettingsUpdateParams(TypedDict, total=False):

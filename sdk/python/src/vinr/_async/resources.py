@@ -15,6 +15,7 @@ from vinr._http import path
 from vinr.objects import (
     AccountSettings,
     Branding,
+    BusinessProfile,
     Coupon,
     Customer,
     Deleted,
@@ -35,6 +36,7 @@ from vinr.objects import (
 from vinr.params import (
     AccountSettingsUpdateParams,
     BrandingUpdateParams,
+    BusinessProfileUpdateParams,
     CouponCreateParams,
     CustomerCreateParams,
     CustomerListParams,
@@ -308,6 +310,17 @@ class AsyncBrandingResource(AsyncResource):
         return Branding(await self._post("/v1/account/branding", params, idempotency_key))
 
 
+class AsyncBusinessProfileResource(AsyncResource):
+    """The seller on the account's invoices (SPEC §10), shared by both modes."""
+
+    async def retrieve(self) -> BusinessProfile:
+        return BusinessProfile(await self._get("/v1/account/business_profile"))
+
+    async def update(self, *, idempotency_key: str | None = None,
+                     **params: Unpack[BusinessProfileUpdateParams]) -> BusinessProfile:
+        return BusinessProfile(await self._post("/v1/account/business_profile", params, idempotency_key))
+
+
 class AsyncSettingsResource(AsyncResource):
     """Collection over time for the key's account and mode (SPEC §5)."""
 
@@ -322,6 +335,7 @@ class AsyncSettingsResource(AsyncResource):
 class AsyncAccount:
     def __init__(self, client: AsyncVinr) -> None:
         self.branding = AsyncBrandingResource(client)
+        self.business_profile = AsyncBusinessProfileResource(client)
         self.settings = AsyncSettingsResource(client)
 
 

@@ -17,6 +17,7 @@ from vinr._sync.pagination import Page
 from vinr.objects import (
     AccountSettings,
     Branding,
+    BusinessProfile,
     Coupon,
     Customer,
     Deleted,
@@ -37,6 +38,7 @@ from vinr.objects import (
 from vinr.params import (
     AccountSettingsUpdateParams,
     BrandingUpdateParams,
+    BusinessProfileUpdateParams,
     CouponCreateParams,
     CustomerCreateParams,
     CustomerListParams,
@@ -310,6 +312,17 @@ class BrandingResource(Resource):
         return Branding(self._post("/v1/account/branding", params, idempotency_key))
 
 
+class BusinessProfileResource(Resource):
+    """The seller on the account's invoices (SPEC §10), shared by both modes."""
+
+    def retrieve(self) -> BusinessProfile:
+        return BusinessProfile(self._get("/v1/account/business_profile"))
+
+    def update(self, *, idempotency_key: str | None = None,
+                     **params: Unpack[BusinessProfileUpdateParams]) -> BusinessProfile:
+        return BusinessProfile(self._post("/v1/account/business_profile", params, idempotency_key))
+
+
 class SettingsResource(Resource):
     """Collection over time for the key's account and mode (SPEC §5)."""
 
@@ -324,6 +337,7 @@ class SettingsResource(Resource):
 class Account:
     def __init__(self, client: Vinr) -> None:
         self.branding = BrandingResource(client)
+        self.business_profile = BusinessProfileResource(client)
         self.settings = SettingsResource(client)
 
 
