@@ -69,15 +69,17 @@ if TYPE_CHECKING:
 USER_AGENT: Final = "VINR-Webhooks/1"
 BODY_LIMIT: Final = 64 * 1024  # bytes of a response body read (and discarded); the status is the answer
 POOL_LIMIT: Final = 32  # endpoints whose connections a process keeps; least recently used go first
-# Idle keep-alive connections kept per endpoint (more are opened as needed): as many as
-# one unit of work sends at once (app/webhooks/delivery.py BATCH_SENDS), so a busy
-# endpoint's connections are reused instead of reopened.
+# Connections a pool keeps at least: one unit of work's sends (app/webhooks/delivery.py
+# BATCH_SENDS). A pool holds as many as this process has POSTs in flight (worker threads
+# x BATCH_SENDS), grown when more are: a connection handed back to a full pool would
+# be closed, and urllib3 warns "Connection pool is full" for each.
 CONNECTIONS_PER_POOL: Final = 25
 _ERROR_LENGTH: Final = 200  # characters of an exception's text kept in Sent.error
 
 _PoolKey = tuple[str, str, int, str, ssl.SSLContext | None, str | None]
-_pools: OrderedDict[_PoolKey, urllib3.HTTPConnectionPool] = OrderedDict()
+_pools: OrderedDict[_PoolKey, tuple[urllib3.HTTPConnectionPool, int]] = OrderedDict()  # the pool, its size
 _pools_lock = threading.Lock()
+_in_flight = 0  # POSTs in progress in this process (under _pools_lock)
 
 # monotonic time by which the current thread's exchange must be over
 _deadline: ContextVar[float | None] = ContextVar("webhook_deadline", default=None)
@@ -128,7 +130,7 @@ def post(destination: Destination, body: bytes, headers: Mapping[str, str], *, t
         return Sent(status=status, error=error, retry_after=retry_after,
                     duration_ms=round((time.monotonic() - started) * 1000))
 
-    with _until(deadline):
+    with _sending(), _until(deadline):
         pool = _pool_for(destination, ssl_context=ssl_context, ca_certs=ca_certs)
         try:
             response = pool.urlopen("POST", destination.target, body=body, headers=request_headers,
@@ -169,7 +171,7 @@ def parse_retry_after(value: str | None) -> int | None:
 def close_pools() -> None:
     """Close every kept connection (worker shutdown, tests)."""
     with _pools_lock:
-        pools = list(_pools.values())
+        pools = [pool for pool, _ in _pools.values()]
         _pools.clear()
     for pool in pools:
         pool.close()
@@ -190,6 +192,19 @@ def _failure(exc: BaseException, *, timeout: float, late: bool) -> str:
     if isinstance(exc, ProtocolError):
         return f"connection_failed: {_describe(exc)}"
     return f"protocol_error: {_describe(exc)}"
+
+
+@contextmanager
+def _sending() -> Iterator[None]:
+    """Count this POST among those in flight, which sizes the pools."""
+    global _in_flight
+    with _pools_lock:
+        _in_flight += 1
+    try:
+        yield
+    finally:
+        with _pools_lock:
+            _in_flight -= 1
 
 
 @contextmanager
@@ -289,32 +304,38 @@ class _TLSPool(urllib3.HTTPSConnectionPool):
 
 def _pool_for(destination: Destination, *, ssl_context: ssl.SSLContext | None,
               ca_certs: str | None) -> urllib3.HTTPConnectionPool:
-    """The process's pool for this endpoint, so consecutive deliveries reuse a keep-alive connection."""
+    """The process's pool for this endpoint, so consecutive deliveries reuse a keep-alive
+    connection; replaced by a larger one when this process has more POSTs in flight
+    than it could keep."""
     https = destination.scheme == "https"
     key: _PoolKey = (destination.scheme, destination.address, destination.port, destination.host,
                      ssl_context if https else None, ca_certs if https else None)
-    evicted = None
+    retired = []
     with _pools_lock:
-        pool = _pools.get(key)
-        if pool is not None:
+        kept = _pools.get(key)
+        if kept is not None and kept[1] >= _in_flight:
             _pools.move_to_end(key)
-            return pool
+            return kept[0]
+        size = CONNECTIONS_PER_POOL if kept is None else 2 * kept[1]
+        size = max(size, _in_flight)
         if https:
             # Connect to the checked address; verify and send SNI for the URL's host name.
-            pool = _TLSPool(
-                destination.address, destination.port, maxsize=CONNECTIONS_PER_POOL, block=False, retries=False,
+            pool: urllib3.HTTPConnectionPool = _TLSPool(
+                destination.address, destination.port, maxsize=size, block=False, retries=False,
                 cert_reqs="CERT_REQUIRED", server_hostname=destination.host, assert_hostname=destination.host,
                 ssl_context=ssl_context,
                 ca_certs=ca_certs if ca_certs is not None or ssl_context is not None else certifi.where())
         else:
-            pool = _Pool(destination.address, destination.port, maxsize=CONNECTIONS_PER_POOL, block=False,
-                         retries=False)
-        _pools[key] = pool
+            pool = _Pool(destination.address, destination.port, maxsize=size, block=False, retries=False)
+        if kept is not None:
+            retired.append(kept[0])
+        _pools[key] = (pool, size)
+        _pools.move_to_end(key)
         if len(_pools) > POOL_LIMIT:
-            _, evicted = _pools.popitem(last=False)
-    if evicted is not None:
+            retired.append(_pools.popitem(last=False)[1][0])
+    for old in retired:
         # A delivery still using it finishes normally: urllib3 closes a connection returned to a closed pool.
-        evicted.close()
+        old.close()
     return pool
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import ipaddress
+import logging
 import socket
 import ssl
 import threading
@@ -39,6 +40,7 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     wait: bool = False  # hold the answer until the test ends
+    gather: int = 0  # hold each answer until this many requests are in
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class Server:
         self.answer = answer
         self.seen: list[Seen] = []
         self.released = threading.Event()
+        self.arrived = threading.Condition()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -68,7 +71,10 @@ class Server:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                server.seen.append(Seen(self.path, dict(self.headers.items()), body, self.client_address[1]))
+                with server.arrived:
+                    server.seen.append(Seen(self.path, dict(self.headers.items()), body, self.client_address[1]))
+                    server.arrived.notify_all()
+                    server.arrived.wait_for(lambda: len(server.seen) % max(server.answer.gather, 1) == 0, 10)
                 if server.answer.wait:
                     server.released.wait(10)
                 self.send_response(server.answer.status)
@@ -82,6 +88,8 @@ class Server:
                 pass
 
         class HTTPServer(ThreadingHTTPServer):
+            request_queue_size = 128  # tests open many connections at once
+
             def get_request(self) -> tuple[Any, Any]:
                 sock, address = super().get_request()
                 if tls is not None:  # handshake in the handler's thread, not the accepting one
@@ -392,3 +400,28 @@ def test_kept_connections_are_bounded(serve: Callable[..., Server]) -> None:
     assert len(transport._pools) == transport.POOL_LIMIT
     assert server.seen[-1].headers["Host"] == f"h{transport.POOL_LIMIT + 7}.test:{server.port}"
 
+
+def test_as_many_connections_are_kept_as_deliveries_run_at_once(serve: Callable[..., Server],
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    at_once = 3 * transport.CONNECTIONS_PER_POOL  # e.g. three worker threads, each sending a unit of work
+    server = serve(Answer(gather=at_once))  # every answer waits until all the requests are in
+
+    def burst() -> set[int]:
+        before = len(server.seen)
+        threads = [threading.Thread(target=lambda: results.append(post(server.destination(), BODY, HEADERS)))
+                   for _ in range(at_once)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(15)
+        return {seen.client_port for seen in server.seen[before:]}
+
+    results: list[Sent] = []
+    with caplog.at_level(logging.WARNING, logger="urllib3.connectionpool"):
+        burst()
+        second = burst()
+        third = burst()
+
+    assert len(results) == 3 * at_once and all(sent.ok for sent in results)
+    assert "Connection pool is full" not in caplog.text
+    assert third <= second  # the connections of a burst are kept for the next one
