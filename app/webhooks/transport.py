@@ -216,10 +216,11 @@ def _until(deadline: float) -> Iterator[None]:
         _deadline.reset(token)
 
 
-def _time_left() -> float | None:
-    """Seconds left before this thread's exchange must be over (None: no deadline); raises
-    ``TimeoutError`` when none are."""
-    deadline = _deadline.get()
+def _time_left(deadline: float | None = None) -> float | None:
+    """Seconds left before ``deadline`` (by default, this thread's exchange's; None: there is
+    none); raises ``TimeoutError`` when none are."""
+    if deadline is None:
+        deadline = _deadline.get()
     if deadline is None:
         return None
     left = deadline - time.monotonic()
@@ -242,10 +243,7 @@ class _ReadsByDeadline(io.RawIOBase):
 
     def readinto(self, buffer: WriteableBuffer, /) -> int | None:
         if self._deadline is not None:
-            left = self._deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError("the delivery's deadline passed")
-            self._sock.settimeout(left)
+            self._sock.settimeout(_time_left(self._deadline))
         return self._raw.readinto(buffer)
 
     def close(self) -> None:
