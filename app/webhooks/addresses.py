@@ -13,11 +13,17 @@ Only globally routable unicast addresses are allowed; test mode also allows loop
 for local development (never private ranges). Python's ``is_global`` differs between
 versions (older ones call ``::ffff:8.8.8.8`` global, newer ones judge the embedded
 IPv4), so the ranges are listed here rather than trusted to it.
+
+What a merchant is told is one sentence per mode (:func:`refusal_message`), whatever
+the reason: a reason such as "vm resolves to 10.0.0.7" or "could not be resolved"
+would turn the check into a probe of our internal DNS (SPEC §4). The reason goes to
+the server log, for the operator.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import re
 import socket
 from dataclasses import dataclass
@@ -25,6 +31,8 @@ from typing import Final
 from urllib.parse import SplitResult, urlsplit
 
 from app.errors import InvalidRequest
+
+log = logging.getLogger(__name__)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -97,7 +105,8 @@ _UNSAFE_CHARS: Final = re.compile(r"[\x00-\x20\x7f\\]")
 
 
 class BlockedDestination(Exception):
-    """A webhook URL that must not be requested; ``reason`` says why, in one sentence."""
+    """A webhook URL that must not be requested; ``reason`` says why, in one sentence for
+    the server log (a merchant is told :func:`refusal_message`)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -136,16 +145,33 @@ def is_allowed_address(ip: IPAddress, *, livemode: bool) -> bool:
     return _refusal(ip, livemode=livemode) is None
 
 
+def refusal_message(*, livemode: bool) -> str:
+    """What a merchant is told about any refused URL: the same sentence for every reason."""
+    if livemode:
+        return "The URL must be a public https URL."
+    return "The URL must be a public http or https URL (test mode also accepts loopback addresses)."
+
+
 def check_url(url: str, *, livemode: bool, resolve: bool = True) -> str:
     """Check an endpoint URL when it is saved and return it unchanged.
+
+    Raises :class:`~app.errors.InvalidRequest` (``param="url"``, ``code="url_invalid"``)
+    with :func:`refusal_message` when :func:`why_refused` has a reason, which is logged.
+    """
+    reason = why_refused(url, livemode=livemode, resolve=resolve)
+    if reason is not None:
+        log.warning("webhook URL refused (%s mode): %s", "live" if livemode else "test", reason)
+        raise InvalidRequest(refusal_message(livemode=livemode), param="url", code="url_invalid")
+    return url
+
+
+def why_refused(url: str, *, livemode: bool, resolve: bool = True) -> str | None:
+    """Why an endpoint URL may not be saved, in one sentence for the operator; None when it may.
 
     Live mode takes only ``https``; test mode also ``http``. An IP host is checked as
     it is; a host name is resolved (unless ``resolve`` is false) and every address
     must be allowed. A name that does not resolve is refused in live mode and accepted
     in test mode, where the receiver is often not running yet; delivery checks again.
-
-    Raises :class:`~app.errors.InvalidRequest` (``param="url"``, ``code="url_invalid"``)
-    naming the problem.
     """
     try:
         parsed = _parse(url, livemode=livemode)
@@ -160,8 +186,8 @@ def check_url(url: str, *, livemode: bool, resolve: bool = True) -> str:
             else:
                 _check_addresses(parsed.host, addresses, livemode=livemode)
     except BlockedDestination as blocked:
-        raise InvalidRequest(blocked.reason, param="url", code="url_invalid") from None
-    return url
+        return blocked.reason
+    return None
 
 
 def resolve_destination(url: str, *, livemode: bool) -> Destination:

@@ -15,6 +15,7 @@ signatures carry the real time.
 from __future__ import annotations
 
 import json
+import logging
 import random
 import threading
 import time
@@ -34,11 +35,13 @@ from app.jobs.claims import ClaimedJob
 from app.jobs.queue import enqueue_many
 from app.transactions import reading
 from app.webhooks import endpoints, states
-from app.webhooks.addresses import BlockedDestination, resolve_destination
+from app.webhooks.addresses import BlockedDestination, refusal_message, resolve_destination
 from app.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.webhooks.outbox import attempt_job
 from app.webhooks.signing import signature_headers
 from app.webhooks.transport import Sent, post
+
+log = logging.getLogger(__name__)
 
 DAY = 86400
 # Seconds before each retry (the first try is at once), then daily (SPEC §4).
@@ -150,7 +153,10 @@ def _send(planned: Planned) -> Sent:
     try:
         destination = resolve_destination(planned.url, livemode=planned.livemode)
     except BlockedDestination as blocked:
-        return Sent(status=None, error=f"address_blocked: {blocked.reason}", retry_after=None, duration_ms=0)
+        # The merchant lists attempts: the reason (what the name resolves to) stays in our log.
+        log.warning("webhook delivery %s not sent: %s", planned.delivery_id, blocked.reason)
+        return Sent(status=None, error=f"address_blocked: {refusal_message(livemode=planned.livemode)}",
+                    retry_after=None, duration_ms=0)
     headers = signature_headers(event_id=planned.event_id, body=planned.body, secrets=planned.secrets,
                                 timestamp=int(time.time()))
     return post(destination, planned.body, headers, timeout=TIMEOUT_SECONDS)

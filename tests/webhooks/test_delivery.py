@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 from typing import Any
 
 import pytest
@@ -15,6 +16,14 @@ from app.webhooks.signing import verify_signature
 from tests.conftest import Api
 from tests.receiver import Receiver, Reply
 from tests.webhooks.conftest import advance
+from tests.webhooks.hostile import (
+    Behaviour,
+    HostileReceiver,
+    stall_after_headers,
+    stream_endlessly,
+    trickle_body,
+    trickle_headers,
+)
 
 DAY = 86400
 
@@ -102,6 +111,26 @@ def test_a_timeout_is_a_failure_that_backs_off_harder(api: Api, endpoint: dict[s
     assert attempt["succeeded"] is False and attempt["http_status"] is None
     assert attempt["error"].startswith("timeout")
     assert 9 <= attempt["next_retry_at"] - attempt["created"] <= 11  # twice the 5 s
+
+
+@pytest.mark.parametrize("behaviour", [trickle_headers, trickle_body, stall_after_headers, stream_endlessly])
+def test_a_receiver_answering_byte_by_byte_has_failed_at_the_deadline(
+        api: Api, run_jobs: Any, monkeypatch: pytest.MonkeyPatch, behaviour: Behaviour) -> None:
+    monkeypatch.setattr(delivery, "TIMEOUT_SECONDS", 1.0)  # SPEC's 10 s, shortened for the test
+    receiver = HostileReceiver(behaviour)  # its answer would last 20 s
+    try:
+        endpoint = api.ok("POST", "/v1/webhook_endpoints", {"url": receiver.url, "enabled_events": ["*"]})
+        make_customer(api)
+        started = time.monotonic()
+        run_jobs()
+        elapsed = time.monotonic() - started
+    finally:
+        receiver.close()
+
+    [attempt] = attempts(api, endpoint)
+    assert attempt["succeeded"] is False and attempt["error"].startswith("timeout: ")
+    assert attempt["next_retry_at"] is not None
+    assert elapsed < 2.0  # the worker's thread is free again: a bound on behaviour, not a benchmark
 
 
 def test_retry_after_is_honoured(api: Api, endpoint: dict[str, Any], receiver: Receiver, run_jobs: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import ipaddress
+import logging
 import socket
 import ssl
 import threading
@@ -20,6 +21,14 @@ import trustme
 from app.webhooks import transport
 from app.webhooks.addresses import Destination
 from app.webhooks.transport import Sent, parse_retry_after, post
+from tests.webhooks.hostile import (
+    Behaviour,
+    HostileReceiver,
+    stall_after_headers,
+    stream_endlessly,
+    trickle_body,
+    trickle_headers,
+)
 
 BODY = b'{"id":"evt_1","object":"event","type":"invoice.paid"}'
 HEADERS = {"x-vinr-signature": "t=1700000000,v1=abc", "webhook-id": "evt_1"}
@@ -31,7 +40,7 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     wait: bool = False  # hold the answer until the test ends
-    trickle: bool = False  # send the body one byte every 0.1 s
+    gather: int = 0  # hold each answer until this many requests are in
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,7 @@ class Server:
         self.answer = answer
         self.seen: list[Seen] = []
         self.released = threading.Event()
+        self.arrived = threading.Condition()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -61,7 +71,10 @@ class Server:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                server.seen.append(Seen(self.path, dict(self.headers.items()), body, self.client_address[1]))
+                with server.arrived:
+                    server.seen.append(Seen(self.path, dict(self.headers.items()), body, self.client_address[1]))
+                    server.arrived.notify_all()
+                    server.arrived.wait_for(lambda: len(server.seen) % max(server.answer.gather, 1) == 0, 10)
                 if server.answer.wait:
                     server.released.wait(10)
                 self.send_response(server.answer.status)
@@ -69,19 +82,14 @@ class Server:
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(server.answer.body)))
                 self.end_headers()
-                if not server.answer.trickle:
-                    self.wfile.write(server.answer.body)
-                    return
-                for i in range(len(server.answer.body)):
-                    self.wfile.write(server.answer.body[i:i + 1])
-                    self.wfile.flush()
-                    if server.released.wait(0.1):
-                        return
+                self.wfile.write(server.answer.body)
 
             def log_message(self, *args: Any) -> None:
                 pass
 
         class HTTPServer(ThreadingHTTPServer):
+            request_queue_size = 128  # tests open many connections at once
+
             def get_request(self) -> tuple[Any, Any]:
                 sock, address = super().get_request()
                 if tls is not None:  # handshake in the handler's thread, not the accepting one
@@ -253,14 +261,43 @@ def test_a_server_slower_than_the_timeout_is_a_timeout(serve: Callable[..., Serv
     assert 400 <= sent.duration_ms < 2000
 
 
-def test_a_body_trickling_in_does_not_hold_the_delivery_past_the_timeout(serve: Callable[..., Server]) -> None:
-    server = serve(Answer(200, body=b"x" * 100, trickle=True))  # 10 s of body
+DEADLINE = 1.0  # seconds; each hostile receiver's answer would take 20 s
 
-    started = time.monotonic()
-    sent = post(server.destination(), BODY, HEADERS, timeout=0.5)
 
-    assert time.monotonic() - started < 1.5
-    assert sent.ok  # the status came in time; the body is discarded anyway
+@pytest.mark.parametrize("behaviour", [trickle_headers, trickle_body, stall_after_headers, stream_endlessly])
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_receiver_cannot_hold_a_delivery_past_the_deadline(behaviour: Behaviour, scheme: str,
+                                                             ca: trustme.CA) -> None:
+    receiver = HostileReceiver(behaviour, tls=tls_server_context(ca, "hooks.test") if scheme == "https" else None)
+    try:
+        started = time.monotonic()
+        sent = post(Destination(scheme, "hooks.test", receiver.port, "127.0.0.1", "/hooks"), BODY, HEADERS,
+                    timeout=DEADLINE, ssl_context=trusting(ca))
+        elapsed = time.monotonic() - started
+    finally:
+        receiver.close()
+
+    assert receiver.requests == 1
+    assert not sent.ok
+    assert sent.error is not None and sent.error.startswith("timeout: "), sent.error
+    assert elapsed < 2 * DEADLINE  # a bound on behaviour (the answer lasts 20 s), not a benchmark
+
+
+def stream_fast() -> Iterator[bytes]:
+    yield b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    while True:
+        yield b"8000\r\n" + b"x" * 0x8000 + b"\r\n"
+
+
+def test_an_endless_fast_body_is_read_only_up_to_the_limit() -> None:
+    receiver = HostileReceiver(stream_fast)
+    try:
+        sent = post(Destination("http", "hooks.test", receiver.port, "127.0.0.1", "/hooks"), BODY, HEADERS,
+                    timeout=5.0)
+    finally:
+        receiver.close()
+
+    assert sent.ok, sent.error  # the status came in time, and no more than BODY_LIMIT of the body was waited for
 
 
 def test_a_closed_port_is_a_connection_failure() -> None:
@@ -362,3 +399,29 @@ def test_kept_connections_are_bounded(serve: Callable[..., Server]) -> None:
 
     assert len(transport._pools) == transport.POOL_LIMIT
     assert server.seen[-1].headers["Host"] == f"h{transport.POOL_LIMIT + 7}.test:{server.port}"
+
+
+def test_as_many_connections_are_kept_as_deliveries_run_at_once(serve: Callable[..., Server],
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    at_once = 3 * transport.CONNECTIONS_PER_POOL  # e.g. three worker threads, each sending a unit of work
+    server = serve(Answer(gather=at_once))  # every answer waits until all the requests are in
+
+    def burst() -> set[int]:
+        before = len(server.seen)
+        threads = [threading.Thread(target=lambda: results.append(post(server.destination(), BODY, HEADERS)))
+                   for _ in range(at_once)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(15)
+        return {seen.client_port for seen in server.seen[before:]}
+
+    results: list[Sent] = []
+    with caplog.at_level(logging.WARNING, logger="urllib3.connectionpool"):
+        burst()
+        second = burst()
+        third = burst()
+
+    assert len(results) == 3 * at_once and all(sent.ok for sent in results)
+    assert "Connection pool is full" not in caplog.text
+    assert third <= second  # the connections of a burst are kept for the next one
