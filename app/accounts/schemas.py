@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+from pydantic import Field
+
 from app.validation import Params
 
 
 class AdvanceClock(Params):
-    seconds: int  # bounds: app/accounts/clocks.py
+    seconds: int = Field(description=(  # bounds: app/accounts/clocks.py
+        "How far to move the test clock forward: 1 second to 5 years (157680000) a call, and at most "
+        "100 years (3153600000) ahead of real time in all; beyond either, 400 naming seconds."))
 
 
 class SettingsUpdate(Params):
