@@ -15,6 +15,9 @@ class SettingsUpdate(Params):
     """``POST /v1/account/settings`` (SPEC §5): any of the fields; bounds in app/accounts/settings.py."""
 
     auto_advance_delay: int | None = None
-    dunning_retry_days: list[int] | None = None
+    dunning_retry_days: list[int] | None = Field(default=None, description=(
+        "Days VINR waits before each further try of a failed automatic collection, each from the previous "
+        "try: at most 8 entries of 1 to 60 days. [] means no retries: the first decline makes the invoice "
+        "uncollectible."))
     reminder_days_before_due: list[int] | None = None
     reminder_days_after_due: list[int] | None = None
