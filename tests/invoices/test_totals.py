@@ -103,7 +103,7 @@ def test_totals_are_the_sum_of_their_parts_and_never_negative(lines, coupons, ra
         included = sum(ta.amount for ta in o.tax_amounts if ta.inclusive)
         assert included == gross - net <= gross
         for rate, ta in zip(rates, o.tax_amounts, strict=True):
-            if rate.inclusive:  # each share is its exact part, give or take the rounding unit
+            if rate.inclusive:  # each share is its exact part rounded down or up (app/invoices/totals.py)
                 assert abs(ta.amount * (1_000_000 + inclusive_e4) - gross * rate.percentage_e4) \
                     < 1_000_000 + inclusive_e4
             else:
