@@ -18,7 +18,11 @@ if TYPE_CHECKING:  # the caller's key is looked up with its clock (app/accounts/
     from app.accounts.service import Caller
     from app.invoices.models import Invoice
 
-MAX_ADVANCE_SECONDS = 5 * 365 * 86400  # one call; a clock can be moved again
+YEAR = 365 * 86400  # seconds
+MAX_ADVANCE_SECONDS = 5 * YEAR  # one call; a clock can be moved again
+# In all (SPEC §5): far enough for any schedule, and every date stays far inside the
+# years that dates, pages, PDFs and e-invoices can show (up to 9999).
+MAX_OFFSET_SECONDS = 100 * YEAR
 
 
 def offset_of(account_id: sa.SQLColumnExpression[str], livemode: sa.SQLColumnExpression[bool]) -> sa.ColumnElement[int]:
@@ -59,7 +63,9 @@ def invoice_now(session: Session, invoice: Invoice) -> int:
 
 def advance(session: Session, caller: Caller, seconds: int) -> int:
     """Move the caller's test clock forward; returns its new time. Queued work of the
-    account falls due accordingly. Raises InvalidRequest in live mode."""
+    account falls due accordingly. Raises InvalidRequest in live mode, and naming
+    ``seconds`` when it is not from 1 to 5 years or would take the clock more than
+    100 years ahead of real time in all (the clock is not moved then)."""
     if caller.livemode:
         raise InvalidRequest("Test clocks exist only in test mode: use a sk_test_ key.",
                              code="livemode_not_supported")
@@ -70,6 +76,11 @@ def advance(session: Session, caller: Caller, seconds: int) -> int:
     if row is None:
         row = TestClock(account_id=caller.account.id, offset=0)
         session.add(row)
+    if row.offset + seconds > MAX_OFFSET_SECONDS:
+        left = max(MAX_OFFSET_SECONDS - row.offset, 0)
+        raise InvalidRequest(f"A test clock goes at most 100 years ({MAX_OFFSET_SECONDS} seconds) ahead of real "
+                             f"time in all: this one can move at most {left} more seconds.",
+                             param="seconds", code="parameter_invalid")
     row.offset += seconds
     session.flush()
     shift_due(session, caller.account.id, False, seconds)

@@ -3,23 +3,28 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, EmailStr, Field
+from pydantic import AfterValidator, Field
 
 from app.branding.schemas import SupportPhone, SupportUrl
 from app.customers.schemas import Address
 from app.legal.identifiers import Bic, Iban, VatId
-from app.validation import Params
+from app.validation import EmailAddress, Params
 
 
 class AdvanceClock(Params):
-    seconds: int  # bounds: app/accounts/clocks.py
+    seconds: int = Field(description=(  # bounds: app/accounts/clocks.py
+        "How far to move the test clock forward: 1 second to 5 years (157680000) a call, and at most "
+        "100 years (3153600000) ahead of real time in all; beyond either, 400 naming seconds."))
 
 
 class SettingsUpdate(Params):
     """``POST /v1/account/settings`` (SPEC §5): any of the fields; bounds in app/accounts/settings.py."""
 
     auto_advance_delay: int | None = None
-    dunning_retry_days: list[int] | None = None
+    dunning_retry_days: list[int] | None = Field(default=None, description=(
+        "Days VINR waits before each further try of a failed automatic collection, each from the previous "
+        "try: at most 8 entries of 1 to 60 days. [] means no retries: the first decline makes the invoice "
+        "uncollectible."))
     reminder_days_before_due: list[int] | None = None
     reminder_days_after_due: list[int] | None = None
 
@@ -60,7 +65,7 @@ class BusinessProfileUpdate(Params):
                                       "Amtsgericht München HRB 12345")
     contact_name: Name | None = Field(default=None, description="The seller's contact point (EN 16931 "
                                       "BT-41); the legal name when unset")
-    email: Annotated[EmailStr, Field(max_length=254)] | None = None
+    email: EmailAddress | None = None
     phone: SupportPhone | None = None
     website: SupportUrl | None = None
     bank_account: BankAccount | None = None

@@ -6,9 +6,12 @@ the lines in proportion to their amounts; tax is then computed per line, per
 rate, on the discounted line amount and rounded half away from zero to the
 minor unit. Inclusive tax is the part of the amount that was tax already:
 with inclusive rates summing to P on a gross amount A, the net is
-A x 100 / (100 + P) and rate i's share of the tax A - net is A x p_i / (100 + P),
-allocated so that the shares add up to exactly A - net; it adds nothing to the
-total. Exclusive tax applies to that net and is added to the total.
+A x 100 / (100 + P) rounded half away from zero, and the tax A - net is split
+over the rates so that rate i's share is its exact part A x p_i / (100 + P)
+rounded down or up (less than one minor unit from it; exactly it when that is
+whole) and the shares add up to exactly A - net (largest remainder, ties to
+the earlier rate); it adds nothing to the total. Exclusive tax applies to that
+net and is added to the total.
 
 All arithmetic is on integers (minor units, fixed-point percentages): no
 float ever touches money.
@@ -74,13 +77,24 @@ def div_round_half_away(numerator: int, denominator: int) -> int:
 
 
 def _allocate(amount: int, weights: list[int]) -> list[int]:
-    """Split ``amount`` over ``weights`` proportionally (largest remainder), exactly."""
+    """Split ``amount`` over ``weights`` proportionally, exactly: each share is its
+    exact part ``amount x w / sum(weights)`` rounded down or up, and they add up to ``amount``."""
     total = sum(weights)
     if total == 0 or amount == 0:
         return [0] * len(weights)
-    shares = [amount * w // total for w in weights]
-    remainders = sorted(range(len(weights)), key=lambda i: (-(amount * weights[i] % total), i))
-    for i in remainders[: amount - sum(shares)]:
+    return _round_parts(amount, [amount * w for w in weights], total)
+
+
+def _round_parts(amount: int, numerators: list[int], denominator: int) -> list[int]:
+    """Round the exact parts ``numerators[i] / denominator`` (>= 0) to integers adding up to
+    ``amount``: each rounded down, then up for the largest remainders (ties to the earlier
+    part) until they reach ``amount``. So each result is its part rounded down or up, as
+    long as ``amount`` is within one of the parts' sum, minus the fraction that rounding
+    down loses (``amount`` is then at least the sum of the parts rounded down, and at most
+    that plus the number of parts that are not whole)."""
+    shares = [numerator // denominator for numerator in numerators]
+    by_remainder = sorted(range(len(numerators)), key=lambda i: (-(numerators[i] % denominator), i))
+    for i in by_remainder[: amount - sum(shares)]:
         shares[i] += 1
     return shares
 
@@ -111,7 +125,11 @@ def compute(lines: list[LineIn], coupons: list[CouponIn], rates: list[RateIn]) -
     for i in range(len(lines)):
         gross = remaining[i]
         net = div_round_half_away(gross * 1_000_000, 1_000_000 + inclusive_e4)
-        inclusive_shares = iter(_allocate(gross - net, [rate.percentage_e4 for rate in inclusive_rates]))
+        # Each share is rounded from its exact part of the gross, not from a part of the
+        # already rounded gross - net: that would add the net's rounding (up to 1/2) to
+        # the share's own, and a share could end more than one minor unit from its part.
+        inclusive_shares = iter(_round_parts(gross - net, [gross * rate.percentage_e4 for rate in inclusive_rates],
+                                             1_000_000 + inclusive_e4))
         taxes = []
         for rate in rates:
             if rate.inclusive:

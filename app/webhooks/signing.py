@@ -36,7 +36,10 @@ SECRET_PREFIX = "whsec_"  # noqa: S105 - the public prefix of every secret, not 
 
 _SECRET_BYTES = 32  # SPEC §4 asks for at least 24 random bytes
 _VINR_HEADER = "x-vinr-signature"
-_DIGITS = re.compile(r"[0-9]+")  # int() would also take "+1", " 1" and "1_0"
+# Unix seconds, at most 12 digits (up to the year 33658): int() would also take "+1", " 1"
+# and "1_0", and raises ValueError for a text of thousands of digits.
+_UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
+_SHOWN = 20  # characters of a malformed value that an error message quotes
 
 
 class SignatureVerificationError(Exception):
@@ -86,7 +89,7 @@ def verify_signature(payload: bytes, header: str, secret: str, tolerance: int = 
         key, sep, value = item.strip().partition("=")
         if not sep:
             raise SignatureVerificationError(
-                f"malformed {_VINR_HEADER} header: {item.strip()!r} is not key=value")
+                f"malformed {_VINR_HEADER} header: {_quoted(item.strip())} is not key=value")
         if key == "t":
             timestamps.append(value)
         elif key == "v1":
@@ -99,7 +102,7 @@ def verify_signature(payload: bytes, header: str, secret: str, tolerance: int = 
         raise SignatureVerificationError(f"malformed {_VINR_HEADER} header: no v1= signature")
     _check_tolerance(timestamp, tolerance, now)
     expected = _vinr_signature(secret, timestamp, payload).encode("ascii")
-    if not any(hmac.compare_digest(expected, candidate.encode()) for candidate in candidates):
+    if not any(hmac.compare_digest(expected, _header_bytes(candidate)) for candidate in candidates):
         raise SignatureVerificationError(f"no v1 signature in {_VINR_HEADER} matches this body and secret")
 
 
@@ -124,7 +127,7 @@ def verify_standard(payload: bytes, headers: Mapping[str, str], secret: str, tol
         raise SignatureVerificationError("malformed webhook-signature header: no v1,<base64> entry")
     _check_tolerance(timestamp, tolerance, now)
     expected = _standard_signature(key, lowered["webhook-id"], timestamp, payload).encode("ascii")
-    if not any(hmac.compare_digest(expected, candidate.encode()) for candidate in candidates):
+    if not any(hmac.compare_digest(expected, _header_bytes(candidate)) for candidate in candidates):
         raise SignatureVerificationError("no v1 signature in webhook-signature matches this body and secret")
 
 
@@ -145,14 +148,25 @@ def _standard_key(secret: str) -> bytes:
 
 
 def _standard_signature(key: bytes, event_id: str, timestamp: int, body: bytes) -> str:
-    digest = hmac.new(key, f"{event_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    digest = hmac.new(key, _header_bytes(event_id) + f".{timestamp}.".encode() + body, hashlib.sha256).digest()
     return base64.b64encode(digest).decode("ascii")
 
 
 def _parse_timestamp(value: str, name: str) -> int:
-    if not _DIGITS.fullmatch(value):
-        raise SignatureVerificationError(f"malformed {name}: {value!r} is not an integer of Unix seconds")
+    if not _UNIX_SECONDS.fullmatch(value):
+        raise SignatureVerificationError(f"malformed {name}: {_quoted(value)} is not an integer of Unix seconds")
     return int(value)
+
+
+def _header_bytes(value: str) -> bytes:
+    """A header's text as bytes, whatever it holds: a lone surrogate (in no id or signature
+    VINR makes) is kept as bytes that simply match nothing, rather than raising."""
+    return value.encode("utf-8", errors="surrogatepass")
+
+
+def _quoted(value: str) -> str:
+    """``value`` for an error message: a sender's header can be kilobytes long."""
+    return repr(value) if len(value) <= _SHOWN else repr(value[:_SHOWN])[:-1] + "…'"
 
 
 def _check_tolerance(timestamp: int, tolerance: int, now: int | None) -> None:

@@ -23,6 +23,13 @@ def test_an_update_changes_only_the_fields_given_and_is_kept(api: Api) -> None:
     assert api.ok("POST", "/v1/account/settings", {"auto_advance_delay": 60})["dunning_retry_days"] == [1, 2]
 
 
+def test_an_empty_dunning_schedule_is_kept_and_means_no_retries(api: Api) -> None:
+    updated = api.ok("POST", "/v1/account/settings", {"dunning_retry_days": []})
+    assert updated == {**DEFAULTS, "dunning_retry_days": []}
+    assert api.ok("GET", "/v1/account/settings") == updated
+    assert api.ok("POST", "/v1/account/settings", {"auto_advance_delay": 60})["dunning_retry_days"] == []
+
+
 def test_each_mode_has_its_own_schedule(merchant: Merchant) -> None:
     merchant.test.ok("POST", "/v1/account/settings", {"auto_advance_delay": 0})
     assert merchant.live.ok("GET", "/v1/account/settings")["auto_advance_delay"] == 3600

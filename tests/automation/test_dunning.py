@@ -80,11 +80,30 @@ def test_the_schedule_is_the_accounts_setting(api: Api, customer: dict[str, Any]
     assert found["attempt_count"] == 2 and found["status"] == "uncollectible"
 
 
-def test_no_retries_configured_gives_up_after_the_first_decline(api: Api, customer: dict[str, Any]) -> None:
+def test_no_retries_configured_gives_up_after_the_first_decline(api: Api, customer: dict[str, Any],
+                                                               run_jobs: Any, db_session: Any) -> None:
     api.ok("POST", "/v1/account/settings", {"dunning_retry_days": []})
     save_card(api, customer, DECLINED_CARD)
     invoice = finalized(api, customer)
     assert invoice["status"] == "uncollectible" and invoice["next_payment_attempt"] is None
+    assert event_types(api, invoice["id"])[-2:] == ["invoice.payment_failed", "invoice.marked_uncollectible"]
+    advance(api, 60 * DAY)
+    run_jobs()
+    assert len(payments_of(db_session, invoice["id"])) == 1  # never tried again by VINR
+    paid = api.ok("POST", f"/v1/invoices/{invoice['id']}/pay", {"paid_out_of_band": True})
+    assert paid["status"] == "paid"  # still payable, as any uncollectible invoice
+
+
+def test_no_retries_configured_still_waits_for_a_customer_asked_to_authenticate(
+        api: Api, customer: dict[str, Any], run_jobs: Any, db_session: Any) -> None:
+    api.ok("POST", "/v1/account/settings", {"dunning_retry_days": []})
+    save_card(api, customer, THREE_DS_CARD)
+    invoice = finalized(api, customer)
+    assert invoice["status"] == "open" and invoice["next_payment_attempt"] is None  # the customer's move
+    save_card(api, customer, DECLINED_CARD)  # the customer's new card: tried at once, and declined
+    run_jobs()
+    found = invoice_now(api, invoice["id"])
+    assert found["status"] == "uncollectible" and found["attempt_count"] == 2
 
 
 def test_authentication_required_waits_for_the_customer_and_emails_the_link(

@@ -4,6 +4,7 @@ and the verification examples merchants copy from docs/webhooks.md."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from app.webhooks.signing import (
@@ -124,6 +127,8 @@ def test_verify_standard_tolerates_five_minutes_either_way(skew: int, ok: bool) 
     ({"webhook-id": None}, "no webhook-id header"),
     ({"webhook-timestamp": None, "webhook-signature": None}, "no webhook-timestamp, webhook-signature header"),
     ({"webhook-timestamp": "soon"}, "webhook-timestamp: 'soon' is not an integer"),
+    ({"webhook-timestamp": "9" * 5000}, "webhook-timestamp: '99999999999999999999…' is not an integer"),
+    ({"webhook-timestamp": "1" + "0" * 12}, "webhook-timestamp: '1000000000000' is not an integer"),
     ({"webhook-signature": "v2,abc garbage"}, "no v1,<base64> entry"),
 ])
 def test_verify_standard_says_what_is_wrong_with_malformed_headers(change: dict[str, str | None],
@@ -209,6 +214,8 @@ def test_x_vinr_signature_ignores_unknown_schemes_and_spaces() -> None:
     ("t=soon,v1=abcdef", "t in x-vinr-signature: 'soon' is not an integer"),
     ("t=-5,v1=abcdef", "'-5' is not an integer"),
     ("t=1_700_000_000,v1=abcdef", "'1_700_000_000' is not an integer"),
+    ("t=" + "9" * 5000 + ",v1=abcdef", "t in x-vinr-signature: '99999999999999999999…' is not an integer"),
+    ("t=" + "0" * 13 + ",v1=abcdef", "'0000000000000' is not an integer"),
     (f"t={T}", "no v1= signature"),
     (f"t={T},v0=abcdef", "no v1= signature"),
     (f"t={T},abcdef", "'abcdef' is not key=value"),
@@ -231,6 +238,34 @@ def test_only_the_exact_signature_passes(forge: Any) -> None:
     good = _hex(secret, T, BODY)
     with pytest.raises(SignatureVerificationError, match="no v1 signature .* matches"):
         verify_signature(BODY, f"t={T},v1={forge(good)}", secret, now=T)
+
+
+# What a sender controls: the headers and the body. Plain text (surrogates included) mixed
+# with values near the real forms: timestamps of any length, around now, and v1 entries.
+_text = st.text(st.characters(exclude_categories=()))
+_timestamps = st.one_of(st.integers(T - 400, T + 400).map(str), st.integers(0, 10**13).map(str),
+                        st.integers(1, 6000).map(lambda n: "9" * n), _text)
+_vinr_headers = st.one_of(_text, st.builds("t={},v1={}{}".format, _timestamps, _text, _text))
+_standard_headers = st.one_of(
+    st.fixed_dictionaries({"webhook-id": _text, "webhook-timestamp": _timestamps,
+                           "webhook-signature": st.builds("v1,{}".format, _text)}),
+    st.dictionaries(st.one_of(st.sampled_from(["webhook-id", "Webhook-Timestamp", "webhook-signature"]), _text),
+                    st.one_of(_timestamps, _text)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(payload=st.one_of(st.binary(), st.just(BODY)), header=_vinr_headers, headers=_standard_headers)
+@example(payload=BODY, header="t=" + "9" * 5000 + ",v1=00",
+         headers={"webhook-id": EVENT_ID, "webhook-timestamp": "9" * 5000, "webhook-signature": "v1,AA=="})
+@example(payload=BODY, header=f"t={T},v1=\ud800",
+         headers={"webhook-id": "\ud800", "webhook-timestamp": str(T), "webhook-signature": "v1,\ud800"})
+def test_whatever_a_sender_sends_verification_raises_only_signature_verification_error(
+        payload: bytes, header: str, headers: dict[str, str]) -> None:
+    secret = new_secret()
+    for verify in (lambda: verify_signature(payload, header, secret, now=T),
+                   lambda: verify_standard(payload, headers, secret, now=T)):
+        with contextlib.suppress(SignatureVerificationError):
+            verify()
 
 
 # --- secrets -------------------------------------------------------------------------------------------------------
@@ -277,6 +312,7 @@ def _cases(secret: str) -> list[tuple[bytes, str, bool]]:
         (BODY, _vinr(other, timestamp=now), False),
         (BODY, f"v1={_hex(secret, now, BODY)}", False),
         (BODY, f"t=x{now},v1={_hex(secret, now, BODY)}", False),
+        (BODY, f"t={'9' * 5000},v1={_hex(secret, now, BODY)}", False),  # no ValueError from int()
         (BODY, f"t={now},v1=é", False),
         (BODY, "", False),
     ]

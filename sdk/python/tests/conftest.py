@@ -3,13 +3,21 @@ async test runner (anyio's pytest plugin, on asyncio)."""
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
+from hypothesis import settings
 from live import Server, serve
 
 from vinr import AsyncVinr, Vinr
+
+# Property tests search afresh on each local run; under CI they run the same examples on
+# every machine and every run, so a red CI run is reproduced here with CI=true.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI", "").lower() not in ("", "0", "false"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")

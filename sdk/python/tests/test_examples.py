@@ -129,6 +129,13 @@ def test_fulfil_from_the_webhook_once_per_event(receiver: tuple[Path, str], merc
     wait_for(receiver_log, r"^refused: no v1 signature")
     assert receiver_log.read_text().count(f"fulfilled: {paid} ") == 1
 
+    # Whatever an unauthenticated sender puts in a header is a refusal, never a server error.
+    for headers in ({"x-vinr-signature": f"t={'9' * 5000},v1={'0' * 64}"},
+                    {"webhook-id": event.id, "webhook-timestamp": "9" * 5000, "webhook-signature": "v1,AA=="}):
+        assert httpx.post(url, content=b"{}", headers=headers, timeout=10).status_code == 400
+    wait_for(receiver_log, r"^refused: malformed webhook-timestamp: '9+…' is not unix seconds$")
+    assert "Traceback" not in receiver_log.read_text()
+
 
 def test_a_restarted_receiver_rolls_its_endpoints_secret_instead_of_adding_one(
         merchant_env: dict[str, str], server: Server, tmp_path: Path) -> None:

@@ -11,6 +11,8 @@ import re
 
 import pytest
 from app.webhooks.signing import new_secret, signature_headers
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 import vinr
 from vinr import SignatureVerificationError
@@ -173,3 +175,61 @@ def test_the_client_offers_the_same_verify() -> None:
         assert client.webhooks.verify(BODY, headers["x-vinr-signature"], secret, now=NOW).id == "evt_1"
     finally:
         client.close()
+
+
+LONG = "9" * 5000  # more digits than int() converts (sys.get_int_max_str_digits() is 4300)
+
+
+@pytest.mark.parametrize("timestamp", [LONG, "1" + "0" * 12, "0" * 13])
+def test_a_timestamp_longer_than_unix_seconds_is_a_verification_error(timestamp: str) -> None:
+    secret = new_secret()
+    sig = hmac_hex(secret, timestamp)
+    shown = "'[0-9]{13,20}…?' is not unix seconds$"  # at most 20 characters of the value
+    with pytest.raises(SignatureVerificationError, match="^malformed t in x-vinr-signature: " + shown):
+        vinr.webhooks.verify(BODY, f"t={timestamp},v1={sig}", secret, now=NOW)
+    standard = {**{k: v for k, v in signed([secret]).items() if k.startswith("webhook-")},
+                "webhook-timestamp": timestamp}
+    with pytest.raises(SignatureVerificationError, match="^malformed webhook-timestamp: " + shown):
+        vinr.webhooks.verify(BODY, standard, secret, now=NOW)
+
+
+def test_a_signed_body_nested_too_deep_to_parse_is_a_verification_error() -> None:
+    secret, body = new_secret(), b"[" * 100_000
+    with pytest.raises(SignatureVerificationError, match="not JSON"):
+        vinr.webhooks.verify(body, signed([secret], body=body)["x-vinr-signature"], secret, now=NOW)
+
+
+# What an unauthenticated sender controls: every header and the body. The fuzz mixes plain
+# text with values near the real forms (timestamps of any length, v1 entries, secrets).
+_text = st.text(st.characters(exclude_categories=()))  # surrogates included
+_timestamps = st.one_of(st.integers(NOW - 400, NOW + 400).map(str), st.integers(0, 10**13).map(str),
+                        st.integers(1, 6000).map(lambda n: "9" * n), _text)
+_vinr_values = st.one_of(_text, st.builds("t={},v1={}{}".format, _timestamps, _text, _text))
+_standard = st.fixed_dictionaries({"webhook-id": _text, "webhook-timestamp": _timestamps,
+                                   "webhook-signature": st.builds("v1,{}".format, _text)})
+_names = st.sampled_from(["x-vinr-signature", "X-Vinr-Signature", "webhook-id", "webhook-timestamp",
+                          "webhook-signature", "content-type"])
+_header_maps = st.one_of(_standard, st.dictionaries(st.one_of(_names, _text), st.one_of(_timestamps, _vinr_values)),
+                         st.builds(lambda value: {"x-vinr-signature": value}, _vinr_values))
+
+
+@settings(max_examples=300, deadline=None)
+@given(payload=st.one_of(st.binary(), _text, st.just(BODY)),
+       header=st.one_of(st.none(), _vinr_values, _header_maps),
+       secret=st.one_of(st.just(VECTOR_SECRET), st.builds(lambda: new_secret()), _text, st.binary()))
+@example(payload=BODY, header=f"t={LONG},v1=00", secret=VECTOR_SECRET)
+@example(payload=BODY, header={"webhook-id": "msg_1", "webhook-timestamp": LONG, "webhook-signature": "v1,AA=="},
+         secret=VECTOR_SECRET)
+@example(payload="\ud800", header=f"t={NOW},v1=00", secret=VECTOR_SECRET)  # text with a lone surrogate
+@example(payload=BODY, header=f"t={NOW},v1=\ud800", secret="\ud800")
+@example(payload=BODY, header={"webhook-id": "\ud800", "webhook-timestamp": str(NOW), "webhook-signature": "v1,\ud800"},
+         secret=VECTOR_SECRET)
+@example(payload=BODY, header={"webhook-id": "msg_1", "webhook-timestamp": str(NOW), "webhook-signature": "v1,AA=="},
+         secret="whsec_\x80")  # not base64
+def test_whatever_a_sender_sends_verify_raises_only_signature_verification_error(
+        payload: bytes | str, header: str | dict[str, str] | None, secret: str | bytes) -> None:
+    try:
+        event = vinr.webhooks.verify(payload, header, secret, now=NOW)
+    except SignatureVerificationError:
+        return
+    assert isinstance(event, vinr.Event)

@@ -18,7 +18,6 @@ is enough. Timestamps are accepted ``tolerance`` seconds either side of now.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import json
@@ -43,7 +42,10 @@ class Headers(Protocol):
 
     def items(self) -> Iterable[tuple[str, str]]: ...
 
-_DIGITS = re.compile(r"[0-9]+")  # int() would also take "+1", " 1" and "1_0"
+# Unix seconds, at most 12 digits (up to the year 33658): int() would also take "+1", " 1"
+# and "1_0", and raises ValueError for a text of thousands of digits.
+_UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
+_SHOWN = 20  # characters of a malformed value that an error message quotes
 
 
 def verify(payload: bytes | str, signature_header: str | Headers | None, secret: str | bytes,
@@ -58,8 +60,9 @@ def verify(payload: bytes | str, signature_header: str | Headers | None, secret:
     ``now`` (unix seconds) defaults to the current time.
 
     Raises :class:`~vinr.errors.SignatureVerificationError` saying what is wrong,
-    also for a missing (``None``) or empty header and a payload or secret that is
-    neither ``str`` nor ``bytes``: it is the only exception a receiver needs to catch.
+    also for a missing (``None``), empty or malformed header (whatever its length
+    or characters), and a payload or secret that is neither ``str`` nor ``bytes``:
+    it is the only exception a receiver needs to catch.
     """
     body = _bytes(payload, "payload")
     secret = _bytes(secret, "secret").decode("utf-8", errors="replace")
@@ -84,7 +87,7 @@ def verify(payload: bytes | str, signature_header: str | Headers | None, secret:
             raise SignatureVerificationError(f"no {_VINR} header and no Standard Webhooks headers")
     try:
         event: Any = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         raise SignatureVerificationError("the signed body is not JSON") from None
     if not isinstance(event, dict):
         raise SignatureVerificationError("the signed body is not a JSON object")
@@ -95,7 +98,10 @@ def _bytes(value: object, name: str) -> bytes:
     """``value`` as bytes (text as UTF-8); anything else is refused as a verification failure,
     because a receiver catches only :class:`SignatureVerificationError`."""
     if isinstance(value, str):
-        return value.encode("utf-8")
+        try:
+            return value.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates, as a decoding with errors="surrogateescape" leaves
+            raise SignatureVerificationError(f"the {name} is text that is not UTF-8: pass the bytes") from None
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value)
     raise SignatureVerificationError(f"the {name} must be str or bytes, not {type(value).__name__}")
@@ -115,7 +121,7 @@ def _verify_vinr(body: bytes, header: str, secret: str, tolerance: int, now: int
     for item in header.split(","):
         key, sep, value = item.strip().partition("=")
         if not sep:
-            raise SignatureVerificationError(f"malformed {_VINR} header: {item.strip()!r} is not key=value")
+            raise SignatureVerificationError(f"malformed {_VINR} header: {_quoted(item.strip())} is not key=value")
         if key == "t":
             timestamps.append(value)
         elif key == "v1":
@@ -127,7 +133,7 @@ def _verify_vinr(body: bytes, header: str, secret: str, tolerance: int, now: int
     timestamp = _timestamp(timestamps[0], f"t in {_VINR}")
     _check_tolerance(timestamp, tolerance, now)
     expected = hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    if not any(hmac.compare_digest(expected.encode(), candidate.encode()) for candidate in candidates):
+    if not any(hmac.compare_digest(expected.encode(), _header_bytes(candidate)) for candidate in candidates):
         raise SignatureVerificationError(f"no v1 signature in {_VINR} matches this body and secret")
 
 
@@ -142,16 +148,16 @@ def _verify_standard(body: bytes, headers: Mapping[str, str], secret: str, toler
     if not candidates:
         raise SignatureVerificationError("malformed webhook-signature header: no v1,<base64> entry")
     _check_tolerance(timestamp, tolerance, now)
-    signed = f"{headers['webhook-id']}.{timestamp}.".encode() + body
+    signed = _header_bytes(headers["webhook-id"]) + f".{timestamp}.".encode() + body
     expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest())
-    if not any(hmac.compare_digest(expected, candidate.encode()) for candidate in candidates):
+    if not any(hmac.compare_digest(expected, _header_bytes(candidate)) for candidate in candidates):
         raise SignatureVerificationError("no v1 signature in webhook-signature matches this body and secret")
 
 
 def _standard_key(secret: str) -> bytes:
     try:
         key = base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a character beyond ASCII
         raise SignatureVerificationError(f"the secret is not {SECRET_PREFIX!r} + base64") from None
     if not key:
         raise SignatureVerificationError("the secret is empty")
@@ -159,9 +165,20 @@ def _standard_key(secret: str) -> bytes:
 
 
 def _timestamp(value: str, name: str) -> int:
-    if not _DIGITS.fullmatch(value.strip()):
-        raise SignatureVerificationError(f"malformed {name}: {value!r} is not unix seconds")
+    if not _UNIX_SECONDS.fullmatch(value.strip()):
+        raise SignatureVerificationError(f"malformed {name}: {_quoted(value)} is not unix seconds")
     return int(value.strip())
+
+
+def _header_bytes(value: str) -> bytes:
+    """A header's text as bytes, whatever it holds: a lone surrogate (which no signature VINR
+    makes contains) is kept as bytes that simply match nothing, rather than raising."""
+    return value.encode("utf-8", errors="surrogatepass")
+
+
+def _quoted(value: str) -> str:
+    """``value`` for an error message: a sender's header can be kilobytes long."""
+    return repr(value) if len(value) <= _SHOWN else repr(value[:_SHOWN])[:-1] + "…'"
 
 
 def _check_tolerance(timestamp: int, tolerance: int, now: int) -> None:

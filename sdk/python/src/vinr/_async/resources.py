@@ -344,7 +344,8 @@ class AsyncTestHelpers(AsyncResource):
 
     async def advance_clock(self, *, seconds: int, idempotency_key: str | None = None) -> TestClock:
         """Move the account's test-mode clock forward; what is scheduled (retries, dunning, due
-        dates) follows it, and a running worker acts within a few seconds."""
+        dates) follows it, and a running worker acts within a few seconds. At most 5 years a
+        call and 100 years ahead of real time in all (else :class:`InvalidRequestError`)."""
         return TestClock(await self._post("/v1/test_helpers/advance_clock", {"seconds": seconds}, idempotency_key))
 
 
