@@ -60,7 +60,8 @@ _CLAIM = (sa.update(Job).where(Job.id.in_(_DUE.scalar_subquery()))
           .returning(Job.id, Job.kind, Job.subject, Job.payload, Job.attempts, Job.account_id, Job.livemode)
           .execution_options(synchronize_session=False))
 _HELD = (Job.locked_by == sa.bindparam("worker"), status_is(JobStatus.RUNNING))
-_RENEW = (sa.update(Job).where(*_HELD).values(locked_until=sa.bindparam("until"))
+_RENEW = (sa.update(Job).where(Job.id.in_(sa.bindparam("job_ids", expanding=True)), *_HELD)
+          .values(locked_until=sa.bindparam("until"))
           .execution_options(synchronize_session=False))
 _FINISH = (sa.update(Job).where(Job.id.in_(sa.bindparam("job_ids", expanding=True)), *_HELD)
            .values(status=JobStatus.DONE, finished_at=sa.bindparam("now"), locked_by=None, locked_until=None)
@@ -75,9 +76,12 @@ def claim(session: Session, worker_id: str, limit: int, lease: float) -> list[Cl
     return sorted((ClaimedJob(*row) for row in rows), key=lambda job: job.id)
 
 
-def renew(session: Session, worker_id: str, lease: float) -> None:
-    """The heartbeat: extend the lease of every job this worker holds."""
-    session.execute(_RENEW, {"worker": worker_id, "until": time.time() + lease})
+def renew(session: Session, worker_id: str, job_ids: list[int], lease: float) -> None:
+    """The heartbeat: extend the lease of the jobs this worker has in hand, and of no
+    other. A job it claimed but no longer runs (whose outcome it could not record, say)
+    keeps its lease only until it runs out: then the next claim takes it again."""
+    if job_ids:
+        session.execute(_RENEW, {"job_ids": job_ids, "worker": worker_id, "until": time.time() + lease})
 
 
 def finish(session: Session, jobs: list[ClaimedJob], worker_id: str) -> None:
