@@ -1,11 +1,13 @@
 """``flask --app wsgi worker``: runs due jobs until told to stop (SPEC §8).
 
 One process claims jobs for a pool of threads (``concurrency``), so a slow webhook
-receiver holds one thread, not the queue. A heartbeat thread renews the lease of the
-jobs in hand, and of no other: every claimed job is started at once, and every way a
-unit of work can end records it done, or retried later (failed after MAX_ATTEMPTS). An
-outcome the database would not take (a connection lost) is recorded by the main loop
-once the database answers again; until then the job's lease is left to run out.
+receiver holds one thread, not the queue, and shares them fairly: one lane, one
+account or one endpoint never holds them all while others wait (app/jobs/fairness.py).
+A heartbeat thread renews the lease of the jobs in hand, and of no other: every
+claimed job is started at once, and every way a unit of work can end records it done,
+or retried later (failed after MAX_ATTEMPTS). An outcome the database would not take
+(a connection lost) is recorded by the main loop once the database answers again;
+until then the job's lease is left to run out.
 
 On PostgreSQL an idle worker waits on ``LISTEN`` and wakes as soon as a transaction
 that queued work commits; on SQLite it polls. In either case it never sleeps past the
@@ -32,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from app.db import commit_without_waiting_for_disk
 from app.extensions import db
-from app.jobs import claims, kinds
+from app.jobs import claims, fairness, kinds
 from app.jobs.claims import ClaimedJob, LeaseLost
 from app.jobs.models import Job, JobStatus, status_is
 from app.jobs.queue import CHANNEL, NewJob, enqueue_many
@@ -40,17 +42,20 @@ from app.jobs.queue import CHANNEL, NewJob, enqueue_many
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 45.0
+CONCURRENCY = 8  # threads: room for four accounts' fair shares (app/jobs/fairness.py)
 SQLITE_POLL_SECONDS = 0.1
+SHARES_TAKEN_POLL_SECONDS = 0.05  # due work waits for a share: look again this often, or when a unit ends
 POSTGRES_POLL_SECONDS = 2.0  # a fallback: LISTEN wakes the worker before that
 DATABASE_RETRY_SECONDS = 2.0
 SCHEDULE_EVERY_SECONDS = 30.0  # how often periodic work is queued
 
 
 class Worker:
-    def __init__(self, app: Flask, *, concurrency: int = 4, lease: float = LEASE_SECONDS,
+    def __init__(self, app: Flask, *, concurrency: int = CONCURRENCY, lease: float = LEASE_SECONDS,
                  worker_id: str | None = None) -> None:
         self.app = app
         self.concurrency = concurrency
+        self.shares = fairness.Shares.of(concurrency)
         self.lease = lease
         self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stopping = threading.Event()
@@ -76,7 +81,7 @@ class Worker:
         while True:
             self._schedule_periodic()
             with self.app.app_context():
-                units = kinds.units(self._claim(self.concurrency * kinds.MAX_BATCH))
+                units = kinds.units(self._claim(self.concurrency))
             if not units:
                 return ran
             for unit in units:
@@ -110,31 +115,38 @@ class Worker:
         """Claim what there is room for and start it, or wait for work."""
         self._settle()
         self._schedule_periodic()
+        self._slot_free.clear()
         free = self.concurrency - len(self._in_flight)
         if free <= 0:
             self._slot_free.wait(1.0)
-            self._slot_free.clear()
             return
-        limit = free * kinds.MAX_BATCH
         with self.app.app_context():
-            jobs = self._claim(limit)
+            jobs = self._claim(free)
         # Claimed and committed: started before anything else can fail.
-        for unit in kinds.units(jobs):
+        units = kinds.units(jobs)
+        for unit in units:
             self._start(pool, unit)
-        if len(jobs) == limit:
-            return
+        if units:
+            return  # with the shares moved, there may be more to take at once
         with self.app.app_context():
             wait = self._until_next_due()
-        if wait > 0:
-            self._wait(wait)
+        # Nothing to take: nothing due, or what is due waits for a share held by jobs in
+        # hand (those of an account that has its share, say), to be taken once one ends.
+        self._wait(wait if wait > 0 else SHARES_TAKEN_POLL_SECONDS)
 
     # -- claiming and running
 
-    def _claim(self, limit: int) -> list[ClaimedJob]:
+    def _claim(self, free: int) -> list[ClaimedJob]:
+        """Claim units of work for up to ``free`` threads, within the shares left by the
+        units in flight."""
+        with self._lock:
+            in_flight = [fairness.tag_of(unit) for unit in self._in_flight.values()]
+        plan = fairness.Plan.for_worker(free, self.shares, in_flight)
         session = db.session
         try:
             commit_without_waiting_for_disk(session)  # a claim lost in a crash leaves its jobs queued
-            jobs = claims.claim(session, self.id, limit, self.lease)
+            found = claims.candidates(session, plan.limits(), plan.full_accounts(), plan.full_keys())
+            jobs = claims.take(session, self.id, plan.choose(found), self.lease)
             session.commit()
         except Exception:
             session.rollback()
@@ -245,8 +257,9 @@ class Worker:
         return max(0.0, min(poll, next_due - time.time(), self._next_schedule - time.time()))
 
     def _wait(self, seconds: float) -> None:
+        """Until ``seconds`` pass, a unit of work ends, or (PostgreSQL) work is committed."""
         if not self._postgres:
-            self._stopping.wait(seconds)
+            self._slot_free.wait(seconds)  # set by stop() too
             return
         if self._listener is None:
             conninfo = self._url.set(drivername="postgresql").render_as_string(hide_password=False)
