@@ -89,12 +89,12 @@ def _lane_due(lane: Lane) -> sa.Subquery:
                           Job.account_id.not_in(sa.bindparam("full_accounts", expanding=True))),
                    sa.or_(Job.concurrency_key.is_(None),
                           Job.concurrency_key.not_in(sa.bindparam("full_keys", expanding=True))))
-            .order_by(Job.due_at).limit(sa.bindparam(f"limit_{lane.value}")).subquery())
+            .order_by(Job.due_at).limit(sa.bindparam(f"limit_{lane.value}", type_=sa.Integer)).subquery())
 
 
 _EXPIRED = (sa.select(*_CANDIDATE)  # a dead worker's jobs: few, and due first
             .where(status_is(JobStatus.RUNNING), Job.locked_until < sa.bindparam("now"))
-            .order_by(Job.locked_until).limit(sa.bindparam("limit_expired")).subquery())
+            .order_by(Job.locked_until).limit(sa.bindparam("limit_expired", type_=sa.Integer)).subquery())
 _CANDIDATES = sa.union_all(*(sa.select(*sub.c) for sub in [*(_lane_due(lane) for lane in Lane), _EXPIRED]))
 _TAKE = (sa.update(Job)
          .where(Job.id.in_(sa.select(Job.id).where(Job.id.in_(sa.bindparam("job_ids", expanding=True)), _CLAIMABLE)

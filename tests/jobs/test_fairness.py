@@ -3,6 +3,7 @@ all while others wait (SPEC §4: one merchant's deliveries never hold up another
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from typing import Any
 
@@ -13,10 +14,11 @@ from flask import Flask
 from app.emails.service import SEND
 from app.jobs import claims, kinds
 from app.jobs.claims import ClaimedJob
-from app.jobs.models import Job, JobStatus
+from app.jobs.models import Job, JobStatus, Lane
 from app.jobs.queue import NewJob, enqueue_many
 from app.jobs.worker import Worker
 from app.webhooks.outbox import DELIVER
+from tests.conftest import is_postgres
 
 
 @pytest.fixture()
@@ -83,10 +85,29 @@ def test_emails_to_a_slow_mail_server_leave_a_thread_to_webhooks(app: Flask, que
 def test_a_job_another_worker_took_since_it_was_read_is_not_taken_twice(app: Flask, queue: Any) -> None:
     deliveries(queue, "acct_race", "we_r", 3)
     queue.flush()
-    found = [c for c in claims.candidates(queue, {lane: 100 for lane in claims.Lane}, [], [])
+    found = [c for c in claims.candidates(queue, {lane: 100 for lane in Lane}, [], [])
              if c.account_id == "acct_race"]
     assert len(found) == 3
     first = claims.take(queue, "other-worker", [found[0].id], 30)
     assert [job.id for job in first] == [found[0].id]
     second = claims.take(queue, "this-worker", [c.id for c in found], 30)
     assert sorted(job.id for job in second) == sorted(c.id for c in found[1:])
+
+
+@pytest.mark.skipif(not is_postgres(), reason="PostgreSQL only: needs VINR_TEST_DATABASE_URL (the planner's plan)")
+def test_the_claims_read_walks_an_index_in_due_order_for_each_lane(queue: Any) -> None:
+    """Each lane's read stops at its limit on an index in due order (``ix_jobs_lane``, or
+    ``ix_jobs_due`` when the lane is most of the queue), never a scan of the whole table."""
+    deliveries(queue, "acct_full", "we_full", 300, delay=-60)
+    enqueue_many(queue, [NewJob(SEND, f"em_{i}", {"attempt": 1}, -60, account_id=f"acct_{i}", livemode=False)
+                         for i in range(300)])
+    queue.flush()
+    connection = queue.connection()
+    connection.exec_driver_sql("ANALYZE jobs")  # as autovacuum would
+    statement = claims._CANDIDATES.params(now=time.time(), full_accounts=["acct_full"], full_keys=["we_full"],
+                                          limit_expired=8, **{f"limit_{lane.value}": 25 for lane in Lane})
+    sql = str(statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")  # as if the table were large
+    plan = "\n".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {sql}"))
+    assert plan.count("Index Scan using ix_jobs_lane") + plan.count("Index Scan using ix_jobs_due") == len(Lane), plan
+    assert "ix_jobs_lane" in plan and "ix_jobs_lease" in plan and "Seq Scan" not in plan, plan
