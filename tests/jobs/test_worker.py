@@ -67,7 +67,9 @@ def row(db_session: Any, subject: str) -> Job:
 
 
 def step(worker: Worker) -> None:
-    """One turn of the worker's main loop, then the units it started."""
+    """One turn of the worker's main loop, then the units it started (the loop's wait for
+    more work, on PostgreSQL a LISTEN connection of its own, is left out)."""
+    worker._wait = lambda _seconds: None  # type: ignore[method-assign]
     pool = InThisThread()
     try:
         worker._step(cast(ThreadPoolExecutor, pool))
