@@ -132,8 +132,9 @@ def register(app: Flask) -> None:
                        f"  live key: {out['live_secret_key']}\nThe keys are shown only now.")
 
     @app.cli.command("worker")
-    @click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 64),
-                  help="Jobs run at once (threads): a slow webhook receiver holds one.")
+    @click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1, 64),
+                  help="Units of work run at once (threads): one account has at most half of them, "
+                       "one webhook endpoint a quarter, one lane all but one.")
     @click.option("--burst", is_flag=True, help="Run the jobs due now, then exit.")
     @click.option("--lease", default=45.0, show_default=True, type=click.FloatRange(3, 3600),
                   help="Seconds a claimed job is held without a heartbeat before other workers take it.")

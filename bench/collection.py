@@ -58,7 +58,9 @@ from bench.harness import Databases
 from bench.run import PUBLIC_URL, SECRET_KEY, interleave, log, prepare_vinr
 
 AMOUNT = 12_500  # minor units, one line per invoice
-CLAIM = ("UPDATE jobs SET status", "RETURNING")  # how the claim statement begins, and what it has
+# How the claim's read of due jobs (claims._CANDIDATES, every lane's) begins, and what it has:
+# an idle tick sends it and nothing more.
+CLAIM = ("SELECT anon_1.id, anon_1.kind, anon_1.lane", "UNION ALL")
 
 
 # -- 1. emails to a local mail server

@@ -119,10 +119,11 @@ class Worker(Server):
 class Backend:
     """One database with its API server, a merchant's webhook endpoint on the inbox, and its worker."""
 
-    def __init__(self, name: str, dbs: Databases, inbox: Inbox, work: Path, stack: contextlib.ExitStack) -> None:
-        url = dbs.new(name, "deliveries")
-        self.app, merchants = prepare_vinr(url)
-        self.key, self.account_id = merchants["Bench"]
+    def __init__(self, name: str, dbs: Databases, inbox: Inbox, work: Path, stack: contextlib.ExitStack,
+                 database: str = "deliveries") -> None:
+        url = dbs.new(name, database)
+        self.app, self.merchants = prepare_vinr(url)
+        self.key, self.account_id = self.merchants["Bench"]
         env = {"VINR_DATABASE_URL": url, "VINR_SECRET_KEY": SECRET_KEY, "VINR_PUBLIC_URL": PUBLIC_URL}
         self.server = Server(f"{name} API", "wsgi:app", env, work / f"server-{name}.log")
         self.worker = Worker(f"{name} worker", "", env, work / f"worker-{name}.log")

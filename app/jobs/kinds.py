@@ -1,5 +1,5 @@
-"""Every kind of background work, in one table: what runs a job of each kind, how many
-of its jobs share one unit of work, and what the worker queues on a timer."""
+"""Every kind of background work, in one table: what runs a job of each kind, its lane,
+how many of its jobs share one unit of work, and what the worker queues on a timer."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from app.emails.delivery import send as send_email
 from app.emails.service import SEND as SEND_EMAIL
 from app.jobs import housekeeping
 from app.jobs.claims import ClaimedJob
+from app.jobs.models import Lane
 from app.webhooks.delivery import BATCH_SENDS, deliver
 from app.webhooks.outbox import DELIVER
 
@@ -29,23 +30,40 @@ def one_by_one(handler: Callable[[Session, ClaimedJob], None]) -> Runner:
 @dataclass(frozen=True)
 class Kind:
     run: Runner
+    lane: Lane = Lane.OTHER
     # Jobs of this kind run together in one unit of work (one transaction to record
-    # them): webhook tries are sent side by side and recorded at once.
+    # them): webhook tries are sent side by side and recorded at once. A unit holds one
+    # account's jobs, and one endpoint's (app/jobs/fairness.py).
     batch: int = 1
 
 
 KINDS: dict[str, Kind] = {
-    DELIVER: Kind(deliver, batch=BATCH_SENDS),
-    SEND_EMAIL: Kind(one_by_one(send_email)),
-    plans.AUTO_FINALIZE: Kind(one_by_one(runs.auto_finalize)),
-    plans.RETRY_PAYMENT: Kind(one_by_one(runs.retry_payment)),
-    plans.REMIND: Kind(one_by_one(runs.remind)),
-    plans.REASK: Kind(one_by_one(runs.reask_payment)),
-    housekeeping.PRUNE: Kind(one_by_one(housekeeping.prune)),
-    housekeeping.SWEEP_DEAD_CLAIMS: Kind(one_by_one(housekeeping.sweep_dead_claims)),
-    housekeeping.FINISH_DEAD_CLAIM: Kind(one_by_one(housekeeping.finish_dead_claim)),
+    DELIVER: Kind(deliver, Lane.WEBHOOKS, batch=BATCH_SENDS),
+    SEND_EMAIL: Kind(one_by_one(send_email), Lane.EMAILS),
+    plans.AUTO_FINALIZE: Kind(one_by_one(runs.auto_finalize), Lane.COLLECTION),
+    plans.RETRY_PAYMENT: Kind(one_by_one(runs.retry_payment), Lane.COLLECTION),
+    plans.REMIND: Kind(one_by_one(runs.remind), Lane.COLLECTION),
+    plans.REASK: Kind(one_by_one(runs.reask_payment), Lane.COLLECTION),
+    housekeeping.FINISH_DEAD_CLAIM: Kind(one_by_one(housekeeping.finish_dead_claim), Lane.COLLECTION),
+    housekeeping.PRUNE: Kind(one_by_one(housekeeping.prune), Lane.HOUSEKEEPING),
+    housekeeping.SWEEP_DEAD_CLAIMS: Kind(one_by_one(housekeeping.sweep_dead_claims), Lane.HOUSEKEEPING),
 }
 MAX_BATCH = max(kind.batch for kind in KINDS.values())
+
+
+def lane_of(kind: str) -> Lane:
+    found = KINDS.get(kind)
+    return found.lane if found is not None else Lane.OTHER
+
+
+def batch_of(kind: str) -> int:
+    found = KINDS.get(kind)
+    return found.batch if found is not None else 1
+
+
+def lane_batch(lane: Lane) -> int:
+    """The most jobs one unit of work of this lane holds."""
+    return max((kind.batch for kind in KINDS.values() if kind.lane is lane), default=1)
 
 
 @dataclass(frozen=True)
@@ -77,13 +95,21 @@ def runner_for(kind: str) -> Runner:
     return found.run if found is not None else _unknown(kind)
 
 
+UnitKey = tuple[str, str | None, str | None]  # kind, account, concurrency key
+
+
+def unit_key(kind: str, account_id: str | None, concurrency_key: str | None) -> UnitKey:
+    return kind, account_id, concurrency_key
+
+
 def units(jobs: list[ClaimedJob]) -> list[list[ClaimedJob]]:
-    """The claimed jobs as units of work: same kind, at most that kind's batch each."""
-    by_kind: dict[str, list[ClaimedJob]] = {}
+    """The claimed jobs as units of work: same kind, account and concurrency key, at
+    most that kind's batch each."""
+    grouped: dict[UnitKey, list[ClaimedJob]] = {}
     for job in jobs:
-        by_kind.setdefault(job.kind, []).append(job)
+        grouped.setdefault(unit_key(job.kind, job.account_id, job.concurrency_key), []).append(job)
     out: list[list[ClaimedJob]] = []
-    for kind, same in by_kind.items():
-        size = KINDS[kind].batch if kind in KINDS else 1
+    for (kind, _, _), same in grouped.items():
+        size = batch_of(kind)
         out.extend(same[i:i + size] for i in range(0, len(same), size))
     return out

@@ -16,6 +16,17 @@ class JobStatus(StrEnum):
     FAILED = "failed"  # the body raised on every one of MAX_ATTEMPTS tries: kept for a person to look at
 
 
+class Lane(StrEnum):
+    """The kinds of work that must not wait on each other: each lane has threads of its
+    own in a worker (app/jobs/fairness.py), so a flood in one never holds up another."""
+
+    WEBHOOKS = "webhooks"
+    EMAILS = "emails"
+    COLLECTION = "collection"  # auto-finalization, dunning, reminders, finishing dead payment claims
+    HOUSEKEEPING = "housekeeping"  # pruning, sweeping for dead payment claims
+    OTHER = "other"  # a kind this version does not know
+
+
 def _where(status: JobStatus) -> sa.TextClause:
     return sa.text(f"status = '{status.value}'")
 
@@ -37,6 +48,10 @@ class Job(Base):
         # Partial indexes: the queue's hot rows are few, however many done rows are kept.
         sa.Index("ix_jobs_due", "due_at", postgresql_where=_where(JobStatus.QUEUED),
                  sqlite_where=_where(JobStatus.QUEUED)),
+        # A lane's due jobs in order, with what the claim skips them by (their account's or
+        # endpoint's share taken), read from the index alone.
+        sa.Index("ix_jobs_lane", "lane", "due_at", "account_id", "concurrency_key",
+                 postgresql_where=_where(JobStatus.QUEUED), sqlite_where=_where(JobStatus.QUEUED)),
         sa.Index("ix_jobs_lease", "locked_until", postgresql_where=_where(JobStatus.RUNNING),
                  sqlite_where=_where(JobStatus.RUNNING)),
         sa.Index("ix_jobs_clock", "account_id", "livemode", postgresql_where=_where(JobStatus.QUEUED),
@@ -55,6 +70,10 @@ class Job(Base):
     unique_key: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
     account_id: Mapped[str | None] = mapped_column(sa.String(40))  # whose test clock moves it
     livemode: Mapped[bool | None]
+    lane: Mapped[str] = mapped_column(sa.String(16))  # a Lane, by its kind (app/jobs/kinds.py)
+    # What else limits how many of these run at once, beside the account: a webhook
+    # delivery's endpoint id.
+    concurrency_key: Mapped[str | None] = mapped_column(sa.String(64))
     status: Mapped[JobStatus] = mapped_column(
         sa.Enum(JobStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]))
     due_at: Mapped[float] = mapped_column(sa.Double)  # unix seconds, real time

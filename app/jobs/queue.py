@@ -31,6 +31,7 @@ class NewJob:
     unique_key: str | None = None
     account_id: str | None = None
     livemode: bool | None = None
+    concurrency_key: str | None = None  # beside the account, what limits these jobs in flight (an endpoint)
 
 
 def enqueue(session: Session, kind: str, subject: str, *, payload: dict[str, Any] | None = None,
@@ -38,7 +39,7 @@ def enqueue(session: Session, kind: str, subject: str, *, payload: dict[str, Any
             livemode: bool | None = None) -> None:
     """Queue one job in the session's transaction. A ``unique_key`` already queued (or
     run) is not queued again. ``account_id``/``livemode`` tie the job to that account's
-    test clock in test mode."""
+    test clock in test mode, and to the account's share of a worker's threads."""
     enqueue_many(session, [NewJob(kind, subject, payload or {}, delay, unique_key, account_id, livemode)])
 
 
@@ -46,9 +47,12 @@ def enqueue_many(session: Session, jobs: Sequence[NewJob]) -> None:
     """As ``enqueue``, for several jobs in one statement."""
     if not jobs:
         return
+    from app.jobs.kinds import lane_of  # the registry imports every job body, and they import this module
+
     now = time.time()
     rows = [{"kind": j.kind, "subject": j.subject, "payload": j.payload, "unique_key": j.unique_key,
-             "account_id": j.account_id, "livemode": j.livemode, "status": JobStatus.QUEUED.value,
+             "account_id": j.account_id, "livemode": j.livemode, "lane": lane_of(j.kind).value,
+             "concurrency_key": j.concurrency_key, "status": JobStatus.QUEUED.value,
              "due_at": now + j.delay, "attempts": 0, "created": now} for j in jobs]
     session.execute(_insert_ignoring_duplicates(session), rows)
     if any(j.delay <= 0 for j in jobs):

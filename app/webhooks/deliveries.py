@@ -62,8 +62,8 @@ def resend(session: Session, caller: Caller, endpoint_id: str, event_id: str, re
         delivery = _new_delivery(endpoint, event)
         session.add(delivery)
         session.flush()
-        enqueue_many(session, [attempt_job(delivery.id, delivery.account_id, delivery.livemode, round_=1,
-                                           attempt=1)])
+        enqueue_many(session, [attempt_job(delivery.id, delivery.account_id, delivery.livemode,
+                                           delivery.endpoint_id, round_=1, attempt=1)])
         return delivery
     _plan_again(session, delivery)
     return delivery
@@ -106,5 +106,5 @@ def _plan_again(session: Session, delivery: WebhookDelivery) -> None:
     delivery.round_started_at = None
     delivery.next_attempt_at = now_for(session, delivery.account_id, delivery.livemode)
     session.flush()
-    enqueue_many(session, [attempt_job(delivery.id, delivery.account_id, delivery.livemode,
+    enqueue_many(session, [attempt_job(delivery.id, delivery.account_id, delivery.livemode, delivery.endpoint_id,
                                        round_=delivery.round, attempt=1)])

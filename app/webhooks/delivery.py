@@ -208,5 +208,5 @@ def _record_one(session: Session, planned: Planned, sent: Sent, delivery: Webhoo
     else:
         delay = next_delay(planned.attempt, sent)
         delivery.next_attempt_at = attempt.next_retry_at = now + round(delay)
-        enqueue_many(session, [attempt_job(delivery.id, delivery.account_id, delivery.livemode,
+        enqueue_many(session, [attempt_job(delivery.id, delivery.account_id, delivery.livemode, delivery.endpoint_id,
                                            round_=planned.round, attempt=planned.attempt + 1, delay=delay)])

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.accounts.models import Account
 from app.accounts.service import Caller
 from app.emails.service import queue_endpoint_disabled
 from app.errors import InvalidRequest
@@ -49,7 +50,24 @@ def _event_types(types: list[str]) -> list[str]:
     return sorted(set(types))
 
 
+MAX_ENDPOINTS = 16  # per account and mode (SPEC §4): one event queues at most this many deliveries
+_COUNT = (sa.select(sa.func.count()).select_from(WebhookEndpoint)
+          .where(WebhookEndpoint.account_id == sa.bindparam("account_id"),
+                 WebhookEndpoint.livemode == sa.bindparam("livemode")))
+_LOCK_ACCOUNT = sa.select(Account.id).where(Account.id == sa.bindparam("account_id")).with_for_update()
+
+
 def create(session: Session, caller: Caller, params: EndpointCreate) -> WebhookEndpoint:
+    """A new endpoint. Raises InvalidRequest (``webhook_endpoints_limit``) when the
+    caller has MAX_ENDPOINTS in this mode already, disabled ones included."""
+    # The account's row, locked, orders concurrent creations (SQLite's writers hold the
+    # whole database already), so two of them never both see room for one more.
+    session.execute(_LOCK_ACCOUNT, {"account_id": caller.account.id})
+    if session.execute(_COUNT, {"account_id": caller.account.id, "livemode": caller.livemode}).scalar_one() \
+            >= MAX_ENDPOINTS:
+        mode = "live" if caller.livemode else "test"
+        raise InvalidRequest(f"An account has at most {MAX_ENDPOINTS} webhook endpoints in {mode} mode: delete one "
+                             "you no longer use before adding another.", code="webhook_endpoints_limit")
     endpoint = WebhookEndpoint(
         id=new_id("we"), account_id=caller.account.id, livemode=caller.livemode, created=clock.now(),
         url=check_url(params.url, livemode=caller.livemode), description=params.description,

@@ -20,12 +20,12 @@ _ENDPOINTS = (sa.select(WebhookEndpoint.id, WebhookEndpoint.enabled_events)
                      WebhookEndpoint.disabled.is_(False)))
 
 
-def attempt_job(delivery_id: str, account_id: str, livemode: bool, *, round_: int, attempt: int,
+def attempt_job(delivery_id: str, account_id: str, livemode: bool, endpoint_id: str, *, round_: int, attempt: int,
                 delay: float = 0.0) -> NewJob:
     """The job of one planned HTTP try; its key makes the try happen once however often
-    it is planned."""
+    it is planned. Its endpoint limits how many tries of it a worker makes at once."""
     return NewJob(DELIVER, delivery_id, {"round": round_, "attempt": attempt}, delay,
-                  f"{DELIVER}:{delivery_id}:{round_}:{attempt}", account_id, livemode)
+                  f"{DELIVER}:{delivery_id}:{round_}:{attempt}", account_id, livemode, endpoint_id)
 
 
 def queue_deliveries(session: Session, account_id: str, livemode: bool, event_id: str, event_type: str,
@@ -40,4 +40,5 @@ def queue_deliveries(session: Session, account_id: str, livemode: bool, event_id
              "status": DeliveryStatus.PENDING.value, "round": 1, "attempts_in_round": 0}
             for endpoint_id in targets]
     session.execute(sa.insert(_DELIVERIES), rows)
-    enqueue_many(session, [attempt_job(row["id"], account_id, livemode, round_=1, attempt=1) for row in rows])
+    enqueue_many(session, [attempt_job(row["id"], account_id, livemode, row["endpoint_id"], round_=1, attempt=1)
+                           for row in rows])

@@ -60,7 +60,7 @@ def test_an_expired_lease_puts_the_job_back_and_the_late_finish_counts_for_nothi
 def test_renewing_a_lease_keeps_the_job(db_session: Any) -> None:
     enqueue(db_session, "test.kind", "subject")
     [held] = [j for j in claims.claim(db_session, "w1", 1000, 1) if j.kind == "test.kind"]
-    claims.renew(db_session, "w1", 600)
+    claims.renew(db_session, "w1", [held.id], 600)
     [row] = jobs(db_session)
     assert row.locked_until is not None and row.locked_until > time.time() + 500
 

@@ -66,3 +66,18 @@ def test_a_broken_lock_cycle_is_a_409_to_retry(api: Api, monkeypatch: pytest.Mon
     response = api.post(f"/v1/webhook_endpoints/{made['id']}", {"description": "x"})
     assert response.status_code == 409
     assert response.get_json()["error"]["code"] == "concurrent_modification"
+
+
+def test_an_account_has_at_most_16_endpoints_per_mode(merchant: Merchant, other_merchant: Merchant) -> None:
+    made = [merchant.test.ok("POST", "/v1/webhook_endpoints", {"url": f"http://127.0.0.1:8000/{i}",
+                                                               "enabled_events": ["*"]})["id"] for i in range(16)]
+    merchant.test.ok("POST", f"/v1/webhook_endpoints/{made[0]}", {"disabled": True})  # still counts
+    refused = merchant.test.post("/v1/webhook_endpoints", {"url": "http://127.0.0.1:8000/17", "enabled_events": ["*"]})
+    assert refused.status_code == 400
+    error = refused.get_json()["error"]
+    assert error["type"] == "invalid_request_error" and error["code"] == "webhook_endpoints_limit"
+    assert "at most 16 webhook endpoints in test mode" in error["message"]
+    assert len(merchant.test.ok("GET", "/v1/webhook_endpoints?limit=100")["data"]) == 16
+    other_merchant.test.ok("POST", "/v1/webhook_endpoints", {"url": "http://127.0.0.1:8000/", "enabled_events": ["*"]})
+    merchant.test.ok("DELETE", f"/v1/webhook_endpoints/{made[1]}")
+    merchant.test.ok("POST", "/v1/webhook_endpoints", {"url": "http://127.0.0.1:8000/17", "enabled_events": ["*"]})
