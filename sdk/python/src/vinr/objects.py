@@ -327,7 +327,7 @@ class InvoiceItem(VinrObject):
 
 
 class Invoice(VinrObject):
-    """An invoice (SPEC §3). Amounts are integers in the currency's minor unit."""
+    """An invoice. Amounts are integers in the currency's minor unit."""
 
     OBJECT_NAME = "invoice"
     id: str
@@ -392,7 +392,7 @@ class Payment(VinrObject):
 
 
 class Event(VinrObject):
-    """A state change (SPEC §4); ``data`` is the object right after it (an :class:`Invoice`, …)."""
+    """A state change; ``data`` is the object right after it (an :class:`Invoice`, …)."""
 
     OBJECT_NAME = "event"
     id: str
@@ -476,7 +476,7 @@ class Branding(VinrObject):
 
 
 class AccountSettings(VinrObject):
-    """Collection over time, per account and mode (SPEC §5)."""
+    """Collection over time, per account and mode (``docs/collection.md``)."""
 
     OBJECT_NAME = "account_settings"
     object: str
