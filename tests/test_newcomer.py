@@ -92,6 +92,7 @@ def run_command(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Output,
         output.join()
 
 
+@pytest.mark.timeout(600)  # starting and stopping four processes, on a machine that may be busy
 def test_the_run_command_serves_with_gunicorn_and_a_worker_and_prints_the_exports(
         run_command: tuple[subprocess.Popen[str], Output, int]) -> None:
     process, output, port = run_command
@@ -117,8 +118,12 @@ def test_the_run_command_serves_with_gunicorn_and_a_worker_and_prints_the_export
         time.sleep(0.2)
 
     os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in the terminal
-    process.wait(timeout=120)
     output.wait_for(r"worker \S+ stopped")
+    output.wait_for(r"Shutting down: Master")
+    try:
+        process.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("scripts/run did not end on Ctrl-C:\n" + output.text[-3000:]) from None
     with pytest.raises(ProcessLookupError):
         os.killpg(process.pid, 0)  # nothing of it is left running
     assert "development server" not in output.text.lower()
