@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,10 +22,15 @@ RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock_detected, serial
 
 
 def create_app(overrides: Mapping[str, Any] | None = None, *, instance_path: str | None = None) -> Flask:
-    """Build the app: defaults, then ``VINR_*`` variables, then ``overrides``.
+    """Build the app: defaults, then ``VINR_*`` variables, then ``overrides``. The instance
+    folder (the SQLite default and the generated secret key) is ``instance_path``, else
+    ``$VINR_INSTANCE_PATH``, else Flask's ``instance/`` beside the app.
 
     Raises ``config.ConfigError`` naming the variable when a value is bad.
     """
+    instance_path = instance_path or os.environ.get("VINR_INSTANCE_PATH") or None
+    if instance_path is not None and not os.path.isabs(instance_path):
+        raise config.ConfigError("VINR_INSTANCE_PATH: must be an absolute path")
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     config.load(app, overrides)
     if app.config["PROXY_HOPS"]:

@@ -139,7 +139,8 @@ def register(app: Flask) -> None:
     @click.option("--lease", default=45.0, show_default=True, type=click.FloatRange(3, 3600),
                   help="Seconds a claimed job is held without a heartbeat before other workers take it.")
     def worker_cmd(concurrency: int, burst: bool, lease: float) -> None:
-        """Run background work: webhook deliveries and housekeeping (SPEC §8).
+        """Run background work: webhook deliveries, emails, auto-finalization, dunning, reminders
+        and housekeeping (docs/collection.md).
 
         Several workers may run at once on PostgreSQL. SIGTERM lets the jobs in hand finish."""
         from app.jobs.worker import Worker

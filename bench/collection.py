@@ -41,7 +41,7 @@ from app import clock, tokens
 from app.accounts import clocks, settings
 from app.accounts.schemas import SettingsUpdate
 from app.accounts.service import Caller, create_merchant
-from app.automation.plans import DAY, REMIND, plan_reminders
+from app.automation.plans import DAY, plan_reminders, reminder_jobs
 from app.customers.models import Customer
 from app.customers.schemas import CustomerCreate
 from app.customers.service import create_customer
@@ -51,7 +51,7 @@ from app.extensions import db
 from app.ids import new_id
 from app.invoices.models import Invoice, InvoiceLine
 from app.jobs.models import Job, JobStatus
-from app.jobs.queue import NewJob, enqueue_many
+from app.jobs.queue import enqueue_many
 from app.jobs.worker import Worker as JobWorker
 from bench.deliveries import Worker
 from bench.harness import Databases
@@ -267,11 +267,7 @@ class Scheduling:
             # The rows plan_reminders writes (kind, keys, account clock), in one executemany.
             jobs = []
             for invoice_id, due in zip(ids, due_dates, strict=True):
-                planned = [("before", d, due - d * DAY) for d in schedule.reminder_days_before_due]
-                planned += [("after", d, due + d * DAY) for d in schedule.reminder_days_after_due]
-                jobs += [NewJob(REMIND, invoice_id, payload={"when": when, "days": d}, delay=at - now,
-                                unique_key=f"{REMIND}:{invoice_id}:{when}:{d}", account_id=account_id, livemode=False)
-                         for when, d, at in planned]
+                jobs += reminder_jobs(invoice_id, account_id, False, due, schedule, now=now)
             enqueue_many(session, jobs)
             session.commit()
             if db.engine.dialect.name == "postgresql":  # as autovacuum would after a bulk load

@@ -56,8 +56,8 @@ def _started(port: int, process: subprocess.Popen[bytes], log_path: Path) -> tup
             try:
                 requests.get(f"{base}/v1/openapi.json", timeout=2)
                 return base, found[1]
-            except requests.ConnectionError:
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # not listening yet, or gunicorn listens while its workers still load the app
         time.sleep(0.2)
     raise AssertionError(f"scripts/run did not come up:\n{log_path.read_text(errors='replace')[-3000:]}")
 

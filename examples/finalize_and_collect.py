@@ -7,8 +7,9 @@ decline is no exception: the invoice stays open and says why.
     python examples/finalize_and_collect.py                    # a card that pays
     python examples/finalize_and_collect.py 4000000000009995   # insufficient funds
 
-Saving a card through the API works in test mode only, with the test cards of
-SPEC §6; in live mode customers save theirs on the hosted page.
+Saving a card through the API works in test mode only, with the test cards listed
+in docs/payments.md ("In test mode"); in live mode customers save theirs on the
+hosted page.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ A customer (with your own reference in metadata), a draft with two lines —
 €1,200.00 of design work and 8 × €95.00 of hosting — finalized and emailed to
 the customer, who pays on the hosted page.
 
-    export VINR_API_KEY=sk_test_…            # printed by ./scripts/run
+    export VINR_API_KEY=sk_test_…            # both lines printed by ./scripts/run
     export VINR_BASE_URL=http://127.0.0.1:5000
     python examples/send_invoice.py
 """

@@ -42,3 +42,15 @@ def test_defaults_to_sqlite_and_a_persistent_secret_in_the_instance_folder(
     second = create_app(instance_path=str(tmp_path / "instance"))
     assert first.config["DATABASE_URL"] == f"sqlite:///{tmp_path / 'instance' / 'vinr.sqlite3'}"
     assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"] and len(first.config["SECRET_KEY"]) >= 32
+
+
+def test_the_instance_folder_can_be_named_in_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("VINR_DATABASE_URL", "VINR_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("VINR_INSTANCE_PATH", str(tmp_path / "elsewhere"))
+    app = create_app()
+    assert app.config["DATABASE_URL"] == f"sqlite:///{tmp_path / 'elsewhere' / 'vinr.sqlite3'}"
+    assert (tmp_path / "elsewhere" / "secret_key").read_text().strip() == app.config["SECRET_KEY"]
+    monkeypatch.setenv("VINR_INSTANCE_PATH", "relative/instance")
+    with pytest.raises(ConfigError, match="VINR_INSTANCE_PATH"):
+        create_app()

@@ -18,7 +18,7 @@ class AdvanceClock(Params):
 
 
 class SettingsUpdate(Params):
-    """``POST /v1/account/settings`` (SPEC §5): any of the fields; bounds in app/accounts/settings.py."""
+    """``POST /v1/account/settings``: any of the fields (docs/collection.md gives their bounds)."""
 
     auto_advance_delay: int | None = None
     dunning_retry_days: list[int] | None = Field(default=None, description=(

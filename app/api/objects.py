@@ -253,7 +253,7 @@ class InvoiceItemObject(Obj):
 
 
 class EventObject(Obj):
-    """A state change (SPEC §4), kept 30 days."""
+    """A state change, kept 30 days (docs/webhooks.md)."""
 
     id: str
     object: Literal["event"]
@@ -311,7 +311,7 @@ class PaymentObject(Obj):
 
 
 class WebhookEndpointObject(Obj):
-    """Where events are POSTed (SPEC §4)."""
+    """Where events are POSTed (docs/webhooks.md)."""
 
     id: str
     object: Literal["webhook_endpoint"]

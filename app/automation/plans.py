@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.accounts.clocks import invoice_now
-from app.accounts.settings import schedule_for
+from app.accounts.settings import Schedule, schedule_for
 from app.emails.service import queue_email, recipient
 from app.invoices.models import Invoice, InvoiceStatus
 from app.invoices.serializers import record_event
@@ -119,17 +119,26 @@ def plan_reminders(session: Session, invoice: Invoice) -> None:
     """A ``send_invoice`` invoice just finalized: one reminder job per day of the account's
     schedule before and after its due date, each keyed by (invoice, before/after, days)
     so it is sent at most once. Days already past by the account's clock are skipped.
-    Each job looks again when it runs: none goes out once the invoice is paid, void or
-    uncollectible."""
+    Each job looks again when it runs (app/automation/runs.py ``remind``): none goes out
+    once the invoice is paid, void or uncollectible, nor one that is no longer true."""
     if invoice.collection_method != "send_invoice" or invoice.due_date is None or recipient(invoice) is None:
         return
     schedule = schedule_for(session, invoice.account_id, invoice.livemode)
     assert invoice.finalized_at is not None  # planned as it is finalized: that is the account's now
-    now = invoice.finalized_at
-    planned = [("before", days, invoice.due_date - days * DAY) for days in schedule.reminder_days_before_due]
-    planned += [("after", days, invoice.due_date + days * DAY) for days in schedule.reminder_days_after_due]
-    enqueue_many(session, [
-        NewJob(REMIND, invoice.id, payload={"when": when, "days": days}, delay=at - now,
-               unique_key=f"{REMIND}:{invoice.id}:{when}:{days}", account_id=invoice.account_id,
-               livemode=invoice.livemode)
-        for when, days, at in planned if at > now])
+    enqueue_many(session, reminder_jobs(invoice.id, invoice.account_id, invoice.livemode, invoice.due_date,
+                                        schedule, now=invoice.finalized_at))
+
+
+def reminder_jobs(invoice_id: str, account_id: str, livemode: bool, due_date: int, schedule: Schedule, *,
+                  now: int) -> list[NewJob]:
+    """The reminder jobs of an invoice due at ``due_date`` (the account's time, as ``now``),
+    those still ahead, in order. Each names the moment of the one after it (``next``): a
+    reminder whose follower is due as well when it runs, after the worker was away or the
+    test clock jumped, leaves the customer to that newer one."""
+    planned = sorted([(due_date - days * DAY, "before", days) for days in schedule.reminder_days_before_due]
+                     + [(due_date + days * DAY, "after", days) for days in schedule.reminder_days_after_due])
+    ahead = [(at, when, days) for at, when, days in planned if at > now]
+    following: list[int | None] = [at for at, _, _ in ahead[1:]]
+    return [NewJob(REMIND, invoice_id, payload={"when": when, "days": days, "next": after}, delay=at - now,
+                   unique_key=f"{REMIND}:{invoice_id}:{when}:{days}", account_id=account_id, livemode=livemode)
+            for (at, when, days), after in zip(ahead, [*following, None], strict=True)]

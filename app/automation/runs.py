@@ -3,8 +3,8 @@
 Delivery is at least once, so each body first checks that its work is still wanted
 and not done yet: a finalized draft is not finalized again, a dunning try already
 made (counted by the invoice's automatic payments) is not made again, a reminder
-whose email exists is not sent twice, and nothing is sent or charged once the
-invoice is paid, void or uncollectible.
+whose email exists is not sent twice, a reminder says only what is true when it runs,
+and nothing is sent or charged once the invoice is paid, void or uncollectible.
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app import clock
+from app.accounts.clocks import offset_of
 from app.accounts.service import Caller
+from app.emails import service
 from app.emails.models import Email
-from app.emails.service import queue_email
 from app.errors import DomainError
 from app.invoices.lifecycle import finalize
 from app.invoices.models import Invoice, InvoiceStatus
@@ -94,14 +96,43 @@ def reask_payment(session: Session, job: ClaimedJob) -> None:
         raise TryLater(f"the processor has still not said whether payment {payment.id} went through")
 
 
+# The invoice with its account's clock, read together (a test clock may have moved since
+# anything of this session read it).
+_WITH_CLOCK = (sa.select(Invoice, offset_of(Invoice.account_id, Invoice.livemode))
+               .where(Invoice.id == sa.bindparam("invoice_id")))
+
+
 def remind(session: Session, job: ClaimedJob) -> None:
-    """A reminder before or after the due date, unless the invoice no longer needs one."""
-    invoice = session.get(Invoice, job.subject)
-    if invoice is None or invoice.status is not S.OPEN or not invoice.is_payable:
+    """A reminder before or after the due date, unless the invoice no longer needs one,
+    saying what is true now (SPEC §5): when it runs late — the worker was away, the test
+    clock jumped — it says how many days are left or overdue by then. It is not sent, and
+    is recorded as skipped (an email ``canceled`` with the reason), when the reminder after
+    it in the schedule is due as well (that one speaks for both), or when a reminder
+    before the due date finds the invoice already a day overdue."""
+    found = session.execute(_WITH_CLOCK, {"invoice_id": job.subject}).one_or_none()
+    if found is None:
         return
-    kind = f"reminder_{job.payload['when']}"
-    days = int(job.payload["days"])
-    already = session.scalar(sa.select(sa.exists().where(Email.invoice_id == invoice.id, Email.kind == kind,
-                                                         Email.days == days)))
-    if not already:
-        queue_email(session, kind, invoice, days=days)
+    invoice, offset = found
+    if invoice.status is not S.OPEN or not invoice.is_payable or invoice.due_date is None:
+        return
+    now = clock.now() + offset
+    planned = (f"reminder_{job.payload['when']}", int(job.payload["days"]))
+    true_now = service.reminder_true_at(invoice.due_date, now)
+    following = job.payload.get("next")  # absent from jobs planned before it was recorded
+    if true_now[0] != planned[0]:
+        reason = service.describe_due(invoice.due_date, now)
+    elif following is not None and now >= following:
+        reason = f"a later reminder is due as well ({service.describe_due(invoice.due_date, now)})"
+    else:
+        if not _emailed(session, invoice, true_now):
+            service.queue_email(session, true_now[0], invoice, days=true_now[1])
+        return
+    if not _emailed(session, invoice, planned):
+        service.skip_email(session, planned[0], invoice, days=planned[1], reason=reason)
+
+
+def _emailed(session: Session, invoice: Invoice, reminder: tuple[str, int]) -> bool:
+    """Whether this reminder has its email already, sent or not (the job runs at least once)."""
+    kind, days = reminder
+    return bool(session.scalar(sa.select(sa.exists().where(Email.invoice_id == invoice.id, Email.kind == kind,
+                                                           Email.days == days))))

@@ -109,17 +109,28 @@ def _prepare(session: Session, email_id: str, attempt: int) -> Prepared | Cancel
     return Prepared(email.id, attempt, composed, rendered_now, built)
 
 
+# The invoice with its account's clock, read together: what a reminder says is checked
+# on the time as it is now (a test clock may have moved since anything read it).
+_INVOICE_NOW = (sa.select(Invoice, offset_of(Invoice.account_id, Invoice.livemode))
+                .where(Invoice.id == sa.bindparam("invoice_id")))
+
+
 def _no_longer_wanted(session: Session, email: Email) -> str | None:
     """Why a queued email should not go out any more (it may have waited days for the mail
     server), or None: a reminder or a request to pay once the invoice is paid, void or
-    uncollectible, a notice about an endpoint since deleted."""
+    uncollectible, a reminder that no longer says what is true (SPEC §5: "due in 3 days"
+    once it is due tomorrow or overdue), a notice about an endpoint since deleted."""
     if email.invoice_id is None:
         found = session.get(WebhookEndpoint, email.webhook_endpoint_id) if email.webhook_endpoint_id else None
         return None if found is not None else "the webhook endpoint was deleted"
     if email.kind in service.CHASING:
-        invoice = session.get_one(Invoice, email.invoice_id)
+        invoice, offset = session.execute(_INVOICE_NOW, {"invoice_id": email.invoice_id}).one()
         if invoice.status is not InvoiceStatus.OPEN or not invoice.is_payable:
             return f"the invoice is {invoice.status.value}"
+        if email.kind in service.REMINDERS and invoice.due_date is not None:
+            now = clock.now() + offset
+            if service.reminder_true_at(invoice.due_date, now) != (email.kind, email.days):
+                return service.describe_due(invoice.due_date, now)
     return None
 
 

@@ -12,7 +12,9 @@ class EmailStatus(StrEnum):
     QUEUED = "queued"  # a try is planned
     SENT = "sent"  # the mail server took it (or, without VINR_SMTP_URL, the local outbox holds it)
     FAILED = "failed"  # refused for good (a 5xx), or retries ran out
-    CANCELED = "canceled"  # no longer to be sent: the invoice was paid or voided, or the endpoint deleted, first
+    # Not to be sent: the invoice was paid or voided, or the endpoint deleted, first; or a reminder
+    # no longer says what is true (app/automation/runs.py records those it skips so too).
+    CANCELED = "canceled"
 
 
 class Email(Owned, Base):

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.branding.models import Branding
+from app.emails import states
 from app.emails.models import Email, EmailStatus
 from app.ids import new_id
 from app.invoices.models import Invoice
@@ -22,6 +23,8 @@ CHASING = frozenset({"reminder_before", "reminder_after", "payment_action_requir
 # Emails that carry the invoice's hosted link for paying it: sending one is what
 # the invoice's ``last_sent_at`` records.
 WITH_PAYMENT_LINK = frozenset({"invoice", "reminder_before", "reminder_after", "payment_action_required"})
+REMINDERS = frozenset({"reminder_before", "reminder_after"})
+DAY = 86_400
 
 
 def send_job_key(email_id: str, attempt: int) -> str:
@@ -57,15 +60,57 @@ def queue_endpoint_disabled(session: Session, account_id: str, livemode: bool, e
                                  webhook_endpoint_id=endpoint_id, to_address=address))
 
 
+def reminder_true_at(due_date: int, now: int) -> tuple[str, int]:
+    """The reminder that is true at ``now`` (the account's time) about an invoice due at
+    ``due_date``, as (kind, days), SPEC §5 "only while what it says is still true".
+
+    Days are whole days of 24 hours from the due moment, as the schedule counts them
+    (app/automation/plans.py plans "3 days before" 72 hours before it): "due in 3 days"
+    from 72 hours before until 48 hours before, "due tomorrow" in the last 24 hours,
+    "due today" from the due moment until a whole day has passed, then "1 day overdue"
+    for the next 24 hours, and so on."""
+    ahead = -((now - due_date) // DAY)  # whole days to the due moment, rounded up
+    return ("reminder_before", ahead) if ahead >= 0 else ("reminder_after", -ahead)
+
+
+def describe_due(due_date: int, now: int) -> str:
+    """What is true of the due date at ``now``, for a merchant reading why a reminder was not sent."""
+    kind, days = reminder_true_at(due_date, now)
+    if kind == "reminder_after":
+        return f"the invoice is {days} day{'s' if days != 1 else ''} overdue"
+    return "the invoice is due today" if days == 0 else f"the invoice is due in {days} day{'s' if days != 1 else ''}"
+
+
+def skip_email(session: Session, kind: str, invoice: Invoice, *, days: int | None, reason: str) -> Email | None:
+    """Record that an email about ``invoice`` planned for now is not sent, and why: an email
+    ``canceled`` before its first try, as one the sender cancels (app/emails/delivery.py),
+    which the merchant sees with its reason. None when the customer has no email address:
+    nothing would have gone out."""
+    address = recipient(invoice)
+    if address is None:
+        return None
+    email = _add(session, Email(kind=kind, account_id=invoice.account_id, livemode=invoice.livemode,
+                                invoice_id=invoice.id, days=days, to_address=address))
+    states.move(email, EmailStatus.CANCELED)
+    email.last_error = f"not sent: {reason}"
+    session.flush()
+    return email
+
+
 def _queue(session: Session, email: Email) -> Email:
+    _add(session, email)
+    enqueue(session, SEND, email.id, payload={"attempt": 1}, unique_key=send_job_key(email.id, 1),
+            account_id=email.account_id, livemode=email.livemode)
+    return email
+
+
+def _add(session: Session, email: Email) -> Email:
     email.id = new_id("em")
     email.created = clock.now()
     email.message_id = f"<{email.id}@{sender_domain()}>"
     email.status, email.attempts = EmailStatus.QUEUED, 0
     session.add(email)
     session.flush()
-    enqueue(session, SEND, email.id, payload={"attempt": 1}, unique_key=send_job_key(email.id, 1),
-            account_id=email.account_id, livemode=email.livemode)
     return email
 
 

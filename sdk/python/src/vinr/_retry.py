@@ -1,6 +1,6 @@
 """When a request is sent again, and after how long.
 
-Only what cannot do harm is retried (SPEC §2):
+Only what cannot do harm is retried:
 
 * POSTs always carry an ``Idempotency-Key`` (the caller's, or one made once per
   call and reused by every retry of it), so the server runs a POST at most once

@@ -1,4 +1,4 @@
-"""The exceptions the SDK raises, one class per error ``type`` of the API (SPEC §2).
+"""The exceptions the SDK raises, one class per error ``type`` of the API.
 
 Every error carries what the API said (``message``, ``code``, ``param``,
 ``decline_code``), the HTTP status, and the request id when the server sent one

@@ -335,7 +335,7 @@ class InvoiceItem(VinrObject):
 
 
 class Invoice(VinrObject):
-    """An invoice (SPEC §3). Amounts are integers in the currency's minor unit."""
+    """An invoice. Amounts are integers in the currency's minor unit."""
 
     OBJECT_NAME = "invoice"
     id: str
@@ -406,7 +406,7 @@ class Payment(VinrObject):
 
 
 class Event(VinrObject):
-    """A state change (SPEC §4); ``data`` is the object right after it (an :class:`Invoice`, …)."""
+    """A state change; ``data`` is the object right after it (an :class:`Invoice`, …)."""
 
     OBJECT_NAME = "event"
     id: str
@@ -512,7 +512,7 @@ class BusinessProfile(VinrObject):
 
 
 class AccountSettings(VinrObject):
-    """Collection over time, per account and mode (SPEC §5)."""
+    """Collection over time, per account and mode (``docs/collection.md``)."""
 
     OBJECT_NAME = "account_settings"
     object: str

@@ -1,4 +1,4 @@
-"""Verifying webhook deliveries (SPEC §4, ``docs/webhooks.md``).
+"""Verifying webhook deliveries (``docs/webhooks.md``).
 
 Each delivery is signed in two schemes, and :func:`verify` accepts either:
 

@@ -1,4 +1,4 @@
-"""One class per resource of the API (SPEC §3–§5), each method one operation.
+"""One class per resource of the API (``GET /v1/openapi.json``), each method one operation.
 
 Ids are positional, parameters keyword-only (:mod:`vinr.params` types them).
 Every method that POSTs takes ``idempotency_key``: without one the SDK makes a
@@ -177,7 +177,7 @@ class AsyncInvoiceItems(AsyncResource):
 
 
 class AsyncInvoices(AsyncResource):
-    """Invoices and their lifecycle (SPEC §3): draft → open → paid, void or uncollectible."""
+    """Invoices and their lifecycle: draft → open → paid, void or uncollectible."""
 
     async def create(self, *, idempotency_key: str | None = None, **params: Unpack[InvoiceCreateParams]) -> Invoice:
         """Create a draft; the customer's pending invoice items become its first lines."""
@@ -322,7 +322,7 @@ class AsyncBusinessProfileResource(AsyncResource):
 
 
 class AsyncSettingsResource(AsyncResource):
-    """Collection over time for the key's account and mode (SPEC §5)."""
+    """Collection over time for the key's account and mode (``docs/collection.md``)."""
 
     async def retrieve(self) -> AccountSettings:
         return AccountSettings(await self._get("/v1/account/settings"))

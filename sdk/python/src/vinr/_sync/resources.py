@@ -1,6 +1,6 @@
 # Generated from vinr/_async/resources.py by tools/make_sync.py: edit that file and run the tool again,
 # do not edit this one.
-"""One class per resource of the API (SPEC §3–§5), each method one operation.
+"""One class per resource of the API (``GET /v1/openapi.json``), each method one operation.
 
 Ids are positional, parameters keyword-only (:mod:`vinr.params` types them).
 Every method that POSTs takes ``idempotency_key``: without one the SDK makes a
@@ -179,7 +179,7 @@ class InvoiceItems(Resource):
 
 
 class Invoices(Resource):
-    """Invoices and their lifecycle (SPEC §3): draft → open → paid, void or uncollectible."""
+    """Invoices and their lifecycle: draft → open → paid, void or uncollectible."""
 
     def create(self, *, idempotency_key: str | None = None, **params: Unpack[InvoiceCreateParams]) -> Invoice:
         """Create a draft; the customer's pending invoice items become its first lines."""
@@ -324,7 +324,7 @@ class BusinessProfileResource(Resource):
 
 
 class SettingsResource(Resource):
-    """Collection over time for the key's account and mode (SPEC §5)."""
+    """Collection over time for the key's account and mode (``docs/collection.md``)."""
 
     def retrieve(self) -> AccountSettings:
         return AccountSettings(self._get("/v1/account/settings"))
