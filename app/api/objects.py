@@ -66,7 +66,7 @@ class BankAccountObject(Obj):
 
 
 class LegalObject(Obj):
-    """The seller as an invoice prints it (SPEC §10 business profile)."""
+    """The seller as an invoice prints it (the business profile, docs/einvoicing.md)."""
 
     legal_name: str | None
     address: Address | None

@@ -235,7 +235,7 @@ class Customer(VinrObject):
     tax_exempt: str
     coupon: str | None
     invoice_settings: VinrObject
-    #: ``[{"type", "value"}]``: ``eu_vat``, ``gb_vat``, ``ch_vat``, ``no_vat`` or ``de_stn`` (servers with SPEC §10).
+    #: ``[{"type", "value"}]``: ``eu_vat``, ``gb_vat``, ``ch_vat``, ``no_vat`` or ``de_stn`` (servers with business profiles, docs/einvoicing.md).
     tax_ids: list[VinrObject]
     #: ``buyer_reference`` and ``format`` (``none``, ``facturx``, ``xrechnung_cii``, ``xrechnung_ubl``, ``ubl``).
     einvoice: VinrObject
@@ -490,7 +490,7 @@ class Branding(VinrObject):
 
 
 class BusinessProfile(VinrObject):
-    """The merchant's legal identity, shared by both modes (SPEC §10)."""
+    """The merchant's legal identity, shared by both modes (docs/einvoicing.md)."""
 
     OBJECT_NAME = "business_profile"
     object: str

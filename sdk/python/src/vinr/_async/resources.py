@@ -311,7 +311,7 @@ class AsyncBrandingResource(AsyncResource):
 
 
 class AsyncBusinessProfileResource(AsyncResource):
-    """The seller on the account's invoices (SPEC §10), shared by both modes."""
+    """The seller on the account's invoices (docs/einvoicing.md), shared by both modes."""
 
     async def retrieve(self) -> BusinessProfile:
         return BusinessProfile(await self._get("/v1/account/business_profile"))

@@ -313,7 +313,7 @@ class BrandingResource(Resource):
 
 
 class BusinessProfileResource(Resource):
-    """The seller on the account's invoices (SPEC §10), shared by both modes."""
+    """The seller on the account's invoices (docs/einvoicing.md), shared by both modes."""
 
     def retrieve(self) -> BusinessProfile:
         return BusinessProfile(self._get("/v1/account/business_profile"))
