@@ -53,7 +53,7 @@ class BankAccount(Params):
 
 
 class BusinessProfileUpdate(Params):
-    """``POST /v1/account/business_profile`` (SPEC §10): the fields given are set, a field sent
+    """``POST /v1/account/business_profile``: the fields given are set, a field sent
     as null is cleared; ``address`` and ``bank_account`` are replaced whole."""
 
     legal_name: Name | None = None

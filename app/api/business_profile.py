@@ -17,7 +17,7 @@ from app.extensions import db
 
 
 class BusinessProfileObject(LegalObject):
-    """The merchant's legal identity (SPEC §10), shared by both modes."""
+    """The merchant's legal identity (docs/einvoicing.md), shared by both modes."""
 
     object: Literal["business_profile"]
     livemode: bool

@@ -25,7 +25,7 @@ MAX_TAX_IDS = 5
 
 
 class TaxId(Params):
-    """One of the customer's tax ids (SPEC §10); its value is checked by its type's check digits."""
+    """One of the customer's tax ids; its value is checked by its type's check digits."""
 
     type: TaxIdType = Field(description="eu_vat (an EU VAT id, e.g. DE123456788), gb_vat, ch_vat, no_vat, "
                                         "or de_stn (a German Steuernummer)")
