@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
+from datetime import timedelta
 from io import BytesIO
 from typing import Any
 
+from babel.dates import format_timedelta
 from flask import (
     Response,
     abort,
@@ -22,12 +25,13 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.branding.themes import static_file
 from app.documents import service as documents
-from app.errors import CardError, Conflict, DomainError, RateLimited
+from app.errors import CardError, Conflict, DomainError
 from app.extensions import db, invoice_key, limiter
 from app.invoices import hosted
 from app.invoices.models import Invoice, InvoiceStatus
@@ -36,15 +40,27 @@ from app.payments.cards import validate_card
 from app.payments.processor import CardDetails
 from app.portal import bp
 from app.portal.forms import ChallengeForm, PayForm, UpdateCardForm, parse_expiry
-from app.portal.presenter import InvoiceView, build, template_context
+from app.portal.presenter import InvoiceView, build, current_locale, template_context
 from app.transactions import step
 
 PortalView = Callable[..., ResponseReturnValue]
 
 
-def _failed(response: Response) -> bool:
-    """Card-testing limits count only attempts that failed (SPEC §7)."""
-    return response.status_code in (400, 402)
+# A card the card service refuses for its number or expiry failed the card's own checks, as a
+# card tester's guess does; a malformed security code is a form error like a missing field.
+_COUNTED_PARAMS = frozenset({"card[number]", "card[exp_month]", "card[exp_year]"})
+
+
+def _count_failed_try() -> None:
+    """This try counts against the card-testing limits: the processor refused the card or
+    its authentication, or the card failed its own checks (SPEC §7)."""
+    g.card_try_failed = True
+
+
+def _failed(_response: Response) -> bool:
+    """Card-testing limits count only failed card tries; a form that never reached the
+    processor (a missing field) is none, whatever its answer (SPEC §7)."""
+    return bool(g.get("card_try_failed"))
 
 
 def _no_redis() -> bool:
@@ -76,8 +92,8 @@ def _counted_in_database(view: PortalView) -> PortalView:
             with step(db.session):
                 attempt = attempts.begin(db.session, limits, client_address=get_remote_address(),
                                          invoice_id=kwargs["invoice_id"])
-        except RateLimited as refused:
-            return render_template("errors/429.html", message=None), 429, {"Retry-After": str(refused.retry_after)}
+        except attempts.CardAttemptsExceeded as refused:
+            return _rate_limited(kwargs["invoice_id"], kwargs["token"], refused.scope, refused.retry_after)
         g.card_attempt_id = attempt.id  # counted from now on, by every process
         return view(**kwargs)
 
@@ -99,6 +115,27 @@ def _end_unit_of_work(response: Response) -> Response:
         with step(db.session):
             attempts.finish(db.session, attempt_id, failed=_failed(response))
     return response
+
+
+def _rate_limited(invoice_id: str, token: str, scope: attempts.Scope, retry_after: int) -> ResponseReturnValue:
+    """The refusal, branded like the invoice: which limit is full, when to try again, and the
+    way back to the invoice (SPEC §7). A bad link still gets the plain 404."""
+    _invoice, view = _load(invoice_id, token)
+    when = format_timedelta(timedelta(seconds=retry_after), granularity="minute", add_direction=True,
+                            locale=current_locale())
+    html = render_template("portal/rate_limited.html", **template_context(view, scope=scope, when=when))
+    return html, 429, {"Retry-After": str(retry_after)}
+
+
+@bp.errorhandler(RateLimitExceeded)
+def _limit_in_redis(error: RateLimitExceeded) -> ResponseReturnValue:
+    """The same refusal when Flask-Limiter counts (VINR_REDIS_URL)."""
+    db.session.rollback()
+    scope: attempts.Scope = "invoice" if error.limit.key_func is invoice_key else "address"
+    current = limiter.current_limit
+    retry_after = max(1, int(current.reset_at - time.time())) if current is not None else 1
+    args = request.view_args or {}
+    return _rate_limited(args["invoice_id"], args["token"], scope, retry_after)
 
 
 def _limited(view: PortalView) -> PortalView:
@@ -138,6 +175,8 @@ _FIELD_FOR_PARAM = {"card[number]": "card_number", "card[exp_month]": "expiry", 
 
 
 def _card_error(form: Any, error: CardError) -> str:
+    if error.param is None or error.param in _COUNTED_PARAMS:
+        _count_failed_try()
     field = getattr(form, _FIELD_FOR_PARAM.get(error.param or "", "card_number"))
     field.errors = [*field.errors, error.message]
     return error.message
@@ -259,6 +298,7 @@ def _after_payment(invoice: Invoice, token: str, view: InvoiceView, form: PayFor
         # form-action 'self'), and the button that finishes the payment.
         return redirect(url_for("portal.authenticate", invoice_id=invoice.id, token=token,
                                 payment_id=result.payment_id), 303)
+    _count_failed_try()
     return _render_invoice(build(db.session, invoice), form, status=402,
                            alert=decline_message(result))
 
@@ -327,6 +367,7 @@ def _update_card(invoice: Invoice, token: str, form: UpdateCardForm) -> BaseResp
     if result.outcome is checkout.Outcome.REQUIRES_ACTION:
         return redirect(url_for("portal.authenticate_setup", invoice_id=invoice.id, token=token,
                                 state=result.setup_token), 303)
+    _count_failed_try()
     return decline_message(result), 402
 
 
@@ -350,6 +391,7 @@ def authenticate_setup_answer(invoice_id: str, token: str, state: str) -> Respon
     if result.outcome is checkout.Outcome.SAVED:
         flash(_("Your payment method was updated."), "notice")
         return redirect(url_for("portal.invoice_page", invoice_id=invoice.id, token=token), 303)
+    _count_failed_try()
     update = UpdateCardForm(formdata=None)
     return render_template("portal/payment_method.html", **template_context(
         view, form=update, alert=decline_message(result))), 402

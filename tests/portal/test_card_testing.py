@@ -140,3 +140,64 @@ def test_a_bad_link_counts_nothing(hosted: Hosted, db_session: Any) -> None:
     response = hosted.client.post(hosted.path + "x/pay", data={"csrf_token": hosted.csrf()})
     assert response.status_code == 404
     assert attempts(db_session, hosted) == []
+
+
+def test_form_errors_never_count_and_the_customer_still_pays(hosted: Hosted, db_session: Any,
+                                                              processor_calls: list[str]) -> None:
+    """An empty CVC or a missing name never reaches the processor (SPEC §7): six of them do
+    not lock the customer out, on this invoice or any other."""
+    for _ in range(3):
+        hosted.pay(cvc="")
+        hosted.pay(name="", expiry="")
+    assert processor_calls == [] and attempts(db_session, hosted) == []
+    assert new_hosted(hosted).pay().status_code == 303
+    assert hosted.pay().status_code == 303
+    assert hosted.refreshed()["status"] == "paid"
+
+
+def test_a_malformed_security_code_does_not_count(hosted: Hosted, db_session: Any) -> None:
+    for _ in range(6):
+        hosted.pay(cvc="12")
+    assert attempts(db_session, hosted) == []
+    assert hosted.pay().status_code == 303
+
+
+def test_an_expired_card_counts_as_the_cards_own_check(hosted: Hosted, db_session: Any) -> None:
+    hosted.pay(expiry="01 / 20")
+    assert [a.status for a in attempts(db_session, hosted)] == [CardAttemptStatus.FAILED]
+
+
+def _refusal(response: Any) -> str:
+    assert response.status_code == 429, response.status_code
+    return " ".join(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)).split())
+
+
+def test_the_refusal_is_branded_says_when_and_leads_back_from_this_network(hosted: Hosted) -> None:
+    hosted.api.ok("POST", "/v1/account/branding", {"display_name": "Acme Studio", "theme": "classic"})
+    tester = {"environ_base": {"REMOTE_ADDR": "203.0.113.70"}}
+    for _ in range(5):
+        new_hosted(hosted).pay(DECLINED, **tester)
+    refused = hosted.pay(DECLINED, **tester)
+    page = _refusal(refused)
+    wait = int(refused.headers["Retry-After"])
+    assert 3500 < wait <= 3600
+    assert "Acme Studio" in page and "/_theme/classic/theme.css" in refused.get_data(as_text=True)
+    assert "from this network" in page and "on this invoice" not in page
+    assert "You can try again in 1 hour." in page and "Nothing was charged." in page
+    assert f'href="{hosted.path}"' in refused.get_data(as_text=True) and "Back to the invoice" in page
+
+
+def test_the_refusal_says_on_this_invoice_when_the_invoice_is_held(hosted: Hosted) -> None:
+    for n in range(5):
+        hosted.pay(DECLINED, environ_base={"REMOTE_ADDR": f"203.0.113.{n + 80}"})
+    page = _refusal(hosted.pay(DECLINED, environ_base={"REMOTE_ADDR": "198.51.100.80"}))
+    assert "on this invoice" in page and "from this network" not in page
+
+
+def test_the_refusal_is_in_the_customers_language(api: Any, client: Any) -> None:
+    customer = api.ok("POST", "/v1/customers", {"email": "k@example.de", "preferred_locales": ["de"]})
+    hosted = Hosted(client, api, make_hosted(api, customer["id"]))
+    for _ in range(5):
+        hosted.pay(DECLINED)
+    page = _refusal(hosted.pay(DECLINED))
+    assert "Zu viele Versuche" in page and "Zurück zur Rechnung" in page and "in 1 Stunde" in page
