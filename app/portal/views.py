@@ -21,6 +21,7 @@ from flask import (
     render_template,
     request,
     send_file,
+    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -208,10 +209,52 @@ def decline_message(result: checkout.CheckoutResult) -> str:
     return str(_("Your card was declined."))
 
 
-def _render_invoice(view: InvoiceView, form: PayForm, *, alert: str | None = None, status: int = 200,
+# Post/Redirect/Get (SPEC §7): every POST of a card form answers with a redirect to a GET page,
+# so reloading it submits nothing. What that page shows of the POST's outcome waits for it in
+# the session: the message (flashed) and, under this key, the field errors with the fields
+# that are no card data (the card number and CVC are never kept, nor sent back).
+_FORM_STATE = "portal_card_form"
+_KEPT_FIELDS = ("name", "method", "save_default")
+
+
+def _back_to_form(form: Any, invoice: Invoice, token: str, alert: str, *, endpoint: str) -> BaseResponse:
+    """Redirect to the page of ``form`` (``portal.invoice_page`` or ``portal.payment_method``),
+    which shows ``alert`` and the form's field errors."""
+    flash(alert, "alert")
+    session[_FORM_STATE] = {
+        "invoice": invoice.id, "endpoint": endpoint,
+        "errors": {field.name: [str(message) for message in field.errors] for field in form if field.errors},
+        "data": {name: getattr(form, name).data for name in _KEPT_FIELDS if hasattr(form, name)},
+    }
+    return redirect(url_for(endpoint, invoice_id=invoice.id, token=token), 303)
+
+
+def _restore_form(form: Any, invoice: Invoice, endpoint: str) -> None:
+    """The field errors and kept fields of the POST that redirected here, once."""
+    state = session.get(_FORM_STATE)
+    if not isinstance(state, dict) or state.get("invoice") != invoice.id or state.get("endpoint") != endpoint:
+        return
+    session.pop(_FORM_STATE)
+    for name, value in state.get("data", {}).items():
+        if hasattr(form, name) and (name != "method" or value in {choice.value for choice in form.method.choices}):
+            getattr(form, name).data = value
+    for name, messages in state.get("errors", {}).items():
+        if hasattr(form, name):
+            getattr(form, name).errors = list(messages)
+
+
+def _flashed(category: str) -> str | None:
+    # Messages come from our own flash (in the signed session), not from the URL, so
+    # nobody can link a customer to a fake "Payment received".
+    messages = get_flashed_messages(category_filter=[category])
+    return str(messages[-1]) if messages else None
+
+
+def _render_invoice(view: InvoiceView, form: PayForm, *, status: int = 200,
                     notice: str | None = None) -> tuple[str, int]:
     form.forget_card()
-    html = render_template("portal/invoice.html", **template_context(view, form=form, alert=alert, notice=notice))
+    html = render_template("portal/invoice.html", **template_context(
+        view, form=form, alert=_flashed("alert"), notice=notice or _flashed("notice")))
     return html, status
 
 
@@ -220,10 +263,9 @@ def invoice_page(invoice_id: str, token: str) -> ResponseReturnValue:
     invoice, view = _load(invoice_id, token)
     if invoice.status is InvoiceStatus.VOID:
         return _void_page(view)
-    # Notices come from our own flash (in the signed session), not from the
-    # URL, so nobody can link a customer to a fake "Payment received".
-    notices = get_flashed_messages(category_filter=["notice"])
-    return _render_invoice(view, _pay_form(view), notice=str(notices[-1]) if notices else None)
+    form = _pay_form(view)
+    _restore_form(form, invoice, "portal.invoice_page")
+    return _render_invoice(view, form)
 
 
 def _void_page(view: InvoiceView) -> tuple[str, int]:
@@ -238,7 +280,9 @@ def pay(invoice_id: str, token: str) -> ResponseReturnValue:
     if not invoice.is_payable:
         return _not_payable(invoice, view, form)
     if not form.validate_on_submit():
-        return _render_invoice(view, form, alert=_("Check the highlighted fields."), status=400)
+        alert = (_("That saved card is no longer available: enter a card.") if form.method.errors
+                 else _("Check the highlighted fields."))
+        return _back_to_form(form, invoice, token, alert, endpoint="portal.invoice_page")
 
     def return_url(payment_id: str) -> str:
         return url_for("portal.authenticate", invoice_id=invoice_id, token=token, payment_id=payment_id,
@@ -251,10 +295,10 @@ def pay(invoice_id: str, token: str) -> ResponseReturnValue:
         else:
             result = checkout.pay_with_saved(db.session, invoice, form.method.data, return_url=return_url)
     except CardError as error:
-        return _render_invoice(view, form, alert=_card_error(form, error), status=402)
+        return _back_to_form(form, invoice, token, _card_error(form, error), endpoint="portal.invoice_page")
     except Conflict as error:
         return _refused(invoice, token, error)
-    return _after_payment(invoice, token, view, form, result)
+    return _after_payment(invoice, token, form, result)
 
 
 def _not_payable(invoice: Invoice, view: InvoiceView, form: PayForm) -> ResponseReturnValue:
@@ -287,7 +331,7 @@ def _refused(invoice: Invoice, token: str, error: Conflict) -> ResponseReturnVal
     return redirect(url_for("portal.invoice_page", invoice_id=invoice.id, token=token), 303)
 
 
-def _after_payment(invoice: Invoice, token: str, view: InvoiceView, form: PayForm,
+def _after_payment(invoice: Invoice, token: str, form: PayForm,
                    result: checkout.CheckoutResult) -> ResponseReturnValue:
     if result.outcome is checkout.Outcome.PAID:
         flash(_("Payment received. Thank you!"), "notice")
@@ -299,8 +343,7 @@ def _after_payment(invoice: Invoice, token: str, view: InvoiceView, form: PayFor
         return redirect(url_for("portal.authenticate", invoice_id=invoice.id, token=token,
                                 payment_id=result.payment_id), 303)
     _count_failed_try()
-    return _render_invoice(build(db.session, invoice), form, status=402,
-                           alert=decline_message(result))
+    return _back_to_form(form, invoice, token, decline_message(result), endpoint="portal.invoice_page")
 
 
 @bp.get("/<invoice_id>/<token>/authenticate/<payment_id>")
@@ -326,7 +369,7 @@ def authenticate_answer(invoice_id: str, token: str, payment_id: str) -> Respons
         result = checkout.complete_authentication(db.session, invoice, payment_id, passed=bool(form.complete.data))
     except Conflict as error:  # a double click, or the other tab's answer came first
         return _refused(invoice, token, error)
-    return _after_payment(invoice, token, view, _pay_form(view), result)
+    return _after_payment(invoice, token, _pay_form(view), result)
 
 
 @bp.route("/<invoice_id>/<token>/payment-method", methods=["GET", "POST"])
@@ -338,29 +381,26 @@ def payment_method(invoice_id: str, token: str) -> ResponseReturnValue:
     if view.customer.deleted:
         abort(404)  # no customer to keep a card for; the invoice itself stays payable
     form = UpdateCardForm()
-    alert, status = None, 200
     if request.method == "POST":
         if not form.validate_on_submit():
-            alert, status = _("Check the highlighted fields."), 400
-        else:
-            answer = _update_card(invoice, token, form)
-            if not isinstance(answer, tuple):
-                return answer
-            alert, status = answer
+            return _back_to_form(form, invoice, token, _("Check the highlighted fields."),
+                                 endpoint="portal.payment_method")
+        return _update_card(invoice, token, form)
+    _restore_form(form, invoice, "portal.payment_method")
     form.forget_card()
     return render_template("portal/payment_method.html",
-                           **template_context(view, form=form, alert=alert)), status
+                           **template_context(view, form=form, alert=_flashed("alert")))
 
 
-def _update_card(invoice: Invoice, token: str, form: UpdateCardForm) -> BaseResponse | tuple[str, int]:
-    """Save the card as the default: a redirect (done, or to 3DS), or the alert and status to show."""
+def _update_card(invoice: Invoice, token: str, form: UpdateCardForm) -> BaseResponse:
+    """Save the card as the default, then redirect: to the invoice (done), to 3DS, or back to the form."""
     def return_url(state: str) -> str:
         return url_for("portal.authenticate_setup", invoice_id=invoice.id, token=token, state=state, _external=True)
 
     try:
         result = checkout.update_default_card(db.session, invoice, _card(form), return_url=return_url)
     except CardError as error:
-        return _card_error(form, error), 402
+        return _back_to_form(form, invoice, token, _card_error(form, error), endpoint="portal.payment_method")
     if result.outcome is checkout.Outcome.SAVED:
         flash(_("Your payment method was updated."), "notice")
         return redirect(url_for("portal.invoice_page", invoice_id=invoice.id, token=token), 303)
@@ -368,7 +408,7 @@ def _update_card(invoice: Invoice, token: str, form: UpdateCardForm) -> BaseResp
         return redirect(url_for("portal.authenticate_setup", invoice_id=invoice.id, token=token,
                                 state=result.setup_token), 303)
     _count_failed_try()
-    return decline_message(result), 402
+    return _back_to_form(form, invoice, token, decline_message(result), endpoint="portal.payment_method")
 
 
 @bp.get("/<invoice_id>/<token>/payment-method/authenticate/<state>")
@@ -392,9 +432,8 @@ def authenticate_setup_answer(invoice_id: str, token: str, state: str) -> Respon
         flash(_("Your payment method was updated."), "notice")
         return redirect(url_for("portal.invoice_page", invoice_id=invoice.id, token=token), 303)
     _count_failed_try()
-    update = UpdateCardForm(formdata=None)
-    return render_template("portal/payment_method.html", **template_context(
-        view, form=update, alert=decline_message(result))), 402
+    return _back_to_form(UpdateCardForm(formdata=None), invoice, token, decline_message(result),
+                         endpoint="portal.payment_method")
 
 
 @bp.get("/<invoice_id>/<token>/pdf")

@@ -69,11 +69,12 @@ def attempts(db_session: Any, hosted: Hosted) -> list[CardAttempt]:
 
 def test_failures_on_every_card_form_count_and_the_sixth_never_reaches_the_processor(
         hosted: Hosted, processor_calls: list[str]) -> None:
-    assert hosted.pay(DECLINED).status_code == 402
-    assert hosted.pay(DECLINED, save=True).status_code == 402
-    assert fail_3ds(hosted).status_code == 402  # a failed 3DS answer
-    assert save_card(hosted, NOT_A_TEST_CARD).status_code == 402  # "Update payment method"
-    assert hosted.pay("4242424242424241").status_code == 402  # a typo the form refuses counts too
+    assert "declined" in hosted.landed(hosted.pay(DECLINED)).get_data(as_text=True)
+    assert "declined" in hosted.landed(hosted.pay(DECLINED, save=True)).get_data(as_text=True)
+    assert "declined" in hosted.landed(fail_3ds(hosted)).get_data(as_text=True)  # a failed 3DS answer
+    # "Update payment method"
+    assert "test card" in hosted.landed(save_card(hosted, NOT_A_TEST_CARD)).get_data(as_text=True)
+    assert "incorrect" in hosted.landed(hosted.pay("4242424242424241")).get_data(as_text=True)  # a typo counts too
     reached = len(processor_calls)
 
     refused = hosted.pay(DECLINED)
@@ -90,8 +91,8 @@ def test_a_failed_3ds_save_counts(hosted: Hosted, processor_calls: list[str]) ->
         started = save_card(hosted, THREEDS)
         assert started.status_code == 303
         page = hosted.client.get(started.headers["Location"]).get_data(as_text=True)
-        assert hosted.client.post(started.headers["Location"],
-                                  data={"csrf_token": _csrf(page), "fail": "x"}).status_code == 402
+        failed = hosted.client.post(started.headers["Location"], data={"csrf_token": _csrf(page), "fail": "x"})
+        assert "declined" in hosted.landed(failed).get_data(as_text=True)
     reached = len(processor_calls)
     assert save_card(hosted, THREEDS).status_code == 429
     assert len(processor_calls) == reached
@@ -100,7 +101,7 @@ def test_a_failed_3ds_save_counts(hosted: Hosted, processor_calls: list[str]) ->
 def test_the_limit_follows_one_address_across_invoices(hosted: Hosted, processor_calls: list[str]) -> None:
     tester = {"environ_base": {"REMOTE_ADDR": "203.0.113.7"}}
     for _ in range(5):
-        assert new_hosted(hosted).pay(DECLINED, **tester).status_code == 402
+        assert new_hosted(hosted).pay(DECLINED, **tester).status_code == 303
     reached = len(processor_calls)
     fresh = new_hosted(hosted)
     assert fresh.pay(DECLINED, **tester).status_code == 429
@@ -111,7 +112,7 @@ def test_the_limit_follows_one_address_across_invoices(hosted: Hosted, processor
 
 def test_the_limit_follows_one_invoice_across_addresses(hosted: Hosted, processor_calls: list[str]) -> None:
     for n in range(5):
-        assert hosted.pay(DECLINED, environ_base={"REMOTE_ADDR": f"203.0.113.{n + 1}"}).status_code == 402
+        assert hosted.pay(DECLINED, environ_base={"REMOTE_ADDR": f"203.0.113.{n + 1}"}).status_code == 303
     reached = len(processor_calls)
     assert hosted.pay(environ_base={"REMOTE_ADDR": "198.51.100.4"}).status_code == 429
     assert len(processor_calls) == reached
@@ -120,7 +121,7 @@ def test_the_limit_follows_one_invoice_across_addresses(hosted: Hosted, processo
 
 def test_an_hour_later_the_address_may_try_again(hosted: Hosted, monkeypatch: pytest.MonkeyPatch) -> None:
     for _ in range(5):
-        assert hosted.pay(DECLINED).status_code == 402
+        assert hosted.pay(DECLINED).status_code == 303
     assert hosted.pay().status_code == 429
     monkeypatch.setattr(clock, "now", lambda real=clock.now: real() + 3600)
     assert hosted.pay().status_code == 303
@@ -128,8 +129,8 @@ def test_an_hour_later_the_address_may_try_again(hosted: Hosted, monkeypatch: py
 
 
 def test_only_failures_are_kept(hosted: Hosted, db_session: Any) -> None:
-    assert hosted.pay(DECLINED).status_code == 402
-    assert fail_3ds(hosted).status_code == 402  # the pay that asked for 3DS is no failure; its answer is
+    assert hosted.pay(DECLINED).status_code == 303
+    assert fail_3ds(hosted).status_code == 303  # the pay that asked for 3DS is no failure; its answer is
     assert save_card(hosted, "5555555555554444").status_code == 303
     assert hosted.pay().status_code == 303
     assert [(a.status, a.client_address, a.invoice_id) for a in attempts(db_session, hosted)] == [
