@@ -3,9 +3,11 @@ so the PDF is the page's own partials with the same numbers (SPEC §7)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from babel import Locale
 from babel.numbers import format_decimal
 from flask import g, request
 from flask_babel import gettext
@@ -39,6 +41,30 @@ def date(timestamp: int | None) -> str:
     return long_date(timestamp, current_locale())
 
 
+# Where the city line reads "San Francisco, CA 94103"; elsewhere "10115 Berlin", the
+# state (if any) on a line of its own.
+_CITY_STATE_POSTAL = frozenset({"US", "CA", "AU"})
+
+
+def address_lines(address: Mapping[str, Any] | None, locale: str) -> tuple[str, ...]:
+    """A postal address as lines to print, the country named in ``locale``; no empty lines."""
+    if not address:
+        return ()
+
+    def part(key: str) -> str:
+        return str(address.get(key) or "").strip()
+
+    country = part("country").upper()
+    city, postal_code, state = part("city"), part("postal_code"), part("state")
+    if country in _CITY_STATE_POSTAL:
+        region = " ".join(p for p in (state, postal_code) if p)
+        places = [", ".join(p for p in (city, region) if p)]
+    else:
+        places = [" ".join(p for p in (postal_code, city) if p), state]
+    country_name = Locale.parse(locale).territories.get(country, country) if country else ""
+    return tuple(line for line in (part("line1"), part("line2"), *places, country_name) if line)
+
+
 @dataclass(frozen=True)
 class TaxLine:
     label: str
@@ -53,6 +79,11 @@ class InvoiceView:
     brand: BrandView
     past_due: bool
     tax_lines: tuple[TaxLine, ...]
+
+    @property
+    def billed_to_address(self) -> tuple[str, ...]:
+        """The customer's address as copied onto the invoice at finalization."""
+        return address_lines(self.invoice.customer_address, current_locale())
 
     @property
     def status(self) -> str:
