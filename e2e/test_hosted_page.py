@@ -175,7 +175,9 @@ def test_pay_with_the_saved_card(page: Page, api: Api, customer: dict[str, Any])
 
 # --------------------------------------------------------------------------- updating the card
 
-def test_update_payment_method(page: Page, api: Api, customer: dict[str, Any], invoice: dict[str, Any]) -> None:
+def test_update_payment_method(page: Page, api: Api, customer: dict[str, Any]) -> None:
+    api.save_card(customer["id"])  # "Update payment method" is offered where a card is kept
+    invoice = api.hosted_invoice(customer["id"])
     open_invoice(page, invoice)
     page.get_by_role("link", name="Update payment method").click()
 
@@ -193,8 +195,9 @@ def test_update_payment_method(page: Page, api: Api, customer: dict[str, Any], i
     assert api.invoice(invoice["id"])["status"] == "open"  # saving a card charges nothing
 
 
-def test_update_payment_method_with_3ds(page: Page, api: Api, customer: dict[str, Any],
-                                        invoice: dict[str, Any]) -> None:
+def test_update_payment_method_with_3ds(page: Page, api: Api, customer: dict[str, Any]) -> None:
+    api.save_card(customer["id"])
+    invoice = api.hosted_invoice(customer["id"])
     open_invoice(page, invoice)
     page.get_by_role("link", name="Update payment method").click()
     fill_card(page, CARD_3DS, expiry="11 / 39", cvc="321")
@@ -202,7 +205,8 @@ def test_update_payment_method_with_3ds(page: Page, api: Api, customer: dict[str
 
     expect(page.get_by_role("heading", name="Confirm it's you")).to_be_visible()
     expect(page.get_by_text(f"Saving your card for {MERCHANT_NAME}")).to_be_visible()
-    assert api.default_card(customer["id"]) is None  # not saved before the challenge is answered
+    before = api.default_card(customer["id"])  # not changed before the challenge is answered
+    assert before is not None and before["card"]["last4"] == "4242", before
     shot(page, "3ds-update-card-1-challenge")
     page.get_by_role("button", name="Complete authentication").click()
 

@@ -40,7 +40,7 @@ from app.payments import attempts, checkout
 from app.payments.cards import validate_card
 from app.payments.processor import CardDetails
 from app.portal import bp
-from app.portal.forms import ChallengeForm, PayForm, UpdateCardForm, parse_expiry
+from app.portal.forms import CardFields, ChallengeForm, PayForm, UpdateCardForm, card_message, parse_expiry
 from app.portal.presenter import InvoiceView, build, current_locale, template_context
 from app.transactions import step
 
@@ -157,9 +157,8 @@ def _page_url(invoice: Invoice) -> str:
 
 def _pay_form(view: InvoiceView) -> PayForm:
     form = PayForm()
-    pm = checkout.saved_method(db.session, view.invoice)
-    if pm is not None:
-        form.offer_saved(pm.id, _("%(brand)s ending in %(last4)s", brand=checkout.brand_name(pm), last4=pm.last4))
+    if view.saved_method is not None and view.saved_label is not None:
+        form.offer_saved(view.saved_method.id, view.saved_label)
     return form
 
 
@@ -171,16 +170,14 @@ def _card(form: Any) -> CardDetails:
                        name=(form.name.data or "").strip() or None)
 
 
-_FIELD_FOR_PARAM = {"card[number]": "card_number", "card[exp_month]": "expiry", "card[exp_year]": "expiry",
-                    "card[cvc]": "cvc"}
-
-
-def _card_error(form: Any, error: CardError) -> str:
+def _card_error(form: CardFields, error: CardError) -> str:
+    """A card the card service or the processor refused: the message, on its field too."""
     if error.param is None or error.param in _COUNTED_PARAMS:
         _count_failed_try()
-    field = getattr(form, _FIELD_FOR_PARAM.get(error.param or "", "card_number"))
-    field.errors = [*field.errors, error.message]
-    return error.message
+    message = card_message(error, form.card_number.data)
+    field = form.field_for(error)
+    field.errors = [*field.errors, message]
+    return message
 
 
 def decline_message(result: checkout.CheckoutResult) -> str:
@@ -226,7 +223,9 @@ def _back_to_form(form: Any, invoice: Invoice, token: str, alert: str, *, endpoi
         "errors": {field.name: [str(message) for message in field.errors] for field in form if field.errors},
         "data": {name: getattr(form, name).data for name in _KEPT_FIELDS if hasattr(form, name)},
     }
-    return redirect(url_for(endpoint, invoice_id=invoice.id, token=token), 303)
+    # On the invoice, straight to the form with its message (a phone shows the invoice first).
+    anchor = "pay" if endpoint == "portal.invoice_page" else None
+    return redirect(url_for(endpoint, invoice_id=invoice.id, token=token, _anchor=anchor), 303)
 
 
 def _restore_form(form: Any, invoice: Invoice, endpoint: str) -> None:
@@ -269,7 +268,7 @@ def invoice_page(invoice_id: str, token: str) -> ResponseReturnValue:
 
 
 def _void_page(view: InvoiceView) -> tuple[str, int]:
-    return render_template("portal/void.html", **template_context(view)), 410
+    return render_template("portal/void.html", **template_context(view, sender=current_app.config["EMAIL_FROM"])), 410
 
 
 @bp.post("/<invoice_id>/<token>/pay")
@@ -280,6 +279,8 @@ def pay(invoice_id: str, token: str) -> ResponseReturnValue:
     if not invoice.is_payable:
         return _not_payable(invoice, view, form)
     if not form.validate_on_submit():
+        if form.failed_card_checks:
+            _count_failed_try()
         alert = (_("That saved card is no longer available: enter a card.") if form.method.errors
                  else _("Check the highlighted fields."))
         return _back_to_form(form, invoice, token, alert, endpoint="portal.invoice_page")
@@ -383,6 +384,8 @@ def payment_method(invoice_id: str, token: str) -> ResponseReturnValue:
     form = UpdateCardForm()
     if request.method == "POST":
         if not form.validate_on_submit():
+            if form.failed_card_checks:
+                _count_failed_try()
             return _back_to_form(form, invoice, token, _("Check the highlighted fields."),
                                  endpoint="portal.payment_method")
         return _update_card(invoice, token, form)

@@ -33,7 +33,7 @@ def test_page_shows_the_invoice(hosted: Hosted) -> None:
     assert response.status_code == 200
     html = text(response)
     for expected in ("ACME-0001", "Design work", "Hosting", "€1,960.00", "€1,200.00", "Acme GmbH",
-                     "Download PDF", "Update payment method", "Card number", "Expiry date", "CVC",
+                     "Download PDF", "Card number", "Expiry date", "CVC",
                      "Name on card", "Save as default payment method", "Pay €1,960.00"):
         assert expected in html, expected
     assert "<script" not in html
@@ -202,7 +202,7 @@ def test_a_failed_3ds_lands_on_the_invoice_with_the_decline(hosted: Hosted) -> N
     page = text(hosted.client.get(challenge.headers["Location"]))
     token = page.split('name="csrf_token" type="hidden" value="', 1)[1].split('"', 1)[0]
     failed = hosted.client.post(challenge.headers["Location"], data={"csrf_token": token, "fail": "x"})
-    assert failed.status_code == 303 and failed.headers["Location"] == hosted.path
+    assert failed.status_code == 303 and failed.headers["Location"] == hosted.path + "#pay"
     assert "declined" in _alert(text(hosted.client.get(hosted.path)))
 
 
@@ -668,3 +668,19 @@ def test_a_nul_in_a_link_is_the_plain_404(hosted: Hosted, suffix: str) -> None:
     response = hosted.client.get(hosted.path + suffix)
     assert response.status_code == 404
     assert "Acme" not in text(response)
+
+
+def test_every_card_problem_is_named_at_once_on_its_field(hosted: Hosted) -> None:
+    html = text(hosted.landed(hosted.pay("4242424242424241", expiry="01 / 21", cvc="12", name="")))
+    for field, message in (("card_number", "Your card number is incorrect."), ("expiry", "Your card has expired."),
+                           ("cvc", "The security code must be 3 digits."), ("name", "Enter the name on your card.")):
+        assert f'id="{field}-error">{message}<' in html, (field, message)
+    assert hosted.api.ok("GET", "/v1/payments")["data"] == []
+
+
+def test_card_problems_are_in_the_customers_language(api: Any, client: Any) -> None:
+    customer = api.ok("POST", "/v1/customers", {"email": "k@example.de", "preferred_locales": ["de"]})
+    hosted = Hosted(client, api, make_hosted(api, customer["id"]))
+    html = text(hosted.landed(hosted.pay("4242424242424241", expiry="01 / 21")))
+    assert "Ihre Kartennummer ist nicht korrekt." in html and "Ihre Karte ist abgelaufen." in html
+    assert "Your card" not in html
