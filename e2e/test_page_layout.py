@@ -175,6 +175,9 @@ def test_paid_is_one_receipt_saying_when_with_what_and_how_much(page: Page, api:
     expect(page.get_by_text(re.compile(r"^\s*Paid\s*$"))).to_have_count(1)
     expect(page.get_by_text("Test cards")).to_have_count(0)
     shot(page, "layout-paid")
+    page.set_viewport_size(PHONE)  # on a phone, the receipt is what opens
+    _in_view(page, receipt.get_by_role("heading", name="Paid", exact=True))
+    shot(page, "layout-paid-phone")
 
 
 def test_void_gives_the_merchants_support_contact_and_no_test_cards(
