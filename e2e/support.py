@@ -68,6 +68,8 @@ class Api:
                        **fields: Any) -> dict[str, Any]:
         """A finalized invoice with its hosted link (tests/portal/conftest.py make_hosted, over HTTP)."""
         body = {"customer": customer_id, "collection_method": "send_invoice", "days_until_due": 14, **fields}
+        if body["collection_method"] == "charge_automatically":
+            body.pop("days_until_due")
         inv = self.ok("POST", "/v1/invoices", body)
         for description, unit_amount, quantity in lines or DEFAULT_LINES:
             self.ok("POST", f"/v1/invoices/{inv['id']}/lines",

@@ -78,6 +78,7 @@ def _challenge(page: Page, api: Api, invoice: dict[str, Any]) -> None:
 
 
 def _update_card(page: Page, api: Api, invoice: dict[str, Any]) -> None:
+    api.save_card(invoice["customer"])  # offered where a card is kept
     page.goto(invoice["hosted_invoice_url"])
     page.get_by_role("link", name="Update payment method").click()
     expect(page.get_by_role("button", name="Save", exact=True)).to_be_visible()
@@ -96,9 +97,26 @@ def _receipt(page: Page, api: Api, invoice: dict[str, Any]) -> None:
     expect(page.get_by_role("heading", name="Paid", exact=True)).to_be_visible()
 
 
+def _declined(page: Page, api: Api, invoice: dict[str, Any]) -> None:
+    page.goto(invoice["hosted_invoice_url"])
+    fill_card(page, "4000 0000 0000 0002")
+    pay_button(page).click()
+    expect(page.get_by_role("alert")).to_contain_text("declined")
+
+
+def _rate_limited(page: Page, api: Api, invoice: dict[str, Any]) -> None:
+    page.goto(invoice["hosted_invoice_url"])
+    for _ in range(6):  # five failures fill the invoice's limit; the sixth is refused
+        fill_card(page, "4000 0000 0000 0002")
+        pay_button(page).click()
+    expect(page.get_by_role("heading", level=1, name="Too many attempts")).to_be_visible()
+
+
 STATES: dict[str, Callable[[Page, Api, dict[str, Any]], None]] = {
     "invoice": _invoice,
     "invoice-with-form-errors": _invoice_with_errors,
+    "declined": _declined,
+    "rate-limited": _rate_limited,
     "challenge": _challenge,
     "update-card": _update_card,
     "void": _void,
@@ -130,3 +148,13 @@ def test_axe_with_a_pale_brand_colour(theme: str, page: Page, merchant_api: Call
     invoice = merchant.hosted_invoice(merchant.customer()["id"])
     _invoice(page, merchant, invoice)
     scan(page, f"invoice-pale-brand-{theme}")
+
+
+def test_axe_past_due(page: Page, merchant_api: Callable[[str, str], Api]) -> None:
+    """Past due, on a merchant of its own (its clock moves)."""
+    merchant = merchant_api("Overdue Axe Ltd", "OAXE")
+    invoice = merchant.hosted_invoice(merchant.customer()["id"])
+    merchant.ok("POST", "/v1/test_helpers/advance_clock", {"seconds": 16 * 86_400})
+    _invoice(page, merchant, invoice)
+    expect(page.locator(".overdue")).to_be_visible()
+    scan(page, "past-due")

@@ -10,7 +10,7 @@ import re
 import secrets
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
@@ -28,6 +28,7 @@ from e2e.support import (
     MERCHANT_NAME,
     Api,
     fill_card,
+    hosted_path,
     pay_button,
     pdf_text,
     shot,
@@ -123,6 +124,38 @@ def test_3ds_challenge_failed_declines_and_stays_payable(page: Page, api: Api, i
     shot(page, "3ds-pay-3-failed-declined")
 
 
+def _reload_sends_nothing(page: Page) -> None:
+    """Reload the page the browser landed on: a GET, never the card form again (Post/Redirect/Get)."""
+    posts: list[str] = []
+    page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
+    page.reload()
+    expect(pay_button(page)).to_be_visible()
+    assert posts == [], posts
+
+
+def test_reloading_after_a_decline_sends_nothing(page: Page, api: Api, invoice: dict[str, Any]) -> None:
+    open_invoice(page, invoice)
+    fill_card(page, CARD_DECLINED)
+    pay_button(page).click()
+
+    expect(page.get_by_role("alert")).to_contain_text("declined")
+    assert urlsplit(page.url).path == hosted_path(invoice), page.url  # the invoice's own address
+    _reload_sends_nothing(page)
+    assert len(api.payments(invoice["id"])) == 1
+
+
+def test_reloading_after_a_failed_3ds_sends_nothing(page: Page, api: Api, invoice: dict[str, Any]) -> None:
+    open_invoice(page, invoice)
+    fill_card(page, CARD_3DS)
+    pay_button(page).click()
+    page.get_by_role("button", name="Fail authentication").click()
+
+    expect(page.get_by_role("alert")).to_contain_text("declined")
+    assert urlsplit(page.url).path == hosted_path(invoice), page.url
+    _reload_sends_nothing(page)
+    assert [p["status"] for p in api.payments(invoice["id"])] == ["failed"]
+
+
 def test_pay_with_the_saved_card(page: Page, api: Api, customer: dict[str, Any]) -> None:
     api.save_card(customer["id"])
     invoice = api.hosted_invoice(customer["id"])
@@ -142,7 +175,9 @@ def test_pay_with_the_saved_card(page: Page, api: Api, customer: dict[str, Any])
 
 # --------------------------------------------------------------------------- updating the card
 
-def test_update_payment_method(page: Page, api: Api, customer: dict[str, Any], invoice: dict[str, Any]) -> None:
+def test_update_payment_method(page: Page, api: Api, customer: dict[str, Any]) -> None:
+    api.save_card(customer["id"])  # "Update payment method" is offered where a card is kept
+    invoice = api.hosted_invoice(customer["id"])
     open_invoice(page, invoice)
     page.get_by_role("link", name="Update payment method").click()
 
@@ -160,8 +195,9 @@ def test_update_payment_method(page: Page, api: Api, customer: dict[str, Any], i
     assert api.invoice(invoice["id"])["status"] == "open"  # saving a card charges nothing
 
 
-def test_update_payment_method_with_3ds(page: Page, api: Api, customer: dict[str, Any],
-                                        invoice: dict[str, Any]) -> None:
+def test_update_payment_method_with_3ds(page: Page, api: Api, customer: dict[str, Any]) -> None:
+    api.save_card(customer["id"])
+    invoice = api.hosted_invoice(customer["id"])
     open_invoice(page, invoice)
     page.get_by_role("link", name="Update payment method").click()
     fill_card(page, CARD_3DS, expiry="11 / 39", cvc="321")
@@ -169,7 +205,8 @@ def test_update_payment_method_with_3ds(page: Page, api: Api, customer: dict[str
 
     expect(page.get_by_role("heading", name="Confirm it's you")).to_be_visible()
     expect(page.get_by_text(f"Saving your card for {MERCHANT_NAME}")).to_be_visible()
-    assert api.default_card(customer["id"]) is None  # not saved before the challenge is answered
+    before = api.default_card(customer["id"])  # not changed before the challenge is answered
+    assert before is not None and before["card"]["last4"] == "4242", before
     shot(page, "3ds-update-card-1-challenge")
     page.get_by_role("button", name="Complete authentication").click()
 

@@ -3,7 +3,10 @@
 Failed tries with a card are counted per client address and per invoice over the
 configured windows (``CARD_ATTEMPTS_PER_ADDRESS``, ``CARD_ATTEMPTS_PER_INVOICE``, e.g.
 "5 per hour"); once a limit is full the next try is refused before anything reaches the
-processor. The rows live in the database every process and host shares, so the count
+processor. A try fails when the processor refused the card or its authentication, or when
+the card failed its own checks (number, expiry); a form that misses a field or has a
+malformed security code never reaches the processor and is no failure (the caller says
+which, in ``finish``). The rows live in the database every process and host shares, so the count
 is the same whichever of them answers.
 
 A try is recorded before it runs (``begin``) and then kept as failed or deleted
@@ -18,6 +21,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import sqlalchemy as sa
 from limits import RateLimitItem, parse_many
@@ -29,6 +33,18 @@ from app.payments.models import CardAttempt, CardAttemptStatus
 
 ADDRESS_LENGTH = 64  # the column's; an address is an IP, or what a trusted proxy says it is
 PRUNE_BATCH = 500  # expired rows deleted per try at most
+
+Scope = Literal["address", "invoice"]
+
+
+class CardAttemptsExceeded(RateLimited):
+    """A card-testing limit is full. ``scope`` says which: the client address's ("from this
+    network") or the invoice's ("on this invoice"), so the page can say the truth."""
+
+    def __init__(self, scope: Scope, *, retry_after: int) -> None:
+        super().__init__("Too many failed card attempts; try again later.", code="card_attempts_exceeded",
+                         retry_after=retry_after)
+        self.scope: Scope = scope
 
 
 @dataclass(frozen=True)
@@ -52,19 +68,20 @@ def begin(session: Session, limits: Limits, *, client_address: str, invoice_id: 
     or on this invoice already fill a limit. Flushes; the caller commits at once, so that
     other processes count it.
 
-    Raises RateLimited (``retry_after``: seconds until the oldest counted try leaves the
-    window) and records nothing when a limit is full.
+    Raises CardAttemptsExceeded (``retry_after``: seconds until the oldest counted try leaves
+    the window; ``scope``: the limit that is full) and records nothing when a limit is full.
     """
     now = clock.now()
     client_address = client_address[:ADDRESS_LENGTH]
     _lock(session, f"card-attempts:address:{client_address}", f"card-attempts:invoice:{invoice_id}")
     _forget_expired(session, now - limits.longest_window)
-    for column, value, items in ((CardAttempt.client_address, client_address, limits.per_address),
-                                 (CardAttempt.invoice_id, invoice_id, limits.per_invoice)):
+    scopes: tuple[tuple[Scope, InstrumentedAttribute[str], str, Sequence[RateLimitItem]], ...] = (
+        ("address", CardAttempt.client_address, client_address, limits.per_address),
+        ("invoice", CardAttempt.invoice_id, invoice_id, limits.per_invoice))
+    for scope, column, value, items in scopes:
         wait = _wait(session, column, value, items, now)
         if wait is not None:
-            raise RateLimited("Too many failed card attempts; try again later.", code="card_attempts_exceeded",
-                              retry_after=wait)
+            raise CardAttemptsExceeded(scope, retry_after=wait)
     attempt = CardAttempt(created=now, client_address=client_address, invoice_id=invoice_id,
                           status=CardAttemptStatus.UNDER_WAY)
     session.add(attempt)

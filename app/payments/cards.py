@@ -123,7 +123,8 @@ def validate_card(
     through the last day of its expiry month. ``today`` defaults to the
     current UTC date.
 
-    Raises :class:`CardError` (checked in this order, first failure wins):
+    Raises :class:`CardError` (checked in this order, first failure wins; ``card_problems``
+    lists them all):
 
     - ``incorrect_number`` (``card[number]``): non-digits, not 12–19 digits,
       or a failed Luhn check;
@@ -145,46 +146,58 @@ def validate_card(
     if not isinstance(cvc, str):
         raise InvalidRequest("The card's security code must be a string.", param="card[cvc]")
 
-    digits = normalize_number(number.strip())
-    if (
-        not _DIGITS.fullmatch(digits)
-        or not PAN_MIN_LENGTH <= len(digits) <= PAN_MAX_LENGTH
-        or not luhn_valid(digits)
-    ):
-        raise CardError("Your card number is incorrect.", code="incorrect_number", param="card[number]")
-
-    if not 1 <= exp_month <= 12:
-        raise CardError(
-            "Your card's expiration month is invalid.",
-            code="invalid_expiry_month",
-            param="card[exp_month]",
-        )
-
+    problems = card_problems(number, exp_month, exp_year, cvc, today=today)
+    if problems:
+        raise problems[0]
     year = _four_digit_year(exp_year)
-    if today is None:
-        today = datetime.datetime.now(datetime.UTC).date()
-    if year is None or year > today.year + MAX_YEARS_AHEAD:
-        raise CardError(
-            "Your card's expiration year is invalid.",
-            code="invalid_expiry_year",
-            param="card[exp_year]",
-        )
-    # Valid through the last day of the expiry month: only a month strictly
-    # before the current one is expired.
-    if (year, exp_month) < (today.year, today.month):
-        raise CardError("Your card has expired.", code="expired_card", param="card[exp_year]")
+    assert year is not None  # card_problems refused any other
+    return CardDetails(number=normalize_number(number.strip()), exp_month=exp_month, exp_year=year, cvc=cvc.strip())
 
-    brand = detect_brand(digits)
-    cvc_length = 4 if brand == "amex" else 3
-    cvc = cvc.strip()
-    if len(cvc) != cvc_length or not _DIGITS.fullmatch(cvc):
-        raise CardError(
-            f"Your card's security code is invalid: it must be {cvc_length} digits.",
-            code="invalid_cvc",
-            param="card[cvc]",
-        )
 
-    return CardDetails(number=digits, exp_month=exp_month, exp_year=year, cvc=cvc)
+def card_problems(
+    number: str | None,
+    exp_month: int | None,
+    exp_year: int | None,
+    cvc: str | None,
+    *,
+    today: datetime.date | None = None,
+) -> list[CardError]:
+    """Every problem of the card's fields at once, in the order ``validate_card`` checks
+    them (its first is the one it raises); a field given as None is not checked. A form
+    shows each next to its field. The security code's length follows the number's brand
+    (4 digits for Amex); without a usable number, 3 or 4 digits pass."""
+    problems: list[CardError] = []
+    digits = normalize_number(number.strip()) if number is not None else None
+    number_ok = digits is not None and bool(
+        _DIGITS.fullmatch(digits) and PAN_MIN_LENGTH <= len(digits) <= PAN_MAX_LENGTH and luhn_valid(digits))
+    if digits is not None and not number_ok:
+        problems.append(CardError("Your card number is incorrect.", code="incorrect_number", param="card[number]"))
+
+    if exp_month is not None and exp_year is not None:
+        year = _four_digit_year(exp_year)
+        if today is None:
+            today = datetime.datetime.now(datetime.UTC).date()
+        if not 1 <= exp_month <= 12:
+            problems.append(CardError("Your card's expiration month is invalid.", code="invalid_expiry_month",
+                                      param="card[exp_month]"))
+        elif year is None or year > today.year + MAX_YEARS_AHEAD:
+            problems.append(CardError("Your card's expiration year is invalid.", code="invalid_expiry_year",
+                                      param="card[exp_year]"))
+        # Valid through the last day of the expiry month: only a month strictly
+        # before the current one is expired.
+        elif (year, exp_month) < (today.year, today.month):
+            problems.append(CardError("Your card has expired.", code="expired_card", param="card[exp_year]"))
+
+    if cvc is not None:
+        lengths = ((4,) if detect_brand(digits) == "amex" else (3,)) if number_ok and digits else (3, 4)
+        cvc = cvc.strip()
+        if len(cvc) not in lengths or not _DIGITS.fullmatch(cvc):
+            problems.append(CardError(
+                f"Your card's security code is invalid: it must be {lengths[0]} digits.",
+                code="invalid_cvc",
+                param="card[cvc]",
+            ))
+    return problems
 
 
 def _four_digit_year(exp_year: int) -> int | None:

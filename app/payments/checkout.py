@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app import tokens
@@ -224,4 +225,16 @@ def complete_setup(session: Session, invoice: Invoice, state: str, passed: bool 
 
 def brand_name(pm: PaymentMethod) -> str:
     """The card network's own name, for "Visa ending in 4242" (SPEC §7)."""
-    return BRAND_NAMES.get(pm.brand, "Card")
+    return card_brand_name(pm.brand)
+
+
+def card_brand_name(brand: str | None) -> str:
+    return BRAND_NAMES.get(brand or "", "Card")
+
+
+def paying_payment(session: Session, invoice: Invoice) -> Payment | None:
+    """The completed payment that paid ``invoice`` (the newest), for its receipt; None when
+    it was paid otherwise."""
+    return session.scalars(
+        sa.select(Payment).where(Payment.invoice_id == invoice.id, Payment.status == PaymentStatus.COMPLETED)
+        .order_by(Payment.created.desc(), Payment.id.desc()).limit(1)).first()

@@ -76,4 +76,11 @@ def _headers(response: Response) -> Response:
     return response
 
 
+@bp.app_template_filter("email_breaks")
+def _email_breaks(address: str) -> Any:
+    from app.portal.presenter import email_breaks
+
+    return email_breaks(address)
+
+
 from app.portal import views  # noqa: E402,F401 - registers routes

@@ -3,22 +3,32 @@ so the PDF is the page's own partials with the same numbers (SPEC §7)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from babel import Locale
+from babel.dates import format_timedelta
 from babel.numbers import format_decimal
 from flask import g, request
 from flask_babel import gettext
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.accounts.clocks import invoice_now
 from app.accounts.models import Account
 from app.branding.service import BrandView, brand_view
 from app.customers.models import Customer
 from app.invoices.hosted import is_past_due
-from app.invoices.models import Invoice
+from app.invoices.models import Invoice, InvoiceStatus
 from app.locales import SUPPORTED_LOCALES, first_supported, long_date
 from app.money import display
+from app.payments import checkout
+from app.payments.models import PaymentMethod
+
+DAY = 86_400  # seconds
 
 
 def choose_locale(preferred: list[str]) -> str:
@@ -39,6 +49,30 @@ def date(timestamp: int | None) -> str:
     return long_date(timestamp, current_locale())
 
 
+# Where the city line reads "San Francisco, CA 94103"; elsewhere "10115 Berlin", the
+# state (if any) on a line of its own.
+_CITY_STATE_POSTAL = frozenset({"US", "CA", "AU"})
+
+
+def address_lines(address: Mapping[str, Any] | None, locale: str) -> tuple[str, ...]:
+    """A postal address as lines to print, the country named in ``locale``; no empty lines."""
+    if not address:
+        return ()
+
+    def part(key: str) -> str:
+        return str(address.get(key) or "").strip()
+
+    country = part("country").upper()
+    city, postal_code, state = part("city"), part("postal_code"), part("state")
+    if country in _CITY_STATE_POSTAL:
+        region = " ".join(p for p in (state, postal_code) if p)
+        places = [", ".join(p for p in (city, region) if p)]
+    else:
+        places = [" ".join(p for p in (postal_code, city) if p), state]
+    country_name = Locale.parse(locale).territories.get(country, country) if country else ""
+    return tuple(line for line in (part("line1"), part("line2"), *places, country_name) if line)
+
+
 @dataclass(frozen=True)
 class TaxLine:
     label: str
@@ -53,6 +87,32 @@ class InvoiceView:
     brand: BrandView
     past_due: bool
     tax_lines: tuple[TaxLine, ...]
+    days_overdue: int = 0  # whole days since the due date, at least 1 once past due
+    saved_method: PaymentMethod | None = None  # the customer's default card
+    paid_with: str | None = None  # "Visa ending in 4242": the card of the payment that paid it
+
+    @property
+    def overdue_for(self) -> str:
+        """ "2 days", "1 Tag": how long past its due date, counted in days."""
+        return format_timedelta(timedelta(days=self.days_overdue), granularity="day", threshold=10**9,
+                                locale=current_locale())
+
+    @property
+    def saved_label(self) -> str | None:
+        pm = self.saved_method
+        return None if pm is None else card_label(checkout.brand_name(pm), pm.last4)
+
+    @property
+    def offers_card_update(self) -> bool:
+        """"Update payment method" where it serves the customer: a card kept for later (a saved
+        one, or an invoice the merchant charges automatically), never for a one-off payer."""
+        return (self.invoice.is_payable and not self.customer.deleted
+                and (self.saved_method is not None or self.invoice.collection_method == "charge_automatically"))
+
+    @property
+    def billed_to_address(self) -> tuple[str, ...]:
+        """The customer's address as copied onto the invoice at finalization."""
+        return address_lines(self.invoice.customer_address, current_locale())
 
     @property
     def status(self) -> str:
@@ -68,8 +128,20 @@ def build(session: Session, invoice: Invoice) -> InvoiceView:
     account, customer = invoice.account, invoice.customer
     branding = account.branding
     g.portal_locale = choose_locale(list(customer.preferred_locales or []))
-    return InvoiceView(invoice, account, customer, brand_view(account, branding), is_past_due(session, invoice),
-                       _tax_lines(session, invoice))
+    past_due = is_past_due(session, invoice)
+    days_overdue = max(1, (invoice_now(session, invoice) - (invoice.due_date or 0)) // DAY) if past_due else 0
+    paid = checkout.paying_payment(session, invoice) if invoice.status is InvoiceStatus.PAID else None
+    paid_with = card_label(checkout.card_brand_name(paid.card_brand), paid.card_last4) \
+        if paid is not None and paid.card_last4 else None
+    saved = None if customer.deleted or not invoice.is_payable else checkout.saved_method(session, invoice)
+    return InvoiceView(invoice, account, customer, brand_view(account, branding), past_due,
+                       _tax_lines(session, invoice), days_overdue=days_overdue, saved_method=saved,
+                       paid_with=paid_with)
+
+
+def card_label(brand: str, last4: str) -> str:
+    """ "Visa ending in 4242" (SPEC §7's words), in the customer's language."""
+    return str(gettext("%(brand)s ending in %(last4)s", brand=brand, last4=last4))
 
 
 def _tax_lines(session: Session, invoice: Invoice) -> tuple[TaxLine, ...]:
@@ -98,3 +170,10 @@ def _tax_lines(session: Session, invoice: Invoice) -> tuple[TaxLine, ...]:
 def template_context(view: InvoiceView, **extra: Any) -> dict[str, Any]:
     return {"view": view, "invoice": view.invoice, "brand": view.brand, "money": money, "date": date,
             "locale": current_locale(), **extra}
+
+
+def email_breaks(address: str) -> Markup:
+    """An email address that wraps where a reader expects it: after the "@" and before a dot,
+    never inside a word ("jenny.rosen@<wbr>example<wbr>.com")."""
+    escaped = str(escape(address))
+    return Markup(escaped.replace("@", "@<wbr>").replace(".", "<wbr>."))  # noqa: S704 - escaped above

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
+from datetime import timedelta
 from io import BytesIO
 from typing import Any
 
+from babel.dates import format_timedelta
 from flask import (
     Response,
     abort,
@@ -18,16 +21,18 @@ from flask import (
     render_template,
     request,
     send_file,
+    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.branding.themes import static_file
 from app.documents import service as documents
-from app.errors import CardError, Conflict, DomainError, RateLimited
+from app.errors import CardError, Conflict, DomainError
 from app.extensions import db, invoice_key, limiter
 from app.invoices import hosted
 from app.invoices.models import Invoice, InvoiceStatus
@@ -35,16 +40,28 @@ from app.payments import attempts, checkout
 from app.payments.cards import validate_card
 from app.payments.processor import CardDetails
 from app.portal import bp
-from app.portal.forms import ChallengeForm, PayForm, UpdateCardForm, parse_expiry
-from app.portal.presenter import InvoiceView, build, template_context
+from app.portal.forms import CardFields, ChallengeForm, PayForm, UpdateCardForm, card_message, parse_expiry
+from app.portal.presenter import InvoiceView, build, current_locale, template_context
 from app.transactions import step
 
 PortalView = Callable[..., ResponseReturnValue]
 
 
-def _failed(response: Response) -> bool:
-    """Card-testing limits count only attempts that failed (SPEC §7)."""
-    return response.status_code in (400, 402)
+# A card the card service refuses for its number or expiry failed the card's own checks, as a
+# card tester's guess does; a malformed security code is a form error like a missing field.
+_COUNTED_PARAMS = frozenset({"card[number]", "card[exp_month]", "card[exp_year]"})
+
+
+def _count_failed_try() -> None:
+    """This try counts against the card-testing limits: the processor refused the card or
+    its authentication, or the card failed its own checks (SPEC §7)."""
+    g.card_try_failed = True
+
+
+def _failed(_response: Response) -> bool:
+    """Card-testing limits count only failed card tries; a form that never reached the
+    processor (a missing field) is none, whatever its answer (SPEC §7)."""
+    return bool(g.get("card_try_failed"))
 
 
 def _no_redis() -> bool:
@@ -76,8 +93,8 @@ def _counted_in_database(view: PortalView) -> PortalView:
             with step(db.session):
                 attempt = attempts.begin(db.session, limits, client_address=get_remote_address(),
                                          invoice_id=kwargs["invoice_id"])
-        except RateLimited as refused:
-            return render_template("errors/429.html", message=None), 429, {"Retry-After": str(refused.retry_after)}
+        except attempts.CardAttemptsExceeded as refused:
+            return _rate_limited(kwargs["invoice_id"], kwargs["token"], refused.scope, refused.retry_after)
         g.card_attempt_id = attempt.id  # counted from now on, by every process
         return view(**kwargs)
 
@@ -101,6 +118,27 @@ def _end_unit_of_work(response: Response) -> Response:
     return response
 
 
+def _rate_limited(invoice_id: str, token: str, scope: attempts.Scope, retry_after: int) -> ResponseReturnValue:
+    """The refusal, branded like the invoice: which limit is full, when to try again, and the
+    way back to the invoice (SPEC §7). A bad link still gets the plain 404."""
+    _invoice, view = _load(invoice_id, token)
+    when = format_timedelta(timedelta(seconds=retry_after), granularity="minute", add_direction=True,
+                            locale=current_locale())
+    html = render_template("portal/rate_limited.html", **template_context(view, scope=scope, when=when))
+    return html, 429, {"Retry-After": str(retry_after)}
+
+
+@bp.errorhandler(RateLimitExceeded)
+def _limit_in_redis(error: RateLimitExceeded) -> ResponseReturnValue:
+    """The same refusal when Flask-Limiter counts (VINR_REDIS_URL)."""
+    db.session.rollback()
+    scope: attempts.Scope = "invoice" if error.limit.key_func is invoice_key else "address"
+    current = limiter.current_limit
+    retry_after = max(1, int(current.reset_at - time.time())) if current is not None else 1
+    args = request.view_args or {}
+    return _rate_limited(args["invoice_id"], args["token"], scope, retry_after)
+
+
 def _limited(view: PortalView) -> PortalView:
     view = _counted_in_database(view)
     for limit in _card_limits():
@@ -119,9 +157,8 @@ def _page_url(invoice: Invoice) -> str:
 
 def _pay_form(view: InvoiceView) -> PayForm:
     form = PayForm()
-    pm = checkout.saved_method(db.session, view.invoice)
-    if pm is not None:
-        form.offer_saved(pm.id, _("%(brand)s ending in %(last4)s", brand=checkout.brand_name(pm), last4=pm.last4))
+    if view.saved_method is not None and view.saved_label is not None:
+        form.offer_saved(view.saved_method.id, view.saved_label)
     return form
 
 
@@ -133,14 +170,14 @@ def _card(form: Any) -> CardDetails:
                        name=(form.name.data or "").strip() or None)
 
 
-_FIELD_FOR_PARAM = {"card[number]": "card_number", "card[exp_month]": "expiry", "card[exp_year]": "expiry",
-                    "card[cvc]": "cvc"}
-
-
-def _card_error(form: Any, error: CardError) -> str:
-    field = getattr(form, _FIELD_FOR_PARAM.get(error.param or "", "card_number"))
-    field.errors = [*field.errors, error.message]
-    return error.message
+def _card_error(form: CardFields, error: CardError) -> str:
+    """A card the card service or the processor refused: the message, on its field too."""
+    if error.param is None or error.param in _COUNTED_PARAMS:
+        _count_failed_try()
+    message = card_message(error, form.card_number.data)
+    field = form.field_for(error)
+    field.errors = [*field.errors, message]
+    return message
 
 
 def decline_message(result: checkout.CheckoutResult) -> str:
@@ -169,10 +206,54 @@ def decline_message(result: checkout.CheckoutResult) -> str:
     return str(_("Your card was declined."))
 
 
-def _render_invoice(view: InvoiceView, form: PayForm, *, alert: str | None = None, status: int = 200,
+# Post/Redirect/Get (SPEC §7): every POST of a card form answers with a redirect to a GET page,
+# so reloading it submits nothing. What that page shows of the POST's outcome waits for it in
+# the session: the message (flashed) and, under this key, the field errors with the fields
+# that are no card data (the card number and CVC are never kept, nor sent back).
+_FORM_STATE = "portal_card_form"
+_KEPT_FIELDS = ("name", "method", "save_default")
+
+
+def _back_to_form(form: Any, invoice: Invoice, token: str, alert: str, *, endpoint: str) -> BaseResponse:
+    """Redirect to the page of ``form`` (``portal.invoice_page`` or ``portal.payment_method``),
+    which shows ``alert`` and the form's field errors."""
+    flash(alert, "alert")
+    session[_FORM_STATE] = {
+        "invoice": invoice.id, "endpoint": endpoint,
+        "errors": {field.name: [str(message) for message in field.errors] for field in form if field.errors},
+        "data": {name: getattr(form, name).data for name in _KEPT_FIELDS if hasattr(form, name)},
+    }
+    # On the invoice, straight to the form with its message (a phone shows the invoice first).
+    anchor = "pay" if endpoint == "portal.invoice_page" else None
+    return redirect(url_for(endpoint, invoice_id=invoice.id, token=token, _anchor=anchor), 303)
+
+
+def _restore_form(form: Any, invoice: Invoice, endpoint: str) -> None:
+    """The field errors and kept fields of the POST that redirected here, once."""
+    state = session.get(_FORM_STATE)
+    if not isinstance(state, dict) or state.get("invoice") != invoice.id or state.get("endpoint") != endpoint:
+        return
+    session.pop(_FORM_STATE)
+    for name, value in state.get("data", {}).items():
+        if hasattr(form, name) and (name != "method" or value in {choice.value for choice in form.method.choices}):
+            getattr(form, name).data = value
+    for name, messages in state.get("errors", {}).items():
+        if hasattr(form, name):
+            getattr(form, name).errors = list(messages)
+
+
+def _flashed(category: str) -> str | None:
+    # Messages come from our own flash (in the signed session), not from the URL, so
+    # nobody can link a customer to a fake "Payment received".
+    messages = get_flashed_messages(category_filter=[category])
+    return str(messages[-1]) if messages else None
+
+
+def _render_invoice(view: InvoiceView, form: PayForm, *, status: int = 200,
                     notice: str | None = None) -> tuple[str, int]:
     form.forget_card()
-    html = render_template("portal/invoice.html", **template_context(view, form=form, alert=alert, notice=notice))
+    html = render_template("portal/invoice.html", **template_context(
+        view, form=form, alert=_flashed("alert"), notice=notice or _flashed("notice")))
     return html, status
 
 
@@ -181,14 +262,13 @@ def invoice_page(invoice_id: str, token: str) -> ResponseReturnValue:
     invoice, view = _load(invoice_id, token)
     if invoice.status is InvoiceStatus.VOID:
         return _void_page(view)
-    # Notices come from our own flash (in the signed session), not from the
-    # URL, so nobody can link a customer to a fake "Payment received".
-    notices = get_flashed_messages(category_filter=["notice"])
-    return _render_invoice(view, _pay_form(view), notice=str(notices[-1]) if notices else None)
+    form = _pay_form(view)
+    _restore_form(form, invoice, "portal.invoice_page")
+    return _render_invoice(view, form)
 
 
 def _void_page(view: InvoiceView) -> tuple[str, int]:
-    return render_template("portal/void.html", **template_context(view)), 410
+    return render_template("portal/void.html", **template_context(view, sender=current_app.config["EMAIL_FROM"])), 410
 
 
 @bp.post("/<invoice_id>/<token>/pay")
@@ -199,7 +279,11 @@ def pay(invoice_id: str, token: str) -> ResponseReturnValue:
     if not invoice.is_payable:
         return _not_payable(invoice, view, form)
     if not form.validate_on_submit():
-        return _render_invoice(view, form, alert=_("Check the highlighted fields."), status=400)
+        if form.failed_card_checks:
+            _count_failed_try()
+        alert = (_("That saved card is no longer available: enter a card.") if form.method.errors
+                 else _("Check the highlighted fields."))
+        return _back_to_form(form, invoice, token, alert, endpoint="portal.invoice_page")
 
     def return_url(payment_id: str) -> str:
         return url_for("portal.authenticate", invoice_id=invoice_id, token=token, payment_id=payment_id,
@@ -212,10 +296,10 @@ def pay(invoice_id: str, token: str) -> ResponseReturnValue:
         else:
             result = checkout.pay_with_saved(db.session, invoice, form.method.data, return_url=return_url)
     except CardError as error:
-        return _render_invoice(view, form, alert=_card_error(form, error), status=402)
+        return _back_to_form(form, invoice, token, _card_error(form, error), endpoint="portal.invoice_page")
     except Conflict as error:
         return _refused(invoice, token, error)
-    return _after_payment(invoice, token, view, form, result)
+    return _after_payment(invoice, token, form, result)
 
 
 def _not_payable(invoice: Invoice, view: InvoiceView, form: PayForm) -> ResponseReturnValue:
@@ -248,7 +332,7 @@ def _refused(invoice: Invoice, token: str, error: Conflict) -> ResponseReturnVal
     return redirect(url_for("portal.invoice_page", invoice_id=invoice.id, token=token), 303)
 
 
-def _after_payment(invoice: Invoice, token: str, view: InvoiceView, form: PayForm,
+def _after_payment(invoice: Invoice, token: str, form: PayForm,
                    result: checkout.CheckoutResult) -> ResponseReturnValue:
     if result.outcome is checkout.Outcome.PAID:
         flash(_("Payment received. Thank you!"), "notice")
@@ -259,8 +343,8 @@ def _after_payment(invoice: Invoice, token: str, view: InvoiceView, form: PayFor
         # form-action 'self'), and the button that finishes the payment.
         return redirect(url_for("portal.authenticate", invoice_id=invoice.id, token=token,
                                 payment_id=result.payment_id), 303)
-    return _render_invoice(build(db.session, invoice), form, status=402,
-                           alert=decline_message(result))
+    _count_failed_try()
+    return _back_to_form(form, invoice, token, decline_message(result), endpoint="portal.invoice_page")
 
 
 @bp.get("/<invoice_id>/<token>/authenticate/<payment_id>")
@@ -286,7 +370,7 @@ def authenticate_answer(invoice_id: str, token: str, payment_id: str) -> Respons
         result = checkout.complete_authentication(db.session, invoice, payment_id, passed=bool(form.complete.data))
     except Conflict as error:  # a double click, or the other tab's answer came first
         return _refused(invoice, token, error)
-    return _after_payment(invoice, token, view, _pay_form(view), result)
+    return _after_payment(invoice, token, _pay_form(view), result)
 
 
 @bp.route("/<invoice_id>/<token>/payment-method", methods=["GET", "POST"])
@@ -298,36 +382,36 @@ def payment_method(invoice_id: str, token: str) -> ResponseReturnValue:
     if view.customer.deleted:
         abort(404)  # no customer to keep a card for; the invoice itself stays payable
     form = UpdateCardForm()
-    alert, status = None, 200
     if request.method == "POST":
         if not form.validate_on_submit():
-            alert, status = _("Check the highlighted fields."), 400
-        else:
-            answer = _update_card(invoice, token, form)
-            if not isinstance(answer, tuple):
-                return answer
-            alert, status = answer
+            if form.failed_card_checks:
+                _count_failed_try()
+            return _back_to_form(form, invoice, token, _("Check the highlighted fields."),
+                                 endpoint="portal.payment_method")
+        return _update_card(invoice, token, form)
+    _restore_form(form, invoice, "portal.payment_method")
     form.forget_card()
     return render_template("portal/payment_method.html",
-                           **template_context(view, form=form, alert=alert)), status
+                           **template_context(view, form=form, alert=_flashed("alert")))
 
 
-def _update_card(invoice: Invoice, token: str, form: UpdateCardForm) -> BaseResponse | tuple[str, int]:
-    """Save the card as the default: a redirect (done, or to 3DS), or the alert and status to show."""
+def _update_card(invoice: Invoice, token: str, form: UpdateCardForm) -> BaseResponse:
+    """Save the card as the default, then redirect: to the invoice (done), to 3DS, or back to the form."""
     def return_url(state: str) -> str:
         return url_for("portal.authenticate_setup", invoice_id=invoice.id, token=token, state=state, _external=True)
 
     try:
         result = checkout.update_default_card(db.session, invoice, _card(form), return_url=return_url)
     except CardError as error:
-        return _card_error(form, error), 402
+        return _back_to_form(form, invoice, token, _card_error(form, error), endpoint="portal.payment_method")
     if result.outcome is checkout.Outcome.SAVED:
         flash(_("Your payment method was updated."), "notice")
         return redirect(url_for("portal.invoice_page", invoice_id=invoice.id, token=token), 303)
     if result.outcome is checkout.Outcome.REQUIRES_ACTION:
         return redirect(url_for("portal.authenticate_setup", invoice_id=invoice.id, token=token,
                                 state=result.setup_token), 303)
-    return decline_message(result), 402
+    _count_failed_try()
+    return _back_to_form(form, invoice, token, decline_message(result), endpoint="portal.payment_method")
 
 
 @bp.get("/<invoice_id>/<token>/payment-method/authenticate/<state>")
@@ -350,9 +434,9 @@ def authenticate_setup_answer(invoice_id: str, token: str, state: str) -> Respon
     if result.outcome is checkout.Outcome.SAVED:
         flash(_("Your payment method was updated."), "notice")
         return redirect(url_for("portal.invoice_page", invoice_id=invoice.id, token=token), 303)
-    update = UpdateCardForm(formdata=None)
-    return render_template("portal/payment_method.html", **template_context(
-        view, form=update, alert=decline_message(result))), 402
+    _count_failed_try()
+    return _back_to_form(UpdateCardForm(formdata=None), invoice, token, decline_message(result),
+                         endpoint="portal.payment_method")
 
 
 @bp.get("/<invoice_id>/<token>/pdf")

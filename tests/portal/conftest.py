@@ -43,6 +43,11 @@ class Hosted:
             data["save_default"] = "y"
         return self.client.post(self.path + "/pay", data=data, **kw)
 
+    def landed(self, posted: Any) -> Any:
+        """The GET page a POST of the page redirected to (Post/Redirect/Get, SPEC §7)."""
+        assert posted.status_code == 303, posted.status_code
+        return self.client.get(posted.headers["Location"])
+
     def refreshed(self) -> dict[str, Any]:
         return self.api.ok("GET", f"/v1/invoices/{self.invoice['id']}")  # type: ignore[no-any-return]
 

@@ -69,11 +69,12 @@ def attempts(db_session: Any, hosted: Hosted) -> list[CardAttempt]:
 
 def test_failures_on_every_card_form_count_and_the_sixth_never_reaches_the_processor(
         hosted: Hosted, processor_calls: list[str]) -> None:
-    assert hosted.pay(DECLINED).status_code == 402
-    assert hosted.pay(DECLINED, save=True).status_code == 402
-    assert fail_3ds(hosted).status_code == 402  # a failed 3DS answer
-    assert save_card(hosted, NOT_A_TEST_CARD).status_code == 402  # "Update payment method"
-    assert hosted.pay("4242424242424241").status_code == 402  # a typo the form refuses counts too
+    assert "declined" in hosted.landed(hosted.pay(DECLINED)).get_data(as_text=True)
+    assert "declined" in hosted.landed(hosted.pay(DECLINED, save=True)).get_data(as_text=True)
+    assert "declined" in hosted.landed(fail_3ds(hosted)).get_data(as_text=True)  # a failed 3DS answer
+    # "Update payment method"
+    assert "test card" in hosted.landed(save_card(hosted, NOT_A_TEST_CARD)).get_data(as_text=True)
+    assert "incorrect" in hosted.landed(hosted.pay("4242424242424241")).get_data(as_text=True)  # a typo counts too
     reached = len(processor_calls)
 
     refused = hosted.pay(DECLINED)
@@ -90,8 +91,8 @@ def test_a_failed_3ds_save_counts(hosted: Hosted, processor_calls: list[str]) ->
         started = save_card(hosted, THREEDS)
         assert started.status_code == 303
         page = hosted.client.get(started.headers["Location"]).get_data(as_text=True)
-        assert hosted.client.post(started.headers["Location"],
-                                  data={"csrf_token": _csrf(page), "fail": "x"}).status_code == 402
+        failed = hosted.client.post(started.headers["Location"], data={"csrf_token": _csrf(page), "fail": "x"})
+        assert "declined" in hosted.landed(failed).get_data(as_text=True)
     reached = len(processor_calls)
     assert save_card(hosted, THREEDS).status_code == 429
     assert len(processor_calls) == reached
@@ -100,7 +101,7 @@ def test_a_failed_3ds_save_counts(hosted: Hosted, processor_calls: list[str]) ->
 def test_the_limit_follows_one_address_across_invoices(hosted: Hosted, processor_calls: list[str]) -> None:
     tester = {"environ_base": {"REMOTE_ADDR": "203.0.113.7"}}
     for _ in range(5):
-        assert new_hosted(hosted).pay(DECLINED, **tester).status_code == 402
+        assert new_hosted(hosted).pay(DECLINED, **tester).status_code == 303
     reached = len(processor_calls)
     fresh = new_hosted(hosted)
     assert fresh.pay(DECLINED, **tester).status_code == 429
@@ -111,7 +112,7 @@ def test_the_limit_follows_one_address_across_invoices(hosted: Hosted, processor
 
 def test_the_limit_follows_one_invoice_across_addresses(hosted: Hosted, processor_calls: list[str]) -> None:
     for n in range(5):
-        assert hosted.pay(DECLINED, environ_base={"REMOTE_ADDR": f"203.0.113.{n + 1}"}).status_code == 402
+        assert hosted.pay(DECLINED, environ_base={"REMOTE_ADDR": f"203.0.113.{n + 1}"}).status_code == 303
     reached = len(processor_calls)
     assert hosted.pay(environ_base={"REMOTE_ADDR": "198.51.100.4"}).status_code == 429
     assert len(processor_calls) == reached
@@ -120,7 +121,7 @@ def test_the_limit_follows_one_invoice_across_addresses(hosted: Hosted, processo
 
 def test_an_hour_later_the_address_may_try_again(hosted: Hosted, monkeypatch: pytest.MonkeyPatch) -> None:
     for _ in range(5):
-        assert hosted.pay(DECLINED).status_code == 402
+        assert hosted.pay(DECLINED).status_code == 303
     assert hosted.pay().status_code == 429
     monkeypatch.setattr(clock, "now", lambda real=clock.now: real() + 3600)
     assert hosted.pay().status_code == 303
@@ -128,8 +129,8 @@ def test_an_hour_later_the_address_may_try_again(hosted: Hosted, monkeypatch: py
 
 
 def test_only_failures_are_kept(hosted: Hosted, db_session: Any) -> None:
-    assert hosted.pay(DECLINED).status_code == 402
-    assert fail_3ds(hosted).status_code == 402  # the pay that asked for 3DS is no failure; its answer is
+    assert hosted.pay(DECLINED).status_code == 303
+    assert fail_3ds(hosted).status_code == 303  # the pay that asked for 3DS is no failure; its answer is
     assert save_card(hosted, "5555555555554444").status_code == 303
     assert hosted.pay().status_code == 303
     assert [(a.status, a.client_address, a.invoice_id) for a in attempts(db_session, hosted)] == [
@@ -140,3 +141,64 @@ def test_a_bad_link_counts_nothing(hosted: Hosted, db_session: Any) -> None:
     response = hosted.client.post(hosted.path + "x/pay", data={"csrf_token": hosted.csrf()})
     assert response.status_code == 404
     assert attempts(db_session, hosted) == []
+
+
+def test_form_errors_never_count_and_the_customer_still_pays(hosted: Hosted, db_session: Any,
+                                                              processor_calls: list[str]) -> None:
+    """An empty CVC or a missing name never reaches the processor (SPEC §7): six of them do
+    not lock the customer out, on this invoice or any other."""
+    for _ in range(3):
+        hosted.pay(cvc="")
+        hosted.pay(name="", expiry="")
+    assert processor_calls == [] and attempts(db_session, hosted) == []
+    assert new_hosted(hosted).pay().status_code == 303
+    assert hosted.pay().status_code == 303
+    assert hosted.refreshed()["status"] == "paid"
+
+
+def test_a_malformed_security_code_does_not_count(hosted: Hosted, db_session: Any) -> None:
+    for _ in range(6):
+        hosted.pay(cvc="12")
+    assert attempts(db_session, hosted) == []
+    assert hosted.pay().status_code == 303
+
+
+def test_an_expired_card_counts_as_the_cards_own_check(hosted: Hosted, db_session: Any) -> None:
+    hosted.pay(expiry="01 / 20")
+    assert [a.status for a in attempts(db_session, hosted)] == [CardAttemptStatus.FAILED]
+
+
+def _refusal(response: Any) -> str:
+    assert response.status_code == 429, response.status_code
+    return " ".join(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)).split())
+
+
+def test_the_refusal_is_branded_says_when_and_leads_back_from_this_network(hosted: Hosted) -> None:
+    hosted.api.ok("POST", "/v1/account/branding", {"display_name": "Acme Studio", "theme": "classic"})
+    tester = {"environ_base": {"REMOTE_ADDR": "203.0.113.70"}}
+    for _ in range(5):
+        new_hosted(hosted).pay(DECLINED, **tester)
+    refused = hosted.pay(DECLINED, **tester)
+    page = _refusal(refused)
+    wait = int(refused.headers["Retry-After"])
+    assert 3500 < wait <= 3600
+    assert "Acme Studio" in page and "/_theme/classic/theme.css" in refused.get_data(as_text=True)
+    assert "from this network" in page and "on this invoice" not in page
+    assert "You can try again in 1 hour." in page and "Nothing was charged." in page
+    assert f'href="{hosted.path}"' in refused.get_data(as_text=True) and "Back to the invoice" in page
+
+
+def test_the_refusal_says_on_this_invoice_when_the_invoice_is_held(hosted: Hosted) -> None:
+    for n in range(5):
+        hosted.pay(DECLINED, environ_base={"REMOTE_ADDR": f"203.0.113.{n + 80}"})
+    page = _refusal(hosted.pay(DECLINED, environ_base={"REMOTE_ADDR": "198.51.100.80"}))
+    assert "on this invoice" in page and "from this network" not in page
+
+
+def test_the_refusal_is_in_the_customers_language(api: Any, client: Any) -> None:
+    customer = api.ok("POST", "/v1/customers", {"email": "k@example.de", "preferred_locales": ["de"]})
+    hosted = Hosted(client, api, make_hosted(api, customer["id"]))
+    for _ in range(5):
+        hosted.pay(DECLINED)
+    page = _refusal(hosted.pay(DECLINED))
+    assert "Zu viele Versuche" in page and "Zurück zur Rechnung" in page and "in 1 Stunde" in page

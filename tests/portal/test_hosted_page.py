@@ -33,7 +33,7 @@ def test_page_shows_the_invoice(hosted: Hosted) -> None:
     assert response.status_code == 200
     html = text(response)
     for expected in ("ACME-0001", "Design work", "Hosting", "€1,960.00", "€1,200.00", "Acme GmbH",
-                     "Download PDF", "Update payment method", "Card number", "Expiry date", "CVC",
+                     "Download PDF", "Card number", "Expiry date", "CVC",
                      "Name on card", "Save as default payment method", "Pay €1,960.00"):
         assert expected in html, expected
     assert "<script" not in html
@@ -159,25 +159,67 @@ def test_a_merchant_edit_while_the_payment_starts_still_charges_once(
     assert [p["status"] for p in charged] == ["completed"]
 
 
-def test_a_decline_shows_an_alert_and_the_invoice_stays_payable(hosted: Hosted) -> None:
+def _alert(html: str) -> str:
+    assert 'role="alert"' in html, html[:2000]
+    return html.split('role="alert"', 1)[1].split("</div>", 1)[0]
+
+
+def _session(hosted: Hosted) -> str:
+    with hosted.client.session_transaction() as kept:
+        return repr(dict(kept))
+
+
+def test_a_decline_redirects_to_the_invoice_which_shows_it_and_stays_payable(hosted: Hosted) -> None:
     declined = hosted.pay("4000000000000002")
-    html = text(declined)
-    assert declined.status_code == 402
-    assert 'role="alert"' in html and "declined" in html.split('role="alert"', 1)[1].split("</div>", 1)[0]
+    assert declined.status_code == 303 and declined.headers["Location"].startswith(hosted.path)
+    assert "4000000000000002" not in _session(hosted) and "'123'" not in _session(hosted)  # never kept
+    page = hosted.client.get(declined.headers["Location"])
+    html = text(page)
+    assert page.status_code == 200 and "declined" in _alert(html)
     assert "4000000000000002" not in html and 'value="123"' not in html  # the card is never echoed
+    assert 'value="Jenny Rosen"' in html  # what is no card data is kept for the next try
+    # Reloading is a GET of the invoice: nothing is sent again, and the message was shown once.
+    again = text(hosted.client.get(declined.headers["Location"]))
+    assert 'role="alert"' not in again and 'value="Jenny Rosen"' not in again
+    assert len(hosted.api.ok("GET", "/v1/payments")["data"]) == 1
     assert hosted.refreshed()["status"] == "open"
     assert hosted.pay().status_code == 303
     assert hosted.refreshed()["status"] == "paid"
 
 
 def test_form_errors_name_the_field_and_never_reach_the_processor(hosted: Hosted) -> None:
-    response = hosted.pay("4242424242424241")
-    html = text(response)
-    assert response.status_code == 402 and "Your card number is incorrect." in html
+    html = text(hosted.landed(hosted.pay("4242424242424241")))
+    assert "Your card number is incorrect." in html
     assert 'aria-invalid="true"' in html
     assert hosted.api.ok("GET", "/v1/payments")["data"] == []
-    missing = hosted.pay("", cvc="")
-    assert missing.status_code == 400 and "Enter your card number." in text(missing)
+    html = text(hosted.landed(hosted.pay("", cvc="")))
+    assert "Check the highlighted fields." in _alert(html)
+    assert "Enter your card number." in html and "Enter the security code from your card." in html
+
+
+def test_a_failed_3ds_lands_on_the_invoice_with_the_decline(hosted: Hosted) -> None:
+    challenge = hosted.pay("4000000000003220")
+    page = text(hosted.client.get(challenge.headers["Location"]))
+    token = page.split('name="csrf_token" type="hidden" value="', 1)[1].split('"', 1)[0]
+    failed = hosted.client.post(challenge.headers["Location"], data={"csrf_token": token, "fail": "x"})
+    assert failed.status_code == 303 and failed.headers["Location"] == hosted.path + "#pay"
+    assert "declined" in _alert(text(hosted.client.get(hosted.path)))
+
+
+def test_a_refused_card_update_lands_on_the_update_page(hosted: Hosted) -> None:
+    form = {"csrf_token": hosted.csrf("/payment-method"), "card_number": "4111111111111111", "expiry": "11/39",
+            "cvc": "321", "name": "Jenny"}
+    saved = hosted.client.post(hosted.path + "/payment-method", data=form)
+    html = text(hosted.landed(saved))
+    assert saved.headers["Location"] == hosted.path + "/payment-method"
+    assert "Update payment method" in html and 'role="alert"' in html
+    missing = hosted.client.post(hosted.path + "/payment-method", data={**form, "cvc": ""})
+    assert "Enter the security code from your card." in text(hosted.landed(missing))
+
+
+def test_a_saved_card_that_went_away_is_said_so(hosted: Hosted) -> None:
+    html = text(hosted.landed(hosted.pay(method="pm_gone")))
+    assert "That saved card is no longer available" in _alert(html)
 
 
 def test_3ds_complete_pays(hosted: Hosted) -> None:
@@ -363,7 +405,7 @@ def test_3ds_fail_shows_the_decline(hosted: Hosted) -> None:
     token = page.split('name="csrf_token" type="hidden" value="', 1)[1].split('"', 1)[0]
     failed = hosted.client.post(challenge.headers["Location"], data={"csrf_token": token,
                                                                      "fail": "Fail authentication"})
-    assert failed.status_code == 402 and "declined" in text(failed)
+    assert "declined" in text(hosted.landed(failed))
     assert hosted.refreshed()["status"] == "open"
 
 
@@ -497,7 +539,7 @@ def test_card_testing_is_refused_after_five_failures_before_the_processor(
 
     monkeypatch.setattr(SandboxProcessor, "charge", counting)
     for _ in range(5):
-        assert hosted.pay("4000000000000002").status_code == 402
+        assert hosted.pay("4000000000000002").status_code == 303
     assert len(calls) == 5
     refused = hosted.pay("4242424242424242")
     assert refused.status_code == 429 and "Retry-After" in refused.headers
@@ -505,8 +547,8 @@ def test_card_testing_is_refused_after_five_failures_before_the_processor(
 
 
 def test_a_customer_who_mistyped_twice_can_still_pay(hosted: Hosted) -> None:
-    assert hosted.pay("4242424242424241").status_code == 402
-    assert hosted.pay("4000000000000002").status_code == 402
+    assert "incorrect" in text(hosted.landed(hosted.pay("4242424242424241")))
+    assert "declined" in text(hosted.landed(hosted.pay("4000000000000002")))
     assert hosted.pay().status_code == 303
     assert hosted.refreshed()["status"] == "paid"
 
@@ -554,12 +596,12 @@ def test_gunicorn_style_access_log_atoms_are_redacted(caplog: pytest.LogCaptureF
 
 def test_decline_reasons_are_the_customers_language_and_say_declined(api: Any, client: Any) -> None:
     hosted = Hosted(client, api, make_hosted(api, api.ok("POST", "/v1/customers", {"email": "a@example.com"})["id"]))
-    english = text(hosted.pay("4000000000009995"))
+    english = text(hosted.landed(hosted.pay("4000000000009995")))
     assert "Your card was declined: it has insufficient funds." in english
     assert "Your card was declined: Your card" not in english  # no processor text glued on
     cust = api.ok("POST", "/v1/customers", {"email": "k@example.de", "preferred_locales": ["de"]})
     german = Hosted(client, api, make_hosted(api, cust["id"]))
-    html = text(german.pay("4000000000000002"))
+    html = text(german.landed(german.pay("4000000000000002")))
     assert "Ihre Karte wurde abgelehnt." in html and "declined" not in html.split('role="alert"', 1)[1][:200]
 
 
@@ -567,7 +609,7 @@ def test_a_declined_card_never_becomes_the_default(hosted: Hosted, api: Any, cus
     good = api.ok("POST", f"/v1/customers/{customer['id']}/payment_methods",
                   {"card": {"number": "4242424242424242", "cvc": "123", "exp_month": 12, "exp_year": 2040},
                    "set_default": True})
-    assert hosted.pay("4000000000000002", save=True).status_code == 402
+    assert hosted.pay("4000000000000002", save=True).status_code == 303
     assert api.ok("GET", f"/v1/customers/{customer['id']}")["invoice_settings"]["default_payment_method"] == good["id"]
     assert hosted.pay("5555555555554444", save=True).status_code == 303
     default = api.ok("GET", f"/v1/customers/{customer['id']}")["invoice_settings"]["default_payment_method"]
@@ -626,3 +668,19 @@ def test_a_nul_in_a_link_is_the_plain_404(hosted: Hosted, suffix: str) -> None:
     response = hosted.client.get(hosted.path + suffix)
     assert response.status_code == 404
     assert "Acme" not in text(response)
+
+
+def test_every_card_problem_is_named_at_once_on_its_field(hosted: Hosted) -> None:
+    html = text(hosted.landed(hosted.pay("4242424242424241", expiry="01 / 21", cvc="12", name="")))
+    for field, message in (("card_number", "Your card number is incorrect."), ("expiry", "Your card has expired."),
+                           ("cvc", "The security code must be 3 digits."), ("name", "Enter the name on your card.")):
+        assert f'id="{field}-error">{message}<' in html, (field, message)
+    assert hosted.api.ok("GET", "/v1/payments")["data"] == []
+
+
+def test_card_problems_are_in_the_customers_language(api: Any, client: Any) -> None:
+    customer = api.ok("POST", "/v1/customers", {"email": "k@example.de", "preferred_locales": ["de"]})
+    hosted = Hosted(client, api, make_hosted(api, customer["id"]))
+    html = text(hosted.landed(hosted.pay("4242424242424241", expiry="01 / 21")))
+    assert "Ihre Kartennummer ist nicht korrekt." in html and "Ihre Karte ist abgelaufen." in html
+    assert "Your card" not in html

@@ -93,10 +93,26 @@ def test_with_redis_the_sixth_failure_is_refused_and_the_database_counts_nothing
     # An address of its own each run: Redis keeps the counts of earlier runs for an hour.
     tester = {"environ_base": {"REMOTE_ADDR": f"2001:db8::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}"}}
     for _ in range(5):
-        assert hosted.pay("4000000000000002", **tester).status_code == 402
+        assert "declined" in hosted.landed(hosted.pay("4000000000000002", **tester)).get_data(as_text=True)
     refused = hosted.pay("4000000000000002", **tester)
-    assert refused.status_code == 429 and "Retry-After" in refused.headers
+    assert refused.status_code == 429 and 0 < int(refused.headers["Retry-After"]) <= 3600
+    page = refused.get_data(as_text=True)
+    assert "from this network" in page and f'href="{hosted.path}"' in page
     assert hosted.refreshed()["attempt_count"] == 5
     with redis_app.app_context():
         kept = db.session.scalar(sa.select(sa.func.count()).where(CardAttempt.invoice_id == hosted.invoice["id"]))
     assert kept == 0
+
+
+def test_with_redis_form_errors_never_count(redis_app: Flask) -> None:
+    client = redis_app.test_client()
+    with redis_app.app_context():
+        merchant = make_merchant(client, db.session)
+        db.session.commit()
+    api = merchant.test
+    hosted = Hosted(client, api, make_hosted(api, api.ok("POST", "/v1/customers", {"email": "f@example.com"})["id"]))
+    tester = {"environ_base": {"REMOTE_ADDR": f"2001:db8::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}"}}
+    for _ in range(6):
+        hosted.pay(cvc="", **tester)
+    assert hosted.pay(**tester).status_code == 303
+    assert hosted.refreshed()["status"] == "paid"
