@@ -29,6 +29,10 @@ ERRORS = {
 ERRORS_OF = {
     "create_payment_method": {"402": "The card was refused (card_error: incorrect_number, expired_card, "
                                      "invalid_cvc, test_mode_live_card)"},
+    "get_einvoice": {"409": "A draft (invoice_unexpected_status); the business profile the invoice was finalized "
+                            "with lacks what the format needs (business_profile_incomplete), or the customer does "
+                            "(customer_details_incomplete); XRechnung without a buyer reference "
+                            "(buyer_reference_required); a line paying two VAT rates (einvoice_unsupported)"},
     "pay_invoice": {"503": "Live mode has no card processor configured (processor_not_configured): "
                            "nothing was charged or counted"},
 }
@@ -72,6 +76,8 @@ def build_document() -> dict[str, Any]:
         responses: dict[str, Any] = {"200": {"description": "OK"}}
         if ep.response is not None:
             responses["200"]["content"] = {"application/json": {"schema": refs[(ep.response, "serialization")]}}
+        elif ep.produces != "application/json":
+            responses["200"]["content"] = {ep.produces: {"schema": {"type": "string"}}}
         if ep.authenticated:
             for code, text in sorted({**ERRORS, **ERRORS_OF.get(ep.name, {})}.items()):
                 responses[code] = {"description": text, "content": {
