@@ -45,7 +45,8 @@ VAT_ID_TYPES = frozenset({"eu_vat", "gb_vat", "ch_vat", "no_vat"})
 
 
 class Unrepresentable(ValueError):
-    """The invoice has something EN 16931 cannot say (a line paying two VAT rates)."""
+    """The invoice has something EN 16931 cannot say (a line paying two VAT rates, a currency
+    with three decimals)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,10 +192,14 @@ def build(invoice: Invoice, rates: Mapping[str, int], coupon_names: Mapping[str,
     name to their percentage (ten-thousandths of a percent; a rate's percentage never changes);
     ``coupon_names`` the coupon ids of its discounts to their names, where they have one.
 
-    Raises Unrepresentable for a line that pays more than one tax rate."""
+    Raises Unrepresentable for a line that pays more than one tax rate, or a currency whose
+    minor unit has more than two decimals."""
     assert invoice.finalized_at is not None and invoice.number is not None
     legal = invoice.account_legal or {}
     ex = exponent(invoice.currency)
+    if ex > 2:  # BR-DEC-*: every amount has at most two decimals
+        raise Unrepresentable(f"EN 16931 writes amounts with at most two decimals, and {invoice.currency.upper()} "
+                              f"has {ex}: invoices in it have no e-invoice.")
     small_business = bool(legal.get("small_business"))
 
     lines: list[Line] = []

@@ -45,6 +45,8 @@ _CII_GUIDELINE = ("{urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100
                   "{urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100}"
                   "GuidelineSpecifiedDocumentContextParameter/"
                   "{urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100}ID")
+_XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
+_NIL = b"xsi:nil="
 _UBL_CUSTOMIZATION = "{urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2}CustomizationID"
 
 
@@ -129,12 +131,18 @@ def render(doc: EInvoice, fmt: Format) -> bytes:
         xml = generate_ubl_xml(data, level="en16931", check_xsd=False, check_schematron=False)
     else:
         xml = generate_cii_xml(data, level="en16931", check_xsd=False, check_schematron=False)
-    if not fmt.xrechnung:
+    if not fmt.xrechnung and _NIL not in xml:
         return bytes(xml)
-    # factur-x writes EN 16931's own specification identifier (BT-24); XRechnung is a CIUS of it
-    # with an identifier of its own.
     root = etree.fromstring(xml)
-    node = root.find(_UBL_CUSTOMIZATION if fmt.ubl else _CII_GUIDELINE)
-    assert node is not None
-    node.text = XRECHNUNG_ID
+    # factur-x 7.8 marks CII's ApplicableHeaderTradeDelivery xsi:nil when it has no children (an
+    # invoice period instead of a delivery date); the element is mandatory and may be empty, but
+    # not nil (the XSD refuses it).
+    for element in root.iter():
+        element.attrib.pop(_XSI_NIL, None)
+    if fmt.xrechnung:
+        # factur-x writes EN 16931's own specification identifier (BT-24); XRechnung is a CIUS
+        # of it with an identifier of its own.
+        node = root.find(_UBL_CUSTOMIZATION if fmt.ubl else _CII_GUIDELINE)
+        assert node is not None
+        node.text = XRECHNUNG_ID
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
