@@ -26,7 +26,6 @@ from app.idempotency import service as idempotency
 from app.validation import BIDI_CONTROLS_UTF8, parse, refuse_bad_text
 
 
-
 @dataclass(frozen=True)
 class Download:
     """What a view returns for a document rather than a JSON object (a GET only): its bytes,

@@ -52,8 +52,9 @@ def document(session: Session, invoice: Invoice) -> EInvoice:
 
     Raises Conflict ``einvoice_unsupported`` for what EN 16931 cannot express."""
     rate_ids = {entry["tax_rate"] for line in invoice.lines for entry in line.tax_amounts}
-    rates: dict[str, int] = {rid: pct for rid, pct in session.execute(sa.select(TaxRate.id, TaxRate.percentage_e4).where(
-        TaxRate.account_id == invoice.account_id, TaxRate.id.in_(rate_ids)))} if rate_ids else {}
+    rates: dict[str, int] = {rid: pct for rid, pct in session.execute(
+        sa.select(TaxRate.id, TaxRate.percentage_e4).where(TaxRate.account_id == invoice.account_id,
+                                                           TaxRate.id.in_(rate_ids)))} if rate_ids else {}
     coupon_ids = {entry["coupon"] for entry in invoice.discount_amounts}
     names = {cid: name for cid, name in session.execute(sa.select(Coupon.id, Coupon.name).where(
         Coupon.account_id == invoice.account_id, Coupon.livemode == invoice.livemode,
