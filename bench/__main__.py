@@ -1,8 +1,8 @@
 import sys
 
-from bench import collection, deliveries, run
+from bench import collection, deliveries, einvoice, run
 
-COMMANDS = {"deliveries": deliveries.main, "collection": collection.main}
+COMMANDS = {"deliveries": deliveries.main, "collection": collection.main, "einvoice": einvoice.main}
 
 command = COMMANDS.get(sys.argv[1]) if sys.argv[1:] else None
 raise SystemExit(command(sys.argv[2:]) if command is not None else run.main())

@@ -19,7 +19,6 @@ from enum import StrEnum
 from typing import Any
 
 from facturx import generate_cii_xml, generate_ubl_xml
-from lxml import etree
 
 from app.einvoicing.document import EInvoice, Party
 
@@ -41,13 +40,10 @@ class Format(StrEnum):
 
 XRECHNUNG_ID = "urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0"
 PEPPOL_BILLING = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
-_CII_GUIDELINE = ("{urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100}ExchangedDocumentContext/"
-                  "{urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100}"
-                  "GuidelineSpecifiedDocumentContextParameter/"
-                  "{urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100}ID")
-_XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
-_NIL = b"xsi:nil="
-_UBL_CUSTOMIZATION = "{urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2}CustomizationID"
+_NIL_DELIVERY = b'<ram:ApplicableHeaderTradeDelivery xsi:nil="true"/>'
+_UBL_EN16931 = b"<cbc:CustomizationID>urn:cen.eu:en16931:2017</cbc:CustomizationID>"
+_CII_EN16931 = (b"<ram:GuidelineSpecifiedDocumentContextParameter>\n      "
+                b"<ram:ID>urn:cen.eu:en16931:2017</ram:ID>")
 
 
 def _text(value: Decimal) -> str:
@@ -131,18 +127,17 @@ def render(doc: EInvoice, fmt: Format) -> bytes:
         xml = generate_ubl_xml(data, level="en16931", check_xsd=False, check_schematron=False)
     else:
         xml = generate_cii_xml(data, level="en16931", check_xsd=False, check_schematron=False)
-    if not fmt.xrechnung and _NIL not in xml:
-        return bytes(xml)
-    root = etree.fromstring(xml)
+    # Two corrections as exact markup (merchant text is escaped, so no text can hold a "<"): cheaper
+    # than parsing the document again, and each asserted to happen once.
     # factur-x 7.8 marks CII's ApplicableHeaderTradeDelivery xsi:nil when it has no children (an
     # invoice period instead of a delivery date); the element is mandatory and may be empty, but
     # not nil (the XSD refuses it).
-    for element in root.iter():
-        element.attrib.pop(_XSI_NIL, None)
+    if _NIL_DELIVERY in xml:
+        xml = xml.replace(_NIL_DELIVERY, b"<ram:ApplicableHeaderTradeDelivery/>", 1)
     if fmt.xrechnung:
         # factur-x writes EN 16931's own specification identifier (BT-24); XRechnung is a CIUS
         # of it with an identifier of its own.
-        node = root.find(_UBL_CUSTOMIZATION if fmt.ubl else _CII_GUIDELINE)
-        assert node is not None
-        node.text = XRECHNUNG_ID
-    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+        marker = _UBL_EN16931 if fmt.ubl else _CII_EN16931
+        assert xml.count(marker) == 1
+        xml = xml.replace(marker, marker.replace(b"urn:cen.eu:en16931:2017", XRECHNUNG_ID.encode()))
+    return bytes(xml)
