@@ -32,7 +32,8 @@ ERRORS_OF = {
     "get_einvoice": {"409": "A draft (invoice_unexpected_status); the business profile the invoice was finalized "
                             "with lacks what the format needs (business_profile_incomplete), or the customer does "
                             "(customer_details_incomplete); XRechnung without a buyer reference "
-                            "(buyer_reference_required); a line paying two VAT rates (einvoice_unsupported)"},
+                            "(buyer_reference_required); what EN 16931 cannot say: no lines, a currency with three "
+                            "decimals, a line paying two VAT rates (einvoice_unsupported)"},
     "pay_invoice": {"503": "Live mode has no card processor configured (processor_not_configured): "
                            "nothing was charged or counted"},
 }

@@ -192,11 +192,13 @@ def build(invoice: Invoice, rates: Mapping[str, int], coupon_names: Mapping[str,
     name to their percentage (ten-thousandths of a percent; a rate's percentage never changes);
     ``coupon_names`` the coupon ids of its discounts to their names, where they have one.
 
-    Raises Unrepresentable for a line that pays more than one tax rate, or a currency whose
-    minor unit has more than two decimals."""
+    Raises Unrepresentable for an invoice without lines, a line that pays more than one tax
+    rate, or a currency whose minor unit has more than two decimals."""
     assert invoice.finalized_at is not None and invoice.number is not None
     legal = invoice.account_legal or {}
     ex = exponent(invoice.currency)
+    if not invoice.lines:  # BR-16: at least one line
+        raise Unrepresentable("An invoice without lines has no e-invoice: EN 16931 needs at least one line.")
     if ex > 2:  # BR-DEC-*: every amount has at most two decimals
         raise Unrepresentable(f"EN 16931 writes amounts with at most two decimals, and {invoice.currency.upper()} "
                               f"has {ex}: invoices in it have no e-invoice.")

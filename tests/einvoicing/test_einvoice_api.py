@@ -288,6 +288,11 @@ def test_a_currency_with_three_decimals_has_no_einvoice(seller: Api, buyer: dict
     assert error["code"] == "einvoice_unsupported" and "KWD" in error["message"]
 
 
+def test_an_invoice_without_lines_has_no_einvoice(seller: Api, buyer: dict[str, Any]) -> None:
+    inv = issue(seller, buyer, [])
+    assert error_of(get_xml(seller, inv["id"], "facturx"))["code"] == "einvoice_unsupported"
+
+
 def test_unknown_format_and_foreign_invoices(seller: Api, buyer: dict[str, Any], client: Any,
                                              db_session: Any) -> None:
     inv = one_rate(seller, buyer)
