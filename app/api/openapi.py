@@ -78,7 +78,8 @@ def build_document() -> dict[str, Any]:
         if ep.response is not None:
             responses["200"]["content"] = {"application/json": {"schema": refs[(ep.response, "serialization")]}}
         elif ep.produces != "application/json":
-            responses["200"]["content"] = {ep.produces: {"schema": {"type": "string"}}}
+            # bytes: a document carries its own encoding (the XML declaration)
+            responses["200"]["content"] = {ep.produces: {"schema": {"type": "string", "format": "binary"}}}
         if ep.authenticated:
             for code, text in sorted({**ERRORS, **ERRORS_OF.get(ep.name, {})}.items()):
                 responses[code] = {"description": text, "content": {
