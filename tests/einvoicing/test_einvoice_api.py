@@ -207,6 +207,19 @@ def test_a_small_business_invoice_is_exempt_and_says_why(seller: Api, buyer: dic
     rules.skip_if_absent()
 
 
+def test_a_paid_invoice_says_what_was_paid_and_that_nothing_is_due(seller: Api, buyer: dict[str, Any],
+                                                                    rules: Rules) -> None:
+    seller.ok("POST", f"/v1/customers/{buyer['id']}/payment_methods", {
+        "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2040, "cvc": "123"}, "set_default": True})
+    inv = one_rate(seller, buyer)
+    paid = seller.ok("POST", f"/v1/invoices/{inv['id']}/pay")
+    assert paid["status"] == "paid" and paid["amount_paid"] == paid["total"] > 0
+    documents = assert_valid_everywhere(seller, rules, paid)
+    assert amounts(documents["ubl"])["BT-115"] == 0
+    assert amounts(documents["facturx"])["BT-113"] == Decimal(paid["total"]) / 100
+    rules.skip_if_absent()
+
+
 def test_the_supply_date_is_the_finalization_date_without_a_period(seller: Api, buyer: dict[str, Any]) -> None:
     inv = one_rate(seller, buyer)
     ubl = etree.fromstring(get_xml(seller, inv["id"], "ubl").data)
