@@ -34,7 +34,6 @@ from app.money import exponent
 
 # UNTDID 5305 VAT categories (EN 16931 BT-118 / BT-151).
 STANDARD = "S"
-ZERO = "Z"
 EXEMPT = "E"
 
 SMALL_BUSINESS_NOTE = ("Gemäß § 19 UStG wird keine Umsatzsteuer berechnet. "
@@ -219,7 +218,7 @@ def build(invoice: Invoice, rates: Mapping[str, int], coupon_names: Mapping[str,
         if charged:
             entry = charged[0]
             percentage_e4 = rates[entry["tax_rate"]]
-            group = VatGroup(STANDARD if percentage_e4 else ZERO, _percent(percentage_e4))
+            group = VatGroup(STANDARD, _percent(percentage_e4))  # a tax rate is above 0 %
             tax = int(entry["amount"])
             if entry["inclusive"]:
                 inclusive = inclusive_any = True
