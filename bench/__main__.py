@@ -1,8 +1,9 @@
 import sys
 
-from bench import collection, deliveries, neighbours, run
+from bench import collection, deliveries, einvoice, neighbours, run
 
-COMMANDS = {"deliveries": deliveries.main, "collection": collection.main, "neighbours": neighbours.main}
+COMMANDS = {"deliveries": deliveries.main, "collection": collection.main, "neighbours": neighbours.main,
+            "einvoice": einvoice.main}
 
 command = COMMANDS.get(sys.argv[1]) if sys.argv[1:] else None
 raise SystemExit(command(sys.argv[2:]) if command is not None else run.main())

@@ -68,6 +68,7 @@ from app.api import (  # noqa: E402,F401 - registers routes
     business_profile,
     catalog,
     customers,
+    einvoices,
     events,
     invoices,
     openapi,

@@ -29,6 +29,11 @@ ERRORS = {
 ERRORS_OF = {
     "create_payment_method": {"402": "The card was refused (card_error: incorrect_number, expired_card, "
                                      "invalid_cvc, test_mode_live_card)"},
+    "get_einvoice": {"409": "A draft (invoice_unexpected_status); the business profile the invoice was finalized "
+                            "with lacks what the format needs (business_profile_incomplete), or the customer does "
+                            "(customer_details_incomplete); XRechnung without a buyer reference "
+                            "(buyer_reference_required); what EN 16931 cannot say: no lines, a currency with three "
+                            "decimals, a line paying two VAT rates (einvoice_unsupported)"},
     "pay_invoice": {"503": "Live mode has no card processor configured (processor_not_configured): "
                            "nothing was charged or counted"},
 }
@@ -72,6 +77,9 @@ def build_document() -> dict[str, Any]:
         responses: dict[str, Any] = {"200": {"description": "OK"}}
         if ep.response is not None:
             responses["200"]["content"] = {"application/json": {"schema": refs[(ep.response, "serialization")]}}
+        elif ep.produces != "application/json":
+            # bytes: a document carries its own encoding (the XML declaration)
+            responses["200"]["content"] = {ep.produces: {"schema": {"type": "string", "format": "binary"}}}
         if ep.authenticated:
             for code, text in sorted({**ERRORS, **ERRORS_OF.get(ep.name, {})}.items()):
                 responses[code] = {"description": text, "content": {

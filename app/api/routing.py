@@ -9,13 +9,14 @@ service and return a JSON-ready dict.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, current_app, g, request, send_file
 from pydantic import BaseModel
 
 from app.accounts.service import Caller
@@ -24,7 +25,18 @@ from app.extensions import db
 from app.idempotency import service as idempotency
 from app.validation import BIDI_CONTROLS_UTF8, parse, refuse_bad_text
 
-View = Callable[..., dict[str, Any]]
+
+@dataclass(frozen=True)
+class Download:
+    """What a view returns for a document rather than a JSON object (a GET only): its bytes,
+    media type and the file name the answer's Content-Disposition gives it."""
+
+    content: bytes
+    media_type: str
+    filename: str
+
+
+View = Callable[..., Any]  # a JSON-ready dict, or a Download where the endpoint ``produces`` one
 
 
 @dataclass(frozen=True)
@@ -38,6 +50,7 @@ class Endpoint:
     response: type[BaseModel] | None
     path_params: tuple[str, ...]
     authenticated: bool
+    produces: str = "application/json"
 
 
 ENDPOINTS: list[Endpoint] = []
@@ -96,8 +109,10 @@ def endpoint(
     query: type[BaseModel] | None = None,
     response: type[BaseModel] | None = None,
     authenticated: bool = True,
+    produces: str = "application/json",
 ) -> Callable[[View], View]:
-    """Register ``view`` for ``method rule`` under the blueprint (see module docstring)."""
+    """Register ``view`` for ``method rule`` under the blueprint (see module docstring). A GET
+    that ``produces`` another media type returns a ``Download``, sent as an attachment."""
 
     def decorator(view: View) -> View:
         def handler(**path: str) -> Response:
@@ -108,6 +123,11 @@ def endpoint(
                 # Parsing runs inside: a refused body is an answer the key replays too.
                 return 200, current_app.json.dumps(view(caller=g.caller, **_arguments(path))).encode()
 
+            if produces != "application/json":
+                download: Download = view(caller=g.caller, **_arguments(path))
+                db.session.commit()
+                return send_file(io.BytesIO(download.content), mimetype=download.media_type, as_attachment=True,
+                                 download_name=download.filename)
             if method == "POST" and request.headers.get("Idempotency-Key") is not None:
                 return _once(g.caller, request.headers["Idempotency-Key"], run)
             status, data = run()
@@ -145,7 +165,7 @@ def endpoint(
         ENDPOINTS.append(Endpoint(
             method=method, rule=rule, name=view.__name__, summary=summary, body=body, query=query,
             response=response, path_params=tuple(re.findall(r"<(?:\w+:)?(\w+)>", rule)),
-            authenticated=authenticated,
+            authenticated=authenticated, produces=produces,
         ))
         return view
 

@@ -6,7 +6,9 @@ Two generators, pinned: ``openapi-python-client`` (the ``test`` extra of sdk/pyt
 by ``scripts/setup`` with ``npm ci``). Each must run without a warning; then
 
 * Python: every component schema is a model class, and each operation's module parses
-  its 200 answer into the model of its response schema and takes its body's model;
+  its 200 answer into the model of its response schema and takes its body's model (an
+  operation that answers a document, such as the e-invoice XML, answers a ``File``: the
+  generator is told to read ``application/xml`` as bytes, its ``content_type_overrides``);
 * TypeScript: a file that states, for every operation, "the 200 JSON is exactly
   ``components["schemas"][<its schema>]``" (and the same for the body), and names every
   component schema, type-checks under ``tsc --strict``.
@@ -67,6 +69,14 @@ def response_schema(op: dict[str, Any]) -> str | None:
     return ref_name(op["responses"]["200"].get("content", {}).get("application/json", {}).get("schema"))
 
 
+def document_type(op: dict[str, Any]) -> str | None:
+    """The media type of an operation whose 200 answer is a document (a string), not JSON."""
+    content = op["responses"]["200"].get("content", {})
+    found = [media for media, answer in content.items()
+             if media != "application/json" and (answer.get("schema") or {}).get("type") == "string"]
+    return found[0] if found else None
+
+
 def body_schema(op: dict[str, Any]) -> str | None:
     return ref_name(op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema"))
 
@@ -84,7 +94,8 @@ ERRORS_OF = {("POST", "/v1/customers/{customer_id}/payment_methods"): {"402"},
 
 
 def test_every_operation_declares_its_response_model(document: dict[str, Any]) -> None:
-    missing = [f"{method} {path}" for method, path, op in operations(document) if response_schema(op) is None]
+    missing = [f"{method} {path}" for method, path, op in operations(document)
+               if response_schema(op) is None and document_type(op) is None]
     assert not missing, f"operations whose 200 answer has no schema: {missing}"
 
 
@@ -112,8 +123,10 @@ def generated_output(command: list[str], cwd: Path) -> str:
 
 def test_openapi_python_client_generates_every_model_and_response(document: dict[str, Any], document_path: Path,
                                                                   tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"content_type_overrides": {"application/xml": "application/octet-stream"}}))
     out = generated_output([str(BIN / "openapi-python-client"), "generate", "--path", str(document_path),
-                            "--meta", "none", "--output-path", "vinr_client"], tmp_path)
+                            "--meta", "none", "--output-path", "vinr_client", "--config", str(config)], tmp_path)
     # Anything but the one progress line is a warning: a dropped schema, an omitted response, …
     assert [line for line in out.splitlines() if line.strip()] == ["Generating vinr_client"], out
     package = tmp_path / "vinr_client"
@@ -126,9 +139,13 @@ def test_openapi_python_client_generates_every_model_and_response(document: dict
     for method, path, op in operations(document):
         module = package / "api" / "default" / f"{PythonIdentifier(op['operationId'], prefix='')}.py"
         source = module.read_text() if module.exists() else ""
-        response = ClassName(schemas[response_schema(op)].get("title"), prefix="")  # type: ignore[index]
-        if not re.search(rf"response_200 = {response}\.from_dict\(", source):
-            wrong.append(f"{method} {path}: no {response} for its 200 answer")
+        if document_type(op) is not None:
+            if not re.search(r"response_200 = File\(", source):
+                wrong.append(f"{method} {path}: its 200 document is not a File")
+        else:
+            response = ClassName(schemas[response_schema(op)].get("title"), prefix="")  # type: ignore[index]
+            if not re.search(rf"response_200 = {response}\.from_dict\(", source):
+                wrong.append(f"{method} {path}: no {response} for its 200 answer")
         body = body_schema(op)
         if body is not None and not re.search(rf"body: {ClassName(schemas[body].get('title'), prefix='')}\b",
                                               source):
@@ -154,9 +171,14 @@ def test_openapi_typescript_types_every_operation(document: dict[str, Any], docu
         checks.append(f"export type Schema{index} = components[\"schemas\"][{json.dumps(name)}];")
     for _method, _path, op in operations(document):
         name = op["operationId"]
-        answer = json.dumps(response_schema(op))
-        checks.append(f'export const {name}_200: Same<Json<operations["{name}"]["responses"][200]>, '
-                      f'components["schemas"][{answer}]> = true;')
+        media = document_type(op)
+        if media is not None:  # a document: the 200 answer of that media type is a string
+            checks.append(f'export const {name}_200: Same<operations["{name}"]["responses"][200]["content"]'
+                          f'[{json.dumps(media)}], string> = true;')
+        else:
+            answer = json.dumps(response_schema(op))
+            checks.append(f'export const {name}_200: Same<Json<operations["{name}"]["responses"][200]>, '
+                          f'components["schemas"][{answer}]> = true;')
         for code in error_statuses(op):
             checks.append(f'export const {name}_{code}: Same<Json<operations["{name}"]["responses"][{code}]>, '
                           'components["schemas"]["Error"]> = true;')

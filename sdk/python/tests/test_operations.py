@@ -50,6 +50,7 @@ OPERATIONS: dict[tuple[str, str], str] = {
     ("POST", "/v1/invoices/{invoice_id}/lines"): "invoices.add_line_item",
     ("POST", "/v1/invoices/{invoice_id}/lines/{line_id}"): "invoices.update_line_item",
     ("DELETE", "/v1/invoices/{invoice_id}/lines/{line_id}"): "invoices.remove_line_item",
+    ("GET", "/v1/invoices/{invoice_id}/einvoice"): "invoices.einvoice",
     ("POST", "/v1/invoices/{invoice_id}/finalize"): "invoices.finalize",
     ("POST", "/v1/invoices/{invoice_id}/send"): "invoices.send",
     ("POST", "/v1/invoices/{invoice_id}/pay"): "invoices.pay",

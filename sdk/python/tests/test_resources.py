@@ -229,6 +229,24 @@ def test_business_profile_and_what_an_invoice_freezes(new_merchant: Callable[[],
     assert invoice.customer_tax_ids[0].value == "ATU13585627" and invoice.service_period.end == 86400
 
 
+def test_the_einvoice_of_a_finalized_invoice(new_merchant: Callable[[], Vinr]) -> None:
+    vinr = new_merchant()
+    vinr.account.business_profile.update(
+        legal_name="SDK Tests GmbH", vat_id="DE123456788", email="billing@sdk.example",
+        address={"line1": "Hauptstr. 1", "city": "Berlin", "postal_code": "10115", "country": "DE"})
+    customer = vinr.customers.create(
+        email="ap@buyer.example", name="Buyer AG",
+        address={"line1": "Ring 2", "city": "Wien", "postal_code": "1010", "country": "AT"})
+    invoice = vinr.invoices.add_line_item(vinr.invoices.create(customer=customer.id).id, unit_amount=9000)
+    with pytest.raises(InvalidRequestError) as refused:
+        vinr.invoices.einvoice(invoice.id)
+    assert (refused.value.http_status, refused.value.code) == (409, "invoice_unexpected_status")
+    invoice = vinr.invoices.finalize(invoice.id, auto_advance=False)
+    xml = vinr.invoices.einvoice(invoice.id)
+    assert xml.startswith(b"<?xml") and b"CrossIndustryInvoice" in xml and invoice.number.encode() in xml
+    assert b"urn:oasis:names:specification:ubl:schema:xsd:Invoice-2" in vinr.invoices.einvoice(invoice.id, format="ubl")
+
+
 def test_account_settings(vinr: Vinr) -> None:
     settings = vinr.account.settings.retrieve()
     assert (settings.object, settings.dunning_retry_days) == ("account_settings", [3, 5, 7])

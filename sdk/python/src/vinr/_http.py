@@ -127,6 +127,13 @@ def decode(response: httpx.Response) -> Any:
     raise to_error(response)
 
 
+def content(response: httpx.Response) -> bytes:
+    """The body of a 2xx answer that is a document, not JSON; raises like ``decode`` otherwise."""
+    if response.is_success:
+        return response.content
+    raise to_error(response)
+
+
 def to_error(response: httpx.Response) -> VinrError:
     status = response.status_code
     try:

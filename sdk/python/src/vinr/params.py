@@ -14,6 +14,7 @@ from typing import Literal, Required, TypedDict
 
 Metadata = Mapping[str, str]
 Expand = Sequence[Literal["customer"]]
+EInvoiceFormat = Literal["facturx", "xrechnung_cii", "xrechnung_ubl", "ubl"]
 
 
 class ListParams(TypedDict, total=False):

@@ -89,8 +89,9 @@ class Vinr:
         self.close()
 
     def _request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-                       idempotency_key: str | None = None) -> Any:
-        """Send one API call, retrying it as :mod:`vinr._retry` allows; the decoded JSON answer.
+                       idempotency_key: str | None = None, document: bool = False) -> Any:
+        """Send one API call, retrying it as :mod:`vinr._retry` allows; the decoded JSON answer
+        (``document``: the answer's bytes, for the endpoints that answer a file).
 
         Raises the :mod:`vinr.errors` class of the API's error type, or
         ``APIConnectionError`` when no answer came after the last try.
@@ -121,7 +122,7 @@ class Vinr:
                 if policy.retries_response(method, status, code):
                     delay = policy.delay(retries, _retry.parse_retry_after(response.headers.get("Retry-After")))
                 if delay is None:
-                    return _http.decode(response)
+                    return _http.content(response) if document else _http.decode(response)
             retries += 1
             _retry.sleep(delay)
 

@@ -44,6 +44,7 @@ from vinr.params import (
     CustomerListParams,
     CustomerUpdateParams,
     DeliveryListParams,
+    EInvoiceFormat,
     EventListParams,
     Expand,
     FinalizeParams,
@@ -218,6 +219,12 @@ class Invoices(Resource):
 
     def remove_line_item(self, invoice_id: str, line_id: str) -> Invoice:
         return Invoice(self._delete(path("/v1/invoices/{}/lines/{}", invoice_id, line_id)))
+
+    def einvoice(self, invoice_id: str, *, format: EInvoiceFormat | None = None) -> bytes:
+        """The finalized invoice's EN 16931 e-invoice XML (docs/einvoicing.md): ``facturx``, ``xrechnung_cii``,
+        ``xrechnung_ubl`` or ``ubl``; by default the customer's ``einvoice.format``, else Factur-X."""
+        return bytes(self._client._request("GET", path("/v1/invoices/{}/einvoice", invoice_id),
+                                                 params={"format": format}, document=True))
 
     def finalize(self, invoice_id: str, *, idempotency_key: str | None = None,
                        **params: Unpack[FinalizeParams]) -> Invoice:

@@ -1,0 +1,288 @@
+"""One typed model of an issued invoice as EN 16931 sees it (SPEC §10; STYLE "One document
+model, several renderings"), built only from what the invoice froze at finalization
+(``account_legal``, the customer copies, the lines) and the amounts it computed
+(app/invoices/totals.py). Every syntax (app/einvoicing/syntax.py) renders this model and
+nothing else; no arithmetic happens past ``build``.
+
+How VINR's amounts map onto EN 16931's (BT numbers are EN 16931's business terms):
+
+- A line's net amount (BT-131) is its amount; with a tax-inclusive rate, the part of it that is
+  not tax (``amount x 100 / (100 + P)``, rounded as totals.py rounds). Its price (BT-146) is
+  the unit amount, net of an inclusive rate's tax.
+- Coupons are document-level allowances (BG-20), one per coupon when every line is in one VAT
+  group and prices exclude tax; otherwise one per VAT group, for what the coupons took off
+  that group's net.
+- Per VAT group (category and rate) the taxable amount (BT-116) is its lines' net less its
+  allowances, and its tax (BT-117) is what the invoice charged: the sum of its lines' tax.
+- BT-109 = total - tax, BT-110 = ``tax``, BT-112 = ``total``, BT-113 = ``amount_paid``,
+  BT-115 = ``amount_due - amount_paid``: the invoice object's amounts exactly. BT-106 and
+  BT-107 are the invoice's ``subtotal`` and ``discount`` when prices exclude tax, and their
+  net parts when they include it (EN 16931 line amounts are without VAT).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from app.invoices import totals
+from app.invoices.models import Invoice
+from app.money import exponent
+
+# UNTDID 5305 VAT categories (EN 16931 BT-118 / BT-151).
+STANDARD = "S"
+EXEMPT = "E"
+
+SMALL_BUSINESS_NOTE = ("Gemäß § 19 UStG wird keine Umsatzsteuer berechnet. "
+                       "No VAT is charged (small business, § 19 UStG).")
+NO_VAT_REASON = "No VAT charged"
+# Customers' tax ids that are VAT ids (EN 16931 BT-48), by the type customers give them.
+VAT_ID_TYPES = frozenset({"eu_vat", "gb_vat", "ch_vat", "no_vat"})
+
+
+class Unrepresentable(ValueError):
+    """The invoice has something EN 16931 cannot say (a line paying two VAT rates, a currency
+    with three decimals)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    line1: str | None
+    line2: str | None
+    city: str | None
+    postal_code: str | None
+    state: str | None
+    country: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    name: str
+    address: Address
+    vat_id: str | None = None  # BT-31 / BT-48
+    tax_number: str | None = None  # BT-32
+    registration: str | None = None  # BT-33
+    contact_name: str | None = None  # BG-6 / BG-9
+    phone: str | None = None
+    email: str | None = None
+    electronic_address: str | None = None  # BT-34 / BT-49, an email (scheme EM)
+
+
+@dataclass(frozen=True, slots=True)
+class VatGroup:
+    category: str  # UNTDID 5305
+    rate: Decimal  # percent
+    exemption_reason: str | None = None  # BT-120, for E
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    id: str  # BT-126
+    name: str  # BT-153
+    quantity: int  # BT-129
+    unit: str  # BT-130, UN/ECE Rec. 20
+    net_price: Decimal  # BT-146, major units
+    price_base_quantity: int  # BT-149
+    net_amount: int  # BT-131, minor units
+    vat: VatGroup
+    period: tuple[date, date] | None  # BG-26
+
+
+@dataclass(frozen=True, slots=True)
+class Allowance:
+    amount: int  # BT-92, minor units
+    reason: str  # BT-97
+    vat: VatGroup
+
+
+@dataclass(frozen=True, slots=True)
+class TaxSummary:
+    vat: VatGroup
+    basis: int  # BT-116, minor units
+    tax: int  # BT-117, minor units
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    line_net: int  # BT-106
+    allowances: int  # BT-107
+    without_tax: int  # BT-109
+    tax: int  # BT-110
+    with_tax: int  # BT-112
+    paid: int  # BT-113
+    due: int  # BT-115
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentMeans:
+    code: str  # BT-81, UNTDID 4461
+    text: str | None  # BT-82
+    remittance: str  # BT-83
+    iban: str | None = None  # BT-84
+    account_name: str | None = None  # BT-85
+    bic: str | None = None  # BT-86
+
+
+@dataclass(frozen=True, slots=True)
+class EInvoice:
+    number: str  # BT-1
+    issue_date: date  # BT-2
+    currency: str  # BT-5, upper case
+    exponent: int  # the currency's minor unit digits
+    buyer_reference: str | None  # BT-10
+    notes: tuple[str, ...]  # BG-1
+    seller: Party
+    buyer: Party
+    supply_date: date | None  # BT-72, when there is no period
+    period: tuple[date, date] | None  # BG-14
+    due_date: date | None  # BT-9
+    payment_terms: str  # BT-20
+    payment_means: PaymentMeans  # BG-16
+    allowances: tuple[Allowance, ...]
+    tax_summary: tuple[TaxSummary, ...]  # BG-23
+    totals: Totals
+    lines: tuple[Line, ...]
+
+    def amount(self, minor: int) -> Decimal:
+        """``minor`` units of the invoice's currency as a decimal of major units."""
+        return Decimal(minor).scaleb(-self.exponent)
+
+
+def day(timestamp: int) -> date:
+    """The UTC day of a unix timestamp, as the PDF and the hosted page date things."""
+    return datetime.fromtimestamp(timestamp, UTC).date()
+
+
+def _period(start: int | None, end: int | None) -> tuple[date, date] | None:
+    return (day(start), day(end)) if start is not None and end is not None else None
+
+
+def _address(data: Mapping[str, Any] | None) -> Address:
+    data = data or {}
+    return Address(data.get("line1"), data.get("line2"), data.get("city"), data.get("postal_code"),
+                   data.get("state"), data.get("country"))
+
+
+def _seller(legal: Mapping[str, Any]) -> Party:
+    return Party(
+        name=legal["legal_name"], address=_address(legal.get("address")), vat_id=legal.get("vat_id"),
+        tax_number=legal.get("tax_number"), registration=legal.get("registration"),
+        contact_name=legal.get("contact_name") or legal["legal_name"], phone=legal.get("phone"),
+        email=legal.get("email"), electronic_address=legal.get("email"),
+    )
+
+
+def _buyer(invoice: Invoice) -> Party:
+    vat_ids = [t["value"] for t in invoice.customer_tax_ids or [] if t.get("type") in VAT_ID_TYPES]
+    return Party(name=invoice.customer_name or "", address=_address(invoice.customer_address),
+                 vat_id=vat_ids[0] if vat_ids else None, email=invoice.customer_email,
+                 electronic_address=invoice.customer_email)
+
+
+def _percent(percentage_e4: int) -> Decimal:
+    return Decimal(percentage_e4).scaleb(-4).normalize()
+
+
+def build(invoice: Invoice, rates: Mapping[str, int], coupon_names: Mapping[str, str] | None = None) -> EInvoice:
+    """The e-invoice of a finalized ``invoice``. ``rates`` maps the tax rate ids its lines
+    name to their percentage (ten-thousandths of a percent; a rate's percentage never changes);
+    ``coupon_names`` the coupon ids of its discounts to their names, where they have one.
+
+    Raises Unrepresentable for an invoice without lines, a line that pays more than one tax
+    rate, or a currency whose minor unit has more than two decimals."""
+    assert invoice.finalized_at is not None and invoice.number is not None
+    legal = invoice.account_legal or {}
+    ex = exponent(invoice.currency)
+    if not invoice.lines:  # BR-16: at least one line
+        raise Unrepresentable("An invoice without lines has no e-invoice: EN 16931 needs at least one line.")
+    if ex > 2:  # BR-DEC-*: every amount has at most two decimals
+        raise Unrepresentable(f"EN 16931 writes amounts with at most two decimals, and {invoice.currency.upper()} "
+                              f"has {ex}: invoices in it have no e-invoice.")
+    small_business = bool(legal.get("small_business"))
+
+    lines: list[Line] = []
+    net_after: dict[VatGroup, int] = {}  # per group: lines' net after discounts (BT-116)
+    tax_of: dict[VatGroup, int] = {}
+    inclusive_any = False
+    for line in invoice.lines:
+        charged = list(line.tax_amounts)
+        if len(charged) > 1:
+            raise Unrepresentable(f"Line {line.position + 1} pays {len(charged)} tax rates; EN 16931 allows one "
+                                  "VAT rate per line.")
+        tax = 0
+        net = line.amount
+        inclusive = False
+        if charged:
+            entry = charged[0]
+            percentage_e4 = rates[entry["tax_rate"]]
+            group = VatGroup(STANDARD, _percent(percentage_e4))  # a tax rate is above 0 %
+            tax = int(entry["amount"])
+            if entry["inclusive"]:
+                inclusive = inclusive_any = True
+                net = totals.div_round_half_away(line.amount * 1_000_000, 1_000_000 + percentage_e4)
+        else:
+            group = VatGroup(EXEMPT, Decimal(0), SMALL_BUSINESS_NOTE if small_business else NO_VAT_REASON)
+        gross_after = line.amount - line.discount_amount
+        net_after[group] = net_after.get(group, 0) + (gross_after - tax if inclusive else gross_after)
+        tax_of[group] = tax_of.get(group, 0) + tax
+        if net == line.amount:
+            price, base = Decimal(line.unit_amount).scaleb(-ex), 1
+        else:  # an inclusive price's net part: exact per unit where it divides, else per the line's quantity
+            per_unit = Decimal(net).scaleb(-ex) / line.quantity if line.quantity else Decimal(0)
+            exact = line.quantity and per_unit == per_unit.quantize(Decimal(1).scaleb(-(ex + 2)))
+            price, base = (per_unit.normalize(), 1) if exact else (Decimal(net).scaleb(-ex), max(line.quantity, 1))
+        lines.append(Line(
+            id=str(line.position + 1), name=line.description or f"Item {line.position + 1}",
+            quantity=line.quantity, unit=line.unit, net_price=price, price_base_quantity=base, net_amount=net,
+            vat=group, period=_period(line.service_period_start, line.service_period_end),
+        ))
+
+    line_net_of: dict[VatGroup, int] = {}
+    for built in lines:
+        line_net_of[built.vat] = line_net_of.get(built.vat, 0) + built.net_amount
+    names = coupon_names or {}
+    allowances: list[Allowance] = []
+    if len(line_net_of) == 1 and not inclusive_any:
+        (only,) = line_net_of
+        allowances = [Allowance(int(d["amount"]), f"Discount: {names.get(d['coupon']) or d['coupon']}", only)
+                      for d in invoice.discount_amounts if d["amount"]]
+    else:
+        reason = "Discount: " + ", ".join(names.get(d["coupon"]) or d["coupon"] for d in invoice.discount_amounts)
+        allowances = [Allowance(line_net_of[g] - net_after[g], reason, g)
+                      for g in line_net_of if line_net_of[g] != net_after[g]]
+    summary = tuple(TaxSummary(g, net_after[g], tax_of[g]) for g in line_net_of)
+
+    line_net = sum(line_net_of.values())
+    allowed = sum(a.amount for a in allowances)
+    without_tax = invoice.total - invoice.tax
+    # The invoice's own arithmetic (totals.py) guarantees these; a failure is a bug, not bad input.
+    assert line_net - allowed == without_tax == sum(s.basis for s in summary), (line_net, allowed, without_tax)
+    assert sum(s.tax for s in summary) == invoice.tax and invoice.amount_due == invoice.total
+
+    notes = tuple(text for text in (invoice.description, invoice.footer) if text)
+    if small_business:
+        notes += (SMALL_BUSINESS_NOTE,)
+    period = _period(invoice.service_period_start, invoice.service_period_end)
+    issue = day(invoice.finalized_at)
+    due = day(invoice.due_date) if invoice.due_date is not None else None
+    bank = legal.get("bank_account") or None
+    if bank:
+        means = PaymentMeans(code="58" if invoice.currency == "eur" else "30", text="Credit transfer",
+                             remittance=invoice.number, iban=bank["iban"],
+                             account_name=bank.get("account_holder") or legal["legal_name"], bic=bank.get("bic"))
+    else:
+        means = PaymentMeans(code="68", text="Online payment", remittance=invoice.number)
+    return EInvoice(
+        number=invoice.number, issue_date=issue, currency=invoice.currency.upper(), exponent=ex,
+        buyer_reference=invoice.buyer_reference, notes=notes, seller=_seller(legal), buyer=_buyer(invoice),
+        supply_date=None if period else issue, period=period, due_date=due,
+        payment_terms=f"Payable by {due.isoformat()}" if due else "Payable on receipt",
+        payment_means=means, allowances=tuple(allowances), tax_summary=summary,
+        totals=Totals(line_net=line_net, allowances=allowed, without_tax=without_tax, tax=invoice.tax,
+                      with_tax=invoice.total, paid=invoice.amount_paid,
+                      due=invoice.amount_due - invoice.amount_paid),
+        lines=tuple(lines),
+    )

@@ -1,0 +1,102 @@
+"""``GET /v1/invoices/{id}/einvoice`` (SPEC §10): a finalized invoice's EN 16931 e-invoice.
+
+What a document prints comes from the invoice alone (its frozen seller and buyer, its lines
+and amounts); the customer's current ``einvoice.format`` only picks the default syntax.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.accounts.profile import missing
+from app.accounts.service import Caller
+from app.catalog.models import Coupon, TaxRate
+from app.einvoicing.document import EInvoice, Unrepresentable, build
+from app.einvoicing.syntax import Format, render
+from app.errors import Conflict
+from app.invoices.models import Invoice, InvoiceStatus
+from app.tenancy import get_for
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    format: Format
+    filename: str
+    content: bytes
+
+
+def _gaps(invoice: Invoice, fmt: Format) -> tuple[list[str], list[str]]:
+    """What the frozen seller and buyer lack for ``fmt``: (profile fields, customer fields)."""
+    legal = invoice.account_legal or {}
+    seller = missing(legal)
+    if fmt.xrechnung and not legal.get("phone"):
+        seller.append("phone")  # XRechnung BR-DE-6: the seller contact's telephone
+    address = invoice.customer_address or {}
+    buyer = [] if invoice.customer_name else ["name"]
+    needed = ("country", "city", "postal_code") if fmt.xrechnung else ("country",)  # BR-11; BR-DE-8, BR-DE-9
+    buyer += [f"address[{part}]" for part in needed if not address.get(part)]
+    return seller, buyer
+
+
+def _names(items: Iterable[str]) -> str:
+    return ", ".join(items)
+
+
+def document(session: Session, invoice: Invoice) -> EInvoice:
+    """The e-invoice model of a finalized invoice (app/einvoicing/document.py), with its tax
+    rates' percentages and its coupons' names read from the catalog.
+
+    Raises Conflict ``einvoice_unsupported`` for what EN 16931 cannot express."""
+    rate_ids = {entry["tax_rate"] for line in invoice.lines for entry in line.tax_amounts}
+    rates: dict[str, int] = {rid: pct for rid, pct in session.execute(
+        sa.select(TaxRate.id, TaxRate.percentage_e4).where(TaxRate.account_id == invoice.account_id,
+                                                           TaxRate.id.in_(rate_ids)))} if rate_ids else {}
+    coupon_ids = {entry["coupon"] for entry in invoice.discount_amounts}
+    names = {cid: name for cid, name in session.execute(sa.select(Coupon.id, Coupon.name).where(
+        Coupon.account_id == invoice.account_id, Coupon.livemode == invoice.livemode,
+        Coupon.id.in_(coupon_ids))) if name} if coupon_ids else {}
+    try:
+        return build(invoice, rates, names)
+    except Unrepresentable as error:
+        raise Conflict(str(error), code="einvoice_unsupported") from None
+
+
+def einvoice(session: Session, caller: Caller, invoice_id: str, fmt: Format | None) -> Rendered:
+    """The e-invoice of the caller's invoice in ``fmt`` (default: the customer's
+    ``einvoice.format``, else Factur-X).
+
+    Raises NotFound; Conflict ``invoice_unexpected_status`` for a draft,
+    ``business_profile_incomplete`` (the profile it was finalized with lacks what the format
+    needs), ``customer_details_incomplete``, ``buyer_reference_required`` (XRechnung) and
+    ``einvoice_unsupported``."""
+    invoice = get_for(session, caller, Invoice, invoice_id, param="invoice")
+    if invoice.status is InvoiceStatus.DRAFT:
+        raise Conflict("A draft invoice has no e-invoice yet: finalize it first.", code="invoice_unexpected_status")
+    if fmt is None:
+        preferred = invoice.customer.einvoice_format
+        fmt = Format(preferred) if preferred in Format.__members__.values() else Format.FACTURX
+    seller, buyer = _gaps(invoice, fmt)
+    if seller:
+        raise Conflict(f"This invoice was finalized with a business profile that lacks what {fmt.value} needs: "
+                       f"{_names(seller)}. Complete /v1/account/business_profile; invoices finalized from then on "
+                       "have an e-invoice.", code="business_profile_incomplete")
+    if buyer:
+        raise Conflict(f"This invoice's customer lacks what {fmt.value} needs: {_names(buyer)}. Complete the "
+                       "customer; invoices finalized from then on have an e-invoice.",
+                       code="customer_details_incomplete")
+    if fmt.xrechnung and not invoice.buyer_reference:
+        raise Conflict("XRechnung needs a buyer reference (BT-10, the Leitweg-ID): this invoice was finalized "
+                       "without one. Set the customer's einvoice.buyer_reference or the invoice's buyer_reference "
+                       "before finalizing.", code="buyer_reference_required")
+    content = render(document(session, invoice), fmt)
+    return Rendered(fmt, filename(invoice, fmt), content)
+
+
+def filename(invoice: Invoice, fmt: Format) -> str:
+    suffix = {Format.FACTURX: "factur-x", Format.UBL: "ubl", Format.XRECHNUNG_CII: "xrechnung-cii",
+              Format.XRECHNUNG_UBL: "xrechnung-ubl"}[fmt]
+    return f"invoice-{invoice.number or invoice.id}-{suffix}.xml"
