@@ -235,7 +235,8 @@ class Customer(VinrObject):
     tax_exempt: str
     coupon: str | None
     invoice_settings: VinrObject
-    #: ``[{"type", "value"}]``: ``eu_vat``, ``gb_vat``, ``ch_vat``, ``no_vat`` or ``de_stn`` (servers with business profiles, docs/einvoicing.md).
+    #: ``[{"type", "value"}]``: ``eu_vat``, ``gb_vat``, ``ch_vat``, ``no_vat`` or ``de_stn``
+    #: (servers with business profiles, docs/einvoicing.md).
     tax_ids: list[VinrObject]
     #: ``buyer_reference`` and ``format`` (``none``, ``facturx``, ``xrechnung_cii``, ``xrechnung_ubl``, ``ubl``).
     einvoice: VinrObject
