@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,27 @@ def _legal_body(legal: dict[str, str | bool | None]) -> dict[str, Any]:
         else:
             body[head] = value
     return body
+
+
+def _stop_on_signals(stop: Callable[[], None]) -> None:
+    """Call ``stop`` on each SIGTERM or SIGINT, from a thread of its own.
+
+    A Python signal handler runs in the main thread between two bytecodes, possibly while
+    that thread holds the lock of the very ``threading.Event`` that ``stop`` sets (the worker
+    waits on one): the handler then waits for itself forever. A second SIGTERM, as killing a
+    process group and ``./scripts/run`` both send, hit that every few stops. So the signals
+    are blocked in this thread and every thread started after it, and one thread takes them
+    with ``sigwait`` (POSIX's way to handle signals outside any interrupted code).
+    """
+    signals = {signal.SIGTERM, signal.SIGINT}
+    signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+
+    def take_signals() -> None:
+        while True:
+            signal.sigwait(signals)
+            stop()
+
+    threading.Thread(target=take_signals, name="vinr-signals", daemon=True).start()
 
 
 def register(app: Flask) -> None:
@@ -151,8 +173,7 @@ def register(app: Flask) -> None:
         if burst:
             click.echo(f"{worker.run_due()} jobs run")
             return
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: worker.stop())
+        _stop_on_signals(worker.stop)
         worker.run()
 
     @app.cli.command("jobs")

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -56,3 +59,29 @@ def test_the_jobs_command_shows_and_requeues_failed_work(tmp_path: Path) -> None
     assert "failed: 1" in shown.output and "RuntimeError: receiver exploded" in shown.output
     again = runner.invoke(args=["jobs", "--retry-failed"])
     assert "1 failed jobs queued again" in again.output and "queued: 1" in again.output and "failed: 0" in again.output
+
+
+# The main thread holds a lock that stopping needs, as a worker waiting on a threading.Event
+# holds the Event's own lock at moments; a SIGTERM arrives then (twice, as killing a process
+# group and ./scripts/run's trap send it). A handler run in the main thread would wait for
+# that lock, held by the very code it interrupted, for ever.
+STOP_WHILE_A_LOCK_IS_HELD = textwrap.dedent("""
+    import os, signal, threading, time
+    from app.cli import _stop_on_signals
+    lock, stopped = threading.Lock(), threading.Event()
+    def stop():
+        with lock:
+            stopped.set()
+    _stop_on_signals(stop)
+    with lock:
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.3)  # where a handler in this thread would run, and hang
+    print("stopped" if stopped.wait(10) else "not stopped")
+""")
+
+
+def test_the_worker_stops_on_sigterm_whatever_its_main_thread_holds() -> None:
+    done = subprocess.run([sys.executable, "-c", STOP_WHILE_A_LOCK_IS_HELD], cwd=Path(__file__).resolve().parent.parent,
+                          capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout.strip()) == (0, "stopped"), done.stderr
