@@ -21,6 +21,8 @@ from app.accounts.clocks import invoice_now
 from app.accounts.models import Account
 from app.branding.service import BrandView, brand_view
 from app.customers.models import Customer
+from app.einvoicing.document import VAT_ID_TYPES, EInvoice
+from app.errors import Conflict
 from app.invoices.hosted import is_past_due
 from app.invoices.models import Invoice, InvoiceStatus
 from app.locales import SUPPORTED_LOCALES, first_supported, long_date
@@ -90,6 +92,29 @@ class InvoiceView:
     days_overdue: int = 0  # whole days since the due date, at least 1 once past due
     saved_method: PaymentMethod | None = None  # the customer's default card
     paid_with: str | None = None  # "Visa ending in 4242": the card of the payment that paid it
+    document: EInvoice | None = None  # the EN 16931 model, for an invoice issued with a legal name
+
+    @property
+    def seller(self) -> Mapping[str, Any] | None:
+        """The seller as frozen at finalization (``account_legal``), when it has a legal name."""
+        legal = self.invoice.account_legal or {}
+        return legal if legal.get("legal_name") else None
+
+    @property
+    def seller_address(self) -> tuple[str, ...]:
+        return address_lines((self.seller or {}).get("address"), current_locale())
+
+    @property
+    def buyer_vat_ids(self) -> tuple[str, ...]:
+        """The buyer's VAT ids as copied onto the invoice at finalization."""
+        return tuple(str(t["value"]) for t in self.invoice.customer_tax_ids or []
+                     if t.get("type") in VAT_ID_TYPES and t.get("value"))
+
+    @property
+    def payment_terms(self) -> str:
+        due = self.invoice.due_date
+        return str(gettext("Payable by %(date)s", date=date(due)) if due is not None
+                   else gettext("Payable on receipt"))
 
     @property
     def overdue_for(self) -> str:
@@ -136,7 +161,33 @@ def build(session: Session, invoice: Invoice) -> InvoiceView:
     saved = None if customer.deleted or not invoice.is_payable else checkout.saved_method(session, invoice)
     return InvoiceView(invoice, account, customer, brand_view(account, branding), past_due,
                        _tax_lines(session, invoice), days_overdue=days_overdue, saved_method=saved,
-                       paid_with=paid_with)
+                       paid_with=paid_with, document=_document(session, invoice))
+
+
+def _document(session: Session, invoice: Invoice) -> EInvoice | None:
+    """The invoice's EN 16931 model (its per-line VAT and per-rate summary), or None for an
+    invoice issued without a legal name or one EN 16931 cannot express: it prints as before."""
+    from app.einvoicing.service import document
+
+    if invoice.finalized_at is None or not (invoice.account_legal or {}).get("legal_name"):
+        return None
+    try:
+        return document(session, invoice)
+    except Conflict:
+        return None
+
+
+def unit_name(code: str) -> str:
+    """A UN/ECE Rec. 20 unit as the reader says it ("pcs", "Std."); other codes as they are."""
+    names = {"C62": gettext("pcs"), "H87": gettext("pcs"), "HUR": gettext("hours"), "DAY": gettext("days"),
+             "MON": gettext("months")}
+    return str(names.get(code, code))
+
+
+def percent(rate: Any) -> str:
+    """"19 %", "7,5 %": a VAT rate as the reader writes it."""
+    return f"{format_decimal(rate, locale=current_locale())} %"
+
 
 
 def card_label(brand: str, last4: str) -> str:
@@ -169,7 +220,7 @@ def _tax_lines(session: Session, invoice: Invoice) -> tuple[TaxLine, ...]:
 
 def template_context(view: InvoiceView, **extra: Any) -> dict[str, Any]:
     return {"view": view, "invoice": view.invoice, "brand": view.brand, "money": money, "date": date,
-            "locale": current_locale(), **extra}
+            "unit_name": unit_name, "percent": percent, "locale": current_locale(), **extra}
 
 
 def email_breaks(address: str) -> Markup:
