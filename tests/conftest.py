@@ -180,6 +180,18 @@ def customer(api: Api) -> dict[str, Any]:
     })
 
 
+@pytest.fixture(scope="session")
+def rules() -> Iterator[Any]:
+    """The official e-invoice rules (tests/einvoicing/rules.py), compiled once per session, in
+    the main thread (saxonche needs it)."""
+    from saxonche import PySaxonProcessor
+
+    from tests.einvoicing.rules import Rules
+
+    with PySaxonProcessor(license=False) as processor:
+        yield Rules(processor)
+
+
 def is_postgres() -> bool:
     return bool(os.environ.get("VINR_TEST_DATABASE_URL", "").startswith("postgresql"))
 

@@ -69,6 +69,8 @@ class CollectionSettings(Base):
     dunning_retry_days: Mapped[list[Any]]  # each counted from the previous attempt
     reminder_days_before_due: Mapped[list[Any]]
     reminder_days_after_due: Mapped[list[Any]]
+    # The invoice email and the receipt attach the invoice's PDF (SPEC §10).
+    attach_pdf: Mapped[bool] = mapped_column(server_default=sa.true())
     updated: Mapped[Timestamp]
 
 

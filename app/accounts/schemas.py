@@ -27,6 +27,8 @@ class SettingsUpdate(Params):
         "uncollectible."))
     reminder_days_before_due: list[int] | None = None
     reminder_days_after_due: list[int] | None = None
+    attach_pdf: bool | None = Field(default=None, description=(
+        "Whether the invoice email and the receipt attach the invoice's PDF (default true)."))
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

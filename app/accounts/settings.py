@@ -29,6 +29,7 @@ class Schedule:
     dunning_retry_days: tuple[int, ...] = (3, 5, 7)
     reminder_days_before_due: tuple[int, ...] = (3,)
     reminder_days_after_due: tuple[int, ...] = (1, 7)
+    attach_pdf: bool = True  # the invoice email and the receipt attach the invoice's PDF (SPEC §10)
 
 
 DEFAULTS = Schedule()
@@ -39,7 +40,7 @@ def schedule_for(session: Session, account_id: str, livemode: bool) -> Schedule:
     if row is None:
         return DEFAULTS
     return Schedule(row.auto_advance_delay, tuple(row.dunning_retry_days), tuple(row.reminder_days_before_due),
-                    tuple(row.reminder_days_after_due))
+                    tuple(row.reminder_days_after_due), row.attach_pdf)
 
 
 def update(session: Session, caller: Caller, params: SettingsUpdate) -> Schedule:
@@ -61,15 +62,17 @@ def update(session: Session, caller: Caller, params: SettingsUpdate) -> Schedule
                    lowest=0, most=MAX_REMINDERS, increasing=True)
     after = _days(params.reminder_days_after_due, current.reminder_days_after_due, "reminder_days_after_due",
                   lowest=1, most=MAX_REMINDERS, increasing=True)
+    attach_pdf = current.attach_pdf if params.attach_pdf is None else params.attach_pdf
     row = session.get(CollectionSettings, (caller.account.id, caller.livemode))
     if row is None:
         row = CollectionSettings(account_id=caller.account.id, livemode=caller.livemode)
         session.add(row)
     row.auto_advance_delay, row.dunning_retry_days = delay, list(dunning)
     row.reminder_days_before_due, row.reminder_days_after_due = list(before), list(after)
+    row.attach_pdf = attach_pdf
     row.updated = clock.now()
     session.flush()
-    return Schedule(delay, dunning, before, after)
+    return Schedule(delay, dunning, before, after, attach_pdf)
 
 
 def _days(given: list[int] | None, current: tuple[int, ...], param: str, *, lowest: int, most: int,
@@ -93,4 +96,5 @@ def serialize(caller: Caller, schedule: Schedule) -> dict[str, Any]:
             "auto_advance_delay": schedule.auto_advance_delay,
             "dunning_retry_days": list(schedule.dunning_retry_days),
             "reminder_days_before_due": list(schedule.reminder_days_before_due),
-            "reminder_days_after_due": list(schedule.reminder_days_after_due)}
+            "reminder_days_after_due": list(schedule.reminder_days_after_due),
+            "attach_pdf": schedule.attach_pdf}

@@ -20,6 +20,7 @@ class AccountSettingsObject(Obj):
     dunning_retry_days: list[int]  # waits between automatic tries, each from the previous one
     reminder_days_before_due: list[int]
     reminder_days_after_due: list[int]
+    attach_pdf: bool  # the invoice email and the receipt attach the invoice's PDF
 
 
 @endpoint(bp, "GET", "/account/settings", response=AccountSettingsObject,

@@ -69,16 +69,32 @@ def einvoice(session: Session, caller: Caller, invoice_id: str, fmt: Format | No
     """The e-invoice of the caller's invoice in ``fmt`` (default: the customer's
     ``einvoice.format``, else Factur-X).
 
-    Raises NotFound; Conflict ``invoice_unexpected_status`` for a draft,
-    ``business_profile_incomplete`` (the profile it was finalized with lacks what the format
-    needs), ``customer_details_incomplete``, ``buyer_reference_required`` (XRechnung) and
-    ``einvoice_unsupported``."""
+    Raises NotFound; Conflict ``invoice_unexpected_status`` for a draft, and what ``make``
+    raises."""
     invoice = get_for(session, caller, Invoice, invoice_id, param="invoice")
     if invoice.status is InvoiceStatus.DRAFT:
         raise Conflict("A draft invoice has no e-invoice yet: finalize it first.", code="invoice_unexpected_status")
-    if fmt is None:
-        preferred = invoice.customer.einvoice_format
-        fmt = Format(preferred) if preferred in Format.__members__.values() else Format.FACTURX
+    return make(session, invoice, fmt or customer_format(invoice) or Format.FACTURX)
+
+
+def customer_format(invoice: Invoice) -> Format | None:
+    """The XML format the invoice's customer receives (``einvoice.format``), None for ``none``."""
+    preferred = invoice.customer.einvoice_format
+    return Format(preferred) if preferred in Format.__members__.values() else None
+
+
+def make(session: Session, invoice: Invoice, fmt: Format) -> Rendered:
+    """The e-invoice of a finalized ``invoice`` in ``fmt``. Raises what ``model`` raises."""
+    return Rendered(fmt, filename(invoice, fmt), render(model(session, invoice, fmt), fmt))
+
+
+def model(session: Session, invoice: Invoice, fmt: Format) -> EInvoice:
+    """The e-invoice model of a finalized ``invoice`` for ``fmt``: the one rule for what can
+    be made, behind the API, the hosted page's link and the emails' attachment.
+
+    Raises Conflict ``business_profile_incomplete`` (the profile it was finalized with lacks
+    what the format needs), ``customer_details_incomplete``, ``buyer_reference_required``
+    (XRechnung) and ``einvoice_unsupported``."""
     seller, buyer = _gaps(invoice, fmt)
     if seller:
         raise Conflict(f"This invoice was finalized with a business profile that lacks what {fmt.value} needs: "
@@ -92,8 +108,32 @@ def einvoice(session: Session, caller: Caller, invoice_id: str, fmt: Format | No
         raise Conflict("XRechnung needs a buyer reference (BT-10, the Leitweg-ID): this invoice was finalized "
                        "without one. Set the customer's einvoice.buyer_reference or the invoice's buyer_reference "
                        "before finalizing.", code="buyer_reference_required")
-    content = render(document(session, invoice), fmt)
-    return Rendered(fmt, filename(invoice, fmt), content)
+    return document(session, invoice)
+
+
+def offered(session: Session, invoice: Invoice) -> Format | None:
+    """The format of the e-invoice the customer receives with ``invoice`` (its hosted page's
+    link, its emails' attachment): the customer's, or None when the customer has none, the
+    invoice is a draft, or it cannot be made (``model`` refuses it)."""
+    fmt = customer_format(invoice)
+    if fmt is None or invoice.status is InvoiceStatus.DRAFT:
+        return None
+    try:
+        model(session, invoice, fmt)
+    except Conflict:
+        return None
+    return fmt
+
+
+def for_customer(session: Session, invoice: Invoice) -> Rendered | None:
+    """The e-invoice ``offered`` names, rendered; None when there is none."""
+    fmt = customer_format(invoice)
+    if fmt is None or invoice.status is InvoiceStatus.DRAFT:
+        return None
+    try:
+        return make(session, invoice, fmt)
+    except Conflict:
+        return None
 
 
 def filename(invoice: Invoice, fmt: Format) -> str:

@@ -22,8 +22,9 @@ from app import clock
 from app.accounts.clocks import offset_of
 from app.accounts.models import Account
 from app.branding.service import display_name
-from app.emails import headers, message, service, states
+from app.emails import attachments, headers, message, service, states
 from app.emails.compose import Composed, InlineLogo, choose_locale, compose, compose_endpoint_disabled
+from app.emails.message import Attachment
 from app.emails.models import Email, EmailStatus
 from app.emails.transport import Handed, hand_over
 from app.events import service as events
@@ -55,6 +56,7 @@ class Prepared:
     rendered_now: bool
     message: EmailMessage | None  # None: it cannot be sent as written, for the reason ``refused`` gives
     refused: str | None = None
+    files: tuple[Attachment, ...] = ()  # made at this, the first, try: kept with the text
 
 
 def send(session: Session, job: ClaimedJob) -> None:
@@ -95,18 +97,21 @@ def _prepare(session: Session, email_id: str, attempt: int) -> Prepared | Cancel
     rendered_now = email.subject is None or email.text is None or email.html is None
     if not rendered_now:
         composed = Composed(str(email.subject), str(email.text), str(email.html))
+        files = attachments.kept(session, email.id)
     else:  # stored with the outcome: this transaction only reads
         composed = _compose(session, email, account, logo=logo)
+        files = attachments.make(session, email)
     try:
         built = message.build(email, composed,
                               merchant_name="VINR" if to_merchant else display_name(account, branding),
                               sender=current_app.config["EMAIL_FROM"],
                               reply_to=branding.support_email if branding is not None and not to_merchant else None,
-                              logo=logo)
+                              logo=logo, attachments=files)
     except headers.UnsafeHeader as unsafe:  # an address stored before the API refused it
         log.error("email %s not sent: %s", email.id, unsafe)
-        return Prepared(email.id, attempt, composed, rendered_now, None, refused=f"not sent: {unsafe}"[:500])
-    return Prepared(email.id, attempt, composed, rendered_now, built)
+        return Prepared(email.id, attempt, composed, rendered_now, None, refused=f"not sent: {unsafe}"[:500],
+                        files=files if rendered_now else ())
+    return Prepared(email.id, attempt, composed, rendered_now, built, files=files if rendered_now else ())
 
 
 # The invoice with its account's clock, read together: what a reminder says is checked
@@ -157,6 +162,7 @@ def _record(session: Session, prepared: Prepared, handed: Handed) -> None:
     if prepared.rendered_now and email.subject is None:
         email.subject, email.text, email.html = (prepared.composed.subject, prepared.composed.text,
                                                  prepared.composed.html)
+        attachments.keep(session, email.id, prepared.files)
     email.attempts += 1
     email.last_error = handed.error
     if handed.via is not None:

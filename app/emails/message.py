@@ -5,6 +5,8 @@ address in them literal text (app/emails/headers.py)."""
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -17,6 +19,13 @@ from app.emails.compose import Composed, InlineLogo
 from app.emails.models import Email
 
 AUTOMATIC_KINDS = frozenset({"reminder_before", "reminder_after", "payment_action_required", "endpoint_disabled"})
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    content_type: str  # "application/pdf", "application/xml"
+    content: bytes
 
 
 LOGO_BOX = (240, 48)  # the email header's room for a logo, in pixels
@@ -38,9 +47,11 @@ def inline_logo(email: Email, branding: Branding | None) -> InlineLogo | None:
 
 
 def build(email: Email, composed: Composed, *, merchant_name: str, sender: str,
-          reply_to: str | None, logo: InlineLogo | None = None) -> EmailMessage:
+          reply_to: str | None, logo: InlineLogo | None = None,
+          attachments: Sequence[Attachment] = ()) -> EmailMessage:
     """multipart/alternative of the text and the HTML; the HTML, with the logo when its
-    markup shows it, a multipart/related (RFC 2387).
+    markup shows it, a multipart/related (RFC 2387); with ``attachments``, all that in a
+    multipart/mixed with the files after it, in their order.
 
     Raises headers.UnsafeHeader when an address (``email.to_address``, ``reply_to``) would not
     be sent as it is written: no such email is to be sent.
@@ -65,4 +76,7 @@ def build(email: Email, composed: Composed, *, merchant_name: str, sender: str,
         assert html_part is not None  # added just above
         html_part.add_related(logo.data, maintype=maintype, subtype=subtype, cid=f"<{logo.content_id}>",
                               disposition="inline", filename=f"logo.{'jpg' if subtype == 'jpeg' else subtype}")
+    for attachment in attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        message.add_attachment(attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename)
     return message

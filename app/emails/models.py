@@ -46,3 +46,16 @@ class Email(Owned, Base):
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
     sent_at: Mapped[int | None] = mapped_column(sa.BigInteger)
     sent_via: Mapped[str | None] = mapped_column(sa.String(16))  # "smtp" or "outbox"
+
+
+class EmailAttachment(Base):
+    """A file attached to an email (the invoice's PDF, its e-invoice XML): made at the first
+    try and kept with the rendered text, so every try sends the same message."""
+
+    __tablename__ = "email_attachments"
+
+    email_id: Mapped[str] = mapped_column(sa.ForeignKey("emails.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    content_type: Mapped[str] = mapped_column(sa.String(100))
+    content: Mapped[bytes] = mapped_column(sa.LargeBinary)

@@ -11,7 +11,7 @@ from typing import Any
 from babel import Locale
 from babel.dates import format_timedelta
 from babel.numbers import format_decimal
-from flask import g, request
+from flask import g, has_request_context, request
 from flask_babel import gettext
 from markupsafe import Markup, escape
 from sqlalchemy import select
@@ -35,7 +35,8 @@ DAY = 86_400  # seconds
 
 def choose_locale(preferred: list[str]) -> str:
     """The customer's first supported preferred locale, else the browser's, else English."""
-    return first_supported(preferred) or request.accept_languages.best_match(SUPPORTED_LOCALES) or "en"
+    browser = request.accept_languages.best_match(SUPPORTED_LOCALES) if has_request_context() else None
+    return first_supported(preferred) or browser or "en"
 
 
 def current_locale() -> str:

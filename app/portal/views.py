@@ -32,6 +32,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from app.branding.themes import static_file
 from app.documents import service as documents
+from app.einvoicing import service as einvoicing
 from app.errors import CardError, Conflict, DomainError
 from app.extensions import db, invoice_key, limiter
 from app.invoices import hosted
@@ -253,7 +254,8 @@ def _render_invoice(view: InvoiceView, form: PayForm, *, status: int = 200,
                     notice: str | None = None) -> tuple[str, int]:
     form.forget_card()
     html = render_template("portal/invoice.html", **template_context(
-        view, form=form, alert=_flashed("alert"), notice=notice or _flashed("notice")))
+        view, form=form, alert=_flashed("alert"), notice=notice or _flashed("notice"),
+        einvoice=einvoicing.offered(db.session, view.invoice) is not None))
     return html, status
 
 
@@ -448,6 +450,19 @@ def invoice_pdf(invoice_id: str, token: str) -> ResponseReturnValue:
     response = send_file(_bytes_io(content), mimetype="application/pdf", as_attachment=True,
                          download_name=documents.filename(invoice))
     return response
+
+
+@bp.get("/<invoice_id>/<token>/einvoice")
+def invoice_einvoice(invoice_id: str, token: str) -> ResponseReturnValue:
+    """The e-invoice in the customer's format, when the page offers it (SPEC §10)."""
+    invoice = hosted.load(db.session, invoice_id, token)
+    if invoice.status is InvoiceStatus.VOID:
+        abort(410)  # like the PDF
+    rendered = einvoicing.for_customer(db.session, invoice)
+    if rendered is None:
+        abort(404)  # the page offers no e-invoice for this invoice
+    return send_file(_bytes_io(rendered.content), mimetype="application/xml", as_attachment=True,
+                     download_name=rendered.filename)
 
 
 def _bytes_io(content: bytes) -> BytesIO:

@@ -9,7 +9,8 @@ import pytest
 from tests.conftest import Api, Merchant
 
 DEFAULTS = {"object": "account_settings", "livemode": False, "auto_advance_delay": 3600,
-            "dunning_retry_days": [3, 5, 7], "reminder_days_before_due": [3], "reminder_days_after_due": [1, 7]}
+            "dunning_retry_days": [3, 5, 7], "reminder_days_before_due": [3], "reminder_days_after_due": [1, 7],
+            "attach_pdf": True}
 
 
 def test_an_account_starts_with_the_documented_defaults(api: Api) -> None:
@@ -61,3 +62,13 @@ def test_a_bad_value_is_refused_by_name_and_changes_nothing(api: Api, body: dict
     error = response.get_json()["error"]
     assert error["type"] == "invalid_request_error" and re.split(r"[.[]", error["param"])[0] == param
     assert api.ok("GET", "/v1/account/settings") == DEFAULTS
+
+
+def test_attach_pdf_is_a_boolean_kept_per_mode(merchant: Merchant) -> None:
+    assert merchant.test.ok("POST", "/v1/account/settings", {"attach_pdf": False})["attach_pdf"] is False
+    assert merchant.test.ok("POST", "/v1/account/settings", {"auto_advance_delay": 60})["attach_pdf"] is False
+    assert merchant.live.ok("GET", "/v1/account/settings")["attach_pdf"] is True
+    for bad in ("false", 0, None):
+        response = merchant.test.post("/v1/account/settings", {"attach_pdf": bad})
+        assert response.status_code == 400 and response.get_json()["error"]["param"] == "attach_pdf", bad
+    assert merchant.test.ok("GET", "/v1/account/settings")["attach_pdf"] is False

@@ -239,8 +239,9 @@ def test_with_a_logo_the_html_and_its_image_are_one_alternative(api: Api, custom
     api.ok("POST", f"/v1/invoices/{invoice['id']}/send")
     run_jobs()
     [message] = smtp.mailbox.messages
-    assert [part.get_content_type() for part in message.walk()] == [
-        "multipart/alternative", "text/plain", "multipart/related", "text/html", "image/png"]
+    assert [part.get_content_type() for part in message.walk()] == [  # the invoice's PDF attached after it
+        "multipart/mixed", "multipart/alternative", "text/plain", "multipart/related", "text/html", "image/png",
+        "application/pdf"]
 
 
 def test_a_logo_set_after_the_first_try_is_not_attached(
@@ -254,4 +255,5 @@ def test_a_logo_set_after_the_first_try_is_not_attached(
     api.ok("POST", "/v1/test_helpers/advance_clock", {"seconds": 60})
     run_jobs()
     [message] = smtp.mailbox.messages
-    assert [part.get_content_type() for part in message.walk()] == ["multipart/alternative", "text/plain", "text/html"]
+    assert [part.get_content_type() for part in message.walk()] == [
+        "multipart/mixed", "multipart/alternative", "text/plain", "text/html", "application/pdf"]

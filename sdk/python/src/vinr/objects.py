@@ -522,6 +522,7 @@ class AccountSettings(VinrObject):
     dunning_retry_days: list[int]
     reminder_days_before_due: list[int]
     reminder_days_after_due: list[int]
+    attach_pdf: bool
 
 
 class TestClock(VinrObject):

@@ -273,3 +273,4 @@ class AccountSettingsUpdateParams(TypedDict, total=False):
     dunning_retry_days: Sequence[int]
     reminder_days_before_due: Sequence[int]
     reminder_days_after_due: Sequence[int]
+    attach_pdf: bool
