@@ -5,15 +5,12 @@ attach nothing. Every try of one email sends the same files."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from email.message import EmailMessage
 from typing import Any
 
 import pypdf
 import pytest
-from flask import Flask
 
-from app.jobs.worker import Worker
 from tests.conftest import Api
 from tests.einvoicing.rules import Rules, xsd_errors
 from tests.einvoicing.test_einvoice_api import LEITWEG, PROFILE, amounts
@@ -22,19 +19,6 @@ from tests.emails.test_delivery import CARD, open_invoice
 
 DAY = 86400
 
-
-@pytest.fixture()
-def smtp(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    monkeypatch.setitem(app.config, "SMTP_URL", server.url)
-    yield server
-    server.stop()
-
-
-@pytest.fixture()
-def run_jobs(app: Flask, db_session: Any) -> Any:
-    return Worker(app, worker_id="test-worker").run_due
 
 
 def attached(message: EmailMessage) -> list[tuple[str, str, bytes]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,26 +9,12 @@ import sqlalchemy as sa
 from flask import Flask
 
 from app.emails.models import Email
-from app.jobs.worker import Worker
 from tests.branding.images import data_uri, draw
 from tests.conftest import Api
 from tests.emails.smtp import SmtpServer
 
 CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2040, "cvc": "123"}
 
-
-@pytest.fixture()
-def smtp(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    monkeypatch.setitem(app.config, "SMTP_URL", server.url)
-    yield server
-    server.stop()
-
-
-@pytest.fixture()
-def run_jobs(app: Flask, db_session: Any) -> Any:
-    return Worker(app, worker_id="test-worker").run_due
 
 
 def open_invoice(api: Api, customer: dict[str, Any], **extra: Any) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Iterator
 from email.message import EmailMessage
 from typing import Any
 
@@ -25,7 +24,6 @@ from app.emails import message as emails_message
 from app.emails.models import Email
 from app.emails.transport import hand_over
 from app.invoices.models import Invoice
-from app.jobs.worker import Worker
 from tests.conftest import Api
 from tests.emails.smtp import SmtpServer
 from tests.receiver import Receiver, Reply
@@ -47,19 +45,6 @@ def encoded_word(text: str, encoding: str = "b") -> str:
 ENCODED_WORDS = [encoded_word(INJECTED, "b"), encoded_word(INJECTED, "q"),
                  encoded_word("Your Bank\r\nBcc: victim@evil.example\r\n\r\nfake body", "b")]
 
-
-@pytest.fixture()
-def smtp(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    monkeypatch.setitem(app.config, "SMTP_URL", server.url)
-    yield server
-    server.stop()
-
-
-@pytest.fixture()
-def run_jobs(app: Flask, db_session: Any) -> Any:
-    return Worker(app, worker_id="test-worker").run_due
 
 
 def send_invoice(api: Api, customer: dict[str, Any]) -> dict[str, Any]:
