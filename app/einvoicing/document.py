@@ -14,6 +14,10 @@ How VINR's amounts map onto EN 16931's (BT numbers are EN 16931's business terms
   that group's net.
 - Per VAT group (category and rate) the taxable amount (BT-116) is its lines' net less its
   allowances, and its tax (BT-117) is what the invoice charged: the sum of its lines' tax.
+- A line paying no rate is in the category of the invoice's frozen tax treatment
+  (app/invoices/tax_treatment.py): ``E`` with its exemption reason (BT-120), or ``AE``, reverse
+  charge, with the code VATEX-EU-AE (BT-121) and the buyer's VAT id of another member state
+  (BT-48). The treatment's legal note (reverse charge, exempt, § 19 UStG) is a note (BG-1).
 - BT-109 = total - tax, BT-110 = ``tax``, BT-112 = ``total``, BT-113 = ``amount_paid``,
   BT-115 = ``amount_due - amount_paid``: the invoice object's amounts exactly. BT-106 and
   BT-107 are the invoice's ``subtotal`` and ``discount`` when prices exclude tax, and their
@@ -28,19 +32,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from app.invoices import totals
+from app.invoices import tax_treatment, totals
 from app.invoices.models import Invoice
+from app.invoices.tax_treatment import STANDARD_RATED
 from app.money import exponent
-
-# UNTDID 5305 VAT categories (EN 16931 BT-118 / BT-151).
-STANDARD = "S"
-EXEMPT = "E"
-
-SMALL_BUSINESS_NOTE = ("Gemäß § 19 UStG wird keine Umsatzsteuer berechnet. "
-                       "No VAT is charged (small business, § 19 UStG).")
-NO_VAT_REASON = "No VAT charged"
-# Customers' tax ids that are VAT ids (EN 16931 BT-48), by the type customers give them.
-VAT_ID_TYPES = frozenset({"eu_vat", "gb_vat", "ch_vat", "no_vat"})
 
 
 class Unrepresentable(ValueError):
@@ -75,7 +70,8 @@ class Party:
 class VatGroup:
     category: str  # UNTDID 5305
     rate: Decimal  # percent
-    exemption_reason: str | None = None  # BT-120, for E
+    exemption_reason: str | None = None  # BT-120, for E and AE
+    exemption_reason_code: str | None = None  # BT-121, the CEF VATEX list
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,11 +171,10 @@ def _seller(legal: Mapping[str, Any]) -> Party:
     )
 
 
-def _buyer(invoice: Invoice) -> Party:
-    vat_ids = [t["value"] for t in invoice.customer_tax_ids or [] if t.get("type") in VAT_ID_TYPES]
+def _buyer(invoice: Invoice, treatment: tax_treatment.Treatment) -> Party:
+    vat_id = tax_treatment.buyer_vat_id(invoice.customer_tax_ids or [], invoice.account_legal or {}, treatment)
     return Party(name=invoice.customer_name or "", address=_address(invoice.customer_address),
-                 vat_id=vat_ids[0] if vat_ids else None, email=invoice.customer_email,
-                 electronic_address=invoice.customer_email)
+                 vat_id=vat_id, email=invoice.customer_email, electronic_address=invoice.customer_email)
 
 
 def _percent(percentage_e4: int) -> Decimal:
@@ -201,7 +196,10 @@ def build(invoice: Invoice, rates: Mapping[str, int], coupon_names: Mapping[str,
     if ex > 2:  # BR-DEC-*: every amount has at most two decimals
         raise Unrepresentable(f"EN 16931 writes amounts with at most two decimals, and {invoice.currency.upper()} "
                               f"has {ex}: invoices in it have no e-invoice.")
-    small_business = bool(legal.get("small_business"))
+    # Lines paying no rate: exempt (E) or reverse charge (AE), as the invoice's frozen treatment says.
+    treatment = tax_treatment.of_invoice(invoice)
+    untaxed = treatment.untaxed
+    untaxed_group = VatGroup(untaxed.category, Decimal(0), untaxed.reason, untaxed.reason_code)
 
     lines: list[Line] = []
     net_after: dict[VatGroup, int] = {}  # per group: lines' net after discounts (BT-116)
@@ -218,13 +216,13 @@ def build(invoice: Invoice, rates: Mapping[str, int], coupon_names: Mapping[str,
         if charged:
             entry = charged[0]
             percentage_e4 = rates[entry["tax_rate"]]
-            group = VatGroup(STANDARD, _percent(percentage_e4))  # a tax rate is above 0 %
+            group = VatGroup(STANDARD_RATED, _percent(percentage_e4))  # a tax rate is above 0 %
             tax = int(entry["amount"])
             if entry["inclusive"]:
                 inclusive = inclusive_any = True
                 net = totals.div_round_half_away(line.amount * 1_000_000, 1_000_000 + percentage_e4)
         else:
-            group = VatGroup(EXEMPT, Decimal(0), SMALL_BUSINESS_NOTE if small_business else NO_VAT_REASON)
+            group = untaxed_group
         gross_after = line.amount - line.discount_amount
         net_after[group] = net_after.get(group, 0) + (gross_after - tax if inclusive else gross_after)
         tax_of[group] = tax_of.get(group, 0) + tax
@@ -263,8 +261,8 @@ def build(invoice: Invoice, rates: Mapping[str, int], coupon_names: Mapping[str,
     assert sum(s.tax for s in summary) == invoice.tax and invoice.amount_due == invoice.total
 
     notes = tuple(text for text in (invoice.description, invoice.footer) if text)
-    if small_business:
-        notes += (SMALL_BUSINESS_NOTE,)
+    if untaxed.note:
+        notes += (untaxed.note,)
     period = _period(invoice.service_period_start, invoice.service_period_end)
     issue = day(invoice.finalized_at)
     due = day(invoice.due_date) if invoice.due_date is not None else None
@@ -277,7 +275,8 @@ def build(invoice: Invoice, rates: Mapping[str, int], coupon_names: Mapping[str,
         means = PaymentMeans(code="68", text="Online payment", remittance=invoice.number)
     return EInvoice(
         number=invoice.number, issue_date=issue, currency=invoice.currency.upper(), exponent=ex,
-        buyer_reference=invoice.buyer_reference, notes=notes, seller=_seller(legal), buyer=_buyer(invoice),
+        buyer_reference=invoice.buyer_reference, notes=notes, seller=_seller(legal),
+        buyer=_buyer(invoice, treatment.treatment),
         supply_date=None if period else issue, period=period, due_date=due,
         payment_terms=f"Payable by {due.isoformat()}" if due else "Payable on receipt",
         payment_means=means, allowances=tuple(allowances), tax_summary=summary,

@@ -78,7 +78,8 @@ def data_dict(doc: EInvoice, fmt: Format) -> dict[str, Any]:
                    "vat_category_code": a.vat.category, "vat_rate": _text(a.vat.rate)} for a in doc.allowances],
         "BG-23": [{"BT-116": _text(money(s.basis)), "BT-117": _text(money(s.tax)), "BT-118": s.vat.category,
                    "BT-119": _text(s.vat.rate),
-                   **({"BT-120": s.vat.exemption_reason} if s.vat.exemption_reason else {})}
+                   **({"BT-120": s.vat.exemption_reason} if s.vat.exemption_reason else {}),
+                   **({"BT-121": s.vat.exemption_reason_code} if s.vat.exemption_reason_code else {})}
                   for s in doc.tax_summary],
         "BT-106": _text(money(doc.totals.line_net)), "BT-107": _text(money(doc.totals.allowances)),
         "BT-109": _text(money(doc.totals.without_tax)), "BT-110": _text(money(doc.totals.tax)),

@@ -13,6 +13,7 @@ from app.customers.service import serialize as serialize_customer
 from app.emails.service import queue_email, recipient
 from app.errors import InvalidRequest
 from app.events.service import record
+from app.invoices import tax_treatment
 from app.invoices.drafts import load_draft
 from app.invoices.models import Invoice, InvoiceStatus
 from app.invoices.pricing import recompute
@@ -47,6 +48,9 @@ def _settle_customer_discount(invoice: Invoice, customer: Customer) -> bool:
 def finalize(session: Session, caller: Caller, invoice_id: str, params: FinalizeParams) -> Invoice:
     """SPEC §3 finalize, in order: discounts, tax, lock, number, hosted link.
 
+    Raises InvalidRequest ``customer_tax_id_required`` for a reverse charge customer without an
+    EU VAT id of another member state (app/invoices/tax_treatment.py), before anything changes.
+
     Zero due goes straight to paid. Collecting a charge_automatically invoice
     is app/payments/service.finalize_and_collect's part, after this. A send_invoice
     invoice gets its reminders planned (SPEC §5).
@@ -55,8 +59,15 @@ def finalize(session: Session, caller: Caller, invoice_id: str, params: Finalize
     if invoice.collection_method == "send_invoice" and not customer.email:
         raise InvalidRequest("The customer has no email, so a send_invoice invoice cannot be finalized.",
                              param="customer", code="customer_email_missing")
+    # The seller as the invoice prints it from now on, whatever the profile becomes (SPEC §10),
+    # and the tax treatment decided from it, refused before anything is written.
+    legal = profile.legal_fields(profile.get_profile(session, invoice.account_id))
+    decision = tax_treatment.decide(customer.tax_exempt, customer.tax_ids, legal)
+    if decision.refusal is not None:
+        raise InvalidRequest(decision.refusal, param="customer", code="customer_tax_id_required")
     consumed = _settle_customer_discount(invoice, customer)
     recompute(session, caller, invoice, customer)
+    invoice.tax_treatment = decision.treatment.value
     invoice.customer_email = customer.email
     invoice.customer_name = customer.name
     invoice.customer_address = dict(customer.address) if customer.address else None
@@ -66,9 +77,8 @@ def finalize(session: Session, caller: Caller, invoice_id: str, params: Finalize
     # The number before the invoice's own write, so status, totals, number and
     # link go out as one versioned UPDATE. A stale version fails that write and
     # rolls the counter back with it, so no number is lost or repeated.
+    invoice.account_legal = legal
     with session.no_autoflush:
-        # The seller as the invoice prints it from now on, whatever the profile becomes (SPEC §10).
-        invoice.account_legal = profile.legal_fields(profile.get_profile(session, invoice.account_id))
         invoice.number = next_invoice_number(session, caller.account, caller.livemode)
     transition(session, invoice, S.OPEN, flush=False)
     if invoice.collection_method == "send_invoice" and invoice.due_date is None:

@@ -74,6 +74,9 @@ class Invoice(Owned, Base):
     # were (app/accounts/profile.legal_fields), so no later edit changes an issued invoice.
     customer_tax_ids: Mapped[list[Any] | None]
     account_legal: Mapped[dict[str, Any] | None]
+    # The invoice's tax treatment (app/invoices/tax_treatment.py ``Treatment``), decided from those
+    # two at finalization; None on a draft (its treatment follows the customer until then).
+    tax_treatment: Mapped[str | None] = mapped_column(sa.String(16))
     # The supply period (unix seconds, both ends included); None: the supply date is the finalization date.
     service_period_start: Mapped[int | None] = mapped_column(sa.BigInteger)
     service_period_end: Mapped[int | None] = mapped_column(sa.BigInteger)

@@ -12,7 +12,7 @@ from app.accounts.service import Caller
 from app.catalog.models import Coupon, TaxRate
 from app.catalog.service import rates_for_location
 from app.customers.models import Customer
-from app.invoices import totals
+from app.invoices import tax_treatment, totals
 from app.invoices.models import Invoice
 
 
@@ -27,7 +27,7 @@ def _pricing(session: Session, caller: Caller, invoice: Invoice, customer: Custo
     if invoice.coupon_pks:
         found = {c.pk: c for c in session.scalars(sa.select(Coupon).where(Coupon.pk.in_(invoice.coupon_pks)))}
         coupons = [found[pk] for pk in invoice.coupon_pks if pk in found]
-    if customer.tax_exempt in ("exempt", "reverse"):
+    if not tax_treatment.for_customer(session, invoice.account_id, customer).charges_vat:
         rates: list[TaxRate] = []
     elif invoice.default_tax_rate_ids:
         found_rates = {r.id: r for r in session.scalars(

@@ -21,10 +21,11 @@ from app.accounts.clocks import invoice_now
 from app.accounts.models import Account
 from app.branding.service import BrandView, brand_view
 from app.customers.models import Customer
-from app.einvoicing.document import VAT_ID_TYPES, EInvoice
+from app.einvoicing.document import EInvoice
 from app.errors import Conflict
 from app.invoices.hosted import is_past_due
 from app.invoices.models import Invoice, InvoiceStatus
+from app.invoices.tax_treatment import VAT_ID_TYPES, Treatment, of_invoice
 from app.locales import SUPPORTED_LOCALES, first_supported, long_date
 from app.money import display
 from app.payments import checkout
@@ -110,6 +111,20 @@ class InvoiceView:
         """The buyer's VAT ids as copied onto the invoice at finalization."""
         return tuple(str(t["value"]) for t in self.invoice.customer_tax_ids or []
                      if t.get("type") in VAT_ID_TYPES and t.get("value"))
+
+    @property
+    def tax_note(self) -> str | None:
+        """What the invoice says of the VAT it does not charge, in the reader's language: the
+        reverse charge, exemption or § 19 UStG note of its frozen treatment; None for standard."""
+        treatment = of_invoice(self.invoice).treatment
+        if treatment is Treatment.REVERSE_CHARGE:
+            return str(gettext("Reverse charge – VAT to be accounted for by the recipient "
+                               "(Art. 196 Directive 2006/112/EC)"))
+        if treatment is Treatment.EXEMPT:
+            return str(gettext("VAT exempt: no VAT is charged."))
+        if treatment is Treatment.SMALL_BUSINESS:
+            return str(gettext("No VAT is charged: small business under § 19 UStG."))
+        return None
 
     @property
     def payment_terms(self) -> str:

@@ -12,10 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import app.models  # noqa: F401 - maps every model, as the app does
-from app.einvoicing.document import STANDARD, Unrepresentable, build
+from app.einvoicing.document import Unrepresentable, build
 from app.einvoicing.syntax import Format, render
 from app.invoices import totals
 from app.invoices.models import Invoice, InvoiceLine, InvoiceStatus
+from app.invoices.tax_treatment import STANDARD_RATED
 from tests.einvoicing.rules import Rules, xsd_errors
 from tests.einvoicing.test_einvoice_api import LEITWEG, amounts
 
@@ -81,7 +82,7 @@ def test_two_rates_on_one_invoice_with_a_coupon(rules: Rules, inclusive: bool) -
     inv = invoice([(3, 1_999, "txr_19"), (2, 1_250, "txr_7"), (1, 10_001, "txr_19"), (7, 333, "txr_7")],
                   inclusive=inclusive, coupons=(TEN_OFF,))
     doc = build(inv, RATES)
-    assert [(s.vat.category, s.vat.rate) for s in doc.tax_summary] == [(STANDARD, 19), (STANDARD, 7)]
+    assert [(s.vat.category, s.vat.rate) for s in doc.tax_summary] == [(STANDARD_RATED, 19), (STANDARD_RATED, 7)]
     assert sum(s.tax for s in doc.tax_summary) == inv.tax
     stated = assert_valid(rules, inv)
     assert stated["BT-110"] == Decimal(inv.tax) / 100 and stated["BT-112"] == Decimal(inv.total) / 100

@@ -105,7 +105,8 @@ def test_state_specific_rates_only_apply_in_that_state(api: Any) -> None:
 @pytest.mark.parametrize("exempt", ["exempt", "reverse"])
 def test_exempt_and_reverse_charge_customers_pay_no_tax(api: Any, exempt: str) -> None:
     api.ok("POST", "/v1/tax_rates", {"display_name": "USt", "percentage": 19, "country": "DE"})
-    cust = api.ok("POST", "/v1/customers", {"tax_exempt": exempt, "address": {"country": "DE"}})
+    cust = api.ok("POST", "/v1/customers", {"tax_exempt": exempt, "address": {"country": "DE"},
+                                            "tax_ids": [{"type": "eu_vat", "value": "FR40303265045"}]})
     inv = api.ok("POST", "/v1/invoices", {"customer": cust["id"]})
     add(api, inv, 10000)
     assert api.ok("POST", f"/v1/invoices/{inv['id']}/finalize")["tax"] == 0
