@@ -130,7 +130,9 @@ def test_a_receiver_answering_byte_by_byte_has_failed_at_the_deadline(
     [attempt] = attempts(api, endpoint)
     assert attempt["succeeded"] is False and attempt["error"].startswith("timeout: ")
     assert attempt["next_retry_at"] is not None
-    assert elapsed < 2.0  # the worker's thread is free again: a bound on behaviour, not a benchmark
+    # The worker's thread is free again long before the receiver's 20 s: a bound on behaviour, not a
+    # benchmark, wide enough (half the answer's length) that a loaded machine cannot fail it.
+    assert elapsed < 10.0
 
 
 def test_retry_after_is_honoured(api: Api, endpoint: dict[str, Any], receiver: Receiver, run_jobs: Any) -> None:
