@@ -56,8 +56,9 @@ class Invoice(Owned, Base):
     # used by the first invoice finalized with it, not by every draft).
     customer_discount_pk: Mapped[int | None]
     # Tax rate ids every line pays unless it names its own; None: not given (the customer's
-    # location decides), [] : none (SPEC §10).
-    default_tax_rate_ids: Mapped[list[Any] | None]
+    # location decides), [] : none (SPEC §10). None is stored as the JSON null (sa.JSON's
+    # none_as_null=False), so the column stays NOT NULL.
+    default_tax_rate_ids: Mapped[list[Any] | None] = mapped_column(nullable=False)
 
     subtotal: Mapped[MinorUnits]
     discount: Mapped[MinorUnits]

@@ -25,8 +25,9 @@ STANDARD, EXEMPT = "S", "E"  # UNTDID 5305; every tax rate is above 0 %
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('invoices', schema=None) as batch_op:
-        batch_op.alter_column('default_tax_rate_ids', existing_type=JSON, nullable=True)
+    # invoices.default_tax_rate_ids stays NOT NULL: "not given" is the JSON null (what sa.JSON stores
+    # for None). Making it nullable would rebuild the table on SQLite, and dropping the old one would
+    # cascade to every invoice line.
     with op.batch_alter_table('invoice_lines', schema=None) as batch_op:
         batch_op.add_column(sa.Column('net_amount', sa.BigInteger(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('tax_rate_ids', JSON, nullable=True))
@@ -83,12 +84,14 @@ def _div_round_half_away(numerator: int, denominator: int) -> int:
 
 
 def downgrade() -> None:
-    op.execute(sa.text("UPDATE invoices SET default_tax_rate_ids = '[]' WHERE default_tax_rate_ids IS NULL"))
+    bind = op.get_bind()
+    invoices = sa.table('invoices', sa.column('id', sa.String), sa.column('default_tax_rate_ids', JSON))
+    for invoice_id, ids in bind.execute(sa.select(invoices.c.id, invoices.c.default_tax_rate_ids)).all():
+        if ids is None:
+            bind.execute(sa.update(invoices).where(invoices.c.id == invoice_id).values(default_tax_rate_ids=[]))
     with op.batch_alter_table('invoice_items', schema=None) as batch_op:
         batch_op.drop_column('tax_rate_ids')
     with op.batch_alter_table('invoice_lines', schema=None) as batch_op:
         batch_op.drop_column('tax_rate_ids')
         batch_op.drop_column('net_amount')
-    with op.batch_alter_table('invoices', schema=None) as batch_op:
-        batch_op.alter_column('default_tax_rate_ids', existing_type=JSON, nullable=False)
 
