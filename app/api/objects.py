@@ -140,9 +140,16 @@ class TaxRateObject(Obj):
 
 
 class TaxAmount(Obj):
-    tax_rate: str
-    amount: int
+    """Tax per rate and VAT category: the taxable amount, the rate and the tax."""
+
+    tax_rate: str | None = Field(description="The tax rate (txr_…); null for what pays no rate")
+    amount: int = Field(description="The tax, in minor units")
     inclusive: bool
+    taxable_amount: int = Field(description=(
+        "The basis, in minor units: the net amount after discounts (and without inclusive tax)"))
+    category: str = Field(description=(
+        "UNTDID 5305 VAT category (EN 16931 BT-118): S standard (a rate above 0), E exempt, "
+        "AE reverse charge"))
 
 
 class DiscountAmount(Obj):
@@ -166,6 +173,9 @@ class LineObject(Obj):
     price: str | None
     invoice_item: str | None
     service_period: Period | None
+    tax_rates: list[str] | None = Field(description=(
+        "The tax rates this line pays; null: the invoice's default_tax_rates, else the rates for the "
+        "customer's location"))
     discount_amount: int
     tax_amounts: list[TaxAmount]
     metadata: dict[str, str]
@@ -219,7 +229,9 @@ class InvoiceObject(Obj):
     amount_remaining: int
     tax_amounts: list[TaxAmount]
     discounts: list[DiscountAmount]
-    default_tax_rates: list[str]
+    default_tax_rates: list[str] | None = Field(description=(
+        "The tax rates every line without its own tax_rates pays ([] : none); null: the rates for "
+        "the customer's location"))
     attempt_count: int
     next_payment_attempt: int | None
     last_payment_error: dict[str, Any] | None
@@ -249,6 +261,9 @@ class InvoiceItemObject(Obj):
     service_period: Period | None
     price: str | None
     invoice: str | None
+    tax_rates: list[str] | None = Field(description="The tax rates the line made from this item pays; null: "
+                                                    "the invoice's default_tax_rates, else those for the "
+                                                    "customer's location")
     metadata: dict[str, str]
 
 

@@ -149,3 +149,16 @@ def rates_for_location(session: Session, caller: Caller, country: str | None, st
     rates = [r for r in session.scalars(stmt.order_by(TaxRate.created, TaxRate.id))
              if r.state is None or (state is not None and r.state == state.upper())]
     return rates
+
+
+def active_tax_rate_ids(session: Session, caller: Caller, ids: list[str], param: str) -> list[str]:
+    """``ids`` as given, once each checked to be one of the caller's active tax rates.
+
+    Raises NotFound or InvalidRequest naming ``param[i]`` (``param`` for a rate listed twice)."""
+    for i, rate_id in enumerate(ids):
+        rate = get_for(session, caller, TaxRate, rate_id, param=f"{param}[{i}]")
+        if not rate.active:
+            raise InvalidRequest(f"Tax rate '{rate_id}' is not active.", param=f"{param}[{i}]")
+    if len(set(ids)) != len(ids):
+        raise InvalidRequest("A tax rate is listed twice.", param=param)
+    return list(ids)

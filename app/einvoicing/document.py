@@ -6,14 +6,15 @@ nothing else; no arithmetic happens past ``build``.
 
 How VINR's amounts map onto EN 16931's (BT numbers are EN 16931's business terms):
 
-- A line's net amount (BT-131) is its amount; with a tax-inclusive rate, the part of it that is
-  not tax (``amount x 100 / (100 + P)``, rounded as totals.py rounds). Its price (BT-146) is
-  the unit amount, net of an inclusive rate's tax.
+- A line's net amount (BT-131) is the ``net_amount`` totals.py gave it: its amount, or with a
+  tax-inclusive rate the part of it that is not tax. Its price (BT-146) is the unit amount, net
+  of an inclusive rate's tax.
 - Coupons are document-level allowances (BG-20), one per coupon when every line is in one VAT
   group and prices exclude tax; otherwise one per VAT group, for what the coupons took off
   that group's net.
-- Per VAT group (category and rate) the taxable amount (BT-116) is its lines' net less its
-  allowances, and its tax (BT-117) is what the invoice charged: the sum of its lines' tax.
+- Per VAT group (category and rate) the taxable amount (BT-116) and the tax (BT-117) are the
+  invoice's ``tax_amounts`` of that category and rate (``taxable_amount``, ``amount``): totals.py
+  computes the tax once per rate on that basis (BR-CO-17). Lines paying no rate are one group.
 - A line paying no rate is in the category of the invoice's frozen tax treatment
   (app/invoices/tax_treatment.py): ``E`` with its exemption reason (BT-120), or ``AE``, reverse
   charge, with the code VATEX-EU-AE (BT-121) and the buyer's VAT id of another member state
@@ -32,9 +33,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from app.invoices import tax_treatment, totals
+from app.invoices import tax_treatment
 from app.invoices.models import Invoice
-from app.invoices.tax_treatment import STANDARD_RATED
 from app.money import exponent
 
 
@@ -198,34 +198,32 @@ def build(invoice: Invoice, rates: Mapping[str, int], coupon_names: Mapping[str,
                               f"has {ex}: invoices in it have no e-invoice.")
     # Lines paying no rate: exempt (E) or reverse charge (AE), as the invoice's frozen treatment says.
     treatment = tax_treatment.of_invoice(invoice)
-    untaxed = treatment.untaxed
-    untaxed_group = VatGroup(untaxed.category, Decimal(0), untaxed.reason, untaxed.reason_code)
+    untaxed_rule = treatment.untaxed
+    untaxed = VatGroup(untaxed_rule.category, Decimal(0), untaxed_rule.reason, untaxed_rule.reason_code)
+
+    def group(entry: Mapping[str, Any]) -> VatGroup:
+        if entry["tax_rate"] is None:
+            return untaxed
+        return VatGroup(entry["category"], _percent(rates[entry["tax_rate"]]))
+
+    # Per VAT group, the basis (BT-116) and tax (BT-117) the invoice computed, per rate and category.
+    basis_of: dict[VatGroup, int] = {}
+    tax_of: dict[VatGroup, int] = {}
+    for entry in invoice.tax_amounts:
+        vat = group(entry)
+        basis_of[vat] = basis_of.get(vat, 0) + int(entry["taxable_amount"])
+        tax_of[vat] = tax_of.get(vat, 0) + int(entry["amount"])
 
     lines: list[Line] = []
-    net_after: dict[VatGroup, int] = {}  # per group: lines' net after discounts (BT-116)
-    tax_of: dict[VatGroup, int] = {}
     inclusive_any = False
     for line in invoice.lines:
         charged = list(line.tax_amounts)
         if len(charged) > 1:
             raise Unrepresentable(f"Line {line.position + 1} pays {len(charged)} tax rates; EN 16931 allows one "
                                   "VAT rate per line.")
-        tax = 0
-        net = line.amount
-        inclusive = False
-        if charged:
-            entry = charged[0]
-            percentage_e4 = rates[entry["tax_rate"]]
-            group = VatGroup(STANDARD_RATED, _percent(percentage_e4))  # a tax rate is above 0 %
-            tax = int(entry["amount"])
-            if entry["inclusive"]:
-                inclusive = inclusive_any = True
-                net = totals.div_round_half_away(line.amount * 1_000_000, 1_000_000 + percentage_e4)
-        else:
-            group = untaxed_group
-        gross_after = line.amount - line.discount_amount
-        net_after[group] = net_after.get(group, 0) + (gross_after - tax if inclusive else gross_after)
-        tax_of[group] = tax_of.get(group, 0) + tax
+        vat = group(charged[0]) if charged else untaxed
+        inclusive_any = inclusive_any or any(entry["inclusive"] for entry in charged)
+        net = line.net_amount
         if net == line.amount:
             price, base = Decimal(line.unit_amount).scaleb(-ex), 1
         else:  # an inclusive price's net part: exact per unit where it divides, else per the line's quantity
@@ -235,7 +233,7 @@ def build(invoice: Invoice, rates: Mapping[str, int], coupon_names: Mapping[str,
         lines.append(Line(
             id=str(line.position + 1), name=line.description or f"Item {line.position + 1}",
             quantity=line.quantity, unit=line.unit, net_price=price, price_base_quantity=base, net_amount=net,
-            vat=group, period=_period(line.service_period_start, line.service_period_end),
+            vat=vat, period=_period(line.service_period_start, line.service_period_end),
         ))
 
     line_net_of: dict[VatGroup, int] = {}
@@ -249,9 +247,9 @@ def build(invoice: Invoice, rates: Mapping[str, int], coupon_names: Mapping[str,
                       for d in invoice.discount_amounts if d["amount"]]
     else:
         reason = "Discount: " + ", ".join(names.get(d["coupon"]) or d["coupon"] for d in invoice.discount_amounts)
-        allowances = [Allowance(line_net_of[g] - net_after[g], reason, g)
-                      for g in line_net_of if line_net_of[g] != net_after[g]]
-    summary = tuple(TaxSummary(g, net_after[g], tax_of[g]) for g in line_net_of)
+        allowances = [Allowance(line_net_of[g] - basis_of[g], reason, g)
+                      for g in line_net_of if line_net_of[g] != basis_of[g]]
+    summary = tuple(TaxSummary(g, basis_of[g], tax_of[g]) for g in line_net_of)
 
     line_net = sum(line_net_of.values())
     allowed = sum(a.amount for a in allowances)
@@ -261,8 +259,8 @@ def build(invoice: Invoice, rates: Mapping[str, int], coupon_names: Mapping[str,
     assert sum(s.tax for s in summary) == invoice.tax and invoice.amount_due == invoice.total
 
     notes = tuple(text for text in (invoice.description, invoice.footer) if text)
-    if untaxed.note:
-        notes += (untaxed.note,)
+    if untaxed_rule.note:
+        notes += (untaxed_rule.note,)
     period = _period(invoice.service_period_start, invoice.service_period_end)
     issue = day(invoice.finalized_at)
     due = day(invoice.due_date) if invoice.due_date is not None else None

@@ -11,8 +11,8 @@ from sqlalchemy.orm.attributes import flag_modified
 from app.accounts.clocks import caller_now
 from app.accounts.service import Caller
 from app.automation.plans import plan_auto_finalize
-from app.catalog.models import Coupon, Price, TaxRate
-from app.catalog.service import get_coupon
+from app.catalog.models import Coupon, Price
+from app.catalog.service import active_tax_rate_ids, get_coupon
 from app.customers.models import Customer
 from app.customers.service import get_customer
 from app.errors import Conflict, InvalidRequest, NotFound
@@ -55,14 +55,9 @@ def _check_discount_currency(session: Session, invoice: Invoice) -> None:
                                  f"before changing the currency to {invoice.currency}.", param="currency")
 
 
-def _resolve_rates(session: Session, caller: Caller, ids: list[str]) -> list[str]:
-    for i, rate_id in enumerate(ids):
-        rate = get_for(session, caller, TaxRate, rate_id, param=f"default_tax_rates[{i}]")
-        if not rate.active:
-            raise InvalidRequest(f"Tax rate '{rate_id}' is not active.", param=f"default_tax_rates[{i}]")
-    if len(set(ids)) != len(ids):
-        raise InvalidRequest("A tax rate is listed twice.", param="default_tax_rates")
-    return list(ids)
+def _rate_ids(session: Session, caller: Caller, ids: list[str] | None, param: str) -> list[str] | None:
+    """Tax rates as stored: None (not given) stays None, [] means none (SPEC §10)."""
+    return None if ids is None else active_tax_rate_ids(session, caller, ids, param)
 
 
 def _period(period: Period | None) -> tuple[int | None, int | None]:
@@ -84,7 +79,7 @@ def _apply_fields(session: Session, caller: Caller, invoice: Invoice, params: In
         invoice.coupon_pks = _resolve_discounts(session, caller, params.discounts or [], invoice.currency)
         invoice.customer_discount_pk = None  # the merchant chose the discounts
     if "default_tax_rates" in fields:
-        invoice.default_tax_rate_ids = _resolve_rates(session, caller, params.default_tax_rates or [])
+        invoice.default_tax_rate_ids = _rate_ids(session, caller, params.default_tax_rates, "default_tax_rates")
     if "service_period" in fields:
         invoice.service_period_start, invoice.service_period_end = _period(params.service_period)
     if "buyer_reference" in fields:
@@ -114,7 +109,7 @@ def create_invoice(session: Session, caller: Caller, params: InvoiceCreate) -> I
         created=caller_now(session, caller),  # a test clock dates it (SPEC §5)
         customer_id=customer.id, status=S.DRAFT, currency=currency,
         collection_method="charge_automatically", auto_advance=False, metadata_={},
-        coupon_pks=[], default_tax_rate_ids=[], subtotal=0, discount=0, tax=0, total=0,
+        coupon_pks=[], default_tax_rate_ids=None, subtotal=0, discount=0, tax=0, total=0,
         amount_due=0, amount_paid=0, tax_amounts=[], discount_amounts=[], attempt_count=0, lines=[],
     )
     if "buyer_reference" not in params.model_fields_set:
@@ -133,7 +128,8 @@ def create_invoice(session: Session, caller: Caller, params: InvoiceCreate) -> I
             id=new_id("il"), position=position, description=item.description, quantity=item.quantity,
             unit=item.unit, unit_amount=item.unit_amount, amount=item.amount, price_id=item.price_id,
             service_period_start=item.service_period_start, service_period_end=item.service_period_end,
-            invoice_item_id=item.id, discount_amount=0, tax_amounts=[], metadata_=dict(item.metadata_)))
+            invoice_item_id=item.id, tax_rate_ids=item.tax_rate_ids, discount_amount=0, net_amount=0,
+            tax_amounts=[], metadata_=dict(item.metadata_)))
     recompute(session, caller, invoice, customer)
     session.add(invoice)
     session.flush()  # the invoice row first: the items' foreign key points at it
@@ -222,8 +218,9 @@ def add_line(session: Session, caller: Caller, invoice_id: str, params: LineCrea
     invoice.lines.append(InvoiceLine(
         id=new_id("il"), position=position, description=description, quantity=params.quantity,
         unit=params.unit, unit_amount=unit_amount, amount=line_amount(params.quantity, unit_amount, "quantity"),
-        price_id=price_id, service_period_start=start, service_period_end=end, discount_amount=0,
-        tax_amounts=[], metadata_=params.metadata))
+        price_id=price_id, service_period_start=start, service_period_end=end, discount_amount=0, net_amount=0,
+        tax_rate_ids=_rate_ids(session, caller, params.tax_rates, "tax_rates"), tax_amounts=[],
+        metadata_=params.metadata))
     recompute(session, caller, invoice, customer)
     _version_moves_with_lines(invoice)
     session.flush()
@@ -267,6 +264,8 @@ def update_line(session: Session, caller: Caller, invoice_id: str, line_id: str,
         line.unit = params.unit
     if "service_period" in fields:
         line.service_period_start, line.service_period_end = _period(params.service_period)
+    if "tax_rates" in fields:
+        line.tax_rate_ids = _rate_ids(session, caller, params.tax_rates, "tax_rates")
     if "metadata" in fields:
         merged = {**line.metadata_, **(params.metadata or {})}
         line.metadata_ = {k: v for k, v in merged.items() if v != ""}

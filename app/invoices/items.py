@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.accounts.service import Caller
 from app.catalog.models import Price
+from app.catalog.service import active_tax_rate_ids
 from app.customers.models import Customer
 from app.customers.service import get_customer
 from app.errors import Conflict, InvalidRequest
@@ -91,11 +92,13 @@ def create_item(session: Session, caller: Caller, params: InvoiceItemCreate) -> 
     else:
         assert params.unit_amount is not None
         unit_amount = params.unit_amount
+    rate_ids = None if params.tax_rates is None else active_tax_rate_ids(session, caller, params.tax_rates,
+                                                                          "tax_rates")
     item = InvoiceItem(
         id=new_id("ii"), account_id=caller.account.id, livemode=caller.livemode, created=clock.now(),
         customer_id=customer.id, currency=currency, description=description, quantity=quantity,
         unit=params.unit, unit_amount=unit_amount, amount=line_amount(quantity, unit_amount, "quantity"),
-        price_id=price_id, metadata_=params.metadata, deleted=False,
+        price_id=price_id, tax_rate_ids=rate_ids, metadata_=params.metadata, deleted=False,
         service_period_start=params.service_period.start if params.service_period else None,
         service_period_end=params.service_period.end if params.service_period else None)
     session.add(item)

@@ -55,7 +55,10 @@ class Invoice(Owned, Base):
     # the merchant's "discounts": re-checked at finalization (a "once" coupon is
     # used by the first invoice finalized with it, not by every draft).
     customer_discount_pk: Mapped[int | None]
-    default_tax_rate_ids: Mapped[list[Any]] = mapped_column(default=list)
+    # Tax rate ids every line pays unless it names its own; None: not given (the customer's
+    # location decides), [] : none (SPEC §10). None is stored as the JSON null (sa.JSON's
+    # none_as_null=False), so the column stays NOT NULL.
+    default_tax_rate_ids: Mapped[list[Any] | None] = mapped_column(nullable=False)
 
     subtotal: Mapped[MinorUnits]
     discount: Mapped[MinorUnits]
@@ -148,6 +151,11 @@ class InvoiceLine(Base):
     service_period_end: Mapped[int | None] = mapped_column(sa.BigInteger)
     invoice_item_id: Mapped[str | None] = mapped_column(sa.String(40))
     discount_amount: Mapped[MinorUnits]
+    # Before discounts and without inclusive tax (EN 16931 BT-131), as app/invoices/totals.py computes it.
+    net_amount: Mapped[MinorUnits]
+    # Tax rate ids this line pays; None: not given (the invoice's default_tax_rates, else the
+    # customer's location decide), [] : none (SPEC §10).
+    tax_rate_ids: Mapped[list[Any] | None]
     tax_amounts: Mapped[list[Any]] = mapped_column(default=list)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
 
@@ -174,5 +182,6 @@ class InvoiceItem(Owned, Base):
     service_period_start: Mapped[int | None] = mapped_column(sa.BigInteger)
     service_period_end: Mapped[int | None] = mapped_column(sa.BigInteger)
     invoice_id: Mapped[str | None] = mapped_column(sa.ForeignKey("invoices.id", ondelete="SET NULL"))
+    tax_rate_ids: Mapped[list[Any] | None]  # copied onto the line it becomes; None: not given
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
     deleted: Mapped[bool] = mapped_column(default=False)

@@ -35,6 +35,10 @@ UnitCode = Annotated[str, Field(min_length=1, max_length=20, json_schema_extra={
     "description": "UN/ECE Recommendation 20 (or 21) unit code, as EN 16931 accepts: C62 one (a piece), "
                    "HUR hour, DAY day, MON month, KGM kilogram, …"}), AfterValidator(_unit)]
 BuyerReference = Annotated[str, Field(min_length=1, max_length=200)]
+TaxRates = Annotated[list[ObjectRef], Field(max_length=10)]
+LINE_TAX_RATES = ("Tax rate ids (txr_…) this line pays instead of the invoice's default_tax_rates; "
+                  "[] : none; null or left out: the invoice's default_tax_rates, else the rates for the "
+                  "customer's location")
 
 
 class Period(Params):
@@ -63,6 +67,7 @@ class LineCreate(Params):
     unit_amount: Amount | None = None
     price: ObjectRef | None = None
     service_period: Period | None = None
+    tax_rates: TaxRates | None = Field(default=None, description=LINE_TAX_RATES)
     metadata: Metadata = {}
 
 
@@ -73,6 +78,7 @@ class LineUpdate(Params):
     unit_amount: Amount | None = None
     price: ObjectRef | None = None
     service_period: Period | None = None
+    tax_rates: TaxRates | None = Field(default=None, description=LINE_TAX_RATES)
     metadata: Metadata | None = None
 
 
@@ -87,7 +93,9 @@ class InvoiceFields(Params):
     footer: LongText | None = None
     metadata: Metadata | None = None
     discounts: Annotated[list[DiscountRef], Field(max_length=20)] | None = None
-    default_tax_rates: Annotated[list[ObjectRef], Field(max_length=10)] | None = None
+    default_tax_rates: TaxRates | None = Field(default=None, description=(
+        "Tax rate ids (txr_…) every line pays unless it names its own tax_rates; [] : none; null: the "
+        "rates for the customer's location"))
     service_period: Period | None = Field(default=None, description=(
         "The supply period (unix seconds); without one the supply date is the finalization date"))
     buyer_reference: BuyerReference | None = Field(default=None, description=(
@@ -134,6 +142,9 @@ class InvoiceItemCreate(Params):
     unit: UnitCode = DEFAULT_UNIT
     price: ObjectRef | None = None
     service_period: Period | None = None
+    tax_rates: TaxRates | None = Field(default=None, description=(
+        "Tax rate ids (txr_…) the line made from this item pays; [] : none; null or left out: the "
+        "invoice's default_tax_rates, else the rates for the customer's location"))
     metadata: Metadata = {}
 
 

@@ -29,13 +29,18 @@ def period(start: int | None, end: int | None) -> dict[str, int] | None:
     return {"start": start, "end": end} if start is not None and end is not None else None
 
 
+def _ids(ids: list[str] | None) -> list[str] | None:
+    return list(ids) if ids is not None else None
+
+
 def serialize_line(line: InvoiceLine) -> dict[str, Any]:
     return {
         "id": line.id, "object": "line_item", "description": line.description,
         "quantity": line.quantity, "unit": line.unit, "unit_amount": line.unit_amount, "amount": line.amount,
         "price": line.price_id, "invoice_item": line.invoice_item_id,
         "service_period": period(line.service_period_start, line.service_period_end),
-        "discount_amount": line.discount_amount, "tax_amounts": list(line.tax_amounts),
+        "tax_rates": _ids(line.tax_rate_ids), "discount_amount": line.discount_amount,
+        "tax_amounts": list(line.tax_amounts),
         "metadata": dict(line.metadata_),
     }
 
@@ -68,7 +73,7 @@ def serialize(invoice: Invoice, *, customer: Customer | None = None,
         "total": invoice.total, "amount_due": invoice.amount_due, "amount_paid": invoice.amount_paid,
         "amount_remaining": invoice.amount_remaining,
         "tax_amounts": list(invoice.tax_amounts), "discounts": list(invoice.discount_amounts),
-        "default_tax_rates": list(invoice.default_tax_rate_ids),
+        "default_tax_rates": _ids(invoice.default_tax_rate_ids),
         "attempt_count": invoice.attempt_count, "next_payment_attempt": invoice.next_payment_attempt,
         "last_payment_error": invoice.last_payment_error,
         "last_finalization_error": invoice.last_finalization_error, "last_sent_at": invoice.last_sent_at,
@@ -87,7 +92,8 @@ def serialize_item(item: InvoiceItem) -> dict[str, Any]:
         "customer": item.customer_id, "currency": item.currency, "description": item.description,
         "amount": item.amount, "unit_amount": item.unit_amount, "quantity": item.quantity, "unit": item.unit,
         "service_period": period(item.service_period_start, item.service_period_end),
-        "price": item.price_id, "invoice": item.invoice_id, "metadata": dict(item.metadata_),
+        "price": item.price_id, "invoice": item.invoice_id, "tax_rates": _ids(item.tax_rate_ids),
+        "metadata": dict(item.metadata_),
     }
 
 

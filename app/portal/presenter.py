@@ -216,9 +216,10 @@ def _tax_lines(session: Session, invoice: Invoice) -> tuple[TaxLine, ...]:
     from app.catalog.models import TaxRate
     from app.catalog.service import serialize_tax_rate
 
-    if not invoice.tax_amounts:
+    # The entry without a rate (lines that pay none) charges nothing: no tax line.
+    rate_ids = {entry["tax_rate"] for entry in invoice.tax_amounts if entry["tax_rate"] is not None}
+    if not rate_ids:
         return ()
-    rate_ids = {entry["tax_rate"] for entry in invoice.tax_amounts}
     rates = {rate.id: rate for rate in session.scalars(
         select(TaxRate).where(TaxRate.account_id == invoice.account_id, TaxRate.id.in_(rate_ids)))}
     lines = []

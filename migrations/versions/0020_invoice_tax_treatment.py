@@ -5,7 +5,7 @@ Invoices finalized before keep NULL: their documents read a small business's tre
 the seller they froze (account_legal), else the standard one, as they said when issued.
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-09 10:00:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0020'
-down_revision = '0018'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 

@@ -16,6 +16,7 @@ from app.einvoicing.document import Unrepresentable, build
 from app.einvoicing.syntax import Format, render
 from app.invoices import totals
 from app.invoices.models import Invoice, InvoiceLine, InvoiceStatus
+from app.invoices.pricing import invoice_tax_entries, tax_entry
 from app.invoices.tax_treatment import STANDARD_RATED
 from tests.einvoicing.rules import Rules, xsd_errors
 from tests.einvoicing.test_einvoice_api import LEITWEG, amounts
@@ -34,30 +35,23 @@ RATES = {"txr_19": 190_000, "txr_7": 70_000, "txr_10": 100_000}
 def invoice(lines: list[tuple[int, int, str | None]], *, currency: str = "eur", inclusive: bool = False,
             coupons: tuple[totals.CouponIn, ...] = (), amount_paid: int = 0) -> Invoice:
     """A finalized invoice of ``lines`` (quantity, unit amount, tax rate id or None), its amounts
-    computed as totals.py computes them: discounts over all lines, then each line's tax."""
-    amounts_ = [quantity * unit for quantity, unit, _ in lines]
-    spread = totals.compute([totals.LineIn(a) for a in amounts_], list(coupons), [])
-    rows, tax, exclusive, per_rate = [], 0, 0, {}
-    for i, ((quantity, unit, rate), amount, out) in enumerate(zip(lines, amounts_, spread.lines, strict=True)):
-        taxed = totals.compute([totals.LineIn(amount - out.discount_amount)], [],
-                               [totals.RateIn(rate, RATES[rate], inclusive)] if rate else [])
-        charged = [{"tax_rate": t.rate, "amount": t.amount, "inclusive": t.inclusive} for t in taxed.tax_amounts]
-        tax += taxed.tax
-        exclusive += 0 if inclusive else taxed.tax
-        for t in taxed.tax_amounts:
-            per_rate[t.rate] = per_rate.get(t.rate, 0) + t.amount
-        rows.append(InvoiceLine(position=i, description=f"Position {i + 1}", quantity=quantity, unit="C62",
-                                unit_amount=unit, amount=amount, discount_amount=out.discount_amount,
-                                tax_amounts=charged, service_period_start=None, service_period_end=None))
-    total = spread.subtotal - spread.discount + exclusive
+    computed as app/invoices/pricing.py computes them: each line paying its own rate."""
+    used = list(dict.fromkeys(rate for _, _, rate in lines if rate))
+    result = totals.compute([totals.LineIn(quantity * unit, (rate,) if rate else ()) for quantity, unit, rate in lines],
+                            list(coupons), [totals.RateIn(rate, RATES[rate], inclusive) for rate in used])
+    rows = [InvoiceLine(position=i, description=f"Position {i + 1}", quantity=quantity, unit="C62",
+                        unit_amount=unit, amount=quantity * unit, discount_amount=out.discount_amount,
+                        net_amount=out.net_amount, tax_amounts=[tax_entry(t) for t in out.tax_amounts],
+                        service_period_start=None, service_period_end=None)
+            for i, ((quantity, unit, _), out) in enumerate(zip(lines, result.lines, strict=True))]
     return Invoice(
         number="ACME-0042", currency=currency, status=InvoiceStatus.OPEN, finalized_at=1_767_225_600,
         due_date=1_768_435_200, account_legal=LEGAL, customer_name="Käufer AG", customer_email="ap@kaeufer.example",
         customer_address={"line1": "Hauptstraße 2", "city": "Berlin", "postal_code": "10115", "country": "DE"},
-        customer_tax_ids=[], buyer_reference=LEITWEG, lines=rows, subtotal=spread.subtotal,
-        discount=spread.discount, tax=tax, total=total, amount_due=total, amount_paid=amount_paid,
-        discount_amounts=[{"coupon": key, "amount": amount} for key, amount in spread.discounts],
-        tax_amounts=[{"tax_rate": k, "amount": v, "inclusive": inclusive} for k, v in per_rate.items()],
+        customer_tax_ids=[], buyer_reference=LEITWEG, lines=rows, subtotal=result.subtotal,
+        discount=result.discount, tax=result.tax, total=result.total, amount_due=result.total,
+        amount_paid=amount_paid, tax_amounts=invoice_tax_entries(result, "E"),
+        discount_amounts=[{"coupon": key, "amount": amount} for key, amount in result.discounts],
         description=None, footer=None, service_period_start=None, service_period_end=None,
     )
 
@@ -105,13 +99,13 @@ def test_a_line_paying_two_rates_cannot_be_an_einvoice() -> None:
         build(inv, RATES)
 
 
-# How VINR's per-line rounding (totals.py) meets EN 16931's per-rate rule, BR-CO-17: "VAT category tax
-# amount = taxable amount x rate, rounded". The CEN rules accept a difference under one unit of the
-# currency (1.00 EUR; 1 JPY), so the sum of per-line rounded taxes passes as long as the rounding
-# differences of the lines stay under one unit.
+# EN 16931's per-rate rule, BR-CO-17: "VAT category tax amount = taxable amount x rate, rounded".
+# totals.py computes each rate's tax once on its basis, so the rule holds exactly for exclusive rates;
+# rounded per line instead, 250 lines of 0.03 EUR at 19 % charged 1.07 EUR too much (the CEN rules
+# refuse 1.00) and 3 lines of 5 JPY at 10 % one yen too much.
 
 def per_rate_difference(unit_amounts: list[int], rate_e4: int) -> int:
-    """Sum of per-line rounded tax minus (sum of lines x rate, rounded), in minor units."""
+    """The invoice's tax minus (sum of lines x rate, rounded), in minor units."""
     result = totals.compute([totals.LineIn(a) for a in unit_amounts], [], [totals.RateIn("r", rate_e4, False)])
     basis = sum(unit_amounts)
     exact = (Decimal(basis) * rate_e4 / 1_000_000).quantize(Decimal(1), rounding=ROUND_HALF_UP)
@@ -119,31 +113,36 @@ def per_rate_difference(unit_amounts: list[int], rate_e4: int) -> int:
 
 
 @settings(max_examples=300, deadline=None, database=None, derandomize=True)
-@given(st.lists(st.integers(1, 10_000_000), min_size=1, max_size=50), st.sampled_from([190_000, 70_000, 200_000]))
-def test_per_line_rounding_stays_within_the_official_tolerance_for_cent_currencies(
-        unit_amounts: list[int], rate_e4: int) -> None:
-    # 50 lines differ by at most 25 cents: far under BR-CO-17's 1.00.
-    assert abs(per_rate_difference(unit_amounts, rate_e4)) < 100
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "totals.py rounds tax per line, EN 16931 per rate: measured, 3 lines of 0.03 EUR at 19 % charge 0.03 "
-    "(0.01 a line) where 0.09 x 19 % rounds to 0.02; 250 lines of 0.03 EUR charge 2.50 where 7.50 x 19 % is "
-    "1.43 (BR-CO-17 refuses a difference of 1.00 or more); 3 lines of 5 JPY at 10 % charge 3 JPY where "
-    "15 x 10 % rounds to 2 (JPY's tolerance is 1 yen). Left to the owner of totals.py (issue 26)."))
-@settings(max_examples=300, deadline=None, database=None, derandomize=True)
 @given(st.lists(st.integers(1, 100_000), min_size=1, max_size=250), st.sampled_from([190_000, 70_000, 100_000]))
 def test_per_rate_tax_is_basis_times_rate_rounded(unit_amounts: list[int], rate_e4: int) -> None:
     assert per_rate_difference(unit_amounts, rate_e4) == 0
 
 
-def test_the_measured_cases() -> None:
-    assert per_rate_difference([3] * 3, 190_000) == 1  # one cent over
-    assert per_rate_difference([3] * 250, 190_000) == 107  # 1.07 EUR over: BR-CO-17 fails
-    assert per_rate_difference([5] * 3, 100_000) == 1  # 1 JPY over: BR-CO-17 fails in JPY
+def test_the_cases_per_line_rounding_got_wrong() -> None:
+    assert per_rate_difference([3] * 3, 190_000) == 0  # per line: one cent over
+    assert per_rate_difference([3] * 250, 190_000) == 0  # per line: 1.07 EUR over, BR-CO-17 failed
+    assert per_rate_difference([5] * 3, 100_000) == 0  # per line: 1 JPY over, BR-CO-17 failed in JPY
 
 
-@pytest.mark.xfail(strict=True, reason="per-line rounding: 250 lines of 0.03 EUR at 19 % (see above)")
 def test_250_tiny_lines_pass_the_official_rules(rules: Rules) -> None:
     doc: Any = build(invoice([(1, 3, "txr_19")] * 250), RATES)
     assert rules.errors(render(doc, Format.UBL), xrechnung=False) == []
+
+
+def test_3_lines_of_5_yen_pass_the_official_rules(rules: Rules) -> None:
+    inv = invoice([(1, 5, "txr_10")] * 3, currency="jpy")
+    assert inv.tax == 2  # 15 x 10 % = 1.5 -> 2 once; per line it was 3
+    assert_valid(rules, inv)
+    rules.skip_if_absent()
+
+
+@settings(max_examples=6, deadline=None, database=None, derandomize=True)
+@given(st.lists(st.tuples(st.integers(1, 40), st.integers(1, 50_000), st.sampled_from(["txr_19", "txr_7", None])),
+                min_size=1, max_size=250),
+       st.booleans(), st.sampled_from(["eur", "jpy"]), st.sampled_from([(), (TEN_OFF,)]))
+def test_generated_invoices_pass_the_official_rules(rules: Rules, lines: list[tuple[int, int, str | None]],
+                                                    inclusive: bool, currency: str,
+                                                    coupons: tuple[totals.CouponIn, ...]) -> None:
+    doc: Any = build(invoice(lines, currency=currency, inclusive=inclusive, coupons=coupons), RATES)
+    for fmt in (Format.UBL, Format.FACTURX):
+        assert rules.errors(render(doc, fmt), xrechnung=False) == [], fmt

@@ -83,6 +83,8 @@ def notes(xml: bytes) -> str:
 def test_reverse_charge_to_another_member_state(seller: Api, rules: Rules) -> None:
     inv = issued(seller, customer(seller, "reverse", [FR_VAT]))
     assert (inv["subtotal"], inv["tax"], inv["total"]) == (100_999, 0, 100_999)
+    assert [(t["tax_rate"], t["category"], t["amount"], t["taxable_amount"]) for t in inv["tax_amounts"]] == [
+        (None, "AE", 0, 100_999)]
     documents = assert_valid_everywhere(seller, rules, inv)
     for fmt in ("facturx", "xrechnung_cii"):
         assert cii_tax(documents[fmt]) == [("AE", "Reverse charge", "VATEX-EU-AE")], fmt
@@ -147,7 +149,9 @@ def test_a_small_business_charges_no_vat_even_with_account_rates(seller: Api, ru
     seller.ok("POST", "/v1/account/business_profile", {"small_business": True})
     cust = customer(seller, "none", [], country="DE")
     inv = draft(seller, cust)
-    assert inv["tax"] == 0 and inv["tax_amounts"] == []  # the draft too
+    assert inv["tax"] == 0  # the draft too
+    assert [(t["tax_rate"], t["category"], t["amount"], t["taxable_amount"]) for t in inv["tax_amounts"]] == [
+        (None, "E", 0, inv["subtotal"])]
     final = seller.ok("POST", f"/v1/invoices/{inv['id']}/finalize", {"auto_advance": False})
     assert (final["tax"], final["total"]) == (0, 100_999)
     documents = assert_valid_everywhere(seller, rules, final)

@@ -311,7 +311,10 @@ class LineItem(VinrObject):
     price: str | None
     invoice_item: str | None
     service_period: VinrObject | None  # start, end (unix seconds)
+    tax_rates: list[str] | None  # None: the invoice's default_tax_rates, else the customer's location's
     discount_amount: int
+    #: Per rate: ``tax_rate`` (None for what pays none), ``amount``, ``inclusive``,
+    #: ``taxable_amount`` and ``category`` (UNTDID 5305: S, E, AE).
     tax_amounts: list[VinrObject]
     metadata: Mapping[str, str]
 
@@ -332,6 +335,7 @@ class InvoiceItem(VinrObject):
     service_period: VinrObject | None
     price: str | None
     invoice: str | None
+    tax_rates: list[str] | None
     metadata: Mapping[str, str]
 
 
@@ -373,7 +377,7 @@ class Invoice(VinrObject):
     amount_remaining: int
     tax_amounts: list[VinrObject]
     discounts: list[VinrObject]
-    default_tax_rates: list[str]
+    default_tax_rates: list[str] | None  # [] : none; None: the rates for the customer's location
     attempt_count: int
     next_payment_attempt: int | None
     #: ``code``, ``decline_code``, ``message`` and ``payment`` of the last failed attempt.

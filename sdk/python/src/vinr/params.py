@@ -127,6 +127,7 @@ class InvoiceItemCreateParams(TypedDict, total=False):
     unit: str  # UN/ECE Recommendation 20 code, default C62
     price: str | None
     service_period: PeriodParams | None
+    tax_rates: Sequence[str] | None  # [] : none; None: the invoice's default_tax_rates
     metadata: Metadata
 
 
@@ -178,6 +179,7 @@ class LineCreateParams(TypedDict, total=False):
     unit_amount: int | None
     price: str | None
     service_period: PeriodParams | None
+    tax_rates: Sequence[str] | None  # [] : none; None: the invoice's default_tax_rates
     metadata: Metadata
 
 
@@ -188,6 +190,7 @@ class LineUpdateParams(TypedDict, total=False):
     unit_amount: int | None
     price: str | None
     service_period: PeriodParams | None
+    tax_rates: Sequence[str] | None  # [] : none; None: the invoice's default_tax_rates
     metadata: Metadata | None
 
 
