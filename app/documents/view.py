@@ -1,5 +1,6 @@
-"""What the hosted page and the PDF show of an invoice: one context for both,
-so the PDF is the page's own partials with the same numbers (SPEC §7)."""
+"""What the hosted page and the PDF show of an invoice: one context for both, so the PDF is
+the page's own partials with the same numbers (SPEC §7). Below the portal (which shows the
+page and serves the PDF) and the emails (which attach the PDF), so both build it alike."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from app.accounts.models import Account
 from app.branding.service import BrandView, brand_view
 from app.customers.models import Customer
 from app.einvoicing.document import VAT_ID_TYPES, EInvoice
+from app.einvoicing.service import document
 from app.errors import Conflict
 from app.invoices.hosted import is_past_due
 from app.invoices.models import Invoice, InvoiceStatus
@@ -167,9 +169,9 @@ def build(session: Session, invoice: Invoice) -> InvoiceView:
 
 def _document(session: Session, invoice: Invoice) -> EInvoice | None:
     """The invoice's EN 16931 model (its per-line VAT and per-rate summary), or None for an
-    invoice issued without a legal name or one EN 16931 cannot express: it prints as before."""
-    from app.einvoicing.service import document
-
+    invoice issued without a legal name or one EN 16931 cannot express: it prints as before.
+    Built once per view: the page's e-invoice link and the PDF's embedded XML are decided
+    from it too (``einvoicing.service.offered``, ``embedded``)."""
     if invoice.finalized_at is None or not (invoice.account_legal or {}).get("legal_name"):
         return None
     try:
