@@ -2,10 +2,12 @@
 WeasyPrint, kept once rendered; the Factur-X hybrid (app/documents/facturx.py) when the
 invoice's e-invoice can be made, else the plain PDF.
 
-The document's HTML (and a hybrid's XML) is made on every download (a millisecond or two);
-the PDF (100+ ms of WeasyPrint) is rendered only for HTML and XML not seen before by this
+The document's HTML is rendered on every download (a few milliseconds); the PDF (100+ ms of
+WeasyPrint) is rendered only for HTML (and for a hybrid, an XML) not seen before by this
 renderer, and kept under their digest (``InvoiceDocument``), so the same invoice as shown is
-the same bytes and a changed one is never served stale. An invoice keeps its newest
+the same bytes and a changed one is never served stale. The XML is a function of the EN 16931
+model and of its writer, so a hybrid is keyed on those (``document_key``) and its XML is
+written only when the PDF is rendered. An invoice keeps its newest
 document only. WeasyPrint fetches through ``fetch_asset``,
 which serves our own static files and image data URIs and refuses anything
 else (no file://, no network), so merchant text cannot make the renderer
@@ -35,6 +37,9 @@ from app.documents import facturx
 from app.documents.models import InvoiceDocument
 from app.documents.view import build, template_context
 from app.einvoicing import service as einvoicing
+from app.einvoicing.document import EInvoice
+from app.einvoicing.syntax import Format, writer_fingerprint
+from app.einvoicing.syntax import render as write_xml
 from app.invoices.models import Invoice
 from app.transactions import end_transaction, step
 
@@ -113,24 +118,26 @@ def renderer_fingerprint() -> bytes:
 def invoice_pdf(session: Session, invoice: Invoice) -> bytes:
     """The PDF of ``invoice`` as its hosted page shows it now, in the reader's language (the
     request's, or the one ``flask_babel.force_locale`` sets): the Download PDF and the emails'
-    attachment. The Factur-X hybrid when ``einvoicing.service.embedded`` gives its XML, else
+    attachment. The Factur-X hybrid when ``einvoicing.service.embedded`` gives its model, else
     the plain PDF. Commits (``render``)."""
     view = build(session, invoice)
     return render(session, invoice, template_context(view), einvoicing.embedded(invoice, view.document))
 
 
-def document_key(html: str, einvoice: bytes | None) -> str:
-    """What a stored PDF is kept under: the renderer, the HTML and, for a hybrid, its XML."""
+def document_key(html: str, einvoice: EInvoice | None) -> str:
+    """What a stored PDF is kept under: the renderer and the HTML and, for a hybrid, what its
+    XML is written from: the model (its ``repr``: frozen dataclasses of plain values, every
+    field shown) and the XML's writer."""
     found = hashlib.sha256(renderer_fingerprint())
     found.update(html.encode())
     if einvoice is not None:
-        found.update(b"\0" + facturx.FINGERPRINT + b"\0" + einvoice)
+        found.update(b"\0" + facturx.FINGERPRINT + writer_fingerprint() + repr(einvoice).encode())
     return found.hexdigest()
 
 
-def render(session: Session, invoice: Invoice, context: dict[str, Any], einvoice: bytes | None) -> bytes:
-    """The PDF of ``invoice`` as ``context`` shows it, with ``einvoice`` embedded (a Factur-X
-    hybrid) unless None: the kept bytes when this very document was rendered before, else
+def render(session: Session, invoice: Invoice, context: dict[str, Any], einvoice: EInvoice | None) -> bytes:
+    """The PDF of ``invoice`` as ``context`` shows it, with the Factur-X XML of ``einvoice``
+    embedded (a hybrid) unless None: the kept bytes when this very document was rendered before, else
     rendered and kept in place of the invoice's older one (the bytes kept first win a race).
 
     Rendering takes two steps (app/transactions.py): WeasyPrint runs outside any
@@ -148,7 +155,7 @@ def render(session: Session, invoice: Invoice, context: dict[str, Any], einvoice
         content = bytes(document.write_pdf())
     else:
         assert invoice.finalized_at is not None  # only a finalized invoice has an e-invoice
-        content = facturx.write(document, einvoice, invoice.finalized_at)
+        content = facturx.write(document, write_xml(einvoice, Format.FACTURX), invoice.finalized_at)
     with step(session):
         try:
             with session.begin_nested():

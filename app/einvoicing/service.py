@@ -132,13 +132,13 @@ def offered(invoice: Invoice, doc: EInvoice | None) -> Format | None:
     return fmt
 
 
-def embedded(invoice: Invoice, doc: EInvoice | None) -> bytes | None:
-    """The Factur-X XML the PDF of ``invoice`` embeds (SPEC §10: when the profile it was
-    finalized with is complete and the document can be made), or None: a plain PDF. ``doc``
-    as for ``offered``."""
+def embedded(invoice: Invoice, doc: EInvoice | None) -> EInvoice | None:
+    """The model of the Factur-X XML the PDF of ``invoice`` embeds (SPEC §10: when the profile
+    it was finalized with is complete and the document can be made), or None: a plain PDF.
+    ``doc`` as for ``offered``. The XML is ``render(model, Format.FACTURX)``."""
     if doc is None or invoice.status is InvoiceStatus.DRAFT or refusal(invoice, Format.FACTURX) is not None:
         return None
-    return render(doc, Format.FACTURX)
+    return doc
 
 
 def for_customer(session: Session, invoice: Invoice) -> Rendered | None:
