@@ -57,10 +57,10 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, instance_path: str
 
     from app.api import bp as api_bp
     from app.branding import themes
+    from app.documents.view import current_locale
     from app.locales import bound_gettext
     from app.portal import bp as portal_bp
     from app.portal import install_log_redaction
-    from app.portal.presenter import current_locale
 
     csrf.init_app(app)
     csrf.exempt(api_bp)  # the API authenticates every request by key, not by cookie

@@ -1,9 +1,9 @@
 import sys
 
-from bench import collection, deliveries, einvoice, neighbours, run
+from bench import collection, deliveries, einvoice, neighbours, pdf, run
 
 COMMANDS = {"deliveries": deliveries.main, "collection": collection.main, "neighbours": neighbours.main,
-            "einvoice": einvoice.main}
+            "einvoice": einvoice.main, "pdf": pdf.main}
 
 command = COMMANDS.get(sys.argv[1]) if sys.argv[1:] else None
 raise SystemExit(command(sys.argv[2:]) if command is not None else run.main())

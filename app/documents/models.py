@@ -7,8 +7,10 @@ from app.db import Base, Timestamp
 
 
 class InvoiceDocument(Base):
-    """An invoice's newest rendered PDF, kept under the SHA-256 of the HTML it was rendered
-    from and of the renderer (``documents.service.renderer_fingerprint``).
+    """An invoice's newest rendered PDF, kept under the SHA-256 of the renderer
+    (``documents.service.renderer_fingerprint``), the HTML it was rendered from and, for a
+    Factur-X hybrid, the XML it embeds (``documents.service.document_key``; the column keeps
+    its first name).
 
     The PDF is a function of those (the hosted page's partials; WeasyPrint fetches only
     our own assets): the invoice as shown again gets the same bytes without a second

@@ -1,10 +1,13 @@
-"""Invoice PDFs (SPEC §7 "Download PDF"): the hosted page's own partials,
-rendered by WeasyPrint, kept once rendered.
+"""Invoice PDFs (SPEC §7 "Download PDF", §10): the hosted page's own partials, rendered by
+WeasyPrint, kept once rendered; the Factur-X hybrid (app/documents/facturx.py) when the
+invoice's e-invoice can be made, else the plain PDF.
 
-The document's HTML is rendered on every download (about a millisecond); the PDF
-(100+ ms of WeasyPrint) is rendered only for HTML not seen before by this renderer,
-and kept under their digest (``InvoiceDocument``), so the same invoice as shown is
-the same bytes and a changed one is never served stale. An invoice keeps its newest
+The document's HTML is rendered on every download (a few milliseconds); the PDF (100+ ms of
+WeasyPrint) is rendered only for HTML (and for a hybrid, an XML) not seen before by this
+renderer, and kept under their digest (``InvoiceDocument``), so the same invoice as shown is
+the same bytes and a changed one is never served stale. The XML is a function of the EN 16931
+model and of its writer, so a hybrid is keyed on those (``document_key``) and its XML is
+written only when the PDF is rendered. An invoice keeps its newest
 document only. WeasyPrint fetches through ``fetch_asset``,
 which serves our own static files and image data URIs and refuses anything
 else (no file://, no network), so merchant text cannot make the renderer
@@ -30,7 +33,13 @@ from weasyprint import HTML  # imported with the app: a worker's first PDF skips
 
 from app import clock
 from app.branding.themes import THEMES_DIR
+from app.documents import facturx
 from app.documents.models import InvoiceDocument
+from app.documents.view import build, template_context
+from app.einvoicing import service as einvoicing
+from app.einvoicing.document import EInvoice
+from app.einvoicing.syntax import Format, writer_fingerprint
+from app.einvoicing.syntax import render as write_xml
 from app.invoices.models import Invoice
 from app.transactions import end_transaction, step
 
@@ -106,35 +115,60 @@ def renderer_fingerprint() -> bytes:
     return digest.digest()
 
 
-def invoice_pdf(session: Session, invoice: Invoice, context: dict[str, Any]) -> bytes:
-    """The PDF of ``invoice`` as ``context`` shows it: the kept bytes when this very document
-    was rendered before, else rendered and kept in place of the invoice's older one (the
-    bytes kept first win a race).
+def invoice_pdf(session: Session, invoice: Invoice) -> bytes:
+    """The PDF of ``invoice`` as its hosted page shows it now, in the reader's language (the
+    request's, or the one ``flask_babel.force_locale`` sets): the Download PDF and the emails'
+    attachment. The Factur-X hybrid when ``einvoicing.service.embedded`` gives its model, else
+    the plain PDF. Commits (``render``)."""
+    view = build(session, invoice)
+    return render(session, invoice, template_context(view), einvoicing.embedded(invoice, view.document))
+
+
+def document_key(html: str, einvoice: EInvoice | None) -> str:
+    """What a stored PDF is kept under: the renderer and the HTML and, for a hybrid, what its
+    XML is written from: the model (its ``repr``: frozen dataclasses of plain values, every
+    field shown) and the XML's writer."""
+    found = hashlib.sha256(renderer_fingerprint())
+    found.update(html.encode())
+    if einvoice is not None:
+        found.update(b"\0" + facturx.FINGERPRINT + writer_fingerprint() + repr(einvoice).encode())
+    return found.hexdigest()
+
+
+def render(session: Session, invoice: Invoice, context: dict[str, Any], einvoice: EInvoice | None) -> bytes:
+    """The PDF of ``invoice`` as ``context`` shows it, with the Factur-X XML of ``einvoice``
+    embedded (a hybrid) unless None: the kept bytes when this very document was rendered before, else
+    rendered and kept in place of the invoice's older one (the bytes kept first win a race).
 
     Rendering takes two steps (app/transactions.py): WeasyPrint runs outside any
     transaction, so no render holds the SQLite write lock, then the document is kept in
     a short transaction of its own. Commits then.
     """
     html = render_template("pdf/invoice.html", **context)
-    digest = hashlib.sha256(renderer_fingerprint() + html.encode()).hexdigest()
-    kept = session.get(InvoiceDocument, (invoice.id, digest))
+    key = document_key(html, einvoice)
+    kept = session.get(InvoiceDocument, (invoice.id, key))
     if kept is not None:
         return kept.content
     end_transaction(session)
-    content = bytes(HTML(string=html, base_url=ASSET_BASE, url_fetcher=_fetcher()).write_pdf())
+    document = HTML(string=html, base_url=ASSET_BASE, url_fetcher=_fetcher())
+    if einvoice is None:
+        content = bytes(document.write_pdf())
+    else:
+        assert invoice.finalized_at is not None  # only a finalized invoice has an e-invoice
+        content = facturx.write(document, write_xml(einvoice, Format.FACTURX), invoice.finalized_at)
     with step(session):
         try:
             with session.begin_nested():
-                session.add(InvoiceDocument(invoice_id=invoice.id, html_sha256=digest, content=content,
+                session.add(InvoiceDocument(invoice_id=invoice.id, html_sha256=key, content=content,
                                             created=clock.now()))
         except sa.exc.IntegrityError:
             # A concurrent request kept it first: serve that one, so every download of
             # the same document is the same bytes.
-            existing = session.get(InvoiceDocument, (invoice.id, digest))
+            existing = session.get(InvoiceDocument, (invoice.id, key))
             assert existing is not None
             return existing.content
         session.execute(sa.delete(InvoiceDocument).where(InvoiceDocument.invoice_id == invoice.id,
-                                                         InvoiceDocument.html_sha256 != digest))
+                                                         InvoiceDocument.html_sha256 != key))
     current_app.logger.info("rendered a PDF for %s", invoice.id)
     return content
 

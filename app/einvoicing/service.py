@@ -90,39 +90,55 @@ def make(session: Session, invoice: Invoice, fmt: Format) -> Rendered:
 
 def model(session: Session, invoice: Invoice, fmt: Format) -> EInvoice:
     """The e-invoice model of a finalized ``invoice`` for ``fmt``: the one rule for what can
-    be made, behind the API, the hosted page's link and the emails' attachment.
+    be made, behind the API, the hosted page's link, the emails' attachment and the PDF's
+    embedded XML.
 
     Raises Conflict ``business_profile_incomplete`` (the profile it was finalized with lacks
     what the format needs), ``customer_details_incomplete``, ``buyer_reference_required``
     (XRechnung) and ``einvoice_unsupported``."""
-    seller, buyer = _gaps(invoice, fmt)
-    if seller:
-        raise Conflict(f"This invoice was finalized with a business profile that lacks what {fmt.value} needs: "
-                       f"{_names(seller)}. Complete /v1/account/business_profile; invoices finalized from then on "
-                       "have an e-invoice.", code="business_profile_incomplete")
-    if buyer:
-        raise Conflict(f"This invoice's customer lacks what {fmt.value} needs: {_names(buyer)}. Complete the "
-                       "customer; invoices finalized from then on have an e-invoice.",
-                       code="customer_details_incomplete")
-    if fmt.xrechnung and not invoice.buyer_reference:
-        raise Conflict("XRechnung needs a buyer reference (BT-10, the Leitweg-ID): this invoice was finalized "
-                       "without one. Set the customer's einvoice.buyer_reference or the invoice's buyer_reference "
-                       "before finalizing.", code="buyer_reference_required")
+    refused = refusal(invoice, fmt)
+    if refused is not None:
+        raise refused
     return document(session, invoice)
 
 
-def offered(session: Session, invoice: Invoice) -> Format | None:
+def refusal(invoice: Invoice, fmt: Format) -> Conflict | None:
+    """Why ``model`` refuses ``fmt`` for ``invoice`` before building anything (what the frozen
+    seller and buyer lack), or None."""
+    seller, buyer = _gaps(invoice, fmt)
+    if seller:
+        return Conflict(f"This invoice was finalized with a business profile that lacks what {fmt.value} needs: "
+                        f"{_names(seller)}. Complete /v1/account/business_profile; invoices finalized from then on "
+                        "have an e-invoice.", code="business_profile_incomplete")
+    if buyer:
+        return Conflict(f"This invoice's customer lacks what {fmt.value} needs: {_names(buyer)}. Complete the "
+                        "customer; invoices finalized from then on have an e-invoice.",
+                        code="customer_details_incomplete")
+    if fmt.xrechnung and not invoice.buyer_reference:
+        return Conflict("XRechnung needs a buyer reference (BT-10, the Leitweg-ID): this invoice was finalized "
+                        "without one. Set the customer's einvoice.buyer_reference or the invoice's buyer_reference "
+                        "before finalizing.", code="buyer_reference_required")
+    return None
+
+
+def offered(invoice: Invoice, doc: EInvoice | None) -> Format | None:
     """The format of the e-invoice the customer receives with ``invoice`` (its hosted page's
     link, its emails' attachment): the customer's, or None when the customer has none, the
-    invoice is a draft, or it cannot be made (``model`` refuses it)."""
+    invoice is a draft, or it cannot be made (``model`` refuses it). ``doc`` is the invoice's
+    model as ``document`` built it, None where it refused."""
     fmt = customer_format(invoice)
-    if fmt is None or invoice.status is InvoiceStatus.DRAFT:
-        return None
-    try:
-        model(session, invoice, fmt)
-    except Conflict:
+    if fmt is None or doc is None or invoice.status is InvoiceStatus.DRAFT or refusal(invoice, fmt) is not None:
         return None
     return fmt
+
+
+def embedded(invoice: Invoice, doc: EInvoice | None) -> EInvoice | None:
+    """The model of the Factur-X XML the PDF of ``invoice`` embeds (SPEC §10: when the profile
+    it was finalized with is complete and the document can be made), or None: a plain PDF.
+    ``doc`` as for ``offered``. The XML is ``render(model, Format.FACTURX)``."""
+    if doc is None or invoice.status is InvoiceStatus.DRAFT or refusal(invoice, Format.FACTURX) is not None:
+        return None
+    return doc
 
 
 def for_customer(session: Session, invoice: Invoice) -> Rendered | None:

@@ -14,8 +14,12 @@ and the tests run the official rules and the XSD over every syntax instead.
 
 from __future__ import annotations
 
+import hashlib
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
+from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 from facturx import generate_cii_xml, generate_ubl_xml
@@ -119,6 +123,14 @@ def _line(doc: EInvoice, line: Any) -> dict[str, Any]:
     if line.period is not None:
         data["BT-134"], data["BT-135"] = line.period
     return data
+
+
+@lru_cache(maxsize=1)
+def writer_fingerprint() -> bytes:
+    """What the XML depends on besides the model, read once per process: factur-x's version and
+    this module, so a document kept with its XML (a Factur-X PDF) can be keyed on the model
+    (``repr``, cheap) instead of the XML written anew (milliseconds)."""
+    return hashlib.sha256(version("factur-x").encode() + b"\0" + Path(__file__).read_bytes()).digest()
 
 
 def render(doc: EInvoice, fmt: Format) -> bytes:

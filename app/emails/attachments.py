@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 
 from app.accounts.settings import schedule_for
 from app.documents import service as documents
+from app.documents.view import choose_locale
 from app.einvoicing import service as einvoicing
 from app.emails.message import Attachment
 from app.emails.models import Email, EmailAttachment
 from app.invoices.models import Invoice
-from app.portal.presenter import build, choose_locale, template_context
 
 ATTACHING = frozenset({"invoice", "receipt"})
 
@@ -32,7 +32,7 @@ def make(session: Session, email: Email) -> tuple[Attachment, ...]:
     if schedule_for(session, invoice.account_id, invoice.livemode).attach_pdf:
         # The PDF in the email's language, as the hosted page's Download PDF renders it.
         with force_locale(choose_locale(list(invoice.customer.preferred_locales or []))):
-            content = documents.invoice_pdf(session, invoice, template_context(build(session, invoice)))
+            content = documents.invoice_pdf(session, invoice)
         found.append(Attachment(documents.filename(invoice), "application/pdf", content))
     rendered = einvoicing.for_customer(session, invoice)
     if rendered is not None:

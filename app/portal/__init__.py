@@ -78,7 +78,7 @@ def _headers(response: Response) -> Response:
 
 @bp.app_template_filter("email_breaks")
 def _email_breaks(address: str) -> Any:
-    from app.portal.presenter import email_breaks
+    from app.documents.view import email_breaks
 
     return email_breaks(address)
 

@@ -32,6 +32,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from app.branding.themes import static_file
 from app.documents import service as documents
+from app.documents.view import InvoiceView, build, current_locale, template_context
 from app.einvoicing import service as einvoicing
 from app.errors import CardError, Conflict, DomainError
 from app.extensions import db, invoice_key, limiter
@@ -42,7 +43,6 @@ from app.payments.cards import validate_card
 from app.payments.processor import CardDetails
 from app.portal import bp
 from app.portal.forms import CardFields, ChallengeForm, PayForm, UpdateCardForm, card_message, parse_expiry
-from app.portal.presenter import InvoiceView, build, current_locale, template_context
 from app.transactions import step
 
 PortalView = Callable[..., ResponseReturnValue]
@@ -255,7 +255,7 @@ def _render_invoice(view: InvoiceView, form: PayForm, *, status: int = 200,
     form.forget_card()
     html = render_template("portal/invoice.html", **template_context(
         view, form=form, alert=_flashed("alert"), notice=notice or _flashed("notice"),
-        einvoice=einvoicing.offered(db.session, view.invoice) is not None))
+        einvoice=einvoicing.offered(view.invoice, view.document) is not None))
     return html, status
 
 
@@ -446,10 +446,9 @@ def invoice_pdf(invoice_id: str, token: str) -> ResponseReturnValue:
     invoice = hosted.load(db.session, invoice_id, token)
     if invoice.status is InvoiceStatus.VOID:
         abort(410)  # like the page: a void invoice's document is no longer handed out
-    content = documents.invoice_pdf(db.session, invoice, template_context(build(db.session, invoice)))
-    response = send_file(_bytes_io(content), mimetype="application/pdf", as_attachment=True,
-                         download_name=documents.filename(invoice))
-    return response
+    content = documents.invoice_pdf(db.session, invoice)
+    return send_file(_bytes_io(content), mimetype="application/pdf", as_attachment=True,
+                     download_name=documents.filename(invoice))
 
 
 @bp.get("/<invoice_id>/<token>/einvoice")

@@ -8,10 +8,12 @@ import io
 from email.message import EmailMessage
 from typing import Any
 
+import pikepdf
 import pypdf
 import pytest
 
 from tests.conftest import Api
+from tests.documents.test_facturx import embedded_xml
 from tests.einvoicing.rules import Rules, xsd_errors
 from tests.einvoicing.test_einvoice_api import LEITWEG, PROFILE, amounts
 from tests.emails.smtp import SmtpServer
@@ -61,6 +63,8 @@ def test_the_invoice_email_attaches_the_pdf_and_the_customers_einvoice(
     number = invoice["number"]
     assert (pdf_name, pdf_type) == (f"invoice-{number}.pdf", "application/pdf")
     assert pdf.startswith(b"%PDF-") and number in pdf_text(pdf)
+    # The PDF is the Factur-X hybrid, as the hosted page's Download PDF gives it.
+    assert embedded_xml(pdf) == seller.get(f"/v1/invoices/{invoice['id']}/einvoice?format=facturx").get_data()
     assert (xml_name, xml_type) == (f"invoice-{number}-{suffix}.xml", "application/xml")
     assert xsd_errors(xml) == [] and rules.errors(xml, xrechnung=fmt.startswith("xrechnung")) == []
     # The text and the HTML are still there, as before.
@@ -85,10 +89,13 @@ def test_a_customer_without_a_format_gets_the_pdf_alone(api: Api, customer: dict
 
 
 def test_no_xml_when_the_einvoice_cannot_be_made(api: Api, smtp: SmtpServer, run_jobs: Any) -> None:
-    """No business profile: the PDF alone, never an error."""
+    """No business profile: the plain PDF alone, never an error."""
     sent(api, buyer(api, "facturx"), run_jobs)
     [message] = smtp.mailbox.messages
-    assert [kind for _, kind, _ in attached(message)] == ["application/pdf"]
+    [(_, kind, pdf)] = attached(message)
+    assert kind == "application/pdf"
+    with pikepdf.open(io.BytesIO(pdf)) as plain:
+        assert not plain.attachments
 
 
 def test_the_receipt_attaches_the_paid_invoice(seller: Api, smtp: SmtpServer, run_jobs: Any,

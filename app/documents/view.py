@@ -1,11 +1,13 @@
-"""What the hosted page and the PDF show of an invoice: one context for both,
-so the PDF is the page's own partials with the same numbers (SPEC §7)."""
+"""What the hosted page and the PDF show of an invoice: one context for both, so the PDF is
+the page's own partials with the same numbers (SPEC §7). Below the portal (which shows the
+page and serves the PDF) and the emails (which attach the PDF), so both build it alike."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 from babel import Locale
@@ -22,6 +24,7 @@ from app.accounts.models import Account
 from app.branding.service import BrandView, brand_view
 from app.customers.models import Customer
 from app.einvoicing.document import EInvoice
+from app.einvoicing.service import document
 from app.errors import Conflict
 from app.invoices.hosted import is_past_due
 from app.invoices.models import Invoice, InvoiceStatus
@@ -182,9 +185,9 @@ def build(session: Session, invoice: Invoice) -> InvoiceView:
 
 def _document(session: Session, invoice: Invoice) -> EInvoice | None:
     """The invoice's EN 16931 model (its per-line VAT and per-rate summary), or None for an
-    invoice issued without a legal name or one EN 16931 cannot express: it prints as before."""
-    from app.einvoicing.service import document
-
+    invoice issued without a legal name or one EN 16931 cannot express: it prints as before.
+    Built once per view: the page's e-invoice link and the PDF's embedded XML are decided
+    from it too (``einvoicing.service.offered``, ``embedded``)."""
     if invoice.finalized_at is None or not (invoice.account_legal or {}).get("legal_name"):
         return None
     try:
@@ -193,16 +196,28 @@ def _document(session: Session, invoice: Invoice) -> EInvoice | None:
         return None
 
 
+# Translated when asked: a page with many lines asks for each line's unit.
+_UNIT_NAMES: dict[str, Callable[[], str]] = {
+    "C62": lambda: gettext("pcs"), "H87": lambda: gettext("pcs"), "HUR": lambda: gettext("hours"),
+    "DAY": lambda: gettext("days"), "MON": lambda: gettext("months")}
+
+
 def unit_name(code: str) -> str:
     """A UN/ECE Rec. 20 unit as the reader says it ("pcs", "Std."); other codes as they are."""
-    names = {"C62": gettext("pcs"), "H87": gettext("pcs"), "HUR": gettext("hours"), "DAY": gettext("days"),
-             "MON": gettext("months")}
-    return str(names.get(code, code))
+    name = _UNIT_NAMES.get(code)
+    return code if name is None else str(name())
 
 
 def percent(rate: Any) -> str:
     """"19 %", "7,5 %": a VAT rate as the reader writes it."""
-    return f"{format_decimal(rate, locale=current_locale())} %"
+    return _percent(rate, current_locale())
+
+
+@lru_cache(maxsize=1024)
+def _percent(rate: Any, locale: str) -> str:
+    # A pure function of its arguments, about 80 µs a call in Babel, asked once per line of
+    # the few rates an account has (as app.money.display is cached for amounts).
+    return f"{format_decimal(rate, locale=locale)} %"
 
 
 
