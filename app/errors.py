@@ -85,8 +85,14 @@ class IdempotencyError(DomainError):
 
 
 class IdempotencyInFlight(IdempotencyError):
+    """The key's first request is still running (409); ``retry_after``: seconds worth waiting."""
+
     status = 409
     code = "idempotency_key_in_use"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class RateLimited(DomainError):
