@@ -14,10 +14,12 @@ class DomainError(Exception):
     type: str = "invalid_request_error"
     code: str = "invalid_request"
 
-    def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None,
+                 retry_after: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.param = param
+        self.retry_after = retry_after  # seconds a retry should wait (``Retry-After``), where one can tell
         if code is not None:
             self.code = code
 
@@ -90,10 +92,6 @@ class IdempotencyInFlight(IdempotencyError):
     status = 409
     code = "idempotency_key_in_use"
 
-    def __init__(self, message: str, *, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
 
 class RateLimited(DomainError):
     """Too many requests (429); ``retry_after`` is the seconds until one fits again (SPEC §2)."""
@@ -102,9 +100,10 @@ class RateLimited(DomainError):
     type = "rate_limit_error"
     code = "rate_limited"
 
+    retry_after: int  # always known: when the oldest counted request leaves the window
+
     def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
-        super().__init__(message, code=code)
-        self.retry_after = retry_after
+        super().__init__(message, code=code, retry_after=retry_after)
 
 
 class ServiceUnavailable(DomainError):
