@@ -8,17 +8,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, g, request
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
-from app import config
+from app import config, request_ids
 from app.db import configure_sqlite, write_intent
 from app.errors import Conflict, DomainError, InvalidRequest, ServiceUnavailable
 from app.extensions import babel, csrf, db, limiter
 
 log = logging.getLogger(__name__)
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
+CONNECTION_LOST_RETRY_AFTER = 1  # seconds: the pool opens a new connection for the next request
 
 
 def create_app(overrides: Mapping[str, Any] | None = None, *, instance_path: str | None = None) -> Flask:
@@ -71,6 +72,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, instance_path: str
     app.context_processor(lambda: {"locale": current_locale()})
     app.context_processor(bound_gettext)
     install_log_redaction()
+    request_ids.init_app(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(portal_bp)
     _register_errors(app)
@@ -143,10 +145,34 @@ def _register_errors(app: Flask) -> None:
         return error_response(Conflict("A concurrent request created a conflicting object; retry.",
                                        code="concurrent_modification"))
 
+    @app.errorhandler(DBAPIError)
+    def _database(error: DBAPIError) -> Response | tuple[str, int]:
+        if not error.connection_invalidated:
+            return _unexpected(error)
+        # The connection broke under the request (a restarted or failed-over server, a killed
+        # backend): the pool has discarded it and the next request gets a new one. Before a
+        # COMMIT nothing was written; a COMMIT that broke may or may not have happened, so a
+        # POST is retried with its Idempotency-Key, which answers what the first one did.
+        log.warning("database connection lost on %s %s (request %s): %s", request.method, request.path,
+                    g.get("request_id", "-"), error.orig)
+        db.session.rollback()
+        if not _wants_json():
+            from flask import render_template
+
+            page = render_template("errors/503.html", message=None, request_id=g.get("request_id"))
+            return Response(page, 503, {"Retry-After": str(CONNECTION_LOST_RETRY_AFTER)})
+        domain = ServiceUnavailable(
+            "The connection to the database broke while this request ran; retry it (a POST with the same "
+            "Idempotency-Key, so that it runs at most once).", code="database_unavailable",
+            retry_after=CONNECTION_LOST_RETRY_AFTER)
+        return error_response(domain)
+
     @app.errorhandler(OperationalError)
     def _operational(error: OperationalError) -> Response | tuple[str, int]:
         # PostgreSQL broke a lock cycle (a request and the worker locking the same rows in
         # opposite order) or refused a serialization: the request changed nothing; a retry works.
+        if error.connection_invalidated:
+            return _database(error)
         db.session.rollback()
         if getattr(error.orig, "sqlstate", None) not in RETRYABLE_SQLSTATES:
             return _unexpected(error)
@@ -178,7 +204,7 @@ def _register_errors(app: Flask) -> None:
         if not _wants_json():
             from flask import render_template
 
-            return render_template("errors/500.html", message=None), 500
+            return render_template("errors/500.html", message=None, request_id=g.get("request_id")), 500
         domain = ServiceUnavailable("Something went wrong on our side; the request changed nothing.",
                                     code="internal_error")
         domain.status = 500

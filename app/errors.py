@@ -14,10 +14,12 @@ class DomainError(Exception):
     type: str = "invalid_request_error"
     code: str = "invalid_request"
 
-    def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None,
+                 retry_after: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.param = param
+        self.retry_after = retry_after  # seconds a retry should wait (``Retry-After``), where one can tell
         if code is not None:
             self.code = code
 
@@ -85,6 +87,8 @@ class IdempotencyError(DomainError):
 
 
 class IdempotencyInFlight(IdempotencyError):
+    """The key's first request is still running (409); ``retry_after``: seconds worth waiting."""
+
     status = 409
     code = "idempotency_key_in_use"
 
@@ -96,9 +100,10 @@ class RateLimited(DomainError):
     type = "rate_limit_error"
     code = "rate_limited"
 
+    retry_after: int  # always known: when the oldest counted request leaves the window
+
     def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
-        super().__init__(message, code=code)
-        self.retry_after = retry_after
+        super().__init__(message, code=code, retry_after=retry_after)
 
 
 class ServiceUnavailable(DomainError):

@@ -1,20 +1,21 @@
 """Every model, imported once so ``Base.metadata`` knows every table."""
 
-from app.accounts.models import Account, ApiKey, InvoiceCounter, TestClock
+from app.accounts.models import Account, ApiKey, BusinessProfile, CollectionSettings, InvoiceCounter, TestClock
 from app.branding.models import Branding
 from app.catalog.models import Coupon, Price, TaxRate
 from app.customers.models import Customer
 from app.documents.models import InvoiceDocument
-from app.emails.models import Email
+from app.emails.models import Email, EmailAttachment
 from app.events.models import Event
 from app.idempotency.models import IdempotencyKey
 from app.invoices.models import Invoice, InvoiceItem, InvoiceLine
 from app.jobs.models import Job
-from app.payments.models import CardAttempt, Payment, PaymentMethod
+from app.payments.models import CardAttempt, Payment, PaymentMethod, ProcessorCall
 from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
-    "Account", "ApiKey", "Branding", "CardAttempt", "Coupon", "Customer", "Email", "Event", "IdempotencyKey", "Invoice",
-    "InvoiceCounter", "InvoiceDocument", "InvoiceItem", "InvoiceLine", "Job", "Payment", "PaymentMethod", "Price",
-    "TaxRate", "TestClock", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
+    "Account", "ApiKey", "Branding", "BusinessProfile", "CardAttempt", "CollectionSettings", "Coupon", "Customer",
+    "Email", "EmailAttachment", "Event", "IdempotencyKey", "Invoice", "InvoiceCounter", "InvoiceDocument",
+    "InvoiceItem", "InvoiceLine", "Job", "Payment", "PaymentMethod", "Price", "ProcessorCall", "TaxRate", "TestClock",
+    "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
 ]

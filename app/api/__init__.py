@@ -7,26 +7,17 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.accounts.service import authenticate
 from app.extensions import db
-from app.ids import new_id
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
 
 PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
 
 
-@bp.before_app_request
-def _name_the_request() -> None:
-    """Every ``/v1`` answer names its request (``Request-Id``), unknown paths included, so a
-    merchant reporting a problem can point at the very request and its log line."""
-    if request.path.startswith("/v1/"):
-        g.request_id = new_id("req")
-
-
 @bp.after_app_request
 def _send_the_request_id(response: Response) -> Response:
-    request_id = g.get("request_id")
-    if request_id is not None:
-        response.headers["Request-Id"] = request_id
+    """Every ``/v1`` answer names its request (app/request_ids.py), unknown paths included."""
+    if request.path.startswith("/v1/"):
+        response.headers["Request-Id"] = g.request_id
     return response
 
 

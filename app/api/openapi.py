@@ -20,10 +20,13 @@ ERRORS = {
     "400": "Invalid request: the error names the parameter",
     "401": "Missing or invalid API key",
     "404": "No such object (also for other accounts' ids)",
-    "409": "The object's status does not allow this, or an idempotent request is in flight",
+    "409": "The object's status does not allow this, or an idempotent request is in flight "
+           "(idempotency_key_in_use, with Retry-After)",
     "413": "Request body over 1 MiB",
     "429": "Rate limited; see Retry-After",
     "500": "Something went wrong on our side; the request changed nothing (quote its Request-Id)",
+    "503": "The connection to the database broke under the request (database_unavailable); retry after "
+           "Retry-After, a POST with the same Idempotency-Key",
 }
 # Errors only some operations answer, by operation id.
 ERRORS_OF = {
@@ -35,7 +38,8 @@ ERRORS_OF = {
                             "(buyer_reference_required); what EN 16931 cannot say: no lines, a currency with three "
                             "decimals, a line paying two VAT rates (einvoice_unsupported)"},
     "pay_invoice": {"503": "Live mode has no card processor configured (processor_not_configured): "
-                           "nothing was charged or counted"},
+                           "nothing was charged or counted; or the connection to the database broke under the "
+                           "request (database_unavailable): retry after Retry-After with the same Idempotency-Key"},
 }
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 255},

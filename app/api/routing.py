@@ -202,6 +202,6 @@ def _once(caller: Caller, key: str, run: Callable[[], tuple[int, bytes]]) -> Res
 
 def error_response(error: DomainError) -> Response:
     response = render(error.to_dict(), error.status)
-    if error.status == 429:
-        response.headers["Retry-After"] = str(getattr(error, "retry_after", 60))
+    if error.retry_after is not None or error.status == 429:
+        response.headers["Retry-After"] = str(error.retry_after if error.retry_after is not None else 60)
     return response

@@ -17,5 +17,6 @@ class IdempotencyKey(Base):
     request_hash: Mapped[str] = mapped_column(sa.String(64))
     created: Mapped[Timestamp] = mapped_column(index=True)
     locked_at: Mapped[int | None] = mapped_column(sa.BigInteger)  # set while the first request runs
+    holder: Mapped[str | None] = mapped_column(sa.String(160))  # the process running it (app/processes.py)
     response_status: Mapped[int | None]
     response_body: Mapped[bytes | None] = mapped_column(sa.LargeBinary)

@@ -13,26 +13,35 @@ any other answer, a refusal of the object's state (409) included: the key names
 one request, and its retry learns what that request came to. A refusal because
 another request was running at that moment (a payment in progress, a concurrent
 change), a rate limit or a server error releases the key instead, so that a
-retry runs for real. A claim abandoned by a crashed process
-can be taken over after ``IDEMPOTENCY_LOCK_TIMEOUT`` seconds.
+retry runs for real.
+
+A claim names the process holding it (app/processes.py). A process killed in the
+middle of a request (a gunicorn timeout, an OOM kill) cannot release its key: a retry
+that finds its holder gone takes the claim over at once; one whose holder cannot be
+checked (another machine) can be taken over after ``IDEMPOTENCY_LOCK_TIMEOUT``
+seconds. Until then the retry answers 409 ``idempotency_key_in_use`` with
+``Retry-After``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 
 import sqlalchemy as sa
 from flask import Response, current_app, request
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import clock, processes
 from app.accounts.service import Caller
 from app.errors import DomainError, IdempotencyError, IdempotencyInFlight, InvalidRequest
 from app.idempotency.models import IdempotencyKey
 
 # 409s that say "another request got there at the same moment", not "this object's state refuses it".
 RACES = frozenset({"payment_in_progress", "concurrent_modification"})
+IN_FLIGHT_RETRY_AFTER = 1  # seconds: most requests finish within one
+IN_FLIGHT_MESSAGE = "A request with this Idempotency-Key is still being processed; retry later."
 
 
 def request_hash() -> str:
@@ -54,6 +63,15 @@ def _replay(row: IdempotencyKey) -> Response:
     response = Response(row.response_body, status=row.response_status, mimetype="application/json")
     response.headers["Idempotent-Replayed"] = "true"
     return response
+
+
+def _holder() -> str:
+    """This claim: this process (app/processes.py), and a nonce telling apart two claims of one process."""
+    return f"{processes.identity() or 'unknown'}#{secrets.token_hex(4)}"
+
+
+def _holder_process(holder: str | None) -> str | None:
+    return holder.partition("#")[0] if holder else None
 
 
 def _where(caller: Caller, key: str) -> tuple[sa.ColumnElement[bool], ...]:
@@ -79,11 +97,11 @@ def claim(session: Session, caller: Caller, key: str) -> Response | None:
         try:
             with session.begin_nested():
                 session.add(IdempotencyKey(account_id=caller.account.id, livemode=caller.livemode, key=key,
-                                           request_hash=digest, created=now, locked_at=now))
+                                           request_hash=digest, created=now, locked_at=now,
+                                           holder=_holder()))
         except sa.exc.IntegrityError:
             # Another request inserted the same key first and has not finished.
-            raise IdempotencyInFlight(
-                "A request with this Idempotency-Key is still being processed; retry later.") from None
+            raise IdempotencyInFlight(IN_FLIGHT_MESSAGE, retry_after=IN_FLIGHT_RETRY_AFTER) from None
         return None
     if row.request_hash != digest:
         raise IdempotencyError(
@@ -91,10 +109,19 @@ def claim(session: Session, caller: Caller, key: str) -> Response | None:
             "with. Use a new Idempotency-Key for a different request.")
     if row.response_status is not None:
         return _replay(row)
-    if row.locked_at is not None and row.locked_at > now - current_app.config["IDEMPOTENCY_LOCK_TIMEOUT"]:
-        raise IdempotencyInFlight("A request with this Idempotency-Key is still being processed; retry later.")
-    row.locked_at = now  # the first holder is gone: take the claim over
-    session.flush()
+    if (row.locked_at is not None and row.locked_at > now - current_app.config["IDEMPOTENCY_LOCK_TIMEOUT"]
+            and not processes.is_gone(_holder_process(row.holder))):
+        raise IdempotencyInFlight(IN_FLIGHT_MESSAGE, retry_after=IN_FLIGHT_RETRY_AFTER)
+    # The first holder is gone: take the claim over. Two retries may both find it gone;
+    # the update is conditional on the claim as read, so only one of them takes it.
+    taken = session.execute(
+        sa.update(IdempotencyKey).where(*_where(caller, key), IdempotencyKey.response_status.is_(None),
+                                        IdempotencyKey.holder.is_not_distinct_from(row.holder),
+                                        IdempotencyKey.locked_at.is_not_distinct_from(row.locked_at))
+        .values(locked_at=now, holder=_holder())
+        .execution_options(synchronize_session=False))
+    if taken.rowcount != 1:  # type: ignore[attr-defined]  # CursorResult of an UPDATE
+        raise IdempotencyInFlight(IN_FLIGHT_MESSAGE, retry_after=IN_FLIGHT_RETRY_AFTER)
     return None
 
 

@@ -152,10 +152,6 @@ def _load(invoice_id: str, token: str) -> tuple[Invoice, InvoiceView]:
     return invoice, build(db.session, invoice)
 
 
-def _page_url(invoice: Invoice) -> str:
-    return url_for("portal.invoice_page", invoice_id=invoice.id, token=invoice.hosted_token)
-
-
 def _pay_form(view: InvoiceView) -> PayForm:
     form = PayForm()
     if view.saved_method is not None and view.saved_label is not None:

@@ -15,6 +15,8 @@ from schemathesis import GenerationMode
 from app.api.openapi import build_document
 from tests.conftest import Api
 
+pytestmark = pytest.mark.slow
+
 
 def _cases() -> list[Any]:
     """Every operation with valid input, and with invalid input where it takes any."""

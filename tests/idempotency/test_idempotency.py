@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
-from app import clock
+from app import clock, processes
 from app.idempotency import service as idempotency
 from app.idempotency.models import IdempotencyKey
 
@@ -83,6 +85,47 @@ def test_a_request_still_in_flight_answers_409(app: Any, api: Any, merchant: Any
                                headers={"X-Api-Key": api.key, "Idempotency-Key": "busy"})
     assert response.status_code == 409
     assert response.get_json()["error"]["type"] == "idempotency_error"
+    assert response.headers["Retry-After"] == "1"
+    assert api.ok("GET", "/v1/customers")["data"] == []
+
+
+def ended_process() -> str:
+    """The identity of a process of this machine that has run and ended."""
+    return subprocess.run([sys.executable, "-c", "from app import processes; print(processes.identity())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def claimed(app: Any, merchant: Any, db_session: Any, key: str, body: bytes, holder: str | None) -> None:
+    db_session.add(IdempotencyKey(account_id=merchant.account_id, livemode=False, key=key,
+                                  request_hash=request_hash(app, body), created=clock.now(),
+                                  locked_at=clock.now(), holder=holder))
+    db_session.flush()
+
+
+def test_the_key_of_a_process_killed_mid_request_is_taken_over_at_once(app: Any, api: Any, merchant: Any,
+                                                                       db_session: Any) -> None:
+    body = b'{"name":"Survivor"}'
+    claimed(app, merchant, db_session, "killed", body, ended_process() + "#1a2b3c4d")
+    response = api.client.post("/v1/customers", data=body, content_type="application/json",
+                               headers={"X-Api-Key": api.key, "Idempotency-Key": "killed"})
+    assert response.status_code == 200 and response.get_json()["name"] == "Survivor"
+    replayed = api.client.post("/v1/customers", data=body, content_type="application/json",
+                               headers={"X-Api-Key": api.key, "Idempotency-Key": "killed"})
+    assert replayed.get_data() == response.get_data() and replayed.headers["Idempotent-Replayed"] == "true"
+    assert len(api.ok("GET", "/v1/customers")["data"]) == 1
+
+
+def test_the_key_of_a_running_process_or_of_another_machine_waits(app: Any, api: Any, merchant: Any,
+                                                                  db_session: Any) -> None:
+    body = b'{"name":"Patient"}'
+    running = processes.identity()
+    assert running is not None
+    for key, holder in (("alive", running + "#00000000"), ("elsewhere", "another-boot/pid:[1]/4242/99#00000000")):
+        claimed(app, merchant, db_session, key, body, holder)
+        response = api.client.post("/v1/customers", data=body, content_type="application/json",
+                                   headers={"X-Api-Key": api.key, "Idempotency-Key": key})
+        assert response.status_code == 409 and response.headers["Retry-After"] == "1"
+        assert response.get_json()["error"]["code"] == "idempotency_key_in_use"
     assert api.ok("GET", "/v1/customers")["data"] == []
 
 

@@ -26,6 +26,8 @@ from tests.conftest import is_postgres
 from tests.receiver import Receiver, Reply
 from tests.workers import Workers
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture()
 def workers(database_url: str, tmp_path: Path) -> Iterator[Workers]:
@@ -72,6 +74,19 @@ def wait_until(condition: Any, timeout: float, what: str) -> None:
         if time.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+def wait_until_idle(app: Flask, workers: Workers, worker: Any) -> None:
+    """Until ``worker`` has started and, with nothing to do, waits for work: on PostgreSQL
+    with its LISTEN connection open (work committed from then on wakes it)."""
+    wait_until(lambda: " started (" in workers.output(worker), 30, "the worker to start")
+    if is_postgres():
+        def listening() -> bool:
+            with app.app_context():
+                return bool(db.session.execute(sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND query LIKE 'LISTEN %'")).scalar_one())
+        wait_until(listening, 30, "the worker to LISTEN")
 
 
 def statuses(app: Flask, account: str) -> Counter[str]:
@@ -130,8 +145,7 @@ def running_jobs(app: Flask, account: str) -> int:
 
 def test_an_idle_worker_delivers_a_committed_event_promptly(committed_app: Flask, receiver: Receiver,
                                                            workers: Workers) -> None:
-    workers.start("--concurrency", "2")
-    time.sleep(3)  # let it start and go idle
+    wait_until_idle(committed_app, workers, workers.start("--concurrency", "2"))
     committed = time.time()
     account, ids = queue_events(committed_app, receiver, 1)
     wait_until(lambda: len(receiver.received) == 1, 10, "the delivery")
@@ -168,7 +182,7 @@ def test_a_worker_rides_out_lost_database_connections(committed_app: Flask, rece
     if not is_postgres():
         pytest.skip("PostgreSQL only: needs VINR_TEST_DATABASE_URL (connections are cut on the server)")
     worker = workers.start()
-    time.sleep(3)  # idle, waiting on LISTEN
+    wait_until_idle(committed_app, workers, worker)
     with committed_app.app_context():
         db.session.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"))

@@ -168,6 +168,13 @@ def test_a_rate_limit_that_outlasts_the_retries_is_raised_with_retry_after(clien
     assert len(script.requests) == 3
 
 
+def test_409_in_flight_waits_for_retry_after(client, slept: list[float]) -> None:
+    script = Script(error(409, "idempotency_error", "idempotency_key_in_use", **{"Retry-After": "2"}),
+                    httpx.Response(200, json=INVOICE))
+    assert client(script).invoices.pay("inv_1").id == "inv_1"
+    assert slept == [2.0] and script.keys[0] == script.keys[1]
+
+
 def test_409_in_flight_is_retried_and_409_for_a_status_is_not(client, slept: list[float]) -> None:
     script = Script(error(409, "idempotency_error", "idempotency_key_in_use"), httpx.Response(200, json=INVOICE),
                     error(409, "invalid_request_error", "invalid_state"))
