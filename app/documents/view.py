@@ -44,7 +44,9 @@ def choose_locale(preferred: list[str]) -> str:
 
 
 def current_locale() -> str:
-    return str(g.get("portal_locale") or "en")
+    """The invoice's customer's language once ``build`` has chosen it; before that (a page that
+    fails before its invoice is known: a wrong link's 404) the browser's."""
+    return str(g.get("portal_locale") or choose_locale([]))
 
 
 def money(amount: int, currency: str) -> str:

@@ -684,3 +684,10 @@ def test_card_problems_are_in_the_customers_language(api: Any, client: Any) -> N
     html = text(hosted.landed(hosted.pay("4242424242424241", expiry="01 / 21")))
     assert "Ihre Kartennummer ist nicht korrekt." in html and "Ihre Karte ist abgelaufen." in html
     assert "Your card" not in html
+
+
+def test_an_error_page_before_the_invoice_is_known_speaks_the_browsers_language(client: Any) -> None:
+    response = client.get("/i/inv_unknown/not-a-token", headers={"Accept-Language": "de-DE,de;q=0.9"})
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert '<html lang="de">' in page and "Seite nicht gefunden" in page
