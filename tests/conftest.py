@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import settings
+from weasyprint import HTML
 
 from app import create_app
 from app.accounts.service import create_merchant
@@ -262,3 +263,17 @@ def live_sleeps(live_app: Flask, monkeypatch: pytest.MonkeyPatch) -> list[float]
     delays: list[float] = []
     monkeypatch.setattr(processor, "_sleep", delays.append)
     return delays
+
+
+@pytest.fixture()
+def renders(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry per PDF WeasyPrint renders."""
+    done: list[int] = []
+    write_pdf = HTML.write_pdf
+
+    def counted(self: HTML, *args: Any, **kwargs: Any) -> Any:
+        done.append(1)
+        return write_pdf(self, *args, **kwargs)
+
+    monkeypatch.setattr(HTML, "write_pdf", counted)
+    return done

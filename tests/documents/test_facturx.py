@@ -11,7 +11,6 @@ from typing import Any
 import pikepdf
 import pypdf
 import pytest
-from weasyprint import HTML
 
 from app.documents import service as documents
 from app.einvoicing.document import EInvoice
@@ -32,20 +31,6 @@ def buyer(api: Api) -> dict[str, Any]:
         "address": {"line1": "Hauptstraße 2", "city": "Berlin", "postal_code": "10115", "country": "DE"},
         "tax_ids": [{"type": "eu_vat", "value": "DE136695976"}],
     })
-
-
-@pytest.fixture()
-def renders(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """One entry per PDF WeasyPrint renders."""
-    done: list[int] = []
-    write_pdf = HTML.write_pdf
-
-    def counted(self: HTML, *args: Any, **kwargs: Any) -> Any:
-        done.append(1)
-        return write_pdf(self, *args, **kwargs)
-
-    monkeypatch.setattr(HTML, "write_pdf", counted)
-    return done
 
 
 def download(hosted: Hosted, headers: dict[str, str] = ENGLISH) -> bytes:

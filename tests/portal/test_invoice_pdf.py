@@ -9,7 +9,6 @@ from typing import Any
 import pypdf
 import pytest
 import sqlalchemy as sa
-from weasyprint import HTML
 
 from app.documents import service as documents
 from app.documents.models import InvoiceDocument
@@ -25,20 +24,6 @@ def pdf_text(hosted: Hosted, **kw: Any) -> str:
 def kept(db_session: Any, invoice_id: str) -> int:
     return int(db_session.scalar(sa.select(sa.func.count()).select_from(InvoiceDocument)
                                  .where(InvoiceDocument.invoice_id == invoice_id)))
-
-
-@pytest.fixture()
-def renders(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """One entry per PDF WeasyPrint renders."""
-    done: list[int] = []
-    write_pdf = HTML.write_pdf
-
-    def counted(self: HTML, *args: Any, **kwargs: Any) -> Any:
-        done.append(1)
-        return write_pdf(self, *args, **kwargs)
-
-    monkeypatch.setattr(HTML, "write_pdf", counted)
-    return done
 
 
 def test_the_same_document_is_rendered_once_and_served_as_the_same_bytes(hosted: Hosted, db_session: Any,
