@@ -19,6 +19,8 @@ from app.einvoicing.document import build
 from app.einvoicing.syntax import Format, render
 from app.invoices import totals
 from app.invoices.models import Invoice, InvoiceLine, InvoiceStatus
+from app.invoices.pricing import invoice_tax_entries, tax_entry
+from app.invoices.tax_treatment import EXEMPT_FROM_VAT
 
 LEGAL = {
     "legal_name": "Acme GmbH", "address": {"line1": "Marienplatz 1", "city": "München", "postal_code": "80331",
@@ -36,8 +38,8 @@ def invoice(lines: int) -> Invoice:
                             [totals.RateIn("txr_19", 190_000, False)])
     rows = [InvoiceLine(position=i, description=f"Beratungsleistung Position {i + 1}", quantity=1 + i % 5,
                         unit="HUR", unit_amount=990 + 17 * i, amount=a, discount_amount=out.discount_amount,
-                        tax_amounts=[{"tax_rate": t.rate, "amount": t.amount, "inclusive": t.inclusive}
-                                     for t in out.tax_amounts], service_period_start=None, service_period_end=None)
+                        net_amount=out.net_amount, tax_amounts=[tax_entry(t) for t in out.tax_amounts],
+                        service_period_start=None, service_period_end=None)
             for i, (a, out) in enumerate(zip(amounts, result.lines, strict=True))]
     return Invoice(
         number="ACME-0001", currency="eur", status=InvoiceStatus.OPEN, finalized_at=1_767_225_600,
@@ -47,7 +49,7 @@ def invoice(lines: int) -> Invoice:
         lines=rows, subtotal=result.subtotal, discount=result.discount, tax=result.tax, total=result.total,
         amount_due=result.total, amount_paid=0,
         discount_amounts=[{"coupon": k, "amount": a} for k, a in result.discounts],
-        tax_amounts=[{"tax_rate": t.rate, "amount": t.amount, "inclusive": t.inclusive} for t in result.tax_amounts],
+        tax_amounts=invoice_tax_entries(result, EXEMPT_FROM_VAT),
         description="Vielen Dank für Ihren Auftrag.", footer=None, service_period_start=None, service_period_end=None,
     )
 
