@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 from app import config, request_ids
 from app.db import configure_sqlite, write_intent
 from app.errors import Conflict, DomainError, InvalidRequest, ServiceUnavailable
-from app.extensions import babel, csrf, db, limiter
+from app.extensions import babel, csrf, db
 
 log = logging.getLogger(__name__)
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
@@ -58,6 +58,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, instance_path: str
 
     from app.api import bp as api_bp
     from app.branding import themes
+    from app.card_testing import service as card_testing
     from app.documents.view import current_locale
     from app.locales import bound_gettext
     from app.portal import bp as portal_bp
@@ -66,7 +67,8 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, instance_path: str
     csrf.init_app(app)
     csrf.exempt(api_bp)  # the API authenticates every request by key, not by cookie
     babel.init_app(app, locale_selector=current_locale)
-    limiter.init_app(app)
+    app.extensions["card_testing"] = card_testing.from_config(
+        app.config["CARD_ATTEMPTS_PER_ADDRESS"], app.config["CARD_ATTEMPTS_PER_INVOICE"], app.config["REDIS_URL"])
     themes.install(app)
     app.jinja_env.globals["theme_template"] = themes.template_name
     app.context_processor(lambda: {"locale": current_locale()})

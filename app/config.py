@@ -34,10 +34,10 @@ DEFAULTS: dict[str, Any] = {
     "IDEMPOTENCY_TTL": 24 * 3600,
     "IDEMPOTENCY_LOCK_TIMEOUT": 60,  # seconds before an abandoned in-flight key may be retaken
     "EVENT_RETENTION": 30 * 24 * 3600,
-    # SPEC §7 card-testing defence: failed card attempts allowed per hour
-    # (limits syntax of Flask-Limiter). The sixth failure in an hour is refused.
-    # Counted in Redis with VINR_REDIS_URL, else in the database: either way one
-    # count for every process and host (SPEC §8).
+    # SPEC §7 card-testing defence: failed card attempts allowed per window (the rate
+    # syntax of the `limits` library). The sixth failure in an hour is refused. Counted
+    # in Redis with VINR_REDIS_URL, else in the database: either way one count for every
+    # process and host (SPEC §8; app/card_testing/service.py).
     "CARD_ATTEMPTS_PER_ADDRESS": "5 per hour",
     "CARD_ATTEMPTS_PER_INVOICE": "5 per hour",
     # Reverse proxies in front of the app (nginx, a load balancer): their
@@ -111,12 +111,6 @@ def load(app: Flask, overrides: Mapping[str, Any] | None) -> None:
         except ValueError:
             raise _fail(name, f"must be a rate such as '5 per hour', got {cfg[name]!r}") from None
 
-    # Flask-Limiter counts the card-testing limit only in Redis (a memory store would count
-    # per process, SPEC §8); without Redis the database counts it (app/payments/attempts.py)
-    # and the extension is switched off, so no request runs its hooks.
-    cfg["RATELIMIT_ENABLED"] = cfg["REDIS_URL"] is not None
-    cfg["RATELIMIT_STORAGE_URI"] = cfg["REDIS_URL"] or "memory://"
-    cfg["RATELIMIT_HEADERS_ENABLED"] = True
     # The hosted page's session cookie holds its CSRF token: never sent on another site's
     # POST, and over https only where the links are https. (Flask's defaults already
     # hold these keys, so they are set, not defaulted.)

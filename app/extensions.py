@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from flask import request
 from flask_babel import Babel
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_sqlalchemy_lite import SQLAlchemy
 from flask_wtf import CSRFProtect
 
@@ -13,13 +10,3 @@ from flask_wtf import CSRFProtect
 db = SQLAlchemy(session_options={"expire_on_commit": False})
 csrf = CSRFProtect()
 babel = Babel()
-# No default limits: limits are declared where they defend something (the
-# hosted page's card forms), and only with VINR_REDIS_URL as the store: without
-# it they are counted in the database (app.payments.attempts), because a memory
-# store counts per process (SPEC §8) and so stays unused.
-limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
-
-
-def invoice_key() -> str:
-    """Rate-limit key for attempts on one invoice, whoever makes them."""
-    return f"invoice:{(request.view_args or {}).get('invoice_id', '')}"

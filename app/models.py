@@ -2,6 +2,7 @@
 
 from app.accounts.models import Account, ApiKey, BusinessProfile, CollectionSettings, InvoiceCounter, TestClock
 from app.branding.models import Branding
+from app.card_testing.models import CardTry
 from app.catalog.models import Coupon, Price, TaxRate
 from app.customers.models import Customer
 from app.documents.models import InvoiceDocument
@@ -10,11 +11,11 @@ from app.events.models import Event
 from app.idempotency.models import IdempotencyKey
 from app.invoices.models import Invoice, InvoiceItem, InvoiceLine
 from app.jobs.models import Job
-from app.payments.models import CardAttempt, Payment, PaymentMethod, ProcessorCall
+from app.payments.models import Payment, PaymentMethod, ProcessorCall
 from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
-    "Account", "ApiKey", "Branding", "BusinessProfile", "CardAttempt", "CollectionSettings", "Coupon", "Customer",
+    "Account", "ApiKey", "Branding", "BusinessProfile", "CardTry", "CollectionSettings", "Coupon", "Customer",
     "Email", "EmailAttachment", "Event", "IdempotencyKey", "Invoice", "InvoiceCounter", "InvoiceDocument",
     "InvoiceItem", "InvoiceLine", "Job", "Payment", "PaymentMethod", "Price", "ProcessorCall", "TaxRate", "TestClock",
     "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",

@@ -5,6 +5,7 @@ new connection. The break is real: the request's own backend is terminated on th
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -97,9 +98,7 @@ def test_a_post_whose_connection_breaks_runs_once_when_retried_with_its_key(
     assert [c["name"] for c in listed] == ["Jenny Rosen"]
 
 
-def test_a_hosted_page_whose_connection_breaks_shows_a_503_page_with_its_reference(
-        committed_app: Flask, breaker: Breaker, key: str) -> None:
-    client = committed_app.test_client()
+def _hosted_path(client: Any, key: str) -> str:
     headers = {"X-Api-Key": key}
     customer = client.post("/v1/customers", json={"name": "Jenny", "email": "jenny@example.com"},
                            headers=headers).get_json()
@@ -107,8 +106,14 @@ def test_a_hosted_page_whose_connection_breaks_shows_a_503_page_with_its_referen
                                                 "days_until_due": 30}, headers=headers).get_json()
     client.post(f"/v1/invoices/{invoice['id']}/lines", json={"description": "Work", "unit_amount": 1000},
                 headers=headers)
-    page = urlsplit(client.post(f"/v1/invoices/{invoice['id']}/finalize", headers=headers)
+    return urlsplit(client.post(f"/v1/invoices/{invoice['id']}/finalize", headers=headers)
                     .get_json()["hosted_invoice_url"]).path
+
+
+def test_a_hosted_page_whose_connection_breaks_shows_a_503_page_with_its_reference(
+        committed_app: Flask, breaker: Breaker, key: str) -> None:
+    client = committed_app.test_client()
+    page = _hosted_path(client, key)
     breaker.needle = "FROM invoices"
     response = client.get(page)
     assert breaker.killed and response.status_code == 503
@@ -116,3 +121,43 @@ def test_a_hosted_page_whose_connection_breaks_shows_a_503_page_with_its_referen
     text = response.get_data(as_text=True)
     assert "Temporarily unavailable" in text and "quote this reference: <code>req_" in text
     assert client.get(page).status_code == 200
+
+
+def _pay(client: Any, page: str) -> Any:
+    form = client.get(page).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form)
+    assert match
+    return client.post(page + "/pay", data={"csrf_token": match[1], "method": "new", "card_number": "4242424242424242",
+                                           "expiry": "12 / 40", "cvc": "123", "name": "Jenny Rosen"})
+
+
+def _invoice(client: Any, key: str, page: str) -> dict[str, Any]:
+    invoice_id = page.split("/")[2]
+    return client.get(f"/v1/invoices/{invoice_id}", headers={"X-Api-Key": key}).get_json()  # type: ignore[no-any-return]
+
+
+def test_a_card_try_whose_connection_breaks_in_the_card_testing_check_answers_503_and_charges_nothing(
+        committed_app: Flask, breaker: Breaker, key: str) -> None:
+    client = committed_app.test_client()
+    page = _hosted_path(client, key)
+    breaker.needle = "INSERT INTO card_attempts"
+    response = _pay(client, page)
+    assert breaker.killed and response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert "Temporarily unavailable" in response.get_data(as_text=True)
+    assert _invoice(client, key, page)["attempt_count"] == 0
+    assert _pay(client, page).status_code == 303
+    assert _invoice(client, key, page)["status"] == "paid"
+
+
+def test_a_payment_whose_connection_breaks_while_its_try_is_finished_still_lands(
+        committed_app: Flask, breaker: Breaker, key: str) -> None:
+    """The money moved and was recorded; only forgetting the (successful) try broke: the
+    customer gets the receipt, and the try stays counted until its window passes."""
+    client = committed_app.test_client()
+    page = _hosted_path(client, key)
+    breaker.needle = "DELETE FROM card_attempts WHERE card_attempts.id ="
+    response = _pay(client, page)
+    assert breaker.killed and response.status_code == 303
+    assert "Payment received" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert _invoice(client, key, page)["status"] == "paid"

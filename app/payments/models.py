@@ -141,32 +141,3 @@ class ProcessorCall(Base):
     processor_id: Mapped[str | None] = mapped_column(sa.String(128))
     failure_code: Mapped[str | None] = mapped_column(sa.String(64))
     decline_code: Mapped[str | None] = mapped_column(sa.String(64))
-
-
-class CardAttemptStatus(StrEnum):
-    UNDER_WAY = "under_way"  # counted while it runs, so a burst of parallel tries cannot slip past the limit
-    FAILED = "failed"
-
-
-class CardAttempt(Base):
-    """A try with a card on the hosted page (pay, a 3DS answer, a card save) that failed or
-    is under way, kept for the card-testing limit (SPEC §7). A try that succeeds is deleted.
-
-    In the database because every process and host that serves the page must count the
-    same tries (SPEC §8). ``invoice_id`` is the one the link names, which need not exist:
-    a try on a bad link is deleted with its 404.
-    """
-
-    __tablename__ = "card_attempts"
-    __table_args__ = (
-        sa.Index("ix_card_attempts_client", "client_address", "created"),
-        sa.Index("ix_card_attempts_invoice", "invoice_id", "created"),
-        {"sqlite_autoincrement": True},  # an id is never handed out twice, even after its row is deleted
-    )
-
-    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True)
-    created: Mapped[Timestamp] = mapped_column(index=True)
-    client_address: Mapped[str] = mapped_column(sa.String(64))
-    invoice_id: Mapped[str] = mapped_column(sa.String(40))
-    status: Mapped[CardAttemptStatus] = mapped_column(
-        sa.Enum(CardAttemptStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]))

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import functools
-import time
-from collections.abc import Callable
-from datetime import timedelta
 from io import BytesIO
 from typing import Any
 
-from babel.dates import format_timedelta
 from flask import (
     Response,
     abort,
     current_app,
     flash,
-    g,
     get_flashed_messages,
     redirect,
     render_template,
@@ -26,125 +20,39 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_limiter.errors import RateLimitExceeded
-from flask_limiter.util import get_remote_address
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.branding.themes import static_file
 from app.documents import service as documents
-from app.documents.view import InvoiceView, build, current_locale, template_context
+from app.documents.view import InvoiceView, build, template_context
 from app.einvoicing import service as einvoicing
 from app.errors import CardError, Conflict, DomainError
-from app.extensions import db, invoice_key, limiter
+from app.extensions import db
 from app.invoices import hosted
 from app.invoices.models import Invoice, InvoiceStatus
-from app.payments import attempts, checkout
+from app.payments import checkout
 from app.payments.cards import validate_card
 from app.payments.processor import CardDetails
-from app.portal import bp
+from app.portal import bp, card_testing
 from app.portal.forms import CardFields, ChallengeForm, PayForm, UpdateCardForm, card_message, parse_expiry
-from app.transactions import step
-
-PortalView = Callable[..., ResponseReturnValue]
-
 
 # A card the card service refuses for its number or expiry failed the card's own checks, as a
 # card tester's guess does; a malformed security code is a form error like a missing field.
 _COUNTED_PARAMS = frozenset({"card[number]", "card[exp_month]", "card[exp_year]"})
 
 
-def _count_failed_try() -> None:
-    """This try counts against the card-testing limits: the processor refused the card or
-    its authentication, or the card failed its own checks (SPEC §7)."""
-    g.card_try_failed = True
-
-
-def _failed(_response: Response) -> bool:
-    """Card-testing limits count only failed card tries; a form that never reached the
-    processor (a missing field) is none, whatever its answer (SPEC §7)."""
-    return bool(g.get("card_try_failed"))
-
-
-def _no_redis() -> bool:
-    return current_app.config["REDIS_URL"] is None
-
-
-def _card_limits() -> list[Any]:
-    """Flask-Limiter's counters, kept in Redis: used only when VINR_REDIS_URL is set (its
-    memory store would count per process, and SPEC §8 wants one count for all of them)."""
-    return [
-        limiter.limit(lambda: current_app.config["CARD_ATTEMPTS_PER_ADDRESS"], deduct_when=_failed,
-                      methods=["POST"], exempt_when=_no_redis),
-        limiter.limit(lambda: current_app.config["CARD_ATTEMPTS_PER_INVOICE"], key_func=invoice_key,
-                      deduct_when=_failed, methods=["POST"], exempt_when=_no_redis),
-    ]
-
-
-def _counted_in_database(view: PortalView) -> PortalView:
-    """Without Redis, the card-testing limit counts tries in the database (app.payments.attempts):
-    recorded, in a transaction of its own, before the view runs; kept as failed or forgotten
-    once the answer's status is known (``_end_unit_of_work``)."""
-    @functools.wraps(view)
-    def counted(**kwargs: str) -> ResponseReturnValue:
-        if request.method != "POST" or not _no_redis():
-            return view(**kwargs)
-        limits = attempts.Limits.parse(current_app.config["CARD_ATTEMPTS_PER_ADDRESS"],
-                                       current_app.config["CARD_ATTEMPTS_PER_INVOICE"])
-        try:
-            with step(db.session):
-                attempt = attempts.begin(db.session, limits, client_address=get_remote_address(),
-                                         invoice_id=kwargs["invoice_id"])
-        except attempts.CardAttemptsExceeded as refused:
-            return _rate_limited(kwargs["invoice_id"], kwargs["token"], refused.scope, refused.retry_after)
-        g.card_attempt_id = attempt.id  # counted from now on, by every process
-        return view(**kwargs)
-
-    return counted
-
-
 @bp.after_request
 def _end_unit_of_work(response: Response) -> Response:
     """The hosted page's transaction boundary: an answer that succeeded keeps what the
     request changed, any other rolls it back. (Payments and card saves commit their own
-    steps, app/payments/collection.py.) After the error handlers too, so a card try is
-    counted by the status the customer got."""
+    steps, app/payments/collection.py.) Then the card try, if any, is finished: after the
+    error handlers too, so a try that ended in an error page is finished as well."""
     if response.status_code < 400:
         db.session.commit()
     else:
         db.session.rollback()
-    attempt_id = g.pop("card_attempt_id", None)
-    if attempt_id is not None:
-        with step(db.session):
-            attempts.finish(db.session, attempt_id, failed=_failed(response))
+    card_testing.finish_try()
     return response
-
-
-def _rate_limited(invoice_id: str, token: str, scope: attempts.Scope, retry_after: int) -> ResponseReturnValue:
-    """The refusal, branded like the invoice: which limit is full, when to try again, and the
-    way back to the invoice (SPEC §7). A bad link still gets the plain 404."""
-    _invoice, view = _load(invoice_id, token)
-    when = format_timedelta(timedelta(seconds=retry_after), granularity="minute", add_direction=True,
-                            locale=current_locale())
-    html = render_template("portal/rate_limited.html", **template_context(view, scope=scope, when=when))
-    return html, 429, {"Retry-After": str(retry_after)}
-
-
-@bp.errorhandler(RateLimitExceeded)
-def _limit_in_redis(error: RateLimitExceeded) -> ResponseReturnValue:
-    """The same refusal when Flask-Limiter counts (VINR_REDIS_URL)."""
-    db.session.rollback()
-    scope: attempts.Scope = "invoice" if error.limit.key_func is invoice_key else "address"
-    current = limiter.current_limit
-    retry_after = max(1, int(current.reset_at - time.time())) if current is not None else 1
-    args = request.view_args or {}
-    return _rate_limited(args["invoice_id"], args["token"], scope, retry_after)
-
-
-def _limited(view: PortalView) -> PortalView:
-    view = _counted_in_database(view)
-    for limit in _card_limits():
-        view = limit(view)
-    return view
 
 
 def _load(invoice_id: str, token: str) -> tuple[Invoice, InvoiceView]:
@@ -170,7 +78,7 @@ def _card(form: Any) -> CardDetails:
 def _card_error(form: CardFields, error: CardError) -> str:
     """A card the card service or the processor refused: the message, on its field too."""
     if error.param is None or error.param in _COUNTED_PARAMS:
-        _count_failed_try()
+        card_testing.count_failed_try()
     message = card_message(error, form.card_number.data)
     field = form.field_for(error)
     field.errors = [*field.errors, message]
@@ -270,7 +178,7 @@ def _void_page(view: InvoiceView) -> tuple[str, int]:
 
 
 @bp.post("/<invoice_id>/<token>/pay")
-@_limited
+@card_testing.guarded
 def pay(invoice_id: str, token: str) -> ResponseReturnValue:
     invoice, view = _load(invoice_id, token)
     form = _pay_form(view)
@@ -278,7 +186,7 @@ def pay(invoice_id: str, token: str) -> ResponseReturnValue:
         return _not_payable(invoice, view, form)
     if not form.validate_on_submit():
         if form.failed_card_checks:
-            _count_failed_try()
+            card_testing.count_failed_try()
         alert = (_("That saved card is no longer available: enter a card.") if form.method.errors
                  else _("Check the highlighted fields."))
         return _back_to_form(form, invoice, token, alert, endpoint="portal.invoice_page")
@@ -341,7 +249,7 @@ def _after_payment(invoice: Invoice, token: str, form: PayForm,
         # form-action 'self'), and the button that finishes the payment.
         return redirect(url_for("portal.authenticate", invoice_id=invoice.id, token=token,
                                 payment_id=result.payment_id), 303)
-    _count_failed_try()
+    card_testing.count_failed_try()
     return _back_to_form(form, invoice, token, decline_message(result), endpoint="portal.invoice_page")
 
 
@@ -358,7 +266,7 @@ def authenticate(invoice_id: str, token: str, payment_id: str) -> ResponseReturn
 
 
 @bp.post("/<invoice_id>/<token>/authenticate/<payment_id>")
-@_limited
+@card_testing.guarded
 def authenticate_answer(invoice_id: str, token: str, payment_id: str) -> ResponseReturnValue:
     invoice, view = _load(invoice_id, token)
     form = ChallengeForm()
@@ -372,7 +280,7 @@ def authenticate_answer(invoice_id: str, token: str, payment_id: str) -> Respons
 
 
 @bp.route("/<invoice_id>/<token>/payment-method", methods=["GET", "POST"])
-@_limited
+@card_testing.guarded
 def payment_method(invoice_id: str, token: str) -> ResponseReturnValue:
     invoice, view = _load(invoice_id, token)
     if not invoice.is_payable:
@@ -383,7 +291,7 @@ def payment_method(invoice_id: str, token: str) -> ResponseReturnValue:
     if request.method == "POST":
         if not form.validate_on_submit():
             if form.failed_card_checks:
-                _count_failed_try()
+                card_testing.count_failed_try()
             return _back_to_form(form, invoice, token, _("Check the highlighted fields."),
                                  endpoint="portal.payment_method")
         return _update_card(invoice, token, form)
@@ -408,7 +316,7 @@ def _update_card(invoice: Invoice, token: str, form: UpdateCardForm) -> BaseResp
     if result.outcome is checkout.Outcome.REQUIRES_ACTION:
         return redirect(url_for("portal.authenticate_setup", invoice_id=invoice.id, token=token,
                                 state=result.setup_token), 303)
-    _count_failed_try()
+    card_testing.count_failed_try()
     return _back_to_form(form, invoice, token, decline_message(result), endpoint="portal.payment_method")
 
 
@@ -422,7 +330,7 @@ def authenticate_setup(invoice_id: str, token: str, state: str) -> ResponseRetur
 
 
 @bp.post("/<invoice_id>/<token>/payment-method/authenticate/<state>")
-@_limited
+@card_testing.guarded
 def authenticate_setup_answer(invoice_id: str, token: str, state: str) -> ResponseReturnValue:
     invoice, view = _load(invoice_id, token)
     form = ChallengeForm()
@@ -432,7 +340,7 @@ def authenticate_setup_answer(invoice_id: str, token: str, state: str) -> Respon
     if result.outcome is checkout.Outcome.SAVED:
         flash(_("Your payment method was updated."), "notice")
         return redirect(url_for("portal.invoice_page", invoice_id=invoice.id, token=token), 303)
-    _count_failed_try()
+    card_testing.count_failed_try()
     return _back_to_form(UpdateCardForm(formdata=None), invoice, token, decline_message(result),
                          endpoint="portal.payment_method")
 

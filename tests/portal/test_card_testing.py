@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from app import clock
-from app.payments.models import CardAttempt, CardAttemptStatus
+from app.card_testing.models import CardTry, CardTryStatus
 from app.payments.processor import SandboxProcessor
 from tests.portal.conftest import Hosted, make_hosted
 
@@ -61,10 +61,10 @@ def save_card(hosted: Hosted, number: str, **kw: Any) -> Any:
         "name": "Jenny"}, **kw)
 
 
-def attempts(db_session: Any, hosted: Hosted) -> list[CardAttempt]:
+def counted_tries(db_session: Any, hosted: Hosted) -> list[CardTry]:
     """The tries kept for this invoice (race tests elsewhere commit tries of their own)."""
-    return list(db_session.scalars(sa.select(CardAttempt).where(CardAttempt.invoice_id == hosted.invoice["id"])
-                                   .order_by(CardAttempt.id)))
+    return list(db_session.scalars(sa.select(CardTry).where(CardTry.invoice_id == hosted.invoice["id"])
+                                   .order_by(CardTry.id)))
 
 
 def test_failures_on_every_card_form_count_and_the_sixth_never_reaches_the_processor(
@@ -133,14 +133,14 @@ def test_only_failures_are_kept(hosted: Hosted, db_session: Any) -> None:
     assert fail_3ds(hosted).status_code == 303  # the pay that asked for 3DS is no failure; its answer is
     assert save_card(hosted, "5555555555554444").status_code == 303
     assert hosted.pay().status_code == 303
-    assert [(a.status, a.client_address, a.invoice_id) for a in attempts(db_session, hosted)] == [
-        (CardAttemptStatus.FAILED, "127.0.0.1", hosted.invoice["id"])] * 2
+    assert [(a.status, a.client_address, a.invoice_id) for a in counted_tries(db_session, hosted)] == [
+        (CardTryStatus.FAILED, "127.0.0.1", hosted.invoice["id"])] * 2
 
 
 def test_a_bad_link_counts_nothing(hosted: Hosted, db_session: Any) -> None:
     response = hosted.client.post(hosted.path + "x/pay", data={"csrf_token": hosted.csrf()})
     assert response.status_code == 404
-    assert attempts(db_session, hosted) == []
+    assert counted_tries(db_session, hosted) == []
 
 
 def test_form_errors_never_count_and_the_customer_still_pays(hosted: Hosted, db_session: Any,
@@ -150,7 +150,7 @@ def test_form_errors_never_count_and_the_customer_still_pays(hosted: Hosted, db_
     for _ in range(3):
         hosted.pay(cvc="")
         hosted.pay(name="", expiry="")
-    assert processor_calls == [] and attempts(db_session, hosted) == []
+    assert processor_calls == [] and counted_tries(db_session, hosted) == []
     assert new_hosted(hosted).pay().status_code == 303
     assert hosted.pay().status_code == 303
     assert hosted.refreshed()["status"] == "paid"
@@ -159,13 +159,13 @@ def test_form_errors_never_count_and_the_customer_still_pays(hosted: Hosted, db_
 def test_a_malformed_security_code_does_not_count(hosted: Hosted, db_session: Any) -> None:
     for _ in range(6):
         hosted.pay(cvc="12")
-    assert attempts(db_session, hosted) == []
+    assert counted_tries(db_session, hosted) == []
     assert hosted.pay().status_code == 303
 
 
 def test_an_expired_card_counts_as_the_cards_own_check(hosted: Hosted, db_session: Any) -> None:
     hosted.pay(expiry="01 / 20")
-    assert [a.status for a in attempts(db_session, hosted)] == [CardAttemptStatus.FAILED]
+    assert [a.status for a in counted_tries(db_session, hosted)] == [CardTryStatus.FAILED]
 
 
 def _refusal(response: Any) -> str:

@@ -650,14 +650,14 @@ def test_behind_a_proxy_the_limit_counts_the_customers_address(tmp_path: Any) ->
         create_app({**base, "PROXY_HOPS": 9}, instance_path=str(tmp_path / "a"))
     proxied = create_app({**base, "PROXY_HOPS": 1}, instance_path=str(tmp_path / "b"))
     direct = create_app(base, instance_path=str(tmp_path / "c"))
-    from flask_limiter.util import get_remote_address
+    from app.portal.card_testing import client_address
 
     headers = {"X-Forwarded-For": "203.0.113.7"}
     seen: dict[str, str] = {}
     for name, app in (("proxied", proxied), ("direct", direct)):
         @app.get("/whoami")
         def whoami() -> str:
-            return get_remote_address()
+            return client_address()
         seen[name] = app.test_client().get("/whoami", headers=headers,
                                            environ_base={"REMOTE_ADDR": "10.0.0.1"}).get_data(as_text=True)
     assert seen == {"proxied": "203.0.113.7", "direct": "10.0.0.1"}

@@ -1,8 +1,10 @@
 """The card-testing limit is shared between workers through VINR_REDIS_URL (SPEC §8);
-without it, through the database (tests/portal/test_card_testing.py)."""
+without it, through the database (tests/portal/test_card_testing.py). A Redis that cannot
+be reached hands the count to the database: the customer never sees an error for it."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,15 +14,16 @@ import pytest
 import redis
 import sqlalchemy as sa
 from flask import Flask
-from limits import parse
 
 from app import create_app
-from app.extensions import db, limiter
-from app.payments.models import CardAttempt
+from app.card_testing.models import CardTry
+from app.extensions import db
 from tests.conftest import make_merchant
 from tests.portal.conftest import Hosted, make_hosted
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
+DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+DECLINED = "4000000000000002"
 
 
 def _redis_available() -> bool:
@@ -31,45 +34,16 @@ def _redis_available() -> bool:
     return True
 
 
-@pytest.fixture()
-def restore_limiter_storage() -> Iterator[None]:
-    # Flask-Limiter keeps one storage per Limiter object (one app per process in
-    # production); creating extra apps here re-points it, so put it back after.
-    # Without Redis it is switched off (RATELIMIT_ENABLED), and so it must stay.
-    saved = (limiter._storage, limiter._limiter, limiter.enabled, limiter.initialized)  # noqa: SLF001 - test isolation
-    yield
-    limiter._storage, limiter._limiter, limiter.enabled, limiter.initialized = saved  # noqa: SLF001
+def test_without_redis_the_store_is_the_database(app: Any) -> None:
+    assert app.extensions["card_testing"].shared is None
 
 
-def test_limits_are_kept_in_redis_when_configured(tmp_path: Path, restore_limiter_storage: None) -> None:
-    if not _redis_available():
-        pytest.fail("Redis is expected at 127.0.0.1:6379 for this test (the CI machine runs one)")
-    worker = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "SECRET_KEY": "s" * 32,
-                         "REDIS_URL": REDIS_URL}, instance_path=str(tmp_path / "a"))
-    assert worker.config["RATELIMIT_STORAGE_URI"] == REDIS_URL
-    key = f"invoice:inv_{uuid.uuid4().hex}"
-    rate = parse("2 per hour")
-    with worker.app_context():
-        assert limiter.limiter.hit(rate, key) and limiter.limiter.hit(rate, key)
-        assert not limiter.limiter.test(rate, key)
-    # The counters live in Redis, where every worker process sees them.
-    stored = [k.decode() for k in redis.Redis.from_url(REDIS_URL).scan_iter(f"*{key}*")]
-    assert stored, "the limiter did not write to Redis"
-
-
-def test_without_redis_the_store_is_memory(app: Any) -> None:
-    assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"
-
-
-@pytest.fixture()
-def redis_app(app: Flask, database_url: str, tmp_path: Path, restore_limiter_storage: None) -> Iterator[Flask]:
+def _app_with_redis(url: str, database_url: str, instance: Path) -> Iterator[Flask]:
     """A second app on the test database with VINR_REDIS_URL set; everything it writes to the
     database is rolled back (as tests/conftest.py's db_session)."""
-    if not _redis_available():
-        pytest.fail("Redis is expected at 127.0.0.1:6379 for this test (the CI machine runs one)")
-    application = create_app(instance_path=str(tmp_path / "redis"), overrides={
+    application = create_app(instance_path=str(instance), overrides={
         "DATABASE_URL": database_url, "SECRET_KEY": "test-secret-key-0123456789", "TESTING": True,
-        "REDIS_URL": REDIS_URL})
+        "REDIS_URL": url})
     with application.app_context():
         connection = db.engine.connect()
         outer = connection.begin()
@@ -83,36 +57,72 @@ def redis_app(app: Flask, database_url: str, tmp_path: Path, restore_limiter_sto
             db.engine.dispose()
 
 
-def test_with_redis_the_sixth_failure_is_refused_and_the_database_counts_nothing(redis_app: Flask) -> None:
-    client = redis_app.test_client()
-    with redis_app.app_context():
+@pytest.fixture()
+def redis_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    if not _redis_available():
+        pytest.fail("Redis is expected at 127.0.0.1:6379 for this test (the CI machine runs one)")
+    yield from _app_with_redis(REDIS_URL, database_url, tmp_path / "redis")
+
+
+@pytest.fixture()
+def dead_redis_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    yield from _app_with_redis(DEAD_REDIS, database_url, tmp_path / "dead")
+
+
+def _hosted(application: Flask, email: str) -> Hosted:
+    client = application.test_client()
+    with application.app_context():
         merchant = make_merchant(client, db.session)
         db.session.commit()
     api = merchant.test
-    hosted = Hosted(client, api, make_hosted(api, api.ok("POST", "/v1/customers", {"email": "r@example.com"})["id"]))
+    return Hosted(client, api, make_hosted(api, api.ok("POST", "/v1/customers", {"email": email})["id"]))
+
+
+def _tester() -> dict[str, Any]:
     # An address of its own each run: Redis keeps the counts of earlier runs for an hour.
-    tester = {"environ_base": {"REMOTE_ADDR": f"2001:db8::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}"}}
+    return {"environ_base": {"REMOTE_ADDR": f"2001:db8::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}"}}
+
+
+def _kept_in_database(application: Flask, hosted: Hosted) -> int:
+    with application.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).where(CardTry.invoice_id == hosted.invoice["id"])) or 0
+
+
+def test_with_redis_the_sixth_failure_is_refused_and_the_database_counts_nothing(redis_app: Flask) -> None:
+    hosted = _hosted(redis_app, "r@example.com")
+    tester = _tester()
     for _ in range(5):
-        assert "declined" in hosted.landed(hosted.pay("4000000000000002", **tester)).get_data(as_text=True)
-    refused = hosted.pay("4000000000000002", **tester)
+        assert "declined" in hosted.landed(hosted.pay(DECLINED, **tester)).get_data(as_text=True)
+    refused = hosted.pay(DECLINED, **tester)
     assert refused.status_code == 429 and 0 < int(refused.headers["Retry-After"]) <= 3600
     page = refused.get_data(as_text=True)
     assert "from this network" in page and f'href="{hosted.path}"' in page
     assert hosted.refreshed()["attempt_count"] == 5
-    with redis_app.app_context():
-        kept = db.session.scalar(sa.select(sa.func.count()).where(CardAttempt.invoice_id == hosted.invoice["id"]))
-    assert kept == 0
+    assert _kept_in_database(redis_app, hosted) == 0
+    # The counts live in Redis, where every worker process sees them.
+    address = tester["environ_base"]["REMOTE_ADDR"]
+    assert redis.Redis.from_url(REDIS_URL).zcard(f"vinr:card-testing:address:{address}") == 5
 
 
 def test_with_redis_form_errors_never_count(redis_app: Flask) -> None:
-    client = redis_app.test_client()
-    with redis_app.app_context():
-        merchant = make_merchant(client, db.session)
-        db.session.commit()
-    api = merchant.test
-    hosted = Hosted(client, api, make_hosted(api, api.ok("POST", "/v1/customers", {"email": "f@example.com"})["id"]))
-    tester = {"environ_base": {"REMOTE_ADDR": f"2001:db8::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}"}}
+    hosted = _hosted(redis_app, "f@example.com")
+    tester = _tester()
     for _ in range(6):
         hosted.pay(cvc="", **tester)
     assert hosted.pay(**tester).status_code == 303
     assert hosted.refreshed()["status"] == "paid"
+
+
+def test_while_redis_is_down_the_database_counts_and_the_customer_sees_no_error(
+        dead_redis_app: Flask, caplog: pytest.LogCaptureFixture) -> None:
+    hosted = _hosted(dead_redis_app, "d@example.com")
+    tester = _tester()
+    with caplog.at_level(logging.WARNING, logger="app.card_testing.service"):
+        for _ in range(5):
+            assert "declined" in hosted.landed(hosted.pay(DECLINED, **tester)).get_data(as_text=True)
+        refused = hosted.pay(DECLINED, **tester)
+    assert refused.status_code == 429 and 3500 < int(refused.headers["Retry-After"]) <= 3600
+    assert "from this network" in refused.get_data(as_text=True)
+    assert hosted.refreshed()["attempt_count"] == 5
+    assert _kept_in_database(dead_redis_app, hosted) == 5
+    assert "counting this try in the database instead" in caplog.text
