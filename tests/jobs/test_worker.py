@@ -14,12 +14,13 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from app.jobs import claims, kinds
+from app.jobs import claims
 from app.jobs.claims import ClaimedJob
-from app.jobs.kinds import Kind, one_by_one
 from app.jobs.models import Job, JobStatus
 from app.jobs.queue import enqueue
-from app.jobs.worker import Worker
+from app.worker import kinds
+from app.worker.kinds import Kind, one_by_one
+from app.worker.runner import Worker
 
 KIND = "test.recorded"
 
@@ -113,7 +114,7 @@ def test_a_failure_the_database_would_not_record_is_recorded_later_and_its_lease
     monkeypatch.setattr(claims, "finish", finish)
     monkeypatch.setattr(claims, "retry_later", retry_later)
     monkeypatch.setattr(Worker, "_until_next_due", lambda _self: 0.0)
-    with caplog.at_level(logging.INFO, logger="app.jobs.worker"):
+    with caplog.at_level(logging.INFO, logger="app.worker.runner"):
         step(worker)
         assert ran == ["second"]
         claimed = row(db_session, "second")
