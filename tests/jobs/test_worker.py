@@ -16,7 +16,7 @@ from flask import Flask
 
 from app.jobs import claims
 from app.jobs.claims import ClaimedJob
-from app.jobs.models import Job, JobStatus
+from app.jobs.models import Job, JobStatus, Lane, lane_of
 from app.jobs.queue import enqueue
 from app.worker import kinds
 from app.worker.kinds import Kind, one_by_one
@@ -77,6 +77,19 @@ def step(worker: Worker) -> None:
     finally:
         pool.run()
 
+
+
+def test_every_kind_of_job_runs_in_its_own_lane() -> None:
+    """Each domain declares its kinds with their lane (JobKind); a kind left a bare name would
+    run in the lane of kinds this version does not know."""
+    lanes = {str(kind): lane_of(kind) for kind in kinds.KINDS}
+    assert lanes == {
+        "webhook.deliver": Lane.WEBHOOKS, "email.send": Lane.EMAILS,
+        "invoice.auto_finalize": Lane.COLLECTION, "invoice.retry_payment": Lane.COLLECTION,
+        "invoice.remind": Lane.COLLECTION, "invoice.reask_payment": Lane.COLLECTION,
+        "payments.finish_dead_claim": Lane.COLLECTION,
+        "housekeeping.prune": Lane.HOUSEKEEPING, "payments.sweep_dead_claims": Lane.HOUSEKEEPING,
+    }
 
 def test_a_database_error_right_after_the_claim_commits_does_not_strand_the_claimed_job(
         app: Flask, db_session: Any, ran: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
