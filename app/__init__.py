@@ -60,9 +60,16 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, instance_path: str
     from app.branding import themes
     from app.card_testing import service as card_testing
     from app.documents.view import current_locale
+    from app.emails.service import on_event as emails_on_event
+    from app.events import service as events
     from app.locales import bound_gettext
     from app.portal import bp as portal_bp
     from app.portal import install_log_redaction
+    from app.webhooks.outbox import queue_deliveries
+
+    # What an event causes in the packages above the event log, in its transaction.
+    events.subscribe(queue_deliveries)
+    events.subscribe(emails_on_event)
 
     csrf.init_app(app)
     csrf.exempt(api_bp)  # the API authenticates every request by key, not by cookie

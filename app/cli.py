@@ -126,9 +126,9 @@ def register(app: Flask) -> None:
                             **legal: str | bool | None) -> None:
         """Create a merchant account; its secret keys are shown once. The legal flags fill its
         business profile (SPEC §10), which POST /v1/account/business_profile changes later."""
-        from app.accounts import profile
-        from app.accounts.schemas import BusinessProfileUpdate
         from app.accounts.service import create_merchant
+        from app.business_profile import service as profile
+        from app.business_profile.schemas import BusinessProfileUpdate
         from app.validation import parse
 
         try:
@@ -165,7 +165,7 @@ def register(app: Flask) -> None:
         and housekeeping (docs/collection.md).
 
         Several workers may run at once on PostgreSQL. SIGTERM lets the jobs in hand finish."""
-        from app.jobs.worker import Worker
+        from app.worker.runner import Worker
 
         if not logging.getLogger().handlers:
             logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -1,7 +1,14 @@
 """Every model, imported once so ``Base.metadata`` knows every table."""
 
-from app.accounts.models import Account, ApiKey, BusinessProfile, CollectionSettings, InvoiceCounter, TestClock
-from app.branding.models import Branding
+from app.accounts.models import (
+    Account,
+    ApiKey,
+    Branding,
+    BusinessProfile,
+    CollectionSettings,
+    InvoiceCounter,
+    TestClock,
+)
 from app.card_testing.models import CardTry
 from app.catalog.models import Coupon, Price, TaxRate
 from app.customers.models import Customer

@@ -6,7 +6,7 @@ worker costs per due job when 10,000 invoices are scheduled.
    started, sending over ``VINR_SMTP_URL`` to an aiosmtpd server in a process of its own: emails
    from the first received to the last, each Message-ID exactly once. No target was set.
 2. Scheduler: K reminders made due by moving one account's test clock, run by an in-process
-   ``app.jobs.worker.Worker.run_due()``: time and SQL statements per job, and of an idle tick,
+   ``app.worker.runner.Worker.run_due()``: time and SQL statements per job, and of an idle tick,
    with 10,000 invoices scheduled (their reminders planned days ahead) / with a handful.
    Targets ≤ 1.5.
 
@@ -41,7 +41,6 @@ from app import clock, tokens
 from app.accounts import clocks, settings
 from app.accounts.schemas import SettingsUpdate
 from app.accounts.service import Caller, create_merchant
-from app.automation.plans import DAY, plan_reminders, reminder_jobs
 from app.customers.models import Customer
 from app.customers.schemas import CustomerCreate
 from app.customers.service import create_customer
@@ -50,9 +49,10 @@ from app.emails.service import queue_email
 from app.extensions import db
 from app.ids import new_id
 from app.invoices.models import Invoice, InvoiceLine
+from app.invoices.schedule import DAY, plan_reminders, reminder_jobs
 from app.jobs.models import Job, JobStatus
 from app.jobs.queue import enqueue_many
-from app.jobs.worker import Worker as JobWorker
+from app.worker.runner import Worker as JobWorker
 from bench.deliveries import Worker
 from bench.harness import Databases
 from bench.run import PUBLIC_URL, SECRET_KEY, interleave, log, prepare_vinr

@@ -85,7 +85,7 @@ def measure(backend: str, dbs: Databases, args: argparse.Namespace) -> list[tupl
 
     log(f"{backend}: first renders, {args.rounds} rounds")
     with flask_app.test_request_context(path, headers=headers):
-        invoice = hosted.load(db.session, invoice_id, token)
+        invoice = hosted.load(db.session, invoice_id, token, flask_app.config["SECRET_KEY"])
         view = build(db.session, invoice)
         context = template_context(view)
         assert einvoicing.embedded(invoice, view.document) is not None, "the profile should make a hybrid"

@@ -4,19 +4,16 @@ retries, and collection over time). Signatures always use real time (app/clock.p
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.accounts.caller import Caller
 from app.accounts.models import TestClock
 from app.errors import InvalidRequest
 from app.jobs.queue import shift_due
-
-if TYPE_CHECKING:  # the caller's key is looked up with its clock (app/accounts/service.py)
-    from app.accounts.service import Caller
-    from app.invoices.models import Invoice
 
 YEAR = 365 * 86400  # seconds
 MAX_ADVANCE_SECONDS = 5 * YEAR  # one call; a clock can be moved again
@@ -49,13 +46,27 @@ def _now_with(session: Session, offset: int | None, account_id: str, livemode: b
     return now_for(session, account_id, livemode)
 
 
+class OnAccountClock(Protocol):
+    """A row dated on its account's clock that may carry the clock's offset, read with it
+    (an invoice loaded with ``Invoice.clock_offset``)."""
+
+    @property
+    def account_id(self) -> str: ...
+
+    @property
+    def livemode(self) -> bool: ...
+
+    @property
+    def clock_offset(self) -> int | None: ...
+
+
 def caller_now(session: Session, caller: Caller) -> int:
     """The time of the caller's account in the caller's mode: from the caller when its
     clock was read with its key, else read now."""
     return _now_with(session, caller.clock_offset, caller.account.id, caller.livemode)
 
 
-def invoice_now(session: Session, invoice: Invoice) -> int:
+def invoice_now(session: Session, invoice: OnAccountClock) -> int:
     """The time of the invoice's account in its mode: from the invoice when it was loaded
     with its clock (``Invoice.clock_offset``), else read now."""
     return _now_with(session, invoice.clock_offset, invoice.account_id, invoice.livemode)

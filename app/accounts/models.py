@@ -1,14 +1,11 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, ObjectId, Timestamp
-
-if TYPE_CHECKING:
-    from app.branding.models import Branding
 
 
 class Account(Base):
@@ -94,3 +91,25 @@ class BusinessProfile(Base):
     bank_account: Mapped[dict[str, Any] | None]  # account_holder, iban (compact), bic
     small_business: Mapped[bool] = mapped_column(default=False)
     updated: Mapped[Timestamp]
+
+
+class Branding(Base):
+    """How a merchant looks on the hosted page, the PDF and the emails (SPEC §3 Branding).
+
+    One row per account, shared by both modes; absent means the default theme. Its rules
+    are app/branding/; the row is the account's, like its business profile and settings.
+    """
+
+    __tablename__ = "brandings"
+
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"), primary_key=True)
+    theme: Mapped[str] = mapped_column(sa.String(64), default="default")
+    display_name: Mapped[str | None] = mapped_column(sa.String(200))
+    primary_color: Mapped[str | None] = mapped_column(sa.String(7))  # #rrggbb
+    accent_color: Mapped[str | None] = mapped_column(sa.String(7))
+    logo: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    logo_mime: Mapped[str | None] = mapped_column(sa.String(32))  # image/png or image/jpeg
+    support_email: Mapped[str | None] = mapped_column(sa.String(254))
+    support_phone: Mapped[str | None] = mapped_column(sa.String(40))
+    support_url: Mapped[str | None] = mapped_column(sa.String(500))
+    updated: Mapped[int] = mapped_column(sa.BigInteger)

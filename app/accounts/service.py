@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.accounts.caller import Caller as Caller  # defined apart so that clocks.py can take one; imported from here
 from app.accounts.clocks import offset_of
 from app.accounts.models import Account, ApiKey, InvoiceCounter
 from app.errors import AuthenticationFailed, InvalidRequest
@@ -26,17 +27,6 @@ class NewMerchant:
     account: Account
     test_secret_key: str
     live_secret_key: str
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is calling: the account and the mode its key selects, and how far that
-    mode's clock is ahead of real time (a test clock, SPEC §5; 0 in live mode) when it
-    was read with the key (None: not read, app/accounts/clocks.caller_now reads it)."""
-
-    account: Account
-    livemode: bool
-    clock_offset: int | None = None
 
 
 def hash_key(secret: str) -> str:

@@ -1,6 +1,6 @@
 """An account's schedule for collection over time (SPEC §5 ``/v1/account/settings``),
 one per mode: when ``auto_advance`` drafts finalize, when dunning tries again, when
-reminders go out. Read by what plans that work (app/automation/plans.py) at the
+reminders go out. Read by what plans that work (app/invoices/schedule.py, app/automation/plans.py) at the
 moment it plans it, so a change applies to what is planned after it; tries and
 reminders already planned keep their time."""
 

@@ -7,12 +7,12 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from app.accounts import profile
-from app.accounts.schemas import BusinessProfileUpdate
 from app.accounts.service import Caller
 from app.api import bp
 from app.api.objects import LegalObject
 from app.api.routing import endpoint
+from app.business_profile import service as profile
+from app.business_profile.schemas import BusinessProfileUpdate
 from app.extensions import db
 
 

@@ -5,6 +5,7 @@ from typing import Any
 from app.accounts.service import Caller
 from app.api import bp, objects
 from app.api.routing import endpoint
+from app.emails import service as emails
 from app.extensions import db
 from app.invoices import drafts, items, lifecycle, queries
 from app.invoices.models import Invoice
@@ -94,7 +95,7 @@ def finalize_invoice(caller: Caller, invoice_id: str, body: FinalizeParams) -> d
 @endpoint(bp, "POST", "/invoices/<invoice_id>/send", response=objects.InvoiceObject,
           summary="Send the hosted link to the customer")
 def send_invoice(caller: Caller, invoice_id: str) -> dict[str, Any]:
-    return serialize(lifecycle.send(db.session, caller, invoice_id))
+    return serialize(emails.send_invoice(db.session, caller, invoice_id))
 
 
 @endpoint(bp, "POST", "/invoices/<invoice_id>/void", response=objects.InvoiceObject, summary="Void an invoice")

@@ -1,6 +1,7 @@
-"""Planning collection over time (SPEC §5), in the caller's transaction: each planned
-action is a job row keyed by what it is (the invoice, and which try or reminder), so
-planning it twice, from two processes or a retried request, queues it once.
+"""Planning dunning (SPEC §5), in the caller's transaction: each planned try is a job
+row keyed by what it is (the invoice, and which try), so planning it twice, from two
+processes or a retried request, queues it once. An invoice's own schedule, its
+auto-finalization and reminders, is app/invoices/schedule.py.
 
 The schedule is the account's (app/accounts/settings.py) as it is when planning.
 """
@@ -13,35 +14,20 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.accounts.clocks import invoice_now
-from app.accounts.settings import Schedule, schedule_for
-from app.emails.service import queue_email, recipient
+from app.accounts.settings import schedule_for
+from app.emails.service import queue_email
 from app.invoices.models import Invoice, InvoiceStatus
 from app.invoices.serializers import record_event
 from app.invoices.states import transition
-from app.jobs.queue import NewJob, enqueue, enqueue_many
+from app.jobs.models import JobKind, Lane
+from app.jobs.queue import enqueue
 from app.payments import states
 from app.payments.models import Payment
 
-AUTO_FINALIZE = "invoice.auto_finalize"
-RETRY_PAYMENT = "invoice.retry_payment"
-REMIND = "invoice.remind"
-REASK = "invoice.reask_payment"
+RETRY_PAYMENT = JobKind("invoice.retry_payment", Lane.COLLECTION)
+REASK = JobKind("invoice.reask_payment", Lane.COLLECTION)
 REASK_AFTER = 60  # seconds; then the job's growing retry delays, well within recovery.REASK_SECONDS
 DAY = 86_400
-
-
-def plan_auto_finalize(session: Session, invoice: Invoice) -> None:
-    """A draft with ``auto_advance``: finalize it ``auto_advance_delay`` after its creation
-    (at once if that has passed). The job looks again when it runs, so a draft finalized,
-    deleted or switched off meanwhile is left alone."""
-    if invoice.status is not InvoiceStatus.DRAFT or not invoice.auto_advance:
-        return
-    delay = schedule_for(session, invoice.account_id, invoice.livemode).auto_advance_delay
-    now = invoice_now(session, invoice)  # ``created`` is on the account's clock
-    due = max(invoice.created + delay, now)
-    enqueue(session, AUTO_FINALIZE, invoice.id, delay=due - now,
-            unique_key=f"{AUTO_FINALIZE}:{invoice.id}:{due}", account_id=invoice.account_id,
-            livemode=invoice.livemode)
 
 
 @dataclass(frozen=True)
@@ -113,32 +99,3 @@ def give_up(session: Session, invoice: Invoice) -> None:
     paid on its hosted page, or voided)."""
     transition(session, invoice, InvoiceStatus.UNCOLLECTIBLE)
     record_event(session, invoice, "invoice.marked_uncollectible")
-
-
-def plan_reminders(session: Session, invoice: Invoice) -> None:
-    """A ``send_invoice`` invoice just finalized: one reminder job per day of the account's
-    schedule before and after its due date, each keyed by (invoice, before/after, days)
-    so it is sent at most once. Days already past by the account's clock are skipped.
-    Each job looks again when it runs (app/automation/runs.py ``remind``): none goes out
-    once the invoice is paid, void or uncollectible, nor one that is no longer true."""
-    if invoice.collection_method != "send_invoice" or invoice.due_date is None or recipient(invoice) is None:
-        return
-    schedule = schedule_for(session, invoice.account_id, invoice.livemode)
-    assert invoice.finalized_at is not None  # planned as it is finalized: that is the account's now
-    enqueue_many(session, reminder_jobs(invoice.id, invoice.account_id, invoice.livemode, invoice.due_date,
-                                        schedule, now=invoice.finalized_at))
-
-
-def reminder_jobs(invoice_id: str, account_id: str, livemode: bool, due_date: int, schedule: Schedule, *,
-                  now: int) -> list[NewJob]:
-    """The reminder jobs of an invoice due at ``due_date`` (the account's time, as ``now``),
-    those still ahead, in order. Each names the moment of the one after it (``next``): a
-    reminder whose follower is due as well when it runs, after the worker was away or the
-    test clock jumped, leaves the customer to that newer one."""
-    planned = sorted([(due_date - days * DAY, "before", days) for days in schedule.reminder_days_before_due]
-                     + [(due_date + days * DAY, "after", days) for days in schedule.reminder_days_after_due])
-    ahead = [(at, when, days) for at, when, days in planned if at > now]
-    following: list[int | None] = [at for at, _, _ in ahead[1:]]
-    return [NewJob(REMIND, invoice_id, payload={"when": when, "days": days, "next": after}, delay=at - now,
-                   unique_key=f"{REMIND}:{invoice_id}:{when}:{days}", account_id=account_id, livemode=livemode)
-            for (at, when, days), after in zip(ahead, [*following, None], strict=True)]

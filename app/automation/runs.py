@@ -1,4 +1,5 @@
-"""The job bodies of collection over time (SPEC §5), planned by app/automation/plans.py.
+"""The job bodies of collection over time (SPEC §5), planned by app/invoices/schedule.py
+(auto-finalization, reminders) and app/automation/plans.py (dunning).
 
 Delivery is at least once, so each body first checks that its work is still wanted
 and not done yet: a finalized draft is not finalized again, a dunning try already

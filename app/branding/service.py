@@ -25,11 +25,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.accounts.models import Account
+from app.accounts.models import Account, Branding
 from app.accounts.service import Caller
 from app.branding import themes
 from app.branding.contrast import AA_GRAPHICS, contrast_ratio, readable_on, text_color_for
-from app.branding.models import Branding
 from app.branding.schemas import BrandingUpdate, decode_data_uri, logo_data_uri
 
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.accounts.profile import missing
 from app.accounts.service import Caller
+from app.business_profile.service import missing
 from app.catalog.models import Coupon, TaxRate
 from app.einvoicing.document import EInvoice, Unrepresentable, build
 from app.einvoicing.syntax import Format, render

@@ -12,7 +12,7 @@ from email.utils import formatdate
 
 from PIL import Image
 
-from app.branding.models import Branding
+from app.accounts.models import Branding
 from app.branding.service import stored_logo
 from app.emails import headers
 from app.emails.compose import Composed, InlineLogo

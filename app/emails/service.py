@@ -1,4 +1,5 @@
-"""Queueing emails in the business transaction, and what a merchant sees of them."""
+"""Queueing emails in the business transaction, and what a merchant sees of them; sending an
+invoice (``send_invoice``) is queueing its email."""
 
 from __future__ import annotations
 
@@ -9,14 +10,21 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.branding.models import Branding
+from app.accounts.models import Branding
+from app.accounts.service import Caller
 from app.emails import states
 from app.emails.models import Email, EmailStatus
+from app.errors import InvalidRequest
+from app.events.service import RecordedEvent
 from app.ids import new_id
-from app.invoices.models import Invoice
+from app.invoices.models import Invoice, InvoiceStatus
+from app.invoices.serializers import record_event
+from app.invoices.states import illegal
+from app.jobs.models import JobKind, Lane
 from app.jobs.queue import enqueue
+from app.tenancy import get_for
 
-SEND = "email.send"
+SEND = JobKind("email.send", Lane.EMAILS)
 ENDPOINT_DISABLED = "endpoint_disabled"
 # Emails that ask the customer to pay: not sent once the invoice no longer can be.
 CHASING = frozenset({"reminder_before", "reminder_after", "payment_action_required"})
@@ -31,23 +39,38 @@ def send_job_key(email_id: str, attempt: int) -> str:
     return f"{SEND}:{email_id}:{attempt}"
 
 
-def recipient(invoice: Invoice) -> str | None:
-    """Where emails about ``invoice`` go: its customer's email address as it is now (SPEC §5
-    ``customer.email``), so a customer who changed it is written to at the new one, and one
-    who removed it is not written to at all; None then."""
-    return invoice.customer.email or None
-
-
 def queue_email(session: Session, kind: str, invoice: Invoice, *, payment_id: str | None = None,
                 days: int | None = None) -> Email | None:
-    """Queue an email about ``invoice`` to its customer (``recipient``), in the caller's
-    transaction: it commits or rolls back with the change that causes it. None when the
-    customer has no email address."""
-    address = recipient(invoice)
+    """Queue an email about ``invoice`` to its customer (``Invoice.email_recipient``), in the
+    caller's transaction: it commits or rolls back with the change that causes it. None when
+    the customer has no email address."""
+    address = invoice.email_recipient
     if address is None:
         return None
     return _queue(session, Email(kind=kind, account_id=invoice.account_id, livemode=invoice.livemode,
                                  invoice_id=invoice.id, payment_id=payment_id, days=days, to_address=address))
+
+
+def send_invoice(session: Session, caller: Caller, invoice_id: str) -> Invoice:
+    """Queue the invoice email with the hosted link to the customer (the worker sends it).
+    Raises the status Conflict unless the invoice is open, and InvalidRequest
+    ``customer_email_missing`` when its customer has no email address."""
+    invoice = get_for(session, caller, Invoice, invoice_id)
+    if invoice.status is not InvoiceStatus.OPEN:
+        raise illegal(invoice, "send")
+    if invoice.email_recipient is None:
+        raise InvalidRequest("The invoice's customer has no email address to send to.", param="customer",
+                             code="customer_email_missing")
+    record_event(session, invoice, "invoice.sent")
+    queue_email(session, "invoice", invoice)
+    return invoice
+
+
+def on_event(session: Session, event: RecordedEvent) -> None:
+    """The emails an event causes by itself, in its transaction: the notice to the merchant
+    that a webhook endpoint was disabled. Subscribed to the event log by the app factory."""
+    if event.type == "webhook_endpoint.disabled":
+        queue_endpoint_disabled(session, event.account_id, event.livemode, event.data["id"])
 
 
 def queue_endpoint_disabled(session: Session, account_id: str, livemode: bool, endpoint_id: str) -> Email | None:
@@ -65,7 +88,7 @@ def reminder_true_at(due_date: int, now: int) -> tuple[str, int]:
     ``due_date``, as (kind, days), SPEC §5 "only while what it says is still true".
 
     Days are whole days of 24 hours from the due moment, as the schedule counts them
-    (app/automation/plans.py plans "3 days before" 72 hours before it): "due in 3 days"
+    (app/invoices/schedule.py plans "3 days before" 72 hours before it): "due in 3 days"
     from 72 hours before until 48 hours before, "due tomorrow" in the last 24 hours,
     "due today" from the due moment until a whole day has passed, then "1 day overdue"
     for the next 24 hours, and so on."""
@@ -86,7 +109,7 @@ def skip_email(session: Session, kind: str, invoice: Invoice, *, days: int | Non
     ``canceled`` before its first try, as one the sender cancels (app/emails/delivery.py),
     which the merchant sees with its reason. None when the customer has no email address:
     nothing would have gone out."""
-    address = recipient(invoice)
+    address = invoice.email_recipient
     if address is None:
         return None
     email = _add(session, Email(kind=kind, account_id=invoice.account_id, livemode=invoice.livemode,

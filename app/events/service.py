@@ -1,7 +1,14 @@
-"""The event log: written in the same transaction as the change it records (SPEC §4)."""
+"""The event log: written in the same transaction as the change it records (SPEC §4).
+
+What an event causes beyond the log (its webhook deliveries, an email) lives in packages
+above this one: they subscribe here, and the app factory (app/__init__.py) subscribes them,
+so each runs in the transaction that records the event and commits or rolls back with it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -13,7 +20,6 @@ from app.events.models import Event
 from app.ids import new_id
 from app.pagination import Page, paginate
 from app.tenancy import get_for, lookup, scoped
-from app.webhooks.outbox import queue_deliveries
 
 EVENT_TYPES = frozenset({
     "customer.created", "customer.updated", "customer.deleted", "account.business_profile.updated",
@@ -29,17 +35,48 @@ EVENT_TYPES = frozenset({
 _INSERT = sa.insert(cast(sa.Table, Event.__table__))
 
 
+@dataclass(frozen=True)
+class RecordedEvent:
+    """An event as it was recorded, for its subscribers."""
+
+    id: str
+    account_id: str
+    livemode: bool
+    type: str
+    created: int
+    data: dict[str, Any]
+
+
+Subscriber = Callable[[Session, RecordedEvent], None]
+_subscribers: list[Subscriber] = []
+
+
+def subscribe(subscriber: Subscriber) -> None:
+    """Call ``subscriber`` for every event recorded from now on, after those subscribed
+    before it, in the recording transaction. Subscribing one twice is once."""
+    if subscriber not in _subscribers:
+        _subscribers.append(subscriber)
+
+
+class NoSubscribers(RuntimeError):
+    """An event recorded in a process whose app factory has not run: its webhooks would be lost."""
+
+
 def record(session: Session, account_id: str, livemode: bool, type_: str, data: dict[str, Any]) -> None:
-    """Append an event and queue its webhook deliveries. The caller's transaction
-    commits or discards them with the change."""
+    """Append an event and run its subscribers (which queue its webhook deliveries). The
+    caller's transaction commits or discards them with the change. Raises NoSubscribers
+    before anything is written when nothing subscribed (no app was created)."""
     if type_ not in EVENT_TYPES:
         raise ValueError(f"unknown event type {type_}")
-    event_id, created = new_id("evt"), clock.now()
+    if not _subscribers:
+        raise NoSubscribers("no subscriber to the event log: create the app (app.create_app) first")
+    event = RecordedEvent(new_id("evt"), account_id, livemode, type_, clock.now(), data)
     # A Core INSERT in the session's transaction: an event is never read or
     # changed again in the unit of work, so the ORM has nothing to track.
-    session.execute(_INSERT, {"id": event_id, "account_id": account_id, "livemode": livemode,
-                              "created": created, "type": type_, "data": data})
-    queue_deliveries(session, account_id, livemode, event_id, type_, created)
+    session.execute(_INSERT, {"id": event.id, "account_id": account_id, "livemode": livemode,
+                              "created": event.created, "type": type_, "data": data})
+    for subscriber in _subscribers:
+        subscriber(session, event)
 
 
 def prune(session: Session, retention: int) -> None:

@@ -10,7 +10,6 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from app.accounts.clocks import caller_now
 from app.accounts.service import Caller
-from app.automation.plans import plan_auto_finalize
 from app.catalog.models import Coupon, Price
 from app.catalog.service import active_tax_rate_ids, get_coupon
 from app.customers.models import Customer
@@ -22,6 +21,7 @@ from app.invoices.items import claim_items, line_amount, pending_items
 from app.invoices.models import Invoice, InvoiceItem, InvoiceLine, InvoiceStatus
 from app.invoices.pricing import recompute
 from app.invoices.queries import load_invoice
+from app.invoices.schedule import plan_auto_finalize
 from app.invoices.schemas import InvoiceCreate, InvoiceFields, InvoiceUpdate, LineCreate, LineUpdate, Period
 from app.invoices.serializers import EVENT_LINES, record_event, serialize
 from app.invoices.states import illegal

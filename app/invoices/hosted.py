@@ -10,20 +10,19 @@ from __future__ import annotations
 import hmac
 from functools import lru_cache
 
-from flask import current_app
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload, with_expression
 
 from app import tokens
 from app.accounts.clocks import invoice_now, offset_of
-from app.accounts.models import Account
-from app.branding.models import Branding
+from app.accounts.models import Account, Branding
 from app.errors import NotFound
 from app.invoices.models import Invoice, InvoiceStatus
 
 
-def signed_account(invoice_id: str, token: str) -> str:
-    """The account id a valid link for ``invoice_id`` was signed with, or NotFound.
+def signed_account(invoice_id: str, token: str, secret_key: str) -> str:
+    """The account id a valid link for ``invoice_id`` was signed with (by ``secret_key``,
+    the app's ``SECRET_KEY``), or NotFound.
 
     Only the signature: the caller must still compare the stored token
     (``matches``), which is what makes a replaced or revoked link stop working.
@@ -31,7 +30,7 @@ def signed_account(invoice_id: str, token: str) -> str:
     if len(token) > TOKEN_MAX_LENGTH:
         raise NotFound("Not found.")
     try:
-        return _signed_account(current_app.config["SECRET_KEY"], invoice_id, token)
+        return _signed_account(secret_key, invoice_id, token)
     except tokens.InvalidToken:
         raise NotFound("Not found.") from None
 
@@ -68,9 +67,9 @@ _PAGE = (select(Invoice).where(Invoice.id == bindparam("invoice_id"))
                   with_expression(Invoice.clock_offset, offset_of(Invoice.account_id, Invoice.livemode))))
 
 
-def load(session: Session, invoice_id: str, token: str) -> Invoice:
-    """The invoice the link names, with its lines, or NotFound."""
-    signed_for = signed_account(invoice_id, token)
+def load(session: Session, invoice_id: str, token: str, secret_key: str) -> Invoice:
+    """The invoice the link signed with ``secret_key`` names, with its lines, or NotFound."""
+    signed_for = signed_account(invoice_id, token, secret_key)
     invoice = session.scalars(_PAGE, {"invoice_id": invoice_id}).unique().one_or_none()
     if invoice is None or not matches(token, signed_for, invoice.account_id, invoice.hosted_token):
         raise NotFound("Not found.")

@@ -1,22 +1,22 @@
-"""An invoice's life after its draft (SPEC §3): finalize, send, void, mark uncollectible."""
+"""An invoice's life after its draft (SPEC §3): finalize, void, mark uncollectible. Sending it
+is an email (app/emails/service.py ``send_invoice``)."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
 from app import clock, tokens
-from app.accounts import profile
 from app.accounts.service import Caller, next_invoice_number
-from app.automation.plans import plan_reminders
+from app.business_profile import service as profile
 from app.customers.models import Customer
 from app.customers.service import serialize as serialize_customer
-from app.emails.service import queue_email, recipient
 from app.errors import InvalidRequest
 from app.events.service import record
 from app.invoices import tax_treatment
 from app.invoices.drafts import load_draft
 from app.invoices.models import Invoice, InvoiceStatus
 from app.invoices.pricing import recompute
+from app.invoices.schedule import plan_reminders
 from app.invoices.schemas import FinalizeParams
 from app.invoices.serializers import record_event
 from app.invoices.states import illegal, payment_in_progress, transition
@@ -125,17 +125,4 @@ def mark_uncollectible(session: Session, caller: Caller, invoice_id: str) -> Inv
     invoice.next_payment_attempt = None
     session.flush()
     record_event(session, invoice, "invoice.marked_uncollectible")
-    return invoice
-
-
-def send(session: Session, caller: Caller, invoice_id: str) -> Invoice:
-    """Queue the invoice email with the hosted link to the customer (the worker sends it)."""
-    invoice = get_for(session, caller, Invoice, invoice_id)
-    if invoice.status is not S.OPEN:
-        raise illegal(invoice, "send")
-    if recipient(invoice) is None:
-        raise InvalidRequest("The invoice's customer has no email address to send to.", param="customer",
-                             code="customer_email_missing")
-    record_event(session, invoice, "invoice.sent")
-    queue_email(session, "invoice", invoice)
     return invoice

@@ -74,7 +74,7 @@ class Invoice(Owned, Base):
     customer_address: Mapped[dict[str, Any] | None]
     # Copied at finalization with the customer's name and address (SPEC §10, STYLE "A document is
     # frozen when it is issued"): the buyer's tax ids and the seller's business profile as they
-    # were (app/accounts/profile.legal_fields), so no later edit changes an issued invoice.
+    # were (app/business_profile/service.legal_fields), so no later edit changes an issued invoice.
     customer_tax_ids: Mapped[list[Any] | None]
     account_legal: Mapped[dict[str, Any] | None]
     # The invoice's tax treatment (app/invoices/tax_treatment.py ``Treatment``), decided from those
@@ -132,6 +132,13 @@ class Invoice(Owned, Base):
     @property
     def is_payable(self) -> bool:
         return self.status in (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE) and self.amount_remaining > 0
+
+    @property
+    def email_recipient(self) -> str | None:
+        """Where emails about the invoice go: its customer's email address as it is now (SPEC §5
+        ``customer.email``), so a customer who changed it is written to at the new one, and one
+        who removed it is not written to at all; None then."""
+        return self.customer.email or None
 
 
 class InvoiceLine(Base):

@@ -2,7 +2,7 @@
 charges VAT and, where it charges none, what EN 16931 calls that and what the invoice must say.
 
 The rule, from the customer's ``tax_exempt`` and ``tax_ids`` and the seller's business profile
-(``app/accounts/profile.legal_fields``: its country, VAT id and ``small_business``), first match:
+(``app/business_profile/service.legal_fields``: its country, VAT id and ``small_business``), first match:
 
 1. ``tax_exempt: "reverse"`` and an ``eu_vat`` tax id of another member state than the seller's
    → ``reverse_charge`` (UNTDID 5305 ``AE``, Art. 196 Directive 2006/112/EC). This wins over
@@ -37,7 +37,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.accounts import profile
+from app.business_profile import service as profile
 from app.customers.models import Customer
 from app.invoices.models import Invoice
 from app.legal.identifiers import eu_vat_country

@@ -23,10 +23,9 @@ another worker's.
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from app.jobs import kinds
 from app.jobs.claims import Candidate, ClaimedJob
 from app.jobs.models import Lane
 
@@ -42,6 +41,35 @@ class Shares:
     @classmethod
     def of(cls, concurrency: int) -> Shares:
         return cls(lane=max(1, concurrency - 1), account=max(1, concurrency // 2), key=max(1, concurrency // 4))
+
+
+@dataclass(frozen=True)
+class Batching:
+    """How many jobs one unit of work holds, told by the registry of kinds (app/worker/kinds.py):
+    ``batch_of`` a kind, and ``lane_batch``, the most of any kind of a lane."""
+
+    batch_of: Callable[[str], int]
+    lane_batch: Callable[[Lane], int]
+
+
+UnitKey = tuple[str, str | None, str | None]  # kind, account, concurrency key
+
+
+def unit_key(kind: str, account_id: str | None, concurrency_key: str | None) -> UnitKey:
+    return kind, account_id, concurrency_key
+
+
+def units(jobs: list[ClaimedJob], batch_of: Callable[[str], int]) -> list[list[ClaimedJob]]:
+    """The claimed jobs as units of work: same kind, account and concurrency key, at
+    most that kind's batch each."""
+    grouped: dict[UnitKey, list[ClaimedJob]] = {}
+    for job in jobs:
+        grouped.setdefault(unit_key(job.kind, job.account_id, job.concurrency_key), []).append(job)
+    out: list[list[ClaimedJob]] = []
+    for (kind, _, _), same in grouped.items():
+        size = batch_of(kind)
+        out.extend(same[i:i + size] for i in range(0, len(same), size))
+    return out
 
 
 @dataclass(frozen=True)
@@ -71,13 +99,14 @@ class Plan:
 
     free: int
     shares: Shares
+    batching: Batching
     lanes: Counter[Lane] = field(default_factory=Counter)
     accounts: Counter[str] = field(default_factory=Counter)
     keys: Counter[str] = field(default_factory=Counter)
 
     @classmethod
-    def for_worker(cls, free: int, shares: Shares, in_flight: Iterable[Tag]) -> Plan:
-        plan = cls(free, shares)
+    def for_worker(cls, free: int, shares: Shares, batching: Batching, in_flight: Iterable[Tag]) -> Plan:
+        plan = cls(free, shares, batching)
         for tag in in_flight:
             plan._count(tag)
         return plan
@@ -96,7 +125,8 @@ class Plan:
 
     def limits(self) -> dict[Lane, int]:
         """How many due jobs to read from each lane: enough for the units it may start."""
-        return {lane: min(self.free, self.shares.lane - self.lanes[lane]) * kinds.lane_batch(lane) for lane in Lane}
+        return {lane: min(self.free, self.shares.lane - self.lanes[lane]) * self.batching.lane_batch(lane)
+                for lane in Lane}
 
     def full_accounts(self) -> list[str]:
         return sorted(account for account, n in self.accounts.items() if n >= self.shares.account)
@@ -108,11 +138,11 @@ class Plan:
         """The ids to claim, as whole units of work, lanes taking turns, each lane's
         oldest first, each unit within its lane's, account's and key's share."""
         per_lane: dict[Lane, deque[tuple[Tag, list[int]]]] = {}
-        open_units: dict[kinds.UnitKey, list[int]] = {}
+        open_units: dict[UnitKey, list[int]] = {}
         for candidate in candidates:  # oldest due first
-            key = kinds.unit_key(candidate.kind, candidate.account_id, candidate.concurrency_key)
+            key = unit_key(candidate.kind, candidate.account_id, candidate.concurrency_key)
             unit = open_units.get(key)
-            if unit is None or len(unit) >= kinds.batch_of(candidate.kind):
+            if unit is None or len(unit) >= self.batching.batch_of(candidate.kind):
                 unit = open_units[key] = []
                 tag = Tag(_lane(candidate.lane), candidate.account_id, candidate.concurrency_key)
                 per_lane.setdefault(tag.lane, deque()).append((tag, unit))

@@ -27,6 +27,25 @@ class Lane(StrEnum):
     OTHER = "other"  # a kind this version does not know
 
 
+class JobKind(str):
+    """A kind of job: its name, as stored in ``jobs.kind``, and the lane its jobs run in.
+    The domain that queues a kind declares it (``SEND = JobKind("email.send", Lane.EMAILS)``);
+    the registry of kinds above the domains (app/worker/kinds.py) says what runs it. A
+    ``str``, so it compares, formats and keys a dict as its name."""
+
+    lane: Lane
+
+    def __new__(cls, name: str, lane: Lane = Lane.OTHER) -> JobKind:
+        kind = super().__new__(cls, name)
+        kind.lane = lane
+        return kind
+
+
+def lane_of(kind: str) -> Lane:
+    """The lane of a kind; a bare name (one this version does not declare) runs in OTHER."""
+    return kind.lane if isinstance(kind, JobKind) else Lane.OTHER
+
+
 def _where(status: JobStatus) -> sa.TextClause:
     return sa.text(f"status = '{status.value}'")
 
@@ -70,7 +89,7 @@ class Job(Base):
     unique_key: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
     account_id: Mapped[str | None] = mapped_column(sa.String(40))  # whose test clock moves it
     livemode: Mapped[bool | None]
-    lane: Mapped[str] = mapped_column(sa.String(16))  # a Lane, by its kind (app/jobs/kinds.py)
+    lane: Mapped[str] = mapped_column(sa.String(16))  # a Lane, by its kind (JobKind)
     # What else limits how many of these run at once, beside the account: a webhook
     # delivery's endpoint id.
     concurrency_key: Mapped[str | None] = mapped_column(sa.String(64))

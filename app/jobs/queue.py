@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.jobs.models import Job, JobStatus, status_is
+from app.jobs.models import Job, JobStatus, lane_of, status_is
 
 CHANNEL = "vinr_jobs"  # PostgreSQL NOTIFY channel the workers LISTEN on
 _JOBS = cast(sa.Table, Job.__table__)
@@ -24,7 +24,7 @@ _JOBS = cast(sa.Table, Job.__table__)
 
 @dataclass(frozen=True)
 class NewJob:
-    kind: str
+    kind: str  # a JobKind, whose lane the job runs in
     subject: str
     payload: dict[str, Any] = field(default_factory=dict)
     delay: float = 0.0  # seconds from now; the same on a test clock (it moves on, not faster)
@@ -47,10 +47,8 @@ def enqueue_many(session: Session, jobs: Sequence[NewJob]) -> None:
     """As ``enqueue``, for several jobs in one statement."""
     if not jobs:
         return
-    from app.jobs.kinds import lane_of  # the registry imports every job body, and they import this module
-
     now = time.time()
-    rows = [{"kind": j.kind, "subject": j.subject, "payload": j.payload, "unique_key": j.unique_key,
+    rows = [{"kind": str(j.kind), "subject": j.subject, "payload": j.payload, "unique_key": j.unique_key,
              "account_id": j.account_id, "livemode": j.livemode, "lane": lane_of(j.kind).value,
              "concurrency_key": j.concurrency_key, "status": JobStatus.QUEUED.value,
              "due_at": now + j.delay, "attempts": 0, "created": now} for j in jobs]

@@ -82,7 +82,7 @@ def _limit() -> CardTestingLimit:
 def _refusal(invoice_id: str, token: str, refused: CardTestingLimited) -> ResponseReturnValue:
     """Branded like the invoice: which limit is full, when to try again, and the way back to
     the invoice. A bad link still gets the plain 404."""
-    view = build(db.session, hosted.load(db.session, invoice_id, token))
+    view = build(db.session, hosted.load(db.session, invoice_id, token, current_app.config["SECRET_KEY"]))
     when = format_timedelta(timedelta(seconds=refused.retry_after), granularity="minute", add_direction=True,
                             locale=current_locale())
     html = render_template("portal/rate_limited.html", **template_context(view, scope=refused.scope, when=when))

@@ -56,7 +56,7 @@ def _end_unit_of_work(response: Response) -> Response:
 
 
 def _load(invoice_id: str, token: str) -> tuple[Invoice, InvoiceView]:
-    invoice = hosted.load(db.session, invoice_id, token)
+    invoice = hosted.load(db.session, invoice_id, token, current_app.config["SECRET_KEY"])
     return invoice, build(db.session, invoice)
 
 
@@ -347,7 +347,7 @@ def authenticate_setup_answer(invoice_id: str, token: str, state: str) -> Respon
 
 @bp.get("/<invoice_id>/<token>/pdf")
 def invoice_pdf(invoice_id: str, token: str) -> ResponseReturnValue:
-    invoice = hosted.load(db.session, invoice_id, token)
+    invoice = hosted.load(db.session, invoice_id, token, current_app.config["SECRET_KEY"])
     if invoice.status is InvoiceStatus.VOID:
         abort(410)  # like the page: a void invoice's document is no longer handed out
     content = documents.invoice_pdf(db.session, invoice)
@@ -358,7 +358,7 @@ def invoice_pdf(invoice_id: str, token: str) -> ResponseReturnValue:
 @bp.get("/<invoice_id>/<token>/einvoice")
 def invoice_einvoice(invoice_id: str, token: str) -> ResponseReturnValue:
     """The e-invoice in the customer's format, when the page offers it (SPEC §10)."""
-    invoice = hosted.load(db.session, invoice_id, token)
+    invoice = hosted.load(db.session, invoice_id, token, current_app.config["SECRET_KEY"])
     if invoice.status is InvoiceStatus.VOID:
         abort(410)  # like the PDF
     rendered = einvoicing.for_customer(db.session, invoice)

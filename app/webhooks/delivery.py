@@ -50,7 +50,7 @@ RETRY_FOR = 3 * DAY  # a round gives up once its first try is this old
 DISABLE_AFTER = 5 * DAY  # of nothing but failures
 OVERLOADED = frozenset({429, 502, 503, 504})  # and timeouts: these back off twice as long
 TIMEOUT_SECONDS = 10.0
-BATCH_SENDS = 25  # tries of one unit of work sent side by side (app/jobs/kinds.py batch)
+BATCH_SENDS = 25  # tries of one unit of work sent side by side (app/worker/kinds.py batch)
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class Planned:
 
 def deliver(session: Session, jobs: list[ClaimedJob]) -> None:
     """The body of a unit of ``webhook.deliver`` jobs: the tries are sent side by side
-    and recorded in one transaction (app/jobs/kinds.py), so a slow receiver delays the
+    and recorded in one transaction (app/worker/kinds.py), so a slow receiver delays the
     recording of its batch, not the sending."""
     with reading(session):  # no transaction, and on SQLite no lock, across the HTTP calls
         plans = _plan(session, jobs)

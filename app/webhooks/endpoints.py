@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.accounts.models import Account
 from app.accounts.service import Caller
-from app.emails.service import queue_endpoint_disabled
 from app.errors import InvalidRequest
 from app.events import service as events
 from app.ids import new_id
@@ -134,5 +133,5 @@ def disable(session: Session, endpoint: WebhookEndpoint, reason: str) -> None:
     endpoint.disabled_reason = reason
     session.flush()
     states.fail_pending(session, endpoint.id)
+    # The event's subscribers queue its deliveries and the notice to the merchant (app/emails/service.py).
     events.record(session, endpoint.account_id, endpoint.livemode, "webhook_endpoint.disabled", serialize(endpoint))
-    queue_endpoint_disabled(session, endpoint.account_id, endpoint.livemode, endpoint.id)

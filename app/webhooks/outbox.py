@@ -1,5 +1,6 @@
 """An event's deliveries, queued in the transaction that records the event (the outbox:
-the change, its event and the deliveries it needs commit or roll back together)."""
+the change, its event and the deliveries it needs commit or roll back together). The app
+factory subscribes ``queue_deliveries`` to the event log (app/events/service.py)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from typing import cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app.events.service import RecordedEvent
 from app.ids import new_id
+from app.jobs.models import JobKind, Lane
 from app.jobs.queue import NewJob, enqueue_many
 from app.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
-DELIVER = "webhook.deliver"
+DELIVER = JobKind("webhook.deliver", Lane.WEBHOOKS)
 _DELIVERIES = cast(sa.Table, WebhookDelivery.__table__)
 _ENDPOINTS = (sa.select(WebhookEndpoint.id, WebhookEndpoint.enabled_events)
               .where(WebhookEndpoint.account_id == sa.bindparam("account_id"),
@@ -28,15 +31,15 @@ def attempt_job(delivery_id: str, account_id: str, livemode: bool, endpoint_id: 
                   f"{DELIVER}:{delivery_id}:{round_}:{attempt}", account_id, livemode, endpoint_id)
 
 
-def queue_deliveries(session: Session, account_id: str, livemode: bool, event_id: str, event_type: str,
-                     created: int) -> None:
-    """One delivery (and its first try) per enabled endpoint that listens for the type."""
+def queue_deliveries(session: Session, event: RecordedEvent) -> None:
+    """One delivery (and its first try) per enabled endpoint that listens for the event's type."""
+    account_id, livemode, event_type = event.account_id, event.livemode, event.type
     endpoints = session.execute(_ENDPOINTS, {"account_id": account_id, "livemode": livemode}).all()
     targets = [endpoint_id for endpoint_id, types in endpoints if "*" in types or event_type in types]
     if not targets:
         return
-    rows = [{"id": new_id("whd"), "account_id": account_id, "livemode": livemode, "created": created,
-             "endpoint_id": endpoint_id, "event_id": event_id, "event_type": event_type,
+    rows = [{"id": new_id("whd"), "account_id": account_id, "livemode": livemode, "created": event.created,
+             "endpoint_id": endpoint_id, "event_id": event.id, "event_type": event_type,
              "status": DeliveryStatus.PENDING.value, "round": 1, "attempts_in_round": 0}
             for endpoint_id in targets]
     session.execute(sa.insert(_DELIVERIES), rows)

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from flask import Flask
 
 from app.emails.models import Email
-from app.jobs.worker import Worker
 from app.payments.models import Payment
+from app.worker.runner import Worker
 from tests.conftest import Api
 from tests.emails.smtp import SmtpServer
 

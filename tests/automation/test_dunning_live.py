@@ -13,7 +13,7 @@ from flask import Flask
 
 from app.automation.plans import REASK, RETRY_PAYMENT
 from app.jobs.models import Job, JobStatus
-from app.jobs.worker import Worker
+from app.worker.runner import Worker
 from tests.payments import test_live_collection
 from tests.payments.test_live_collection import INTENTS, Live
 

@@ -7,11 +7,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from app.accounts.models import Account
+from app.accounts.models import Account, Branding
 from app.accounts.service import Caller
 from app.branding import service, themes
 from app.branding.contrast import contrast_ratio
-from app.branding.models import Branding
 from app.branding.schemas import BrandingUpdate
 
 from .images import data_uri, draw

@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from app.branding.models import Branding
+from app.accounts.models import Branding
 from app.customers.models import Customer
 from app.emails import message as emails_message
 from app.emails.models import Email

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from app.jobs.worker import Worker
+from app.worker.runner import Worker
 from tests.branding.images import data_uri, draw
 from tests.conftest import Api
 from tests.emails.smtp import SmtpServer

@@ -12,12 +12,13 @@ import sqlalchemy as sa
 from flask import Flask
 
 from app.emails.service import SEND
-from app.jobs import claims, kinds
+from app.jobs import claims
 from app.jobs.claims import ClaimedJob
 from app.jobs.models import Job, JobStatus, Lane
 from app.jobs.queue import NewJob, enqueue_many
-from app.jobs.worker import Worker
 from app.webhooks.outbox import DELIVER
+from app.worker import kinds
+from app.worker.runner import Worker
 from tests.conftest import is_postgres
 
 

@@ -10,9 +10,9 @@ from flask import Flask
 from app import clock
 from app.events.models import Event
 from app.idempotency.models import IdempotencyKey
-from app.jobs.housekeeping import PRUNE
 from app.jobs.queue import enqueue
-from app.jobs.worker import Worker
+from app.worker.housekeeping import PRUNE
+from app.worker.runner import Worker
 from tests.conftest import Api
 
 

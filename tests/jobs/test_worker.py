@@ -14,12 +14,13 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from app.jobs import claims, kinds
+from app.jobs import claims
 from app.jobs.claims import ClaimedJob
-from app.jobs.kinds import Kind, one_by_one
-from app.jobs.models import Job, JobStatus
+from app.jobs.models import Job, JobStatus, Lane, lane_of
 from app.jobs.queue import enqueue
-from app.jobs.worker import Worker
+from app.worker import kinds
+from app.worker.kinds import Kind, one_by_one
+from app.worker.runner import Worker
 
 KIND = "test.recorded"
 
@@ -77,6 +78,19 @@ def step(worker: Worker) -> None:
         pool.run()
 
 
+
+def test_every_kind_of_job_runs_in_its_own_lane() -> None:
+    """Each domain declares its kinds with their lane (JobKind); a kind left a bare name would
+    run in the lane of kinds this version does not know."""
+    lanes = {str(kind): lane_of(kind) for kind in kinds.KINDS}
+    assert lanes == {
+        "webhook.deliver": Lane.WEBHOOKS, "email.send": Lane.EMAILS,
+        "invoice.auto_finalize": Lane.COLLECTION, "invoice.retry_payment": Lane.COLLECTION,
+        "invoice.remind": Lane.COLLECTION, "invoice.reask_payment": Lane.COLLECTION,
+        "payments.finish_dead_claim": Lane.COLLECTION,
+        "housekeeping.prune": Lane.HOUSEKEEPING, "payments.sweep_dead_claims": Lane.HOUSEKEEPING,
+    }
+
 def test_a_database_error_right_after_the_claim_commits_does_not_strand_the_claimed_job(
         app: Flask, db_session: Any, ran: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     enqueue(db_session, KIND, "first")
@@ -113,7 +127,7 @@ def test_a_failure_the_database_would_not_record_is_recorded_later_and_its_lease
     monkeypatch.setattr(claims, "finish", finish)
     monkeypatch.setattr(claims, "retry_later", retry_later)
     monkeypatch.setattr(Worker, "_until_next_due", lambda _self: 0.0)
-    with caplog.at_level(logging.INFO, logger="app.jobs.worker"):
+    with caplog.at_level(logging.INFO, logger="app.worker.runner"):
         step(worker)
         assert ran == ["second"]
         claimed = row(db_session, "second")

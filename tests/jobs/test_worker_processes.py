@@ -18,10 +18,10 @@ from flask import Flask
 from app.accounts.service import create_merchant
 from app.events import service as events
 from app.extensions import db
-from app.jobs.kinds import KINDS
 from app.jobs.models import Job, JobStatus
 from app.webhooks.models import WebhookDelivery
 from app.webhooks.outbox import DELIVER
+from app.worker.kinds import KINDS
 from tests.conftest import is_postgres
 from tests.receiver import Receiver, Reply
 from tests.workers import Workers

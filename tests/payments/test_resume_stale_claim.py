@@ -206,8 +206,8 @@ def test_a_late_redrive_does_not_undo_a_newer_attempt(app: Flask, api: Any, cust
 
 def sweep_now(session: Any) -> None:
     """The sweep runs once a minute (its key holds the minute); this one runs now."""
-    from app.jobs.housekeeping import SWEEP_DEAD_CLAIMS
     from app.jobs.queue import enqueue
+    from app.worker.housekeeping import SWEEP_DEAD_CLAIMS
 
     enqueue(session, SWEEP_DEAD_CLAIMS, "test")
     session.commit()
@@ -215,7 +215,7 @@ def sweep_now(session: Any) -> None:
 
 def test_the_worker_leaves_a_live_claim_alone(app: Flask, api: Any, customer: dict, db_session: Any,
                                              charges: Charges) -> None:
-    from app.jobs.worker import Worker
+    from app.worker.runner import Worker
 
     pm = save_card(api, customer["id"], "4242424242424242")
     inv = open_invoice(api, customer["id"])
@@ -228,7 +228,7 @@ def test_the_worker_leaves_a_live_claim_alone(app: Flask, api: Any, customer: di
 
 def test_the_worker_finishes_a_dead_claim_with_the_same_attempt(
         app: Flask, api: Any, customer: dict, db_session: Any, charges: Charges) -> None:
-    from app.jobs.worker import Worker
+    from app.worker.runner import Worker
 
     pm = save_card(api, customer["id"], "4242424242424242")
     inv = open_invoice(api, customer["id"])

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from app.jobs.worker import Worker
+from app.worker.runner import Worker
 from tests.conftest import Api
 from tests.receiver import Receiver
 

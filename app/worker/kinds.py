@@ -1,5 +1,7 @@
-"""Every kind of background work, in one table: what runs a job of each kind, its lane,
-how many of its jobs share one unit of work, and what the worker queues on a timer."""
+"""Every kind of background work, in one table: what runs a job of each kind, how many of
+its jobs share one unit of work, and what the worker queues on a timer. The registry
+sits above the domains, whose job bodies it imports; each kind and its lane are declared
+by the domain that queues it (``JobKind``, app/jobs/models.py)."""
 
 from __future__ import annotations
 
@@ -11,11 +13,13 @@ from sqlalchemy.orm import Session
 from app.automation import plans, runs
 from app.emails.delivery import send as send_email
 from app.emails.service import SEND as SEND_EMAIL
-from app.jobs import housekeeping
+from app.invoices import schedule
+from app.jobs import fairness
 from app.jobs.claims import ClaimedJob
-from app.jobs.models import Lane
+from app.jobs.models import Lane, lane_of
 from app.webhooks.delivery import BATCH_SENDS, deliver
 from app.webhooks.outbox import DELIVER
+from app.worker import housekeeping
 
 Runner = Callable[[Session, list[ClaimedJob]], None]
 
@@ -30,30 +34,25 @@ def one_by_one(handler: Callable[[Session, ClaimedJob], None]) -> Runner:
 @dataclass(frozen=True)
 class Kind:
     run: Runner
-    lane: Lane = Lane.OTHER
     # Jobs of this kind run together in one unit of work (one transaction to record
     # them): webhook tries are sent side by side and recorded at once. A unit holds one
     # account's jobs, and one endpoint's (app/jobs/fairness.py).
     batch: int = 1
 
 
+# Keyed by JobKind (a str): a claimed job's kind, read back as a plain name, finds its entry.
 KINDS: dict[str, Kind] = {
-    DELIVER: Kind(deliver, Lane.WEBHOOKS, batch=BATCH_SENDS),
-    SEND_EMAIL: Kind(one_by_one(send_email), Lane.EMAILS),
-    plans.AUTO_FINALIZE: Kind(one_by_one(runs.auto_finalize), Lane.COLLECTION),
-    plans.RETRY_PAYMENT: Kind(one_by_one(runs.retry_payment), Lane.COLLECTION),
-    plans.REMIND: Kind(one_by_one(runs.remind), Lane.COLLECTION),
-    plans.REASK: Kind(one_by_one(runs.reask_payment), Lane.COLLECTION),
-    housekeeping.FINISH_DEAD_CLAIM: Kind(one_by_one(housekeeping.finish_dead_claim), Lane.COLLECTION),
-    housekeeping.PRUNE: Kind(one_by_one(housekeeping.prune), Lane.HOUSEKEEPING),
-    housekeeping.SWEEP_DEAD_CLAIMS: Kind(one_by_one(housekeeping.sweep_dead_claims), Lane.HOUSEKEEPING),
+    DELIVER: Kind(deliver, batch=BATCH_SENDS),
+    SEND_EMAIL: Kind(one_by_one(send_email)),
+    schedule.AUTO_FINALIZE: Kind(one_by_one(runs.auto_finalize)),
+    plans.RETRY_PAYMENT: Kind(one_by_one(runs.retry_payment)),
+    schedule.REMIND: Kind(one_by_one(runs.remind)),
+    plans.REASK: Kind(one_by_one(runs.reask_payment)),
+    housekeeping.FINISH_DEAD_CLAIM: Kind(one_by_one(housekeeping.finish_dead_claim)),
+    housekeeping.PRUNE: Kind(one_by_one(housekeeping.prune)),
+    housekeeping.SWEEP_DEAD_CLAIMS: Kind(one_by_one(housekeeping.sweep_dead_claims)),
 }
 MAX_BATCH = max(kind.batch for kind in KINDS.values())
-
-
-def lane_of(kind: str) -> Lane:
-    found = KINDS.get(kind)
-    return found.lane if found is not None else Lane.OTHER
 
 
 def batch_of(kind: str) -> int:
@@ -63,7 +62,10 @@ def batch_of(kind: str) -> int:
 
 def lane_batch(lane: Lane) -> int:
     """The most jobs one unit of work of this lane holds."""
-    return max((kind.batch for kind in KINDS.values() if kind.lane is lane), default=1)
+    return max((found.batch for kind, found in KINDS.items() if lane_of(kind) is lane), default=1)
+
+
+BATCHING = fairness.Batching(batch_of, lane_batch)
 
 
 @dataclass(frozen=True)
@@ -95,21 +97,7 @@ def runner_for(kind: str) -> Runner:
     return found.run if found is not None else _unknown(kind)
 
 
-UnitKey = tuple[str, str | None, str | None]  # kind, account, concurrency key
-
-
-def unit_key(kind: str, account_id: str | None, concurrency_key: str | None) -> UnitKey:
-    return kind, account_id, concurrency_key
-
-
 def units(jobs: list[ClaimedJob]) -> list[list[ClaimedJob]]:
     """The claimed jobs as units of work: same kind, account and concurrency key, at
     most that kind's batch each."""
-    grouped: dict[UnitKey, list[ClaimedJob]] = {}
-    for job in jobs:
-        grouped.setdefault(unit_key(job.kind, job.account_id, job.concurrency_key), []).append(job)
-    out: list[list[ClaimedJob]] = []
-    for (kind, _, _), same in grouped.items():
-        size = batch_of(kind)
-        out.extend(same[i:i + size] for i in range(0, len(same), size))
-    return out
+    return fairness.units(jobs, batch_of)

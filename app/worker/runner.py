@@ -34,10 +34,11 @@ from sqlalchemy.orm import Session
 
 from app.db import commit_without_waiting_for_disk
 from app.extensions import db
-from app.jobs import claims, fairness, kinds
+from app.jobs import claims, fairness
 from app.jobs.claims import ClaimedJob, LeaseLost
 from app.jobs.models import Job, JobStatus, status_is
 from app.jobs.queue import CHANNEL, NewJob, enqueue_many
+from app.worker import kinds
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,7 @@ class Worker:
         units in flight."""
         with self._lock:
             in_flight = [fairness.tag_of(unit) for unit in self._in_flight.values()]
-        plan = fairness.Plan.for_worker(free, self.shares, in_flight)
+        plan = fairness.Plan.for_worker(free, self.shares, kinds.BATCHING, in_flight)
         session = db.session
         try:
             commit_without_waiting_for_disk(session)  # a claim lost in a crash leaves its jobs queued

@@ -1,7 +1,7 @@
 """The business profile (SPEC §10 ``/v1/account/business_profile``): who the merchant is in law,
 as its invoices print it. One per account, shared by both modes, as the branding is.
 
-Every value was checked before it gets here (app/accounts/schemas.py: VAT id and IBAN by their
+Every value was checked before it gets here (app/business_profile/schemas.py: VAT id and IBAN by their
 check digits), so an update either applies whole or, refused with a 400, not at all.
 Finalizing an invoice copies ``legal_fields`` onto it (``Invoice.account_legal``).
 """
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.accounts.models import Account, BusinessProfile
-from app.accounts.schemas import BusinessProfileUpdate
+from app.business_profile.schemas import BusinessProfileUpdate
 from app.errors import InvalidRequest
 from app.events.service import record
 

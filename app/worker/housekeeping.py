@@ -1,4 +1,4 @@
-"""The worker's own upkeep, on a timer (app/jobs/kinds.py PERIODIC)."""
+"""The worker's own upkeep, on a timer (app/worker/kinds.py PERIODIC)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ from app.events import service as events
 from app.idempotency import service as idempotency
 from app.jobs import claims
 from app.jobs.claims import ClaimedJob
+from app.jobs.models import JobKind, Lane
 from app.jobs.queue import NewJob, enqueue_many
 from app.payments import recovery
 
-PRUNE = "housekeeping.prune"
-SWEEP_DEAD_CLAIMS = "payments.sweep_dead_claims"
-FINISH_DEAD_CLAIM = "payments.finish_dead_claim"
+PRUNE = JobKind("housekeeping.prune", Lane.HOUSEKEEPING)
+SWEEP_DEAD_CLAIMS = JobKind("payments.sweep_dead_claims", Lane.HOUSEKEEPING)
+FINISH_DEAD_CLAIM = JobKind("payments.finish_dead_claim", Lane.COLLECTION)
 DONE_JOBS_KEPT_SECONDS = 7 * 86400
 
 
