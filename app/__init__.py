@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 from app import config, request_ids
 from app.db import configure_sqlite, write_intent
 from app.errors import Conflict, DomainError, InvalidRequest, ServiceUnavailable
-from app.extensions import babel, csrf, db, limiter
+from app.extensions import MONEY_FLOW, babel, csrf, db, limiter
 
 log = logging.getLogger(__name__)
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
@@ -57,9 +57,12 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, instance_path: str
         return response
 
     from app.api import bp as api_bp
+    from app.automation.consequences import AfterPayments
     from app.branding import themes
     from app.documents.view import current_locale
     from app.locales import bound_gettext
+    from app.payments.flow import MoneyFlow
+    from app.payments.processor import Processors
     from app.portal import bp as portal_bp
     from app.portal import install_log_redaction
 
@@ -67,6 +70,9 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, instance_path: str
     csrf.exempt(api_bp)  # the API authenticates every request by key, not by cookie
     babel.init_app(app, locale_selector=current_locale)
     limiter.init_app(app)
+    # The money flow is handed its processors (credentials on the instances) and what
+    # follows its outcomes, so app/payments imports nothing above it.
+    app.extensions[MONEY_FLOW] = MoneyFlow(Processors.from_config(app.config), AfterPayments())
     themes.install(app)
     app.jinja_env.globals["theme_template"] = themes.template_name
     app.context_processor(lambda: {"locale": current_locale()})

@@ -24,8 +24,8 @@ from hypothesis import settings
 from app import create_app
 from app.accounts.service import create_merchant
 from app.cli import upgrade
-from app.extensions import db
-from app.payments.processor import HttpProcessor, processor_for
+from app.extensions import db, money_flow
+from app.payments.processor import HttpProcessor
 
 # Property tests search afresh on each local run (and replay what failed from .hypothesis/);
 # under CI they run the same examples on every machine and every run, so a red CI run is
@@ -252,11 +252,11 @@ def live_db(live_app: Flask) -> Iterator[Any]:
 def live_sleeps(live_app: Flask, monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The backoff delays the live processor asked for: recorded, never slept.
 
-    ``processor_for`` builds the HttpProcessor from the config (with the real
+    The app factory builds the HttpProcessor from the config (with the real
     ``time.sleep`` bound as its default), so the cached instance is patched.
     """
     with live_app.app_context():
-        processor = processor_for(True)
+        processor = money_flow().processor(True)
     assert isinstance(processor, HttpProcessor)
     assert processor.base_url == PROCESSOR_URL
     delays: list[float] = []

@@ -5,7 +5,7 @@ from typing import Any
 from app.accounts.service import Caller
 from app.api import bp, objects
 from app.api.routing import endpoint
-from app.extensions import db
+from app.extensions import db, money_flow
 from app.invoices import drafts, items, lifecycle, queries
 from app.invoices.models import Invoice
 from app.invoices.schemas import (
@@ -88,7 +88,7 @@ def delete_line(caller: Caller, invoice_id: str, line_id: str) -> dict[str, Any]
           summary="Finalize a draft (discounts, tax, lock, number, hosted link), then collect "
                   "charge_automatically invoices unless auto_advance is false")
 def finalize_invoice(caller: Caller, invoice_id: str, body: FinalizeParams) -> dict[str, Any]:
-    return serialize(payments.finalize_and_collect(db.session, caller, invoice_id, body))
+    return serialize(payments.finalize_and_collect(db.session, money_flow(), caller, invoice_id, body))
 
 
 @endpoint(bp, "POST", "/invoices/<invoice_id>/send", response=objects.InvoiceObject,

@@ -8,11 +8,12 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from app.events import service as events
+from app.extensions import money_flow
 from app.idempotency import service as idempotency
 from app.jobs import claims
 from app.jobs.claims import ClaimedJob
 from app.jobs.queue import NewJob, enqueue_many
-from app.payments import recovery
+from app.payments import flow
 
 PRUNE = "housekeeping.prune"
 SWEEP_DEAD_CLAIMS = "payments.sweep_dead_claims"
@@ -32,8 +33,8 @@ def sweep_dead_claims(session: Session, _job: ClaimedJob) -> None:
     """One job per collection slot a dead process left, so each invoice is finished on
     its own (a processor call each) and once."""
     enqueue_many(session, [NewJob(FINISH_DEAD_CLAIM, invoice_id, unique_key=f"{FINISH_DEAD_CLAIM}:{payment_id}")
-                           for invoice_id, payment_id in recovery.dead_claims(session)])
+                           for invoice_id, payment_id in flow.dead_slots(session)])
 
 
 def finish_dead_claim(session: Session, job: ClaimedJob) -> None:
-    recovery.finish_dead_claim(session, job.subject)
+    flow.finish_dead_slot(session, job.subject, money_flow())
