@@ -57,12 +57,15 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, instance_path: str
         return response
 
     from app.api import bp as api_bp
+    from app.automation.consequences import AfterPayments
     from app.branding import themes
     from app.card_testing import service as card_testing
     from app.documents.view import current_locale
     from app.emails.service import on_event as emails_on_event
     from app.events import service as events
     from app.locales import bound_gettext
+    from app.payments.flow import MONEY_FLOW_EXTENSION, MoneyFlow
+    from app.payments.processor import Processors
     from app.portal import bp as portal_bp
     from app.portal import install_log_redaction
     from app.webhooks.outbox import queue_deliveries
@@ -76,6 +79,9 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, instance_path: str
     babel.init_app(app, locale_selector=current_locale)
     app.extensions["card_testing"] = card_testing.from_config(
         app.config["CARD_ATTEMPTS_PER_ADDRESS"], app.config["CARD_ATTEMPTS_PER_INVOICE"], app.config["REDIS_URL"])
+    # The money flow is handed its processors (credentials on the instances) and what
+    # follows its outcomes, so app/payments imports nothing above it.
+    app.extensions[MONEY_FLOW_EXTENSION] = MoneyFlow(Processors.from_config(app.config), AfterPayments())
     themes.install(app)
     app.jinja_env.globals["theme_template"] = themes.template_name
     app.context_processor(lambda: {"locale": current_locale()})

@@ -4,9 +4,13 @@ A request, a CLI command or a worker job is one unit of work: services flush,
 and the boundary commits once at its end (an exception rolls back). Two kinds
 of work must not run inside a transaction, because they take seconds and a
 rollback cannot undo them: a call to the card processor and a PDF render.
-The workflows around them (app/payments/collection.py, the hosted PDF) are
-written as named steps, each ``with step(session):``, with the slow part in
-between, outside any transaction.
+The workflows around them (the money flow, app/payments/flow.py; the PDF,
+app/documents/service.py) are written as named steps, each ``with step(session):``,
+with the slow part in between, outside any transaction. A job body that talks to
+the network reads ``with reading(session):`` first, for the same reason.
+
+Everything here commits, so only those modules and the boundaries use it:
+tests/test_transactions.py fails when anything else does.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.db import write_intent
 
 
-def end_transaction(session: Session) -> None:
+def commit_transaction(session: Session) -> None:
     """Commit the transaction in progress, if any, before work that must run outside one.
 
     What it holds is the boundary's reads, or a change the workflow keeps
@@ -35,8 +39,8 @@ def end_transaction(session: Session) -> None:
 def step(session: Session) -> Iterator[None]:
     """One step of a workflow in a transaction of its own: committed at its end,
     rolled back on an exception. The transaction in progress ends first
-    (``end_transaction``). On SQLite the step takes the write lock at once."""
-    end_transaction(session)
+    (``commit_transaction``). On SQLite the step takes the write lock at once."""
+    commit_transaction(session)
     token = write_intent.set(True)
     try:
         with session.begin():
@@ -47,14 +51,14 @@ def step(session: Session) -> Iterator[None]:
 
 @contextmanager
 def reading(session: Session) -> Iterator[None]:
-    """Reads in a transaction of their own, ended at the exit (before slow work). On
+    """Reads in a transaction of their own, committed at the exit (before slow work). On
     SQLite it begins deferred, so it queues behind no writer and holds no write lock."""
-    end_transaction(session)
+    commit_transaction(session)
     token = write_intent.set(False)
     try:
         yield
     finally:
-        end_transaction(session)
+        commit_transaction(session)
         write_intent.reset(token)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 from flask.testing import FlaskClient
 from hypothesis import settings
 from weasyprint import HTML
@@ -26,7 +26,8 @@ from app import create_app
 from app.accounts.service import create_merchant
 from app.cli import upgrade
 from app.extensions import db
-from app.payments.processor import HttpProcessor, processor_for
+from app.payments.flow import money_flow_of
+from app.payments.processor import HttpProcessor
 
 # Property tests search afresh on each local run (and replay what failed from .hypothesis/);
 # under CI they run the same examples on every machine and every run, so a red CI run is
@@ -253,11 +254,11 @@ def live_db(live_app: Flask) -> Iterator[Any]:
 def live_sleeps(live_app: Flask, monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The backoff delays the live processor asked for: recorded, never slept.
 
-    ``processor_for`` builds the HttpProcessor from the config (with the real
+    The app factory builds the HttpProcessor from the config (with the real
     ``time.sleep`` bound as its default), so the cached instance is patched.
     """
     with live_app.app_context():
-        processor = processor_for(True)
+        processor = money_flow_of(current_app).processor(True)
     assert isinstance(processor, HttpProcessor)
     assert processor.base_url == PROCESSOR_URL
     delays: list[float] = []

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
+
 from app.accounts.service import Caller
 from app.api import bp, objects
 from app.api.routing import endpoint
@@ -23,6 +25,7 @@ from app.invoices.schemas import (
 from app.invoices.serializers import serialize, serialize_item, serialize_line
 from app.pagination import ListQuery, list_object
 from app.payments import service as payments
+from app.payments.flow import money_flow_of
 from app.tenancy import get_for
 
 
@@ -89,7 +92,7 @@ def delete_line(caller: Caller, invoice_id: str, line_id: str) -> dict[str, Any]
           summary="Finalize a draft (discounts, tax, lock, number, hosted link), then collect "
                   "charge_automatically invoices unless auto_advance is false")
 def finalize_invoice(caller: Caller, invoice_id: str, body: FinalizeParams) -> dict[str, Any]:
-    return serialize(payments.finalize_and_collect(db.session, caller, invoice_id, body))
+    return serialize(payments.finalize_and_collect(db.session, money_flow_of(current_app), caller, invoice_id, body))
 
 
 @endpoint(bp, "POST", "/invoices/<invoice_id>/send", response=objects.InvoiceObject,

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
+
 from app.accounts.service import Caller
 from app.api import bp, objects
 from app.api.routing import endpoint
@@ -9,6 +11,7 @@ from app.extensions import db
 from app.invoices.serializers import serialize as serialize_invoice
 from app.pagination import list_object
 from app.payments import methods, service
+from app.payments.flow import money_flow_of
 from app.payments.models import Payment
 from app.payments.schemas import PaymentList, PaymentMethodCreate, PaymentMethodList, PayParams
 from app.payments.serializers import serialize_payment, serialize_payment_method
@@ -18,7 +21,8 @@ from app.tenancy import get_for
 @endpoint(bp, "POST", "/customers/<customer_id>/payment_methods", body=PaymentMethodCreate,
           response=objects.PaymentMethodObject, summary="Save a card for a customer (test mode only)")
 def create_payment_method(caller: Caller, customer_id: str, body: PaymentMethodCreate) -> dict[str, Any]:
-    return serialize_payment_method(methods.add_payment_method(db.session, caller, customer_id, body))
+    added = methods.add_payment_method(db.session, money_flow_of(current_app), caller, customer_id, body)
+    return serialize_payment_method(added)
 
 
 @endpoint(bp, "GET", "/customers/<customer_id>/payment_methods", query=PaymentMethodList,
@@ -32,7 +36,7 @@ def list_payment_methods(caller: Caller, customer_id: str, query: PaymentMethodL
 @endpoint(bp, "POST", "/invoices/<invoice_id>/pay", body=PayParams, response=objects.InvoiceObject,
           summary="Charge the given or default payment method off-session, or record paid_out_of_band")
 def pay_invoice(caller: Caller, invoice_id: str, body: PayParams) -> dict[str, Any]:
-    return serialize_invoice(service.pay(db.session, caller, invoice_id, body))
+    return serialize_invoice(service.pay(db.session, money_flow_of(current_app), caller, invoice_id, body))
 
 
 @endpoint(bp, "GET", "/payments/<payment_id>", response=objects.PaymentObject, summary="Retrieve a payment")

@@ -26,7 +26,7 @@ from app.payments.models import Payment
 
 RETRY_PAYMENT = JobKind("invoice.retry_payment", Lane.COLLECTION)
 REASK = JobKind("invoice.reask_payment", Lane.COLLECTION)
-REASK_AFTER = 60  # seconds; then the job's growing retry delays, well within recovery.REASK_SECONDS
+REASK_AFTER = 60  # seconds; then the job's growing retry delays, well within flow.REASK_SECONDS
 DAY = 86_400
 
 
@@ -71,7 +71,7 @@ def plan_reask(session: Session, invoice: Invoice, payment: Payment) -> None:
             unique_key=f"{REASK}:{payment.id}", account_id=invoice.account_id, livemode=invoice.livemode)
 
 
-# The last automatic attempt waits for the customer (app/payments/steps.py: a 3DS request
+# The last automatic attempt waits for the customer (app/payments/states.py: a 3DS request
 # off-session): a new default card is tried at once.
 WAITS_FOR_A_CARD = frozenset({"authentication_required"})
 _WAITING = (sa.select(Invoice).join(Payment, Payment.id == Invoice.payment_id)

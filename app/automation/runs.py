@@ -11,6 +11,7 @@ and nothing is sent or charged once the invoice is paid, void or uncollectible.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -24,13 +25,10 @@ from app.invoices.models import Invoice, InvoiceStatus
 from app.invoices.schemas import FinalizeParams
 from app.invoices.serializers import record_event
 from app.jobs.claims import ClaimedJob, TryLater
-from app.payments import collection, recovery, states, steps
+from app.payments import flow, states
 from app.payments.methods import default_method
 from app.payments.models import Payment, PaymentStatus
-from app.payments.processor import processor_for
 from app.payments.service import collect_finalized
-
-S = InvoiceStatus
 
 
 def auto_finalize(session: Session, job: ClaimedJob) -> None:
@@ -40,12 +38,12 @@ def auto_finalize(session: Session, job: ClaimedJob) -> None:
     invoice = session.get(Invoice, job.subject)
     if invoice is None or not invoice.auto_advance:
         return
-    if invoice.status is S.OPEN and invoice.payment_id is None:
+    if invoice.status is InvoiceStatus.OPEN and invoice.payment_id is None:
         # Finalized, and no one has tried to collect it: an earlier run of this job that
         # stopped before charging, or the merchant finalizing by hand with no card then.
-        collect_finalized(session, invoice, automatic=True)
+        collect_finalized(session, invoice, flow.money_flow_of(current_app), automatic=True)
         return
-    if invoice.status is not S.DRAFT:
+    if invoice.status is not InvoiceStatus.DRAFT:
         return
     caller = Caller(account=invoice.account, livemode=invoice.livemode)
     try:
@@ -56,25 +54,25 @@ def auto_finalize(session: Session, job: ClaimedJob) -> None:
         session.flush()
         record_event(session, invoice, "invoice.finalization_failed")
         return
-    collect_finalized(session, invoice, automatic=True)
+    collect_finalized(session, invoice, flow.money_flow_of(current_app), automatic=True)
 
 
 def retry_payment(session: Session, job: ClaimedJob) -> None:
     """One planned dunning try: charge the customer's default method as it is now (a card
     the customer replaced on the hosted page is the one tried). Its outcome plans what
-    follows (app/payments/steps.py records it; plans.plan_after_failure)."""
+    follows (app/automation/consequences.py; plans.plan_after_failure)."""
     invoice = session.get(Invoice, job.subject)
-    if invoice is None or invoice.status is not S.OPEN or not invoice.is_payable:
+    if invoice is None or invoice.status is not InvoiceStatus.OPEN or not invoice.is_payable:
         return  # paid, voided or given up on meanwhile
     if states.automatic_attempts(session, invoice.id) != job.payload["attempt"] - 1:
         return  # this try was made already (the job runs at least once)
     pm = default_method(session, invoice.customer) if not invoice.customer.deleted else None
     if pm is None:
-        steps.record_no_card(session, invoice)
+        flow.record_no_card(session, invoice, flow.money_flow_of(current_app))
         return
     # A collection under way elsewhere (the customer on the page) raises Conflict: the
     # job is tried again shortly, and then sees what that collection came to.
-    collection.collect(session, invoice, pm, off_session=True, automatic=True)
+    flow.collect(session, invoice, flow.money_flow_of(current_app), pm, off_session=True, automatic=True)
     if states.automatic_attempts(session, invoice.id) == job.payload["attempt"] - 1 and invoice.is_payable:
         # No try was made: an earlier attempt's outcome is still unknown (the processor
         # did not answer when asked again), and money must not move beside it.
@@ -84,13 +82,13 @@ def retry_payment(session: Session, job: ClaimedJob) -> None:
 def reask_payment(session: Session, job: ClaimedJob) -> None:
     """Ask the processor again about VINR's own attempt that got no clear answer. Still
     unclear: asked again later (TryLater, growing delays). Once it is too old to ask
-    safely (recovery.REASK_SECONDS), the invoice says a person must decide, and the job ends."""
+    safely (flow.REASK_SECONDS), the invoice says a person must decide, and the job ends."""
     invoice = session.get(Invoice, job.subject)
     payment = session.get(Payment, job.payload["payment"])
     if invoice is None or payment is None or payment.status is not PaymentStatus.UNKNOWN or not invoice.is_payable:
         return  # answered meanwhile (by the customer's or the merchant's next attempt), or settled
-    answer = recovery.ask_about_unknown(session, invoice, processor_for(invoice.livemode))
-    if answer is not None and answer.failure_code == recovery.PAYMENT_OUTCOME_UNKNOWN:
+    answer = flow.ask_about_unknown(session, invoice, flow.money_flow_of(current_app))
+    if answer is not None and answer.failure_code == states.PAYMENT_OUTCOME_UNKNOWN:
         return
     session.refresh(payment)
     if payment.status is PaymentStatus.UNKNOWN:
@@ -114,7 +112,7 @@ def remind(session: Session, job: ClaimedJob) -> None:
     if found is None:
         return
     invoice, offset = found
-    if invoice.status is not S.OPEN or not invoice.is_payable or invoice.due_date is None:
+    if invoice.status is not InvoiceStatus.OPEN or not invoice.is_payable or invoice.due_date is None:
         return
     now = clock.now() + offset
     planned = (f"reminder_{job.payload['when']}", int(job.payload["days"]))

@@ -41,7 +41,7 @@ from app.einvoicing.document import EInvoice
 from app.einvoicing.syntax import Format, writer_fingerprint
 from app.einvoicing.syntax import render as write_xml
 from app.invoices.models import Invoice
-from app.transactions import end_transaction, step
+from app.transactions import commit_transaction, step
 
 ASSET_BASE = "vinr-asset:///"
 _STATIC = Path(__file__).resolve().parents[1] / "static"
@@ -140,22 +140,32 @@ def render(session: Session, invoice: Invoice, context: dict[str, Any], einvoice
     embedded (a hybrid) unless None: the kept bytes when this very document was rendered before, else
     rendered and kept in place of the invoice's older one (the bytes kept first win a race).
 
-    Rendering takes two steps (app/transactions.py): WeasyPrint runs outside any
-    transaction, so no render holds the SQLite write lock, then the document is kept in
-    a short transaction of its own. Commits then.
+    A first render is a workflow of two named steps (app/transactions.py), like a processor
+    call: WeasyPrint runs outside any transaction (``_render_outside_a_transaction``: the
+    transaction in progress is committed first), so no render holds the SQLite write lock,
+    then ``_keep`` stores the document in a short transaction of its own. Commits then.
     """
     html = render_template("pdf/invoice.html", **context)
     key = document_key(html, einvoice)
     kept = session.get(InvoiceDocument, (invoice.id, key))
     if kept is not None:
         return kept.content
-    end_transaction(session)
+    content = _render_outside_a_transaction(session, invoice, html, einvoice)
+    return _keep(session, invoice, key, content)
+
+
+def _render_outside_a_transaction(session: Session, invoice: Invoice, html: str, einvoice: EInvoice | None) -> bytes:
+    commit_transaction(session)
     document = HTML(string=html, base_url=ASSET_BASE, url_fetcher=_fetcher())
     if einvoice is None:
-        content = bytes(document.write_pdf())
-    else:
-        assert invoice.finalized_at is not None  # only a finalized invoice has an e-invoice
-        content = facturx.write(document, write_xml(einvoice, Format.FACTURX), invoice.finalized_at)
+        return bytes(document.write_pdf())
+    assert invoice.finalized_at is not None  # only a finalized invoice has an e-invoice
+    return facturx.write(document, write_xml(einvoice, Format.FACTURX), invoice.finalized_at)
+
+
+def _keep(session: Session, invoice: Invoice, key: str, content: bytes) -> bytes:
+    """Store the rendered document in place of the invoice's older one, in a step of its own;
+    the bytes to serve: these, or those a concurrent render kept first."""
     with step(session):
         try:
             with session.begin_nested():

@@ -1,10 +1,10 @@
 """On-session payments and card updates from the hosted invoice page (SPEC §7).
 
-Paying is the one collection workflow (app/payments/collection.py), so the
+Paying and saving a card are steps of the money flow (app/payments/flow.py), so the
 never-twice guarantees are the API's; the difference is that the customer is
 present, so a card that asks for 3DS gets a challenge instead of failing with
-``authentication_required``. Every processor call here runs outside a database
-transaction, and a processor that cannot be reached is an outcome the customer
+``authentication_required``. This module turns what the flow answers into what
+the page shows: a processor that cannot be reached is an outcome the customer
 sees, never a 500.
 """
 
@@ -23,22 +23,14 @@ from app.customers.models import Customer
 from app.errors import Conflict, InvalidRequest, NotFound
 from app.invoices.models import Invoice
 from app.invoices.states import illegal
-from app.payments import collection
+from app.payments import flow
 from app.payments.cards import BRAND_NAMES
-from app.payments.methods import default_method, make_default, save_card
-from app.payments.models import CallKind, Payment, PaymentMethod, PaymentStatus
-from app.payments.processor import (
-    CardDetails,
-    ChargeResult,
-    ChargeStatus,
-    ConfirmRequest,
-    ProcessorError,
-    SetupRequest,
-    processor_for,
-)
-from app.payments.recovery import PAYMENT_OUTCOME_UNKNOWN as PAYMENT_OUTCOME_UNKNOWN  # the views' decline text
-from app.payments.steps import UNKNOWN_OUTCOME, Call, log_call
-from app.transactions import end_transaction, step
+from app.payments.flow import MoneyFlow
+from app.payments.methods import default_method
+from app.payments.models import Payment, PaymentMethod, PaymentStatus
+from app.payments.processor import CardDetails, ChargeResult, ChargeStatus, ProcessorError
+from app.payments.states import PAYMENT_OUTCOME_UNKNOWN as PAYMENT_OUTCOME_UNKNOWN  # the views' decline text
+from app.payments.states import UNKNOWN_OUTCOME
 
 SETUP_CHALLENGE = "vinr.setup-challenge.v1"
 SETUP_CHALLENGE_MAX_AGE = 30 * 60  # seconds a customer has to answer a card-update challenge
@@ -60,7 +52,7 @@ class CheckoutResult:
     payment_id: str | None = None
     setup_token: str | None = None  # signed state of a card-update challenge
     # The processor gave no clear answer to a charge: it may have happened. The next
-    # attempt asks about this one first (app/payments/recovery.py), so a retry is safe.
+    # attempt asks about this one first (app/payments/flow.py, settle), so a retry is safe.
     outcome_unknown: bool = False
 
 
@@ -74,7 +66,7 @@ def _unreachable(error: ProcessorError) -> CheckoutResult:
     return CheckoutResult(Outcome.DECLINED, message=str(error), failure_code=error.code)
 
 
-def _result(collected: collection.Collected) -> CheckoutResult:
+def _result(collected: flow.Collected) -> CheckoutResult:
     if collected.result.status is ChargeStatus.SUCCEEDED:
         return CheckoutResult(Outcome.PAID, payment_id=collected.payment_id)
     if collected.result.status is ChargeStatus.REQUIRES_ACTION:
@@ -99,8 +91,8 @@ def _require_payable(invoice: Invoice) -> None:
         raise illegal(invoice, "pay")
 
 
-def pay_with_card(session: Session, invoice: Invoice, card: CardDetails, *, save_as_default: bool,
-                  return_url: Callable[[str], str]) -> CheckoutResult:
+def pay_with_card(session: Session, money: MoneyFlow, invoice: Invoice, card: CardDetails, *,
+                  save_as_default: bool, return_url: Callable[[str], str]) -> CheckoutResult:
     """Save the typed card and charge it; it becomes the default only if the
     payment succeeds and the customer asked. Commits.
 
@@ -110,21 +102,21 @@ def pay_with_card(session: Session, invoice: Invoice, card: CardDetails, *, save
     """
     _require_payable(invoice)
     try:
-        pm = save_card(session, Caller(invoice.account, invoice.livemode), invoice.customer, card)
+        pm = flow.save_card(session, money, Caller(invoice.account, invoice.livemode), invoice.customer, card)
     except ProcessorError as error:
         return _unreachable(error)
-    return _result(collection.collect(session, invoice, pm, off_session=False,
-                                      set_default_on_success=save_as_default, return_url=return_url))
+    return _result(flow.collect(session, invoice, money, pm, off_session=False,
+                                set_default_on_success=save_as_default, return_url=return_url))
 
 
-def pay_with_saved(session: Session, invoice: Invoice, pm_id: str, *,
+def pay_with_saved(session: Session, money: MoneyFlow, invoice: Invoice, pm_id: str, *,
                    return_url: Callable[[str], str]) -> CheckoutResult:
     """Charge the customer's saved default card on-session. Commits."""
     _require_payable(invoice)
     pm = saved_method(session, invoice)
     if pm is None or pm.id != pm_id:
         raise InvalidRequest("That saved card is no longer available; enter a card.", param="method")
-    return _result(collection.collect(session, invoice, pm, off_session=False, return_url=return_url))
+    return _result(flow.collect(session, invoice, money, pm, off_session=False, return_url=return_url))
 
 
 def challenge_payment(session: Session, invoice: Invoice, payment_id: str) -> Payment:
@@ -138,7 +130,7 @@ def challenge_payment(session: Session, invoice: Invoice, payment_id: str) -> Pa
     return payment
 
 
-def complete_authentication(session: Session, invoice: Invoice, payment_id: str,
+def complete_authentication(session: Session, money: MoneyFlow, invoice: Invoice, payment_id: str,
                             passed: bool | None) -> CheckoutResult:
     """The customer answered the challenge: confirm with the processor. Commits.
 
@@ -146,13 +138,13 @@ def complete_authentication(session: Session, invoice: Invoice, payment_id: str,
     invoice, ``payment_not_pending`` when this one was answered already.
     """
     challenge_payment(session, invoice, payment_id)
-    return _result(collection.confirm_authentication(session, invoice, payment_id, passed=passed))
+    return _result(flow.confirm_authentication(session, invoice, money, payment_id, passed=passed))
 
 
-def update_default_card(session: Session, invoice: Invoice, card: CardDetails, *,
+def update_default_card(session: Session, money: MoneyFlow, invoice: Invoice, card: CardDetails, *,
                         return_url: Callable[[str], str]) -> CheckoutResult:
     """"Update payment method": save the card and make it the default, after 3DS
-    when the card asks for it. Commits.
+    when the card asks for it. Commits (the flow's tokenize and set-up steps).
 
     ``return_url(state)`` is where a 3DS challenge sends the customer back.
     Allowed while the invoice is open or uncollectible (a customer fixing the
@@ -162,27 +154,17 @@ def update_default_card(session: Session, invoice: Invoice, card: CardDetails, *
     customer = invoice.customer
     _refuse_if_deleted(customer)
     try:
-        pm = save_card(session, Caller(invoice.account, invoice.livemode), customer, card)
+        pm = flow.save_card(session, money, Caller(invoice.account, invoice.livemode), customer, card)
     except ProcessorError as error:
         return _unreachable(error)
     state = tokens.mint(SETUP_CHALLENGE, {"i": invoice.id, "pm": pm.id}, timed=True)
-    end_transaction(session)  # the card is kept, whatever the set-up comes to
-    processor = processor_for(invoice.livemode)
-    request = SetupRequest(pm.processor_ref, f"vinr_{pm.id}_setup", return_url(state))
-    try:
-        result = processor.setup(request)
-    except ProcessorError as error:
-        return _unreachable(error)
-    with step(session):
-        log_call(session, Call(CallKind.SETUP, request.idempotency_key, result), payment_method_id=pm.id)
-        if result.status is ChargeStatus.REQUIRES_ACTION:
-            pm.setup_ref, pm.setup_action_url = result.processor_id, result.action_url
-        elif result.status is ChargeStatus.SUCCEEDED:
-            make_default(session, customer, pm)
-    if result.status is ChargeStatus.REQUIRES_ACTION:
+    call = flow.set_up_card(session, money, customer, pm, return_url(state))
+    if call.error is not None:
+        return _unreachable(call.error)
+    if call.result.status is ChargeStatus.REQUIRES_ACTION:
         return CheckoutResult(Outcome.REQUIRES_ACTION, setup_token=state)
-    if result.status is ChargeStatus.FAILED:
-        return _declined(result)
+    if call.result.status is ChargeStatus.FAILED:
+        return _declined(call.result)
     return CheckoutResult(Outcome.SAVED)
 
 
@@ -199,26 +181,16 @@ def setup_challenge(session: Session, invoice: Invoice, state: str) -> PaymentMe
     return pm
 
 
-def complete_setup(session: Session, invoice: Invoice, state: str, passed: bool | None) -> CheckoutResult:
-    """Confirm a card-update challenge; on success the card becomes the default. Commits."""
+def complete_setup(session: Session, money: MoneyFlow, invoice: Invoice, state: str,
+                   passed: bool | None) -> CheckoutResult:
+    """Confirm a card-update challenge; on success the card becomes the default. Commits
+    (the flow's confirm-set-up step)."""
     pm = setup_challenge(session, invoice, state)
-    assert pm.setup_ref is not None
-    end_transaction(session)
-    processor = processor_for(invoice.livemode)
-    request = ConfirmRequest(pm.setup_ref, f"vinr_{pm.id}_setup_confirm", challenge_passed=passed)
-    try:
-        result = processor.confirm_setup(request)
-    except ProcessorError as error:
-        return _unreachable(error)
-    with step(session):
-        log_call(session, Call(CallKind.CONFIRM_SETUP, request.idempotency_key, result), payment_method_id=pm.id)
-        # Read anew: deleted while answering the challenge, the card was detached with the rest.
-        customer = session.get_one(Customer, invoice.customer_id, populate_existing=True)
-        if result.status is ChargeStatus.SUCCEEDED and not customer.deleted:
-            pm.setup_ref = pm.setup_action_url = None
-            make_default(session, customer, pm)
-    if result.status is not ChargeStatus.SUCCEEDED:
-        return _declined(result)
+    call, customer = flow.confirm_set_up(session, money, pm, passed=passed)
+    if call.error is not None:
+        return _unreachable(call.error)
+    if call.result.status is not ChargeStatus.SUCCEEDED:
+        return _declined(call.result)
     _refuse_if_deleted(customer)
     return CheckoutResult(Outcome.SAVED)
 

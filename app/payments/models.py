@@ -84,7 +84,7 @@ class Payment(Owned, Base):
     decline_code: Mapped[str | None] = mapped_column(sa.String(64))
     failure_message: Mapped[str | None] = mapped_column(sa.String(500))
     # When the payment last took the invoice's collection slot or had an outcome recorded:
-    # a slot held for longer than recovery.STALE_CLAIM_SECONDS belongs to a process that died.
+    # a slot held for longer than flow.STALE_SLOT_SECONDS belongs to a process that died.
     updated: Mapped[int] = mapped_column(sa.BigInteger)
     # Where a 3DS challenge sends the customer back (on-session charges): part of
     # the charge request, kept so that asking again sends the same request.
@@ -104,6 +104,7 @@ class Payment(Owned, Base):
 
 
 class CallKind(StrEnum):
+    TOKENIZE = "tokenize"  # keeping a typed card with the processor
     CHARGE = "charge"
     CONFIRM = "confirm"  # a charge's 3DS confirmation
     SETUP = "setup"  # saving a card as the default, which may ask for 3DS

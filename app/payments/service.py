@@ -1,6 +1,6 @@
 """The API's payment requests (SPEC §3): ``/pay``, finalize-and-collect, and listing payments.
 
-Collecting itself is app/payments/collection.py; saved cards are app/payments/methods.py.
+Collecting itself is the money flow, app/payments/flow.py; saved cards are app/payments/methods.py.
 """
 
 from __future__ import annotations
@@ -18,15 +18,14 @@ from app.invoices.schemas import FinalizeParams
 from app.invoices.serializers import record_event
 from app.invoices.states import illegal, payment_in_progress, transition
 from app.pagination import Page, paginate
-from app.payments import collection
+from app.payments import flow
 from app.payments.methods import default_method, get_payment_method
 from app.payments.models import Payment, PaymentMethod
-from app.payments.processor import processor_for
 from app.payments.schemas import PaymentList, PayParams
 from app.tenancy import get_for, scoped
 
 
-def pay(session: Session, caller: Caller, invoice_id: str, params: PayParams) -> Invoice:
+def pay(session: Session, money: flow.MoneyFlow, caller: Caller, invoice_id: str, params: PayParams) -> Invoice:
     """``POST /v1/invoices/{id}/pay``: collect off-session, or record an out-of-band payment.
 
     Declines are outcomes (the invoice stays payable); raises Conflict when the
@@ -38,25 +37,26 @@ def pay(session: Session, caller: Caller, invoice_id: str, params: PayParams) ->
         if params.payment_method is not None:
             raise InvalidRequest("paid_out_of_band takes no payment_method.", param="payment_method")
         return _paid_out_of_band(session, invoice)
-    processor_for(caller.livemode)  # a live account without a processor hears so first
+    money.processor(caller.livemode)  # a live account without a processor hears so first
     if not invoice.is_payable:
         raise illegal(invoice, "pay")
     pm = _payment_method_for(session, caller, invoice, params.payment_method)
-    collection.collect(session, invoice, pm, off_session=True)
+    flow.collect(session, invoice, money, pm, off_session=True)
     return invoice
 
 
-def finalize_and_collect(session: Session, caller: Caller, invoice_id: str, params: FinalizeParams) -> Invoice:
+def finalize_and_collect(session: Session, money: flow.MoneyFlow, caller: Caller, invoice_id: str,
+                         params: FinalizeParams) -> Invoice:
     """Finalize; then, for charge_automatically, collect from the default method
     unless this request says ``auto_advance: false`` (SPEC §3 finalize). The
     invoice stays finalized whatever the collection comes to."""
     invoice = finalize(session, caller, invoice_id, params)
     if params.auto_advance is not False:
-        collect_finalized(session, invoice, automatic=True)
+        collect_finalized(session, invoice, money, automatic=True)
     return invoice
 
 
-def collect_finalized(session: Session, invoice: Invoice, *, automatic: bool) -> None:
+def collect_finalized(session: Session, invoice: Invoice, money: flow.MoneyFlow, *, automatic: bool) -> None:
     """A just-finalized charge_automatically invoice: collect it from the customer's default
     method, if any. ``automatic``: VINR's own attempt, so a failure enters dunning
     (app/automation/plans.py). Nothing to charge, no live processor, or a collection
@@ -67,7 +67,7 @@ def collect_finalized(session: Session, invoice: Invoice, *, automatic: bool) ->
     if pm is None:
         return  # nothing to charge yet; the merchant or the customer pays later
     with contextlib.suppress(ServiceUnavailable, Conflict):
-        collection.collect(session, invoice, pm, off_session=True, automatic=automatic)
+        flow.collect(session, invoice, money, pm, off_session=True, automatic=automatic)
 
 
 def _paid_out_of_band(session: Session, invoice: Invoice) -> Invoice:

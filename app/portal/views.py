@@ -32,6 +32,7 @@ from app.invoices import hosted
 from app.invoices.models import Invoice, InvoiceStatus
 from app.payments import checkout
 from app.payments.cards import validate_card
+from app.payments.flow import money_flow_of
 from app.payments.processor import CardDetails
 from app.portal import bp, card_testing
 from app.portal.forms import CardFields, ChallengeForm, PayForm, UpdateCardForm, card_message, parse_expiry
@@ -45,7 +46,7 @@ _COUNTED_PARAMS = frozenset({"card[number]", "card[exp_month]", "card[exp_year]"
 def _end_unit_of_work(response: Response) -> Response:
     """The hosted page's transaction boundary: an answer that succeeded keeps what the
     request changed, any other rolls it back. (Payments and card saves commit their own
-    steps, app/payments/collection.py.) Then the card try, if any, is finished: after the
+    steps, app/payments/flow.py.) Then the card try, if any, is finished: after the
     error handlers too, so a try that ended in an error page is finished as well."""
     if response.status_code < 400:
         db.session.commit()
@@ -197,10 +198,11 @@ def pay(invoice_id: str, token: str) -> ResponseReturnValue:
 
     try:
         if form.method.data == "new":
-            result = checkout.pay_with_card(db.session, invoice, _card(form), save_as_default=form.save_default.data,
-                                            return_url=return_url)
+            result = checkout.pay_with_card(db.session, money_flow_of(current_app), invoice, _card(form),
+                                            save_as_default=form.save_default.data, return_url=return_url)
         else:
-            result = checkout.pay_with_saved(db.session, invoice, form.method.data, return_url=return_url)
+            result = checkout.pay_with_saved(db.session, money_flow_of(current_app), invoice, form.method.data,
+                                             return_url=return_url)
     except CardError as error:
         return _back_to_form(form, invoice, token, _card_error(form, error), endpoint="portal.invoice_page")
     except Conflict as error:
@@ -273,7 +275,8 @@ def authenticate_answer(invoice_id: str, token: str, payment_id: str) -> Respons
     if not form.validate_on_submit():
         abort(400)
     try:
-        result = checkout.complete_authentication(db.session, invoice, payment_id, passed=bool(form.complete.data))
+        result = checkout.complete_authentication(db.session, money_flow_of(current_app), invoice, payment_id,
+                                                  passed=bool(form.complete.data))
     except Conflict as error:  # a double click, or the other tab's answer came first
         return _refused(invoice, token, error)
     return _after_payment(invoice, token, _pay_form(view), result)
@@ -307,7 +310,8 @@ def _update_card(invoice: Invoice, token: str, form: UpdateCardForm) -> BaseResp
         return url_for("portal.authenticate_setup", invoice_id=invoice.id, token=token, state=state, _external=True)
 
     try:
-        result = checkout.update_default_card(db.session, invoice, _card(form), return_url=return_url)
+        result = checkout.update_default_card(db.session, money_flow_of(current_app), invoice, _card(form),
+                                              return_url=return_url)
     except CardError as error:
         return _back_to_form(form, invoice, token, _card_error(form, error), endpoint="portal.payment_method")
     if result.outcome is checkout.Outcome.SAVED:
@@ -336,7 +340,8 @@ def authenticate_setup_answer(invoice_id: str, token: str, state: str) -> Respon
     form = ChallengeForm()
     if not form.validate_on_submit():
         abort(400)
-    result = checkout.complete_setup(db.session, invoice, state, passed=bool(form.complete.data))
+    result = checkout.complete_setup(db.session, money_flow_of(current_app), invoice, state,
+                                     passed=bool(form.complete.data))
     if result.outcome is checkout.Outcome.SAVED:
         flash(_("Your payment method was updated."), "notice")
         return redirect(url_for("portal.invoice_page", invoice_id=invoice.id, token=token), 303)

@@ -13,7 +13,7 @@ from app.jobs import claims
 from app.jobs.claims import ClaimedJob
 from app.jobs.models import JobKind, Lane
 from app.jobs.queue import NewJob, enqueue_many
-from app.payments import recovery
+from app.payments import flow
 
 PRUNE = JobKind("housekeeping.prune", Lane.HOUSEKEEPING)
 SWEEP_DEAD_CLAIMS = JobKind("payments.sweep_dead_claims", Lane.HOUSEKEEPING)
@@ -33,8 +33,8 @@ def sweep_dead_claims(session: Session, _job: ClaimedJob) -> None:
     """One job per collection slot a dead process left, so each invoice is finished on
     its own (a processor call each) and once."""
     enqueue_many(session, [NewJob(FINISH_DEAD_CLAIM, invoice_id, unique_key=f"{FINISH_DEAD_CLAIM}:{payment_id}")
-                           for invoice_id, payment_id in recovery.dead_claims(session)])
+                           for invoice_id, payment_id in flow.dead_slots(session)])
 
 
 def finish_dead_claim(session: Session, job: ClaimedJob) -> None:
-    recovery.finish_dead_claim(session, job.subject)
+    flow.finish_dead_slot(session, job.subject, flow.money_flow_of(current_app))

@@ -233,6 +233,9 @@ def test_every_card_leaves_no_trace(api: Any, customer: dict, db_session: Any,
     db_session.flush()
     haystacks: list[tuple[str, str]] = [(f"table {name}", text) for name, text in dump_database(db_session).items()]
     assert "sbx_card_" in dict(haystacks)["table payment_methods"]  # the cards really were saved
+    # Every tokenization is a processor call's row, a refused card's too: scanned like the rest.
+    calls = dict(haystacks)["table processor_calls"]
+    assert 'kind="tokenize"' in calls and 'failure_code="test_mode_live_card"' in calls
     haystacks += rec.bodies
     haystacks.append(("log text", caplog.text))
     haystacks += [(f"log record {r.name}", f"{r.getMessage()} {r.args!r} {r.exc_text or ''}")

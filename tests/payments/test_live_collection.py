@@ -26,7 +26,7 @@ from app import clock
 from app.accounts.service import create_merchant
 from app.ids import new_id
 from app.invoices.models import Invoice
-from app.payments import recovery, states
+from app.payments import flow, states
 from app.payments.models import CallKind, CallOutcome, Payment, PaymentMethod, PaymentStatus, ProcessorCall
 from app.payments.processor import CardDetails, HttpProcessor, ProcessorError
 from tests.conftest import PROCESSOR_KEY, PROCESSOR_URL
@@ -512,7 +512,7 @@ def test_a_timeout_then_a_refusal_on_the_first_charge_is_no_clear_answer(live: L
 
 def test_a_reask_whose_process_died_is_finished_as_the_same_attempt(live: Live,
                                                                     rsps: responses.RequestsMock) -> None:
-    """The process asking again (recovery.ask_about_unknown) died while it held the invoice; the next /pay
+    """The process asking again (flow.ask_about_unknown) died while it held the invoice; the next /pay
     finishes that question (a stale claim): not a new attempt, no new failure events, and a
     refusal is still no answer, so the other card is not charged next."""
     inv, lost = _lost_charge(live, rsps)
@@ -615,7 +615,7 @@ def test_an_attempt_without_an_answer_made_meanwhile_stops_this_charge(
     sent = _answers(rsps, INTENTS, [*NO_ANSWER, DECLINE, *NO_ANSWER])
     inv = live.open_invoice()
     live.ok("POST", f"/v1/invoices/{inv['id']}/pay")
-    real = recovery.ask_about_unknown
+    real = flow.ask_about_unknown
     meanwhile: list[dict[str, Any]] = []
 
     def settle_then_another_pay(session: Any, invoice: Any, processor: Any) -> Any:
@@ -625,7 +625,7 @@ def test_an_attempt_without_an_answer_made_meanwhile_stops_this_charge(
             meanwhile[0] = live.ok("POST", f"/v1/invoices/{inv['id']}/pay")
         return answer
 
-    monkeypatch.setattr(recovery, "ask_about_unknown", settle_then_another_pay)
+    monkeypatch.setattr(flow, "ask_about_unknown", settle_then_another_pay)
     refused = live.post(f"/v1/invoices/{inv['id']}/pay", {"payment_method": _second_card(live)})
     assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "payment_in_progress"
     assert meanwhile[0]["last_payment_error"]["code"] == "processor_unavailable"

@@ -3,9 +3,9 @@
 The sandbox answers in microseconds, so without help the first /pay can
 finish before the others start and a race test only sees 409 "paid". Here the
 sandbox's charge is slowed down, so the others arrive while the first holds
-the collection slot; and the read -> claim window is widened, so on
-PostgreSQL many requests read the same unclaimed invoice and only the
-version check on the claim can stop all but one. The processor itself
+the collection slot; and the window between reading the invoice and taking its
+collection slot is widened, so on PostgreSQL many requests read the same free
+invoice and only the version check on taking the slot can stop all but one. The processor itself
 counts: exactly one charge may reach it.
 """
 
@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, current_app
 
 from app.accounts.service import create_merchant
 from app.extensions import db
-from app.payments import steps
-from app.payments.processor import ChargeRequest, ChargeResult, processor_for
+from app.payments import flow
+from app.payments.flow import money_flow_of
+from app.payments.processor import ChargeRequest, ChargeResult
 from tests.conftest import is_postgres
 
 FUTURE = {"exp_month": 12, "exp_year": 2040}
@@ -82,7 +83,7 @@ class SlowSandbox(list[Charge]):
 def charges(committed_app: Flask, monkeypatch: pytest.MonkeyPatch) -> SlowSandbox:
     """The cached sandbox, slowed down; every charge that reaches it is recorded."""
     with committed_app.app_context():
-        sandbox = processor_for(False)
+        sandbox = money_flow_of(current_app).processor(False)
     calls = SlowSandbox()
     real = sandbox.charge
 
@@ -100,15 +101,15 @@ def charges(committed_app: Flask, monkeypatch: pytest.MonkeyPatch) -> SlowSandbo
 
 
 @pytest.fixture()
-def slow_claims(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Widen the gap between reading the invoice and claiming it."""
-    real = steps.claim
+def slow_slots(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Widen the gap between reading the invoice and taking its collection slot."""
+    real = flow.take_slot
 
-    def slow_claim(*args: Any, **kw: Any) -> Any:
+    def slow_take_slot(*args: Any, **kw: Any) -> Any:
         time.sleep(0.1)
         return real(*args, **kw)
 
-    monkeypatch.setattr(steps, "claim", slow_claim)
+    monkeypatch.setattr(flow, "take_slot", slow_take_slot)
 
 
 def race(app: Flask, calls: list[tuple[str, Any]], headers: dict[str, str]) -> list[tuple[str, int, Any]]:
@@ -146,7 +147,7 @@ def assert_collected_once(inv: Invoice, charges: SlowSandbox) -> None:
 
 @pytest.mark.parametrize("widen", [
     pytest.param(lambda request: None, id="slow-charge"),
-    pytest.param(lambda request: request.getfixturevalue("slow_claims"), id="slow-charge-and-claim"),
+    pytest.param(lambda request: request.getfixturevalue("slow_slots"), id="slow-charge-and-slot"),
 ])
 def test_twenty_concurrent_pays_reach_the_processor_once(committed_app: Flask, charges: SlowSandbox,
                                                          request: pytest.FixtureRequest,
@@ -161,7 +162,7 @@ def test_twenty_concurrent_pays_reach_the_processor_once(committed_app: Flask, c
     assert_collected_once(inv, charges)
 
 
-def test_pay_void_and_out_of_band_racing(committed_app: Flask, charges: SlowSandbox, slow_claims: None) -> None:
+def test_pay_void_and_out_of_band_racing(committed_app: Flask, charges: SlowSandbox, slow_slots: None) -> None:
     """Whoever wins, the invoice ends in one consistent state, and money moves at most once:
     never a void (or out-of-band paid) invoice with a card charge under it."""
     inv = open_invoice(committed_app, "Race Mixed")
@@ -188,7 +189,7 @@ def test_pay_void_and_out_of_band_racing(committed_app: Flask, charges: SlowSand
 
 
 def test_pays_arriving_while_a_charge_is_in_flight_are_refused(committed_app: Flask, charges: SlowSandbox) -> None:
-    """Late comers (they read the invoice after the claim) are stopped by the claim itself,
+    """Late comers (they read the invoice after the slot was taken) are stopped by the slot itself,
     not by the version check: 409 payment_in_progress, and nothing reaches the processor."""
     inv = open_invoice(committed_app, "Race Late")
     charges.hold = True
@@ -217,7 +218,7 @@ def test_a_merchant_edit_waits_while_the_outcome_is_recorded(committed_app: Flas
     paid); the edit either lands after it or, having read the invoice before, is told
     the invoice changed (409), never half-applied."""
     inv = open_invoice(committed_app, "Race Edit")
-    real = steps.transition
+    real = flow.transition
     edit_done = threading.Event()
     waited: list[bool] = []
     edit: list[Any] = []
@@ -235,7 +236,7 @@ def test_a_merchant_edit_waits_while_the_outcome_is_recorded(committed_app: Flas
             waited.append(not edit_done.wait(0.5))  # still blocked on the row lock
         real(session, invoice, to)
 
-    monkeypatch.setattr(steps, "transition", edit_then_transition)
+    monkeypatch.setattr(flow, "transition", edit_then_transition)
     response = committed_app.test_client().post(f"/v1/invoices/{inv.id}/pay", json={}, headers=inv.headers)
     editor.join(10)
     assert waited == [True] and edit_done.is_set()

@@ -9,12 +9,13 @@ from typing import Any
 import pypdf
 import pytest
 import sqlalchemy as sa
+from flask import current_app
 
 from app import clock
 from app.invoices.models import Invoice
-from app.payments import checkout, recovery, steps
+from app.payments import checkout, flow
+from app.payments.flow import money_flow_of
 from app.payments.models import Payment, PaymentMethod
-from app.payments.processor import processor_for
 from tests.portal.conftest import Hosted, make_hosted
 
 SPEC_HEADERS = {
@@ -97,7 +98,7 @@ def test_a_second_click_while_the_first_is_charging_charges_nothing(app: Any, ho
                          {"card": {"number": "4242424242424242", "cvc": "123", "exp_month": 12, "exp_year": 2040}})
     with app.app_context():
         invoice = db_session.get(Invoice, hosted.invoice["id"], populate_existing=True)
-        first = steps.claim(db_session, invoice, db_session.get(PaymentMethod, card["id"]), off_session=False)
+        first = flow.take_slot(db_session, invoice, db_session.get(PaymentMethod, card["id"]), off_session=False)
 
     second = hosted.pay()
     assert second.status_code == 303 and second.headers["Location"].endswith(hosted.path)
@@ -110,8 +111,8 @@ def test_a_second_click_while_the_first_is_charging_charges_nothing(app: Any, ho
     assert hosted.refreshed()["status"] == "open"
 
 
-def _edit_by_the_merchant_once(monkeypatch: pytest.MonkeyPatch, name: str, module: Any = steps) -> list[str]:
-    """Wrap ``<module>.<name>`` (app.payments.steps by default) so that, the first time it runs, the
+def _edit_by_the_merchant_once(monkeypatch: pytest.MonkeyPatch, name: str, module: Any = flow) -> list[str]:
+    """Wrap ``<module>.<name>`` (app.payments.flow by default) so that, the first time it runs, the
     invoice's row moves to a new version behind the paying request's back, as
     when the merchant edits it meanwhile. (Here the edit shares the test's one
     connection, so it is undone with the attempt it broke; tests/payments/
@@ -150,7 +151,7 @@ def test_a_merchant_edit_while_the_payment_starts_still_charges_once(
         hosted: Hosted, monkeypatch: pytest.MonkeyPatch) -> None:
     # The edit lands between reading the invoice and taking its collection slot: nothing is
     # charged yet, so the payment goes ahead on the edited invoice, once.
-    edited = _edit_by_the_merchant_once(monkeypatch, "ask_about_unknown", recovery)
+    edited = _edit_by_the_merchant_once(monkeypatch, "ask_about_unknown")
     response = hosted.pay()
     assert edited and response.status_code == 303
     assert "Payment received" in text(hosted.client.get(response.headers["Location"]))
@@ -262,9 +263,9 @@ def test_a_slow_3ds_answer_is_never_taken_for_a_dead_attempt(app: Any, hosted: H
                           {"card": {"number": "4242424242424242", "cvc": "123", "exp_month": 12, "exp_year": 2040}})
     location = hosted.pay("4000000000003220").headers["Location"]
     answer = _answer_challenge(hosted, location)
-    monkeypatch.setattr(clock, "now", lambda real=clock.now: real() + recovery.STALE_CLAIM_SECONDS + 60)
+    monkeypatch.setattr(clock, "now", lambda real=clock.now: real() + flow.STALE_SLOT_SECONDS + 60)
     with app.app_context():
-        sandbox = processor_for(False)
+        sandbox = money_flow_of(current_app).processor(False)
     charged: list[str] = []
     merchant: list[tuple[int, str]] = []
     real_charge, real_confirm = sandbox.charge, sandbox.confirm
@@ -293,7 +294,7 @@ def test_a_dead_3ds_confirmation_is_asked_again_not_charged_again(app: Any, host
     location = hosted.pay("4000000000003220").headers["Location"]
     answer = _answer_challenge(hosted, location)
     with app.app_context():
-        sandbox = processor_for(False)
+        sandbox = money_flow_of(current_app).processor(False)
     calls: list[str] = []
     monkeypatch.setattr(sandbox, "confirm", lambda request: calls.append(request.idempotency_key) or _die())
     with pytest.raises(SystemExit):
@@ -301,7 +302,7 @@ def test_a_dead_3ds_confirmation_is_asked_again_not_charged_again(app: Any, host
     pending = hosted.api.ok("GET", "/v1/payments", query_string={"invoice": hosted.invoice["id"]})["data"][0]
     assert pending["status"] == "processing"
     monkeypatch.undo()
-    monkeypatch.setattr(clock, "now", lambda real=clock.now: real() + recovery.STALE_CLAIM_SECONDS + 60)
+    monkeypatch.setattr(clock, "now", lambda real=clock.now: real() + flow.STALE_SLOT_SECONDS + 60)
     real_charge, real_confirm = sandbox.charge, sandbox.confirm
     monkeypatch.setattr(sandbox, "charge", lambda request: calls.append("charge " + request.idempotency_key)
                         or real_charge(request))
@@ -339,7 +340,7 @@ def test_an_answer_while_the_other_is_confirming_is_told_so(app: Any, hosted: Ho
     location = hosted.pay("4000000000003220").headers["Location"]
     first, second = _answer_challenge(hosted, location), _answer_challenge(hosted, location)
     with app.app_context():
-        sandbox = processor_for(False)
+        sandbox = money_flow_of(current_app).processor(False)
     seen: list[Any] = []
     real_confirm = sandbox.confirm
 
@@ -364,7 +365,7 @@ def test_an_answer_finishes_a_dead_process_attempt_first(app: Any, hosted: Hoste
                          {"card": {"number": "4242424242424242", "cvc": "123", "exp_month": 12, "exp_year": 2040}})
     with app.app_context():
         invoice = db_session.get(Invoice, hosted.invoice["id"], populate_existing=True)
-        dead = steps.claim(db_session, invoice, db_session.get(PaymentMethod, card["id"]), off_session=True)
+        dead = flow.take_slot(db_session, invoice, db_session.get(PaymentMethod, card["id"]), off_session=True)
         db_session.execute(sa.update(Payment).where(Payment.id == dead.id).values(updated=clock.now() - 600))
         db_session.commit()
     done = answer()
@@ -381,7 +382,7 @@ def _die() -> Any:
 def test_paid_by_someone_else_while_the_card_was_saved(hosted: Hosted, monkeypatch: pytest.MonkeyPatch) -> None:
     """Saving a new card takes a processor call; the merchant records a payment meanwhile.
     Nothing is charged, and the customer sees the receipt, as after any paid invoice."""
-    real_save = checkout.save_card
+    real_save = flow.save_card
     charged: list[str] = []
 
     def save_then_paid_elsewhere(session: Any, *args: Any, **kw: Any) -> Any:
@@ -390,8 +391,8 @@ def test_paid_by_someone_else_while_the_card_was_saved(hosted: Hosted, monkeypat
         hosted.api.ok("POST", f"/v1/invoices/{hosted.invoice['id']}/pay", {"paid_out_of_band": True})
         return saved
 
-    monkeypatch.setattr(checkout, "save_card", save_then_paid_elsewhere)
-    monkeypatch.setattr(steps, "charge", lambda *args, **kw: charged.append("charge"))
+    monkeypatch.setattr(flow, "save_card", save_then_paid_elsewhere)
+    monkeypatch.setattr(flow, "charge", lambda *args, **kw: charged.append("charge"))
     response = hosted.pay()
     html = text(response)
     assert response.status_code == 409 and charged == []

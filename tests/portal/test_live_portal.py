@@ -11,7 +11,7 @@ import requests
 import responses
 
 from app import clock
-from app.payments import collection
+from app.payments import flow
 from tests.conftest import PROCESSOR_URL
 from tests.payments.test_live_collection import DECLINE, NO_ANSWER, _answers
 from tests.portal.conftest import Hosted
@@ -238,7 +238,7 @@ def test_a_confirmation_waits_for_an_attempt_made_while_it_was_cleared(
     card = live_hosted.api.ok("GET", f"/v1/customers/{live_hosted.invoice['customer']}/payment_methods")
     pay = f"/v1/invoices/{live_hosted.invoice['id']}/pay"
     live_hosted.api.ok("POST", pay, {"payment_method": card["data"][0]["id"]})
-    real = collection._settle_earlier_attempts
+    real = flow.settle
     meanwhile: list[Any] = []
 
     def clear_then_the_merchant_pays(session: Any, invoice: Any, processor: Any) -> Any:
@@ -248,7 +248,7 @@ def test_a_confirmation_waits_for_an_attempt_made_while_it_was_cleared(
             meanwhile[0] = live_hosted.api.ok("POST", pay, {"payment_method": card["data"][0]["id"]})
         return stopped
 
-    monkeypatch.setattr(collection, "_settle_earlier_attempts", clear_then_the_merchant_pays)
+    monkeypatch.setattr(flow, "settle", clear_then_the_merchant_pays)
     done = _answer(live_hosted, challenge)
     assert done.status_code == 303 and done.headers["Location"].endswith(live_hosted.path)
     assert "already under way" in live_hosted.client.get(done.headers["Location"]).get_data(as_text=True)

@@ -11,7 +11,7 @@ from app.payments.processor.base import (
     SetupRequest,
     TokenizedCard,
 )
-from app.payments.processor.configured import processor_for
+from app.payments.processor.configured import Processors
 from app.payments.processor.http import HttpProcessor
 from app.payments.processor.sandbox import TEST_CARDS, SandboxProcessor
 
@@ -25,8 +25,8 @@ __all__ = [
     "HttpProcessor",
     "Processor",
     "ProcessorError",
+    "Processors",
     "SandboxProcessor",
     "SetupRequest",
     "TokenizedCard",
-    "processor_for",
 ]
