@@ -38,6 +38,7 @@ from app.jobs import claims, fairness
 from app.jobs.claims import ClaimedJob, LeaseLost
 from app.jobs.models import Job, JobStatus, status_is
 from app.jobs.queue import CHANNEL, NewJob, enqueue_many
+from app.webhooks import transport
 from app.worker import kinds
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,7 @@ class Worker:
             log.exception("worker %s: could not record the failures of jobs %s; they run again once their lease "
                           "runs out", self.id, [job.id for job, _ in self._unsettled])
         self._close_listener()
+        transport.close_pools()  # the receivers' kept-alive connections, closed rather than dropped
         log.info("worker %s stopped", self.id)
 
     def _step(self, pool: ThreadPoolExecutor) -> None:
