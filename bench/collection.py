@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
 from app import clock, tokens
@@ -135,7 +135,8 @@ def seed_invoices(session: Session, account_id: str, customer: Customer, due_dat
             "customer_id": customer.id, "status": "open", "number": f"{tag}-{i + 1:06d}", "currency": "eur",
             "collection_method": "send_invoice", "days_until_due": 30, "due_date": due_date,
             "subtotal": AMOUNT, "total": AMOUNT, "amount_due": AMOUNT, "customer_email": customer.email,
-            "hosted_token": tokens.mint(tokens.HOSTED_INVOICE, {"i": invoice_id, "a": account_id}),
+            "hosted_token": tokens.mint(tokens.HOSTED_INVOICE, {"i": invoice_id, "a": account_id},
+                                        secret_key=current_app.config["SECRET_KEY"]),
             "finalized_at": now - 60})
         lines.append({"id": new_id("il"), "invoice_id": invoice_id, "position": 0, "description": "Consulting",
                       "quantity": 1, "unit_amount": AMOUNT, "amount": AMOUNT, "discount_amount": 0})

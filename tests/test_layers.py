@@ -52,6 +52,28 @@ ALLOWED_UPWARD: frozenset[tuple[str, str]] = frozenset({
 })
 
 
+# Flask's context globals: what the app or the request in progress is. A module below the
+# registry of job kinds is handed what it needs instead (the money flow, the secret key,
+# the key's limits, the mail settings), by the boundary or by the registry.
+CONTEXT_GLOBALS = frozenset({"current_app", "g", "request", "session"})
+# Those still read, each with its reason and its way out. The test fails on an entry no
+# longer read, so the list cannot go stale.
+ALLOWED_CONTEXT: dict[tuple[str, str], str] = {
+    ("app.request_ids", "g"): "it names the request in progress: its subject is the request (installed by "
+                              "init_app like an extension)",
+    ("app.documents.view", "g"): "the page's locale, chosen by build() and read by Flask-Babel's selector for "
+                                 "the rest of the request; goes when the portal keeps it",
+    ("app.documents.view", "request"): "the browser's Accept-Language, the last choice of the page's locale; "
+                                       "goes with the entry above",
+    ("app.invoices.serializers", "current_app"): "PUBLIC_URL for the hosted link in every invoice object and "
+                                                 "event, written from about twenty domain functions and jobs; goes "
+                                                 "when those are handed the app's public address",
+    ("app.emails.service", "current_app"): "EMAIL_FROM's domain in the Message-ID fixed when an email is queued, "
+                                           "from the consequences, the jobs and the event subscriber; goes with "
+                                           "the entry above",
+}
+
+
 @dataclass(frozen=True)
 class Import:
     importer: str
@@ -199,6 +221,49 @@ def test_the_two_blueprints_never_import_each_other() -> None:
     crossing = [imp for imp in imports(app_modules())
                 if {package_of(imp.importer), package_of(imp.imported)} == {"app.api", "app.portal"}]
     assert not crossing, "\n".join(map(str, crossing))
+
+
+def context_globals(modules: dict[str, Path]) -> list[tuple[str, str, int]]:
+    """(module, name, line) for each Flask context global a module imports or reads as ``flask.<name>``."""
+    found = []
+    for name, path in modules.items():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module == "flask":
+                found += [(name, alias.name, node.lineno) for alias in node.names if alias.name in CONTEXT_GLOBALS]
+            elif (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "flask"
+                  and node.attr in CONTEXT_GLOBALS):
+                found.append((name, node.attr, node.lineno))
+    return found
+
+
+def below_the_registry(modules: dict[str, Path]) -> dict[str, Path]:
+    """The foundations, the queue primitives and the domains."""
+    registry = [name for name, _ in LAYERS].index("registry of job kinds")
+    return {name: path for name, path in modules.items() if layer_of(name) < registry}
+
+
+def test_no_module_below_the_registry_reaches_for_the_app_or_the_request() -> None:
+    """A domain receives what it needs (README "Layout"), as app/payments receives its money flow."""
+    found = context_globals(below_the_registry(app_modules()))
+    offending = [f"  {module} (line {line}) reads flask.{name}" for module, name, line in found
+                 if (module, name) not in ALLOWED_CONTEXT]
+    assert not offending, "hand these in from the boundary or the registry instead:\n" + "\n".join(offending)
+
+
+def test_the_allowed_context_globals_are_still_read() -> None:
+    read = {(module, name) for module, name, _ in context_globals(below_the_registry(app_modules()))}
+    gone = sorted(set(ALLOWED_CONTEXT) - read)
+    assert not gone, f"no longer read: remove them from ALLOWED_CONTEXT: {gone}"
+
+
+def test_the_context_check_sees_each_way_of_reading_them(tmp_path: Path) -> None:
+    tokens, runs = tmp_path / "tokens.py", tmp_path / "runs.py"
+    tokens.write_text("def key():\n    from flask import current_app, render_template\n    return current_app\n")
+    runs.write_text("import flask\n\ndef body():\n    return flask.g.get('x'), flask.Flask\n")
+    found = context_globals({"app.tokens": tokens, "app.automation.runs": runs, "app.worker.kinds": runs})
+    assert found == [("app.tokens", "current_app", 2), ("app.automation.runs", "g", 4), ("app.worker.kinds", "g", 4)]
+    assert set(below_the_registry({"app.tokens": tokens, "app.automation.runs": runs, "app.worker.kinds": runs,
+                                   "app.api.routing": runs})) == {"app.tokens", "app.automation.runs"}
 
 
 def test_the_checks_see_every_import_and_name_it(tmp_path: Path) -> None:

@@ -92,7 +92,8 @@ def delete_line(caller: Caller, invoice_id: str, line_id: str) -> dict[str, Any]
           summary="Finalize a draft (discounts, tax, lock, number, hosted link), then collect "
                   "charge_automatically invoices unless auto_advance is false")
 def finalize_invoice(caller: Caller, invoice_id: str, body: FinalizeParams) -> dict[str, Any]:
-    return serialize(payments.finalize_and_collect(db.session, money_flow_of(current_app), caller, invoice_id, body))
+    return serialize(payments.finalize_and_collect(db.session, money_flow_of(current_app), caller, invoice_id, body,
+                                                   secret_key=current_app.config["SECRET_KEY"]))
 
 
 @endpoint(bp, "POST", "/invoices/<invoice_id>/send", response=objects.InvoiceObject,

@@ -176,9 +176,15 @@ def _once(caller: Caller, key: str, run: Callable[[], tuple[int, bytes]]) -> Res
     """Run a POST at most once for its Idempotency-Key (app/idempotency/service.py): the
     claim commits on its own, the answer is stored with the request's own changes."""
     session = db.session
-    replay = idempotency.claim(session, caller, key)
+    config = current_app.config
+    digest = idempotency.request_hash(config["SECRET_KEY"], request.method, request.path,
+                                      request.get_data(cache=True))
+    limits = idempotency.Limits(ttl=config["IDEMPOTENCY_TTL"], lock_timeout=config["IDEMPOTENCY_LOCK_TIMEOUT"])
+    stored = idempotency.claim(session, caller, key, digest, limits)
     session.commit()
-    if replay is not None:
+    if stored is not None:
+        replay = Response(stored.body, status=stored.status, mimetype="application/json")
+        replay.headers["Idempotent-Replayed"] = "true"
         return replay
     try:
         status, body = run()

@@ -6,12 +6,14 @@ and not done yet: a finalized draft is not finalized again, a dunning try alread
 made (counted by the invoice's automatic payments) is not made again, a reminder
 whose email exists is not sent twice, a reminder says only what is true when it runs,
 and nothing is sent or charged once the invoice is paid, void or uncollectible.
+
+The registry of job kinds (app/worker/kinds.py) hands each body what it needs: the money
+flow, the app's secret key.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -31,7 +33,7 @@ from app.payments.models import Payment, PaymentStatus
 from app.payments.service import collect_finalized
 
 
-def auto_finalize(session: Session, job: ClaimedJob) -> None:
+def auto_finalize(session: Session, job: ClaimedJob, money: flow.MoneyFlow, *, secret_key: str) -> None:
     """Finalize an ``auto_advance`` draft, then collect it as ``finalize`` does. A draft
     that cannot be finalized stays a draft, with ``last_finalization_error`` and an
     ``invoice.finalization_failed`` event; the merchant fixes it and finalizes."""
@@ -41,23 +43,23 @@ def auto_finalize(session: Session, job: ClaimedJob) -> None:
     if invoice.status is InvoiceStatus.OPEN and invoice.payment_id is None:
         # Finalized, and no one has tried to collect it: an earlier run of this job that
         # stopped before charging, or the merchant finalizing by hand with no card then.
-        collect_finalized(session, invoice, flow.money_flow_of(current_app), automatic=True)
+        collect_finalized(session, invoice, money, automatic=True)
         return
     if invoice.status is not InvoiceStatus.DRAFT:
         return
     caller = Caller(account=invoice.account, livemode=invoice.livemode)
     try:
         with session.begin_nested():
-            finalize(session, caller, invoice.id, FinalizeParams())
+            finalize(session, caller, invoice.id, FinalizeParams(), secret_key=secret_key)
     except DomainError as error:
         invoice.last_finalization_error = {"code": error.code, "message": error.message}
         session.flush()
         record_event(session, invoice, "invoice.finalization_failed")
         return
-    collect_finalized(session, invoice, flow.money_flow_of(current_app), automatic=True)
+    collect_finalized(session, invoice, money, automatic=True)
 
 
-def retry_payment(session: Session, job: ClaimedJob) -> None:
+def retry_payment(session: Session, job: ClaimedJob, money: flow.MoneyFlow) -> None:
     """One planned dunning try: charge the customer's default method as it is now (a card
     the customer replaced on the hosted page is the one tried). Its outcome plans what
     follows (app/automation/consequences.py; plans.plan_after_failure)."""
@@ -68,18 +70,18 @@ def retry_payment(session: Session, job: ClaimedJob) -> None:
         return  # this try was made already (the job runs at least once)
     pm = default_method(session, invoice.customer) if not invoice.customer.deleted else None
     if pm is None:
-        flow.record_no_card(session, invoice, flow.money_flow_of(current_app))
+        flow.record_no_card(session, invoice, money)
         return
     # A collection under way elsewhere (the customer on the page) raises Conflict: the
     # job is tried again shortly, and then sees what that collection came to.
-    flow.collect(session, invoice, flow.money_flow_of(current_app), pm, off_session=True, automatic=True)
+    flow.collect(session, invoice, money, pm, off_session=True, automatic=True)
     if states.automatic_attempts(session, invoice.id) == job.payload["attempt"] - 1 and invoice.is_payable:
         # No try was made: an earlier attempt's outcome is still unknown (the processor
         # did not answer when asked again), and money must not move beside it.
         raise TryLater("an earlier attempt's outcome is still unknown; this try waits for it")
 
 
-def reask_payment(session: Session, job: ClaimedJob) -> None:
+def reask_payment(session: Session, job: ClaimedJob, money: flow.MoneyFlow) -> None:
     """Ask the processor again about VINR's own attempt that got no clear answer. Still
     unclear: asked again later (TryLater, growing delays). Once it is too old to ask
     safely (flow.REASK_SECONDS), the invoice says a person must decide, and the job ends."""
@@ -87,7 +89,7 @@ def reask_payment(session: Session, job: ClaimedJob) -> None:
     payment = session.get(Payment, job.payload["payment"])
     if invoice is None or payment is None or payment.status is not PaymentStatus.UNKNOWN or not invoice.is_payable:
         return  # answered meanwhile (by the customer's or the merchant's next attempt), or settled
-    answer = flow.ask_about_unknown(session, invoice, flow.money_flow_of(current_app))
+    answer = flow.ask_about_unknown(session, invoice, money)
     if answer is not None and answer.failure_code == states.PAYMENT_OUTCOME_UNKNOWN:
         return
     session.refresh(payment)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import logging
 import mimetypes
 from functools import lru_cache
 from pathlib import Path
@@ -27,7 +28,7 @@ from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
 import weasyprint
-from flask import current_app, render_template
+from flask import render_template
 from sqlalchemy.orm import Session
 from weasyprint import HTML  # imported with the app: a worker's first PDF skips ~1 s
 
@@ -42,6 +43,8 @@ from app.einvoicing.syntax import Format, writer_fingerprint
 from app.einvoicing.syntax import render as write_xml
 from app.invoices.models import Invoice
 from app.transactions import commit_transaction, step
+
+log = logging.getLogger(__name__)
 
 ASSET_BASE = "vinr-asset:///"
 _STATIC = Path(__file__).resolve().parents[1] / "static"
@@ -179,7 +182,7 @@ def _keep(session: Session, invoice: Invoice, key: str, content: bytes) -> bytes
             return existing.content
         session.execute(sa.delete(InvoiceDocument).where(InvoiceDocument.invoice_id == invoice.id,
                                                          InvoiceDocument.html_sha256 != key))
-    current_app.logger.info("rendered a PDF for %s", invoice.id)
+    log.info("rendered a PDF for %s", invoice.id)
     return content
 
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -59,16 +58,17 @@ class Prepared:
     files: tuple[Attachment, ...] = ()  # made at this, the first, try: kept with the text
 
 
-def send(session: Session, job: ClaimedJob) -> None:
-    """The body of an ``email.send`` job."""
+def send(session: Session, job: ClaimedJob, *, smtp_url: str | None, sender: str) -> None:
+    """The body of an ``email.send`` job: through the mail server at ``smtp_url`` (None: the
+    local outbox), from ``sender`` (the app's ``EMAIL_FROM``)."""
     with reading(session):  # nothing held while the mail server talks
-        prepared = _prepare(session, job.subject, job.payload["attempt"])
+        prepared = _prepare(session, job.subject, job.payload["attempt"], sender)
     if prepared is None:
         return
     if isinstance(prepared, Canceled):
         _cancel(session, prepared)
         return
-    handed = (hand_over(current_app.config["SMTP_URL"], prepared.message) if prepared.message is not None
+    handed = (hand_over(smtp_url, prepared.message) if prepared.message is not None
               else Handed(via=None, permanent=True, error=prepared.refused))
     _record(session, prepared, handed)
 
@@ -82,7 +82,7 @@ class Canceled:
     reason: str
 
 
-def _prepare(session: Session, email_id: str, attempt: int) -> Prepared | Canceled | None:
+def _prepare(session: Session, email_id: str, attempt: int, sender: str) -> Prepared | Canceled | None:
     email = session.get(Email, email_id)
     if email is None or email.status is not EmailStatus.QUEUED or email.attempts != attempt - 1:
         return None  # sent, failed, or this try was made already
@@ -104,7 +104,7 @@ def _prepare(session: Session, email_id: str, attempt: int) -> Prepared | Cancel
     try:
         built = message.build(email, composed,
                               merchant_name="VINR" if to_merchant else display_name(account, branding),
-                              sender=current_app.config["EMAIL_FROM"],
+                              sender=sender,
                               reply_to=branding.support_email if branding is not None and not to_merchant else None,
                               logo=logo, attachments=files)
     except headers.UnsafeHeader as unsafe:  # an address stored before the API refused it

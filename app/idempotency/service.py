@@ -21,6 +21,11 @@ that finds its holder gone takes the claim over at once; one whose holder cannot
 checked (another machine) can be taken over after ``IDEMPOTENCY_LOCK_TIMEOUT``
 seconds. Until then the retry answers 409 ``idempotency_key_in_use`` with
 ``Retry-After``.
+
+The boundary hands in what these rules need, and reads the HTTP request and writes
+the HTTP response itself: the request's digest (``request_hash``), the key's
+``Limits`` (built from the configuration by the app factory), and the stored answer
+(``Stored``) it replays.
 """
 
 from __future__ import annotations
@@ -28,9 +33,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import Response, current_app, request
 from sqlalchemy.orm import Session
 
 from app import clock, processes
@@ -44,12 +49,28 @@ IN_FLIGHT_RETRY_AFTER = 1  # seconds: most requests finish within one
 IN_FLIGHT_MESSAGE = "A request with this Idempotency-Key is still being processed; retry later."
 
 
-def request_hash() -> str:
-    """A keyed digest of this request: a body may hold a card number (payment methods),
+@dataclass(frozen=True)
+class Limits:
+    """How long a key lives, and how long a claim whose holder cannot be checked holds it (seconds)."""
+
+    ttl: int  # VINR_IDEMPOTENCY_TTL
+    lock_timeout: int  # VINR_IDEMPOTENCY_LOCK_TIMEOUT
+
+
+@dataclass(frozen=True)
+class Stored:
+    """The answer a key's first request came to, to replay byte for byte."""
+
+    status: int
+    body: bytes
+
+
+def request_hash(secret_key: str, method: str, path: str, body: bytes) -> str:
+    """A keyed digest of a request: a body may hold a card number (payment methods),
     and a plain hash of a 16-digit number is cheap to reverse by brute force."""
-    digest = hmac.new(("idempotency:" + current_app.config["SECRET_KEY"]).encode(), digestmod=hashlib.sha256)
-    digest.update(request.method.encode() + b" " + request.path.encode() + b"\n")
-    digest.update(request.get_data(cache=True))
+    digest = hmac.new(("idempotency:" + secret_key).encode(), digestmod=hashlib.sha256)
+    digest.update(method.encode() + b" " + path.encode() + b"\n")
+    digest.update(body)
     return digest.hexdigest()
 
 
@@ -58,11 +79,9 @@ def releases(error: DomainError) -> bool:
     return error.status >= 500 or error.status == 429 or (error.status == 409 and error.code in RACES)
 
 
-def _replay(row: IdempotencyKey) -> Response:
+def _stored(row: IdempotencyKey) -> Stored:
     assert row.response_status is not None and row.response_body is not None
-    response = Response(row.response_body, status=row.response_status, mimetype="application/json")
-    response.headers["Idempotent-Replayed"] = "true"
-    return response
+    return Stored(row.response_status, row.response_body)
 
 
 def _holder() -> str:
@@ -79,17 +98,17 @@ def _where(caller: Caller, key: str) -> tuple[sa.ColumnElement[bool], ...]:
             IdempotencyKey.key == key)
 
 
-def claim(session: Session, caller: Caller, key: str) -> Response | None:
-    """Take the key for this request (flushes; the boundary commits at once), or the
-    stored answer to replay. Raises IdempotencyInFlight while another request holds it,
-    IdempotencyError for a different request under the same key."""
+def claim(session: Session, caller: Caller, key: str, digest: str, limits: Limits) -> Stored | None:
+    """Take the key for the request whose ``request_hash`` is ``digest`` (flushes; the
+    boundary commits at once), or the stored answer to replay. Raises IdempotencyInFlight
+    while another request holds it, IdempotencyError for a different request under the
+    same key."""
     if not key or len(key) > 255 or not key.isprintable():
         raise InvalidRequest("Idempotency-Key must be 1 to 255 printable characters.",
                              param="Idempotency-Key")
-    digest = request_hash()
     now = clock.now()
     row = session.scalar(sa.select(IdempotencyKey).where(*_where(caller, key)))
-    if row is not None and row.created < now - current_app.config["IDEMPOTENCY_TTL"]:
+    if row is not None and row.created < now - limits.ttl:
         session.delete(row)
         session.flush()
         row = None
@@ -108,8 +127,8 @@ def claim(session: Session, caller: Caller, key: str) -> Response | None:
             "Keys for idempotent requests can only be used with the same parameters they were first used "
             "with. Use a new Idempotency-Key for a different request.")
     if row.response_status is not None:
-        return _replay(row)
-    if (row.locked_at is not None and row.locked_at > now - current_app.config["IDEMPOTENCY_LOCK_TIMEOUT"]
+        return _stored(row)
+    if (row.locked_at is not None and row.locked_at > now - limits.lock_timeout
             and not processes.is_gone(_holder_process(row.holder))):
         raise IdempotencyInFlight(IN_FLIGHT_MESSAGE, retry_after=IN_FLIGHT_RETRY_AFTER)
     # The first holder is gone: take the claim over. Two retries may both find it gone;

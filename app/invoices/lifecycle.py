@@ -45,8 +45,10 @@ def _settle_customer_discount(invoice: Invoice, customer: Customer) -> bool:
     return False
 
 
-def finalize(session: Session, caller: Caller, invoice_id: str, params: FinalizeParams) -> Invoice:
-    """SPEC §3 finalize, in order: discounts, tax, lock, number, hosted link.
+def finalize(session: Session, caller: Caller, invoice_id: str, params: FinalizeParams, *,
+             secret_key: str) -> Invoice:
+    """SPEC §3 finalize, in order: discounts, tax, lock, number, hosted link (signed with
+    ``secret_key``, the app's).
 
     Raises InvalidRequest ``customer_tax_id_required`` for a reverse charge customer without an
     EU VAT id of another member state (app/invoices/tax_treatment.py), before anything changes.
@@ -84,7 +86,8 @@ def finalize(session: Session, caller: Caller, invoice_id: str, params: Finalize
     if invoice.collection_method == "send_invoice" and invoice.due_date is None:
         assert invoice.days_until_due is not None
         invoice.due_date = (invoice.finalized_at or clock.now()) + invoice.days_until_due * DAY
-    invoice.hosted_token = tokens.mint(tokens.HOSTED_INVOICE, {"i": invoice.id, "a": invoice.account_id})
+    invoice.hosted_token = tokens.mint(tokens.HOSTED_INVOICE, {"i": invoice.id, "a": invoice.account_id},
+                                      secret_key=secret_key)
     if params.auto_advance is not None:
         invoice.auto_advance = params.auto_advance
     invoice.last_finalization_error = None

@@ -142,11 +142,12 @@ def complete_authentication(session: Session, money: MoneyFlow, invoice: Invoice
 
 
 def update_default_card(session: Session, money: MoneyFlow, invoice: Invoice, card: CardDetails, *,
-                        return_url: Callable[[str], str]) -> CheckoutResult:
+                        return_url: Callable[[str], str], secret_key: str) -> CheckoutResult:
     """"Update payment method": save the card and make it the default, after 3DS
     when the card asks for it. Commits (the flow's tokenize and set-up steps).
 
-    ``return_url(state)`` is where a 3DS challenge sends the customer back.
+    ``return_url(state)`` is where a 3DS challenge sends the customer back; ``state`` is
+    signed with ``secret_key`` (the app's).
     Allowed while the invoice is open or uncollectible (a customer fixing the
     card that dunning will use); refused after paid or void.
     """
@@ -157,7 +158,7 @@ def update_default_card(session: Session, money: MoneyFlow, invoice: Invoice, ca
         pm = flow.save_card(session, money, Caller(invoice.account, invoice.livemode), customer, card)
     except ProcessorError as error:
         return _unreachable(error)
-    state = tokens.mint(SETUP_CHALLENGE, {"i": invoice.id, "pm": pm.id}, timed=True)
+    state = tokens.mint(SETUP_CHALLENGE, {"i": invoice.id, "pm": pm.id}, secret_key=secret_key, timed=True)
     call = flow.set_up_card(session, money, customer, pm, return_url(state))
     if call.error is not None:
         return _unreachable(call.error)
@@ -168,11 +169,11 @@ def update_default_card(session: Session, money: MoneyFlow, invoice: Invoice, ca
     return CheckoutResult(Outcome.SAVED)
 
 
-def setup_challenge(session: Session, invoice: Invoice, state: str) -> PaymentMethod:
+def setup_challenge(session: Session, invoice: Invoice, state: str, *, secret_key: str) -> PaymentMethod:
     """The card a card-update challenge is for; NotFound for a bad or stale state."""
     _require_payable(invoice)
     try:
-        data = tokens.verify(SETUP_CHALLENGE, state, max_age=SETUP_CHALLENGE_MAX_AGE)
+        data = tokens.verify(SETUP_CHALLENGE, state, secret_key=secret_key, max_age=SETUP_CHALLENGE_MAX_AGE)
     except tokens.InvalidToken:
         raise NotFound("No such authentication.") from None
     pm = session.get(PaymentMethod, data.get("pm"))
@@ -182,10 +183,10 @@ def setup_challenge(session: Session, invoice: Invoice, state: str) -> PaymentMe
 
 
 def complete_setup(session: Session, money: MoneyFlow, invoice: Invoice, state: str,
-                   passed: bool | None) -> CheckoutResult:
+                   passed: bool | None, *, secret_key: str) -> CheckoutResult:
     """Confirm a card-update challenge; on success the card becomes the default. Commits
     (the flow's confirm-set-up step)."""
-    pm = setup_challenge(session, invoice, state)
+    pm = setup_challenge(session, invoice, state, secret_key=secret_key)
     call, customer = flow.confirm_set_up(session, money, pm, passed=passed)
     if call.error is not None:
         return _unreachable(call.error)

@@ -46,11 +46,11 @@ def pay(session: Session, money: flow.MoneyFlow, caller: Caller, invoice_id: str
 
 
 def finalize_and_collect(session: Session, money: flow.MoneyFlow, caller: Caller, invoice_id: str,
-                         params: FinalizeParams) -> Invoice:
-    """Finalize; then, for charge_automatically, collect from the default method
-    unless this request says ``auto_advance: false`` (SPEC §3 finalize). The
-    invoice stays finalized whatever the collection comes to."""
-    invoice = finalize(session, caller, invoice_id, params)
+                         params: FinalizeParams, *, secret_key: str) -> Invoice:
+    """Finalize (its hosted link signed with ``secret_key``); then, for charge_automatically,
+    collect from the default method unless this request says ``auto_advance: false`` (SPEC
+    §3 finalize). The invoice stays finalized whatever the collection comes to."""
+    invoice = finalize(session, caller, invoice_id, params, secret_key=secret_key)
     if params.auto_advance is not False:
         collect_finalized(session, invoice, money, automatic=True)
     return invoice

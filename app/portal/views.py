@@ -311,7 +311,7 @@ def _update_card(invoice: Invoice, token: str, form: UpdateCardForm) -> BaseResp
 
     try:
         result = checkout.update_default_card(db.session, money_flow_of(current_app), invoice, _card(form),
-                                              return_url=return_url)
+                                              return_url=return_url, secret_key=current_app.config["SECRET_KEY"])
     except CardError as error:
         return _back_to_form(form, invoice, token, _card_error(form, error), endpoint="portal.payment_method")
     if result.outcome is checkout.Outcome.SAVED:
@@ -327,7 +327,7 @@ def _update_card(invoice: Invoice, token: str, form: UpdateCardForm) -> BaseResp
 @bp.get("/<invoice_id>/<token>/payment-method/authenticate/<state>")
 def authenticate_setup(invoice_id: str, token: str, state: str) -> ResponseReturnValue:
     invoice, view = _load(invoice_id, token)
-    pm = checkout.setup_challenge(db.session, invoice, state)
+    pm = checkout.setup_challenge(db.session, invoice, state, secret_key=current_app.config["SECRET_KEY"])
     return render_template("portal/challenge.html", **template_context(
         view, form=ChallengeForm(), amount=None, action=request.path, purpose="setup",
         bank_url=pm.setup_action_url if invoice.livemode else None))
@@ -341,7 +341,7 @@ def authenticate_setup_answer(invoice_id: str, token: str, state: str) -> Respon
     if not form.validate_on_submit():
         abort(400)
     result = checkout.complete_setup(db.session, money_flow_of(current_app), invoice, state,
-                                     passed=bool(form.complete.data))
+                                     passed=bool(form.complete.data), secret_key=current_app.config["SECRET_KEY"])
     if result.outcome is checkout.Outcome.SAVED:
         flash(_("Your payment method was updated."), "notice")
         return redirect(url_for("portal.invoice_page", invoice_id=invoice.id, token=token), 303)

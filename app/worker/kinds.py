@@ -1,13 +1,20 @@
 """Every kind of background work, in one table: what runs a job of each kind, how many of
 its jobs share one unit of work, and what the worker queues on a timer. The registry
 sits above the domains, whose job bodies it imports; each kind and its lane are declared
-by the domain that queues it (``JobKind``, app/jobs/models.py)."""
+by the domain that queues it (``JobKind``, app/jobs/models.py).
+
+The registry is the worker's side of the boundary to the domains: it hands each body what
+it needs (the money flow the app factory built, the settings it reads), from the app the
+worker runs (app/worker/runner.py enters its context around each unit of work), as the API
+and the hosted page hand them in to the services they call. Read when a job runs, not when
+the registry is built: one process may run the jobs of more than one app (the tests)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from flask import current_app
 from sqlalchemy.orm import Session
 
 from app.automation import plans, runs
@@ -17,6 +24,7 @@ from app.invoices import schedule
 from app.jobs import fairness
 from app.jobs.claims import ClaimedJob
 from app.jobs.models import Lane, lane_of
+from app.payments.flow import MoneyFlow, money_flow_of
 from app.webhooks.delivery import BATCH_SENDS, deliver
 from app.webhooks.outbox import DELIVER
 from app.worker import housekeeping
@@ -31,6 +39,35 @@ def one_by_one(handler: Callable[[Session, ClaimedJob], None]) -> Runner:
     return run
 
 
+def _money() -> MoneyFlow:
+    return money_flow_of(current_app)
+
+
+def _send_email(session: Session, job: ClaimedJob) -> None:
+    send_email(session, job, smtp_url=current_app.config["SMTP_URL"], sender=current_app.config["EMAIL_FROM"])
+
+
+def _auto_finalize(session: Session, job: ClaimedJob) -> None:
+    runs.auto_finalize(session, job, _money(), secret_key=current_app.config["SECRET_KEY"])
+
+
+def _retry_payment(session: Session, job: ClaimedJob) -> None:
+    runs.retry_payment(session, job, _money())
+
+
+def _reask_payment(session: Session, job: ClaimedJob) -> None:
+    runs.reask_payment(session, job, _money())
+
+
+def _finish_dead_collection_slot(session: Session, job: ClaimedJob) -> None:
+    housekeeping.finish_dead_collection_slot(session, job, _money())
+
+
+def _prune(session: Session, job: ClaimedJob) -> None:
+    housekeeping.prune(session, job, event_retention=current_app.config["EVENT_RETENTION"],
+                       idempotency_ttl=current_app.config["IDEMPOTENCY_TTL"])
+
+
 @dataclass(frozen=True)
 class Kind:
     run: Runner
@@ -43,14 +80,14 @@ class Kind:
 # Keyed by JobKind (a str): a claimed job's kind, read back as a plain name, finds its entry.
 KINDS: dict[str, Kind] = {
     DELIVER: Kind(deliver, batch=BATCH_SENDS),
-    SEND_EMAIL: Kind(one_by_one(send_email)),
-    schedule.AUTO_FINALIZE: Kind(one_by_one(runs.auto_finalize)),
-    plans.RETRY_PAYMENT: Kind(one_by_one(runs.retry_payment)),
+    SEND_EMAIL: Kind(one_by_one(_send_email)),
+    schedule.AUTO_FINALIZE: Kind(one_by_one(_auto_finalize)),
+    plans.RETRY_PAYMENT: Kind(one_by_one(_retry_payment)),
     schedule.REMIND: Kind(one_by_one(runs.remind)),
-    plans.REASK: Kind(one_by_one(runs.reask_payment)),
-    housekeeping.FINISH_DEAD_CLAIM: Kind(one_by_one(housekeeping.finish_dead_claim)),
-    housekeeping.PRUNE: Kind(one_by_one(housekeeping.prune)),
-    housekeeping.SWEEP_DEAD_CLAIMS: Kind(one_by_one(housekeeping.sweep_dead_claims)),
+    plans.REASK: Kind(one_by_one(_reask_payment)),
+    housekeeping.FINISH_DEAD_COLLECTION_SLOT: Kind(one_by_one(_finish_dead_collection_slot)),
+    housekeeping.PRUNE: Kind(one_by_one(_prune)),
+    housekeeping.SWEEP_DEAD_COLLECTION_SLOTS: Kind(one_by_one(housekeeping.sweep_dead_collection_slots)),
 }
 MAX_BATCH = max(kind.batch for kind in KINDS.values())
 
@@ -76,7 +113,7 @@ class Periodic:
 
 PERIODIC = (
     Periodic(housekeeping.PRUNE, 3600),
-    Periodic(housekeeping.SWEEP_DEAD_CLAIMS, 60),
+    Periodic(housekeeping.SWEEP_DEAD_COLLECTION_SLOTS, 60),
 )
 
 

@@ -111,10 +111,11 @@ def test_a_declined_automatic_charge_leaves_the_invoice_open_with_the_next_try(
     assert abs(found["next_payment_attempt"] - (now + 3 * 86400)) < 60
 
 
-def test_the_job_running_again_finalizes_once(api: Api, customer: dict[str, Any], run_jobs: Any,
+def test_the_job_running_again_finalizes_once(app: Any, api: Api, customer: dict[str, Any], run_jobs: Any,
                                               db_session: Any) -> None:
     from app.automation import runs
     from app.jobs.claims import ClaimedJob
+    from app.payments.flow import money_flow_of
 
     save_card(api, customer, GOOD_CARD)
     invoice = draft(api, customer, auto_advance=True)
@@ -122,7 +123,7 @@ def test_the_job_running_again_finalizes_once(api: Api, customer: dict[str, Any]
     run_jobs()
     again = ClaimedJob(id=0, kind="invoice.auto_finalize", subject=invoice["id"], payload={}, attempts=2,
                        account_id=api.account_id, livemode=False)
-    runs.auto_finalize(db_session, again)
+    runs.auto_finalize(db_session, again, money_flow_of(app), secret_key=app.config["SECRET_KEY"])
     db_session.flush()
     assert invoice_now(api, invoice["id"])["number"] == "ACME-0001"
     assert len(payments_of(db_session, invoice["id"])) == 1

@@ -7,6 +7,7 @@ from typing import Any
 
 from app.automation import runs
 from app.jobs.claims import ClaimedJob
+from app.payments.flow import money_flow_of
 from tests.automation.conftest import (
     DAY,
     DECLINED_CARD,
@@ -149,7 +150,7 @@ def test_an_invoice_paid_or_voided_between_tries_is_not_charged_again(api: Api, 
     assert invoice_now(api, voided["id"])["next_payment_attempt"] is None
 
 
-def test_a_try_that_runs_twice_charges_once(api: Api, customer: dict[str, Any], run_jobs: Any,
+def test_a_try_that_runs_twice_charges_once(app: Any, api: Api, customer: dict[str, Any], run_jobs: Any,
                                             db_session: Any) -> None:
     save_card(api, customer, DECLINED_CARD)
     invoice = finalized(api, customer)
@@ -159,7 +160,7 @@ def test_a_try_that_runs_twice_charges_once(api: Api, customer: dict[str, Any], 
     # Delivery is at least once: the same try, run again, finds it made.
     again = ClaimedJob(id=0, kind="invoice.retry_payment", subject=invoice["id"], payload={"attempt": 2},
                        attempts=2, account_id=api.account_id, livemode=False)
-    runs.retry_payment(db_session, again)
+    runs.retry_payment(db_session, again, money_flow_of(app))
     assert len(payments_of(db_session, invoice["id"])) == 2
 
 

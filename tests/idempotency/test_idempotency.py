@@ -66,8 +66,7 @@ def test_a_refusal_because_a_payment_was_under_way_gives_the_key_back(api: Any, 
 
 
 def request_hash(app: Any, body: bytes) -> str:
-    with app.test_request_context("/v1/customers", method="POST", data=body):
-        return idempotency.request_hash()
+    return idempotency.request_hash(app.config["SECRET_KEY"], "POST", "/v1/customers", body)
 
 
 def test_a_request_still_in_flight_answers_409(app: Any, api: Any, merchant: Any, db_session: Any) -> None:

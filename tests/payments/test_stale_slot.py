@@ -208,9 +208,9 @@ def test_a_late_redrive_does_not_undo_a_newer_attempt(app: Flask, api: Any, cust
 def sweep_now(session: Any) -> None:
     """The sweep runs once a minute (its key holds the minute); this one runs now."""
     from app.jobs.queue import enqueue
-    from app.worker.housekeeping import SWEEP_DEAD_CLAIMS
+    from app.worker.housekeeping import SWEEP_DEAD_COLLECTION_SLOTS
 
-    enqueue(session, SWEEP_DEAD_CLAIMS, "test")
+    enqueue(session, SWEEP_DEAD_COLLECTION_SLOTS, "test")
     session.commit()
 
 

@@ -109,9 +109,9 @@ def test_a_page_is_never_shown_for_a_bad_link(hosted: Hosted, other_merchant: An
     other_id = invoice_id[:-1] + ("0" if last != "0" else "1")
     assert hosted.client.get(hosted.path[:-2] + ("xx" if hosted.path[-2:] != "xx" else "yy")).status_code == 404
     assert hosted.client.get(hosted.path.replace(invoice_id, other_id)).status_code == 404
-    with hosted.client.application.app_context():
-        # correctly signed, but not the link stored on the invoice
-        forged = tokens.mint(tokens.HOSTED_INVOICE, {"i": invoice_id, "a": other_merchant.account_id})
+    # correctly signed, but not the link stored on the invoice
+    forged = tokens.mint(tokens.HOSTED_INVOICE, {"i": invoice_id, "a": other_merchant.account_id},
+                         secret_key=hosted.client.application.config["SECRET_KEY"])
     assert hosted.client.get(f"/i/{invoice_id}/{forged}").status_code == 404
     assert hosted.client.get(f"/i/{invoice_id}/{'a' * 300}").status_code == 404
     assert hosted.page().status_code == 200
