@@ -20,6 +20,9 @@ one), pays with the test card 4242 and follows the redirect to the paid page. Th
 3. **CPU per request, per kind**: each kind alone, ``--per-kind`` requests by 4 clients,
    the workers' CPU time before and after ÷ the requests.
 
+"Server CPU" is the gunicorn workers'. The job worker's is reported beside it: a paid
+invoice's receipt email renders and attaches its PDF there (100+ ms), on the same 2 cores.
+
 Prints Markdown tables for docs/performance.md. Servers, the worker and the databases are
 removed on exit.
 """
@@ -70,6 +73,7 @@ class Target:
     name: str
     server: Server
     merchants: list[tuple[str, str]] = field(default_factory=list)  # (API key, customer id)
+    job_worker: int | None = None  # pid of VINR's ``flask worker``
 
     def workers(self) -> list[int]:
         """The gunicorn master's children: its workers, as /proc lists them now."""
@@ -87,14 +91,19 @@ class Target:
 
     def cpu_seconds(self) -> float:
         """User + system CPU seconds of the workers alive now (their whole lives)."""
-        total = 0
-        for pid in self.workers():
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        return total / TICKS
+        return sum(cpu_seconds(pid) for pid in self.workers())
+
+    def job_cpu_seconds(self) -> float:
+        return cpu_seconds(self.job_worker) if self.job_worker else 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
 
 
 @dataclass
@@ -225,8 +234,9 @@ def local(url: str) -> str:
 
 
 def run_users(target: Target, users: int, seconds: float, think: tuple[float, float], pdf_every: int,
-              seed: int) -> tuple[list[Sample], float, float]:
-    """``users`` threads for ``seconds`` (a cycle under way is finished): samples, wall seconds, server CPU s."""
+              seed: int) -> tuple[list[Sample], float, float, float]:
+    """``users`` threads for ``seconds`` (a cycle under way is finished): samples, wall seconds, the
+    web workers' CPU seconds, the job worker's."""
     samples: list[Sample] = []
     rng = random.Random(seed)
 
@@ -235,7 +245,7 @@ def run_users(target: Target, users: int, seconds: float, think: tuple[float, fl
             time.sleep(rng.uniform(*think))
 
     threads = []
-    cpu0, start = target.cpu_seconds(), time.perf_counter()
+    cpu0, job0, start = target.cpu_seconds(), target.job_cpu_seconds(), time.perf_counter()
     stop = start + seconds
     for i in range(users):
         user = User(target, i, samples, pdf_every, seed * 1000 + i)
@@ -245,7 +255,7 @@ def run_users(target: Target, users: int, seconds: float, think: tuple[float, fl
             time.sleep(think[1] / users)  # the users arrive spread over one wait, not all at once
     for thread in threads:
         thread.join()
-    return samples, time.perf_counter() - start, target.cpu_seconds() - cpu0
+    return samples, time.perf_counter() - start, target.cpu_seconds() - cpu0, target.job_cpu_seconds() - job0
 
 
 def quantile(values: list[float], q: float) -> float:
@@ -424,6 +434,7 @@ def main(argv: list[str]) -> int:
             vinr.server.start("/v1/openapi.json")
             bare.server.start("/page/1")
             worker = start_worker(vinr_url, work / "worker.log")
+            vinr.job_worker = worker.pid
             for target in targets:
                 client = Client(target.server.port)
                 for i, (key, _) in enumerate(target.merchants):
@@ -455,17 +466,17 @@ def measure(args: argparse.Namespace, vinr: Target, bare: Target) -> str:
     open_load: dict[str, Any] = {}
     for target in (vinr, bare):
         log(f"open load: {args.users} users, {args.seconds:.0f} s, {target.name}")
-        samples, wall, cpu = run_users(target, args.users, args.seconds, (0.5, 1.5), args.pdf_every, 1)
+        samples, wall, cpu, job = run_users(target, args.users, args.seconds, (0.5, 1.5), args.pdf_every, 1)
         open_load[target.name] = (kind_table(samples, wall), len(samples) / wall, cpu / wall,
-                                  1000 * cpu / max(1, len(samples)))
-    busy: dict[str, list[tuple[int, float, float]]] = {"vinr": [], "bare": []}
+                                  1000 * cpu / max(1, len(samples)), 1000 * job / max(1, len(samples)), job / wall)
+    busy: dict[str, list[tuple[int, float, float, float]]] = {"vinr": [], "bare": []}
     for r in range(args.rounds):
         for target in (vinr, bare)[:: 1 if r % 2 == 0 else -1]:
             log(f"saturation: {args.busy_users} users without waits, {args.busy_seconds:.0f} s, {target.name}")
-            samples, wall, cpu = run_users(target, args.busy_users, args.busy_seconds, (0.0, 0.0), args.pdf_every,
-                                           2 + r)
+            samples, wall, cpu, job = run_users(target, args.busy_users, args.busy_seconds, (0.0, 0.0),
+                                                args.pdf_every, 2 + r)
             errors = sum(1 for s in samples if s.error)
-            busy[target.name].append((len(samples) - errors, wall, cpu))
+            busy[target.name].append((len(samples) - errors, wall, cpu, job))
     cpu_kind: dict[str, dict[str, float]] = {}
     for target in (vinr, bare):
         log(f"CPU per request, each kind alone: {target.name}")
@@ -481,24 +492,28 @@ def measure(args: argparse.Namespace, vinr: Target, bare: Target) -> str:
         bare_p95 = f"{bare_table[kind][3]:.0f}" if kind in bare_table else "–"
         lines.append(f"| {kind} | {rate:.1f} | {p50:.0f} | {p95:.0f} | {p99:.0f} | {errors} | {bare_p95} | {verdict} |")
     for name in ("vinr", "bare"):
-        _t, rate, cores, cpu_ms = open_load[name]
-        lines.append(f"\n{name}: {rate:.1f} requests/s, server CPU {cores:.2f} cores, {cpu_ms:.1f} ms CPU per request.")
+        _t, rate, cores, cpu_ms, job_ms, job_cores = open_load[name]
+        note = f"; the job worker {job_cores:.2f} cores, {job_ms:.1f} ms per request" if name == "vinr" else ""
+        lines.append(f"\n{name}: {rate:.1f} requests/s; web workers {cores:.2f} cores, {cpu_ms:.1f} ms CPU per "
+                     f"request{note}.")
 
     lines.append(f"\nSaturation, {args.busy_users} users without waits, {args.rounds} rounds of "
                  f"{args.busy_seconds:.0f} s per app, interleaved:\n")
     lines.append("| figure | VINR | bare | VINR ÷ bare |")
     lines.append("|---|---:|---:|---:|")
-    sums = {name: tuple(sum(x[i] for x in rounds) for i in range(3)) for name, rounds in busy.items()}
-    rate = {name: n / wall for name, (n, wall, _cpu) in sums.items()}
-    cores = {name: cpu / wall for name, (_n, wall, cpu) in sums.items()}
-    per_core = {name: n / cpu for name, (n, _wall, cpu) in sums.items()}
-    cpu_ms = {name: 1000 * cpu / n for name, (n, _wall, cpu) in sums.items()}
+    sums = {name: tuple(sum(x[i] for x in rounds) for i in range(4)) for name, rounds in busy.items()}
+    rate = {name: n / wall for name, (n, wall, _cpu, _job) in sums.items()}
+    cores = {name: cpu / wall for name, (_n, wall, cpu, _job) in sums.items()}
+    per_core = {name: n / cpu for name, (n, _wall, cpu, _job) in sums.items()}
+    cpu_ms = {name: 1000 * cpu / n for name, (n, _wall, cpu, _job) in sums.items()}
+    job_ms = 1000 * sums["vinr"][3] / sums["vinr"][0]
     lines.append(f"| requests/s | {rate['vinr']:.1f} | {rate['bare']:.1f} | {rate['vinr'] / rate['bare']:.2f} |")
     lines.append(f"| server CPU, cores busy | {cores['vinr']:.2f} | {cores['bare']:.2f} | |")
     lines.append(f"| **requests/s per core of the server** | **{per_core['vinr']:.1f}** | {per_core['bare']:.1f} "
                  f"| **{per_core['vinr'] / per_core['bare']:.3f}** |")
     lines.append(f"| server CPU ms per request, the mix | {cpu_ms['vinr']:.1f} | {cpu_ms['bare']:.2f} | "
                  f"{cpu_ms['vinr'] / cpu_ms['bare']:.1f} |")
+    lines.append(f"| the job worker's CPU ms per request (receipts with their PDF, emails) | {job_ms:.1f} | – | |")
 
     lines.append(f"\nServer CPU ms per request, each kind alone ({args.per_kind} requests, 4 clients; "
                  f"PDF first render {max(1, args.per_kind // 4 // 5) * 4}):\n")
