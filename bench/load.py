@@ -370,10 +370,11 @@ def per_kind_cpu(target: Target, requests: int, clients: int = 4) -> dict[str, f
     return out
 
 
-def start_worker(url: str, log_path: Path) -> subprocess.Popen[bytes]:
+def start_worker(url: str, log_path: Path, nice: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "VINR_DATABASE_URL": url, "VINR_SECRET_KEY": SECRET_KEY, "VINR_PUBLIC_URL": PUBLIC_URL}
     with open(log_path, "wb") as out:
-        return subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker"], cwd=ROOT, env=env,
+        return subprocess.Popen(["nice", "-n", str(nice), sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
+                                cwd=ROOT, env=env,
                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
 
@@ -414,6 +415,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rounds", type=int, default=2, help="saturation rounds per app, interleaved (2)")
     parser.add_argument("--per-kind", type=int, default=200, help="requests per kind for its CPU (200)")
     parser.add_argument("--pdf-every", type=int, default=10, help="a user downloads the PDF every Nth invoice (10)")
+    parser.add_argument("--worker-nice", type=int, default=0, choices=range(20), metavar="0-19",
+                        help="the job worker's niceness: 19 leaves the cores to the web workers first, as a worker "
+                             "on other cores or hosts would (0)")
     parser.add_argument("--merchants", type=int, default=3, choices=(1, 2, 3), help="merchants the users share (3)")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres",
                         help="where to create and drop the run's vinr_bench_<pid>_* databases")
@@ -433,7 +437,7 @@ def main(argv: list[str]) -> int:
             targets = [vinr, bare]
             vinr.server.start("/v1/openapi.json")
             bare.server.start("/page/1")
-            worker = start_worker(vinr_url, work / "worker.log")
+            worker = start_worker(vinr_url, work / "worker.log", args.worker_nice)
             vinr.job_worker = worker.pid
             for target in targets:
                 client = Client(target.server.port)
