@@ -8,20 +8,25 @@ import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from alembic import command
-from alembic.config import Config
 from flask import Flask, current_app
 
 from app.errors import DomainError
 from app.extensions import db
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def alembic_config() -> Config:
+    # Alembic (with Mako and Pygments, about 80 ms) is imported by the `db` commands only:
+    # the app imports this module, and a web worker or `flask worker` never migrates.
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", current_app.config["DATABASE_URL"].replace("%", "%%"))
@@ -33,6 +38,8 @@ def upgrade(revision: str = "head") -> None:
     with db.engine.begin() as connection:
         cfg = alembic_config()
         cfg.attributes["connection"] = connection
+        from alembic import command
+
         command.upgrade(cfg, revision)
 
 
@@ -112,6 +119,8 @@ def register(app: Flask) -> None:
         with db.engine.begin() as connection:
             cfg = alembic_config()
             cfg.attributes["connection"] = connection
+            from alembic import command
+
             command.downgrade(cfg, revision)
 
     @app.cli.command("create-merchant")

@@ -2,6 +2,8 @@
 
 The write flow's POSTs, one transaction each, each inserting an event row with its JSON answer; no
 authentication, no validation. ``GET /page/<n>``: the hosted page's outline and size, no database.
+For the load run (bench/load.py): ``GET /v1/invoices`` (the newest, with their lines) and
+``POST /page/<n>/pay`` (the invoice paid and its event, in one transaction, then a redirect).
 """
 
 from __future__ import annotations
@@ -123,11 +125,42 @@ def finalize(invoice_id: str) -> Response:
             + RETURNING, f"BENCH-{number:04d}", int(time.time()), invoice_id)))
 
 
+@app.get("/v1/invoices")
+def list_invoices() -> Response:
+    rows = run(f"SELECT {', '.join(INVOICE)} FROM invoices ORDER BY created DESC, id DESC LIMIT ?",
+               int(request.args.get("limit", 10)))
+    ids = [row[0] for row in rows]
+    lines: dict[str, list[dict[str, Any]]] = {invoice_id: [] for invoice_id in ids}
+    if ids:
+        marks = ", ".join("?" * len(ids))
+        for line in run(f"SELECT invoice_id, {', '.join(LINE)} FROM lines WHERE invoice_id IN ({marks}) "
+                        "ORDER BY invoice_id, position", *ids):
+            lines[line[0]].append(dict(zip(LINE, line[1:], strict=True)))
+    data = [{**dict(zip(INVOICE, row, strict=True)), "object": "invoice",
+             "lines": {"object": "list", "data": lines[row[0]]}} for row in rows]
+    conn.commit()  # the read's transaction (psycopg opens one)
+    return Response(json.dumps({"object": "list", "data": data, "has_more": len(data) == len(ids)}),
+                    mimetype="application/json")
+
+
+@app.post("/page/<int:n>/pay")
+def pay(n: int) -> Response:
+    with transaction():
+        paid = run("UPDATE invoices SET status = 'paid' WHERE number = ? AND status = 'open' RETURNING id",
+                   f"BENCH-{n:04d}")
+        if not paid:
+            abort(409)
+        run("INSERT INTO events VALUES (?, ?, ?, ?)", "evt_" + secrets.token_hex(12), "invoice.paid",
+            int(time.time()), json.dumps({"id": paid[0][0], "status": "paid"}))
+    return Response(status=303, headers={"Location": f"/page/{n}?paid=1"})
+
+
 @app.get("/page/<int:n>")
 def page(n: int) -> Response:
     nonce, money, day = secrets.token_urlsafe(16), "€{:,.2f}".format, "%B %d, %Y"
     lines = [(f"Consulting, item {q}", q, money(125), money(125 * q)) for q in (1, 2, 3)]
-    html = render_template("bare_page.html", nonce=nonce, number=f"BENCH-{n:04d}", lines=lines, total=money(750),
-                           link=f"/i/inv_{n:023d}/" + "x" * 128, token=secrets.token_urlsafe(60),
+    status = "Paid" if request.args.get("paid") else "Open"
+    html = render_template("bare_page.html", nonce=nonce, status=status, number=f"BENCH-{n:04d}", lines=lines,
+                           total=money(750), link=f"/i/inv_{n:023d}/" + "x" * 128, token=secrets.token_urlsafe(60),
                            issued=time.strftime(day), due=time.strftime(day, time.gmtime(time.time() + 30 * 86_400)))
     return Response(html, mimetype="text/html", headers={k: v.format(nonce) for k, v in HEADERS.items()})

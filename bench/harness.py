@@ -20,18 +20,24 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class Server:
-    """A gunicorn master with one sync worker on a free loopback port, in a session of its own."""
+    """A gunicorn master with ``workers`` sync workers (one by default) on a free loopback port, in a
+    session of its own; ``options`` are more of gunicorn's (``--preload``). It is started by its
+    script, as a deployment does: a USR2 upgrade re-runs the master's own command line, which
+    ``python -m gunicorn`` would turn into a run of gunicorn's ``__main__.py`` as a script."""
 
-    def __init__(self, name: str, module: str, env: dict[str, str], log: Path) -> None:
+    def __init__(self, name: str, module: str, env: dict[str, str], log: Path, workers: int = 1,
+                 options: tuple[str, ...] = ()) -> None:
         self.name, self.module, self.env, self.log, self.port = name, module, env, log, 0
+        self.workers, self.options = workers, options
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, ready_path: str) -> None:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = int(sock.getsockname()[1])
-        cmd = [sys.executable, "-m", "gunicorn", "-w", "1", "-k", "sync", "-b", f"127.0.0.1:{self.port}",
-               "--chdir", str(ROOT), "--log-level", "warning", "--timeout", "120", self.module]
+        cmd = [str(Path(sys.executable).parent / "gunicorn"), "-w", str(self.workers), "-k", "sync",
+               "-b", f"127.0.0.1:{self.port}", "--chdir", str(ROOT), "--log-level", "warning", "--timeout", "120",
+               "--no-control-socket", *self.options, self.module]
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(cmd, env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, start_new_session=True)

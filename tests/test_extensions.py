@@ -32,3 +32,17 @@ def test_a_request_starts_no_thread_and_still_returns_its_connection(tmp_path: P
     with app.app_context():
         assert db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
         db.engine.dispose()
+
+
+def test_the_factory_connects_to_nothing_so_gunicorn_can_preload_it(tmp_path: Path) -> None:
+    """`gunicorn --preload` builds the app once in its master and forks the workers from it
+    (README, Running it yourself): a connection opened by the factory would be one socket
+    shared by every worker. The database and Redis named here do not listen (port 1), so
+    any connection the factory tried would fail; the app is built, and its pool is empty
+    until a request needs a connection."""
+    app = create_app({"DATABASE_URL": "postgresql://vinr@127.0.0.1:1/vinr", "REDIS_URL": "redis://127.0.0.1:1/0",
+                      "SECRET_KEY": "s" * 32}, instance_path=str(tmp_path))
+    with app.app_context():
+        assert (db.engine.pool.checkedin(), db.engine.pool.checkedout()) == (0, 0)
+    response = app.test_client().get("/v1/invoices", headers={"X-Api-Key": "sk_test_unknown"})
+    assert response.status_code >= 500  # the first request is what connects

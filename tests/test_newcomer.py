@@ -92,6 +92,7 @@ def run_command(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Output,
         output.join()
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)  # starting and stopping four processes, on a machine that may be busy
 def test_the_run_command_serves_with_gunicorn_and_a_worker_and_prints_the_exports(
         run_command: tuple[subprocess.Popen[str], Output, int]) -> None:

@@ -20,6 +20,7 @@ from flask import Blueprint, Response, current_app, g, request, send_file
 from pydantic import BaseModel
 
 from app.accounts.service import Caller
+from app.db import commit_without_waiting_for_disk
 from app.errors import DomainError, InvalidRequest
 from app.extensions import db
 from app.idempotency import service as idempotency
@@ -174,13 +175,19 @@ def endpoint(
 
 def _once(caller: Caller, key: str, run: Callable[[], tuple[int, bytes]]) -> Response:
     """Run a POST at most once for its Idempotency-Key (app/idempotency/service.py): the
-    claim commits on its own, the answer is stored with the request's own changes."""
+    claim commits on its own, the answer is stored with the request's own changes.
+
+    The claim's commit does not wait for the disk (a flush is several milliseconds, and
+    the request's own commit waits for it anyway): PostgreSQL writes commits in order,
+    so the request's durable commit makes the claim durable too, and a crash before it
+    loses the claim together with everything the request did, so that a retry runs."""
     session = db.session
     config = current_app.config
     digest = idempotency.request_hash(config["SECRET_KEY"], request.method, request.path,
                                       request.get_data(cache=True))
     limits = idempotency.Limits(ttl=config["IDEMPOTENCY_TTL"], lock_timeout=config["IDEMPOTENCY_LOCK_TIMEOUT"])
     stored = idempotency.claim(session, caller, key, digest, limits)
+    commit_without_waiting_for_disk(session)
     session.commit()
     if stored is not None:
         replay = Response(stored.body, status=stored.status, mimetype="application/json")

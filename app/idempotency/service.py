@@ -36,6 +36,7 @@ import secrets
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app import clock, processes
@@ -107,21 +108,18 @@ def claim(session: Session, caller: Caller, key: str, digest: str, limits: Limit
         raise InvalidRequest("Idempotency-Key must be 1 to 255 printable characters.",
                              param="Idempotency-Key")
     now = clock.now()
+    if _insert_new(session, caller, key, digest, now):
+        return None  # the common case, a new key: one statement
     row = session.scalar(sa.select(IdempotencyKey).where(*_where(caller, key)))
     if row is not None and row.created < now - limits.ttl:
         session.delete(row)
         session.flush()
+        if _insert_new(session, caller, key, digest, now):
+            return None
         row = None
     if row is None:
-        try:
-            with session.begin_nested():
-                session.add(IdempotencyKey(account_id=caller.account.id, livemode=caller.livemode, key=key,
-                                           request_hash=digest, created=now, locked_at=now,
-                                           holder=_holder()))
-        except sa.exc.IntegrityError:
-            # Another request inserted the same key first and has not finished.
-            raise IdempotencyInFlight(IN_FLIGHT_MESSAGE, retry_after=IN_FLIGHT_RETRY_AFTER) from None
-        return None
+        # Released, or expired and taken, by another request between the two statements.
+        raise IdempotencyInFlight(IN_FLIGHT_MESSAGE, retry_after=IN_FLIGHT_RETRY_AFTER)
     if row.request_hash != digest:
         raise IdempotencyError(
             "Keys for idempotent requests can only be used with the same parameters they were first used "
@@ -142,6 +140,17 @@ def claim(session: Session, caller: Caller, key: str, digest: str, limits: Limit
     if taken.rowcount != 1:  # type: ignore[attr-defined]  # CursorResult of an UPDATE
         raise IdempotencyInFlight(IN_FLIGHT_MESSAGE, retry_after=IN_FLIGHT_RETRY_AFTER)
     return None
+
+
+def _insert_new(session: Session, caller: Caller, key: str, digest: str, now: int) -> bool:
+    """Insert the key held by this request unless it exists (held, answered or expired):
+    whether it was inserted. A concurrent insert of the same key waits for the other
+    transaction (the claim's own, committed at once) and then inserts nothing."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    inserted = session.scalar(dialect.insert(IdempotencyKey.__table__).values(
+        account_id=caller.account.id, livemode=caller.livemode, key=key, request_hash=digest, created=now,
+        locked_at=now, holder=_holder()).on_conflict_do_nothing().returning(IdempotencyKey.__table__.c.key))
+    return inserted is not None  # (its rowcount reads -1 through the psycopg dialect: RETURNING says)
 
 
 def release(session: Session, caller: Caller, key: str) -> None:

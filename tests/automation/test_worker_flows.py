@@ -19,6 +19,8 @@ from tests.automation.conftest import DAY, DECLINED_CARD, GOOD_CARD
 from tests.emails.smtp import SmtpServer
 from tests.workers import Workers
 
+pytestmark = pytest.mark.slow  # real worker processes and an SMTP server, seconds each
+
 ACTS_WITHIN = 20.0  # seconds: the worker polls (SQLite) or is woken (PostgreSQL)
 
 

@@ -182,7 +182,8 @@ SCENARIOS: dict[str, Callable[[Api, dict[str, Any]], dict[str, Any]]] = {
 
 
 @pytest.mark.parametrize("bank", [True, False], ids=["bank_account", "no_bank_account"])
-@pytest.mark.parametrize("scenario", list(SCENARIOS))
+@pytest.mark.parametrize("scenario", [  # 250 lines through the official rules take seconds a format
+    pytest.param(name, marks=pytest.mark.slow) if name == "250_lines" else name for name in SCENARIOS])
 def test_every_format_passes_the_official_rules_with_the_invoice_amounts(
         seller: Api, buyer: dict[str, Any], rules: Rules, scenario: str, bank: bool) -> None:
     if not bank:

@@ -113,6 +113,7 @@ def test_a_timeout_is_a_failure_that_backs_off_harder(api: Api, endpoint: dict[s
     assert 9 <= attempt["next_retry_at"] - attempt["created"] <= 11  # twice the 5 s
 
 
+@pytest.mark.slow  # each waits out its deadline
 @pytest.mark.parametrize("behaviour", [trickle_headers, trickle_body, stall_after_headers, stream_endlessly])
 def test_a_receiver_answering_byte_by_byte_has_failed_at_the_deadline(
         api: Api, run_jobs: Any, monkeypatch: pytest.MonkeyPatch, behaviour: Behaviour) -> None:

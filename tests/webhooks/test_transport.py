@@ -264,6 +264,7 @@ def test_a_server_slower_than_the_timeout_is_a_timeout(serve: Callable[..., Serv
 DEADLINE = 1.0  # seconds; each hostile receiver's answer would take 20 s
 
 
+@pytest.mark.slow  # each waits out its deadline
 @pytest.mark.parametrize("behaviour", [trickle_headers, trickle_body, stall_after_headers, stream_endlessly])
 @pytest.mark.parametrize("scheme", ["http", "https"])
 def test_a_receiver_cannot_hold_a_delivery_past_the_deadline(behaviour: Behaviour, scheme: str,
