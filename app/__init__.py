@@ -111,6 +111,25 @@ def _drop_unused_async_teardown(app: Flask) -> None:
         hook for hook in app.teardown_appcontext_funcs if getattr(hook, "__name__", "") != "_close_async_sessions"]
 
 
+# SQLite's answers that mean "the file cannot be used now", not "the statement is wrong".
+_SQLITE_UNAVAILABLE = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_FULL")
+
+
+def database_unavailable(error: DBAPIError) -> bool:
+    """Whether ``error`` says the database could not be used at all (not reached, the
+    connection broke, the file locked or unreadable) rather than that a statement failed:
+    a clear 503 with Retry-After, not a 500."""
+    if error.connection_invalidated:
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    sqlite_name = getattr(error.orig, "sqlite_errorname", None)
+    if sqlite_name is not None:
+        return str(sqlite_name).startswith(_SQLITE_UNAVAILABLE)
+    # A server that answered gives an SQLSTATE; a connection that never got one had no server.
+    return getattr(error.orig, "sqlstate", None) is None
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/v1")
 
@@ -162,13 +181,14 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(DBAPIError)
     def _database(error: DBAPIError) -> Response | tuple[str, int]:
-        if not error.connection_invalidated:
+        if not database_unavailable(error):
             return _unexpected(error)
-        # The connection broke under the request (a restarted or failed-over server, a killed
-        # backend): the pool has discarded it and the next request gets a new one. Before a
-        # COMMIT nothing was written; a COMMIT that broke may or may not have happened, so a
-        # POST is retried with its Idempotency-Key, which answers what the first one did.
-        log.warning("database connection lost on %s %s (request %s): %s", request.method, request.path,
+        # The database could not be reached, or the connection broke under the request (a
+        # restarted or failed-over server, a killed backend; the pool has discarded it and the
+        # next request gets a new one). Before a COMMIT nothing was written; a COMMIT that broke
+        # may or may not have happened, so a POST is retried with its Idempotency-Key, which
+        # answers what the first one did.
+        log.warning("database unavailable on %s %s (request %s): %s", request.method, request.path,
                     g.get("request_id", "-"), error.orig)
         db.session.rollback()
         if not _wants_json():
@@ -177,8 +197,8 @@ def _register_errors(app: Flask) -> None:
             page = render_template("errors/503.html", message=None, request_id=g.get("request_id"))
             return Response(page, 503, {"Retry-After": str(CONNECTION_LOST_RETRY_AFTER)})
         domain = ServiceUnavailable(
-            "The connection to the database broke while this request ran; retry it (a POST with the same "
-            "Idempotency-Key, so that it runs at most once).", code="database_unavailable",
+            "The database could not be reached, or the connection to it broke while this request ran; retry "
+            "it (a POST with the same Idempotency-Key, so that it runs at most once).", code="database_unavailable",
             retry_after=CONNECTION_LOST_RETRY_AFTER)
         return error_response(domain)
 
@@ -186,7 +206,7 @@ def _register_errors(app: Flask) -> None:
     def _operational(error: OperationalError) -> Response | tuple[str, int]:
         # PostgreSQL broke a lock cycle (a request and the worker locking the same rows in
         # opposite order) or refused a serialization: the request changed nothing; a retry works.
-        if error.connection_invalidated:
+        if database_unavailable(error):
             return _database(error)
         db.session.rollback()
         if getattr(error.orig, "sqlstate", None) not in RETRYABLE_SQLSTATES:

@@ -25,8 +25,8 @@ ERRORS = {
     "413": "Request body over 1 MiB",
     "429": "Rate limited; see Retry-After",
     "500": "Something went wrong on our side; the request changed nothing (quote its Request-Id)",
-    "503": "The connection to the database broke under the request (database_unavailable); retry after "
-           "Retry-After, a POST with the same Idempotency-Key",
+    "503": "The database could not be reached, or the connection to it broke under the request "
+           "(database_unavailable); retry after Retry-After, a POST with the same Idempotency-Key",
 }
 # Errors only some operations answer, by operation id.
 ERRORS_OF = {
@@ -38,8 +38,8 @@ ERRORS_OF = {
                             "(buyer_reference_required); what EN 16931 cannot say: no lines, a currency with three "
                             "decimals, a line paying two VAT rates (einvoice_unsupported)"},
     "pay_invoice": {"503": "Live mode has no card processor configured (processor_not_configured): "
-                           "nothing was charged or counted; or the connection to the database broke under the "
-                           "request (database_unavailable): retry after Retry-After with the same Idempotency-Key"},
+                           "nothing was charged or counted; or the database could not be reached or the connection to "
+                           "it broke (database_unavailable): retry after Retry-After with the same Idempotency-Key"},
 }
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 255},
