@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 from app.accounts.clocks import invoice_now
 from app.accounts.models import Account
 from app.branding.service import BrandView, brand_view
+from app.catalog.models import TaxRate
+from app.catalog.service import serialize_tax_rate
 from app.customers.models import Customer
 from app.einvoicing.document import EInvoice
 from app.einvoicing.service import document
@@ -180,12 +182,13 @@ def build(session: Session, invoice: Invoice) -> InvoiceView:
     paid_with = card_label(checkout.card_brand_name(paid.card_brand), paid.card_last4) \
         if paid is not None and paid.card_last4 else None
     saved = None if customer.deleted or not invoice.is_payable else checkout.saved_method(session, invoice)
+    rates = _rates(session, invoice)
     return InvoiceView(invoice, account, customer, brand_view(account, branding), past_due,
-                       _tax_lines(session, invoice), days_overdue=days_overdue, saved_method=saved,
-                       paid_with=paid_with, document=_document(session, invoice))
+                       _tax_lines(invoice, rates), days_overdue=days_overdue, saved_method=saved,
+                       paid_with=paid_with, document=_document(session, invoice, rates))
 
 
-def _document(session: Session, invoice: Invoice) -> EInvoice | None:
+def _document(session: Session, invoice: Invoice, rates: Mapping[str, TaxRate]) -> EInvoice | None:
     """The invoice's EN 16931 model (its per-line VAT and per-rate summary), or None for an
     invoice issued without a legal name or one EN 16931 cannot express: it prints as before.
     Built once per view: the page's e-invoice link and the PDF's embedded XML are decided
@@ -193,7 +196,7 @@ def _document(session: Session, invoice: Invoice) -> EInvoice | None:
     if invoice.finalized_at is None or not (invoice.account_legal or {}).get("legal_name"):
         return None
     try:
-        return document(session, invoice)
+        return document(session, invoice, {rate_id: rate.percentage_e4 for rate_id, rate in rates.items()})
     except Conflict:
         return None
 
@@ -228,17 +231,19 @@ def card_label(brand: str, last4: str) -> str:
     return str(gettext("%(brand)s ending in %(last4)s", brand=brand, last4=last4))
 
 
-def _tax_lines(session: Session, invoice: Invoice) -> tuple[TaxLine, ...]:
-    """ "USt 19 %" or "VAT 10 % (included)" with its amount, in the invoice's rate order."""
-    from app.catalog.models import TaxRate
-    from app.catalog.service import serialize_tax_rate
-
-    # The entry without a rate (lines that pay none) charges nothing: no tax line.
+def _rates(session: Session, invoice: Invoice) -> dict[str, TaxRate]:
+    """The tax rates the invoice names, read once for the page's tax lines and its EN 16931 model."""
     rate_ids = {entry["tax_rate"] for entry in invoice.tax_amounts if entry["tax_rate"] is not None}
+    rate_ids |= {entry["tax_rate"] for line in invoice.lines for entry in line.tax_amounts}
     if not rate_ids:
-        return ()
-    rates = {rate.id: rate for rate in session.scalars(
+        return {}
+    return {rate.id: rate for rate in session.scalars(
         select(TaxRate).where(TaxRate.account_id == invoice.account_id, TaxRate.id.in_(rate_ids)))}
+
+
+def _tax_lines(invoice: Invoice, rates: Mapping[str, TaxRate]) -> tuple[TaxLine, ...]:
+    """ "USt 19 %" or "VAT 10 % (included)" with its amount, in the invoice's rate order."""
+    # The entry without a rate (lines that pay none) charges nothing: no tax line.
     lines = []
     for entry in invoice.tax_amounts:
         rate = rates.get(entry["tax_rate"])

@@ -6,7 +6,7 @@ and amounts); the customer's current ``einvoice.format`` only picks the default 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -46,15 +46,17 @@ def _names(items: Iterable[str]) -> str:
     return ", ".join(items)
 
 
-def document(session: Session, invoice: Invoice) -> EInvoice:
+def document(session: Session, invoice: Invoice, rates: Mapping[str, int] | None = None) -> EInvoice:
     """The e-invoice model of a finalized invoice (app/einvoicing/document.py), with its tax
-    rates' percentages and its coupons' names read from the catalog.
+    rates' percentages (``rates``, rate id to ten-thousandths of a percent, where the caller
+    has read them already; else read here) and its coupons' names read from the catalog.
 
     Raises Conflict ``einvoice_unsupported`` for what EN 16931 cannot express."""
-    rate_ids = {entry["tax_rate"] for line in invoice.lines for entry in line.tax_amounts}
-    rates: dict[str, int] = {rid: pct for rid, pct in session.execute(
-        sa.select(TaxRate.id, TaxRate.percentage_e4).where(TaxRate.account_id == invoice.account_id,
-                                                           TaxRate.id.in_(rate_ids)))} if rate_ids else {}
+    if rates is None:
+        rate_ids = {entry["tax_rate"] for line in invoice.lines for entry in line.tax_amounts}
+        rates = {rid: pct for rid, pct in session.execute(
+            sa.select(TaxRate.id, TaxRate.percentage_e4).where(TaxRate.account_id == invoice.account_id,
+                                                               TaxRate.id.in_(rate_ids)))} if rate_ids else {}
     coupon_ids = {entry["coupon"] for entry in invoice.discount_amounts}
     names = {cid: name for cid, name in session.execute(sa.select(Coupon.id, Coupon.name).where(
         Coupon.account_id == invoice.account_id, Coupon.livemode == invoice.livemode,
