@@ -19,6 +19,20 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def children(pid: int) -> set[int]:
+    """The processes whose parent is ``pid``, as /proc lists them now."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.add(int(entry))
+    return found
+
+
 class Server:
     """A gunicorn master with ``workers`` sync workers (one by default) on a free loopback port, in a
     session of its own; ``options`` are more of gunicorn's (``--preload``). It is started by its

@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from bench.harness import ROOT, Client, Databases, Server
+from bench.harness import ROOT, Client, Databases, Server, children
 from bench.run import PUBLIC_URL, SECRET_KEY, log, prepare_vinr
 
 KINDS = ["create invoice", "add line", "finalize", "list", "hosted page", "PDF first render", "PDF stored",
@@ -78,16 +78,7 @@ class Target:
     def workers(self) -> list[int]:
         """The gunicorn master's children: its workers, as /proc lists them now."""
         assert self.server.proc is not None
-        master, pids = self.server.proc.pid, []
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    stat = Path(f"/proc/{entry}/stat").read_text()
-                except OSError:
-                    continue
-                if int(stat.rsplit(")", 1)[1].split()[1]) == master:
-                    pids.append(int(entry))
-        return pids
+        return sorted(children(self.server.proc.pid))
 
     def cpu_seconds(self) -> float:
         """User + system CPU seconds of the workers alive now (their whole lives)."""

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from bench.harness import Databases, Server
+from bench.harness import Databases, Server, children
 from bench.run import PUBLIC_URL, SECRET_KEY, log, prepare_vinr
 
 HOOK = """import time
@@ -88,19 +88,6 @@ def ready(path: Path) -> dict[int, float]:
     if not path.exists():
         return {}
     return {int(pid): float(at) for pid, at in (line.split() for line in path.read_text().splitlines())}
-
-
-def children(pid: int) -> set[int]:
-    found = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.add(int(entry))
-    return found
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 120) -> None:
