@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -23,7 +24,6 @@ from app.accounts.clocks import invoice_now
 from app.accounts.models import Account
 from app.branding.service import BrandView, brand_view
 from app.catalog.models import TaxRate
-from app.catalog.service import serialize_tax_rate
 from app.customers.models import Customer
 from app.einvoicing.document import EInvoice
 from app.einvoicing.service import document
@@ -188,7 +188,7 @@ def build(session: Session, invoice: Invoice) -> InvoiceView:
                        paid_with=paid_with, document=_document(session, invoice, rates))
 
 
-def _document(session: Session, invoice: Invoice, rates: Mapping[str, TaxRate]) -> EInvoice | None:
+def _document(session: Session, invoice: Invoice, rates: Mapping[str, RateShown]) -> EInvoice | None:
     """The invoice's EN 16931 model (its per-line VAT and per-rate summary), or None for an
     invoice issued without a legal name or one EN 16931 cannot express: it prints as before.
     Built once per view: the page's e-invoice link and the PDF's embedded XML are decided
@@ -231,17 +231,27 @@ def card_label(brand: str, last4: str) -> str:
     return str(gettext("%(brand)s ending in %(last4)s", brand=brand, last4=last4))
 
 
-def _rates(session: Session, invoice: Invoice) -> dict[str, TaxRate]:
-    """The tax rates the invoice names, read once for the page's tax lines and its EN 16931 model."""
+@dataclass(frozen=True)
+class RateShown:
+    display_name: str
+    percentage_e4: int  # ten-thousandths of a percent
+
+
+def _rates(session: Session, invoice: Invoice) -> dict[str, RateShown]:
+    """The tax rates the invoice names, as it was computed and issued (``tax_rate_details``);
+    read from the catalog only for an invoice computed before those were kept."""
+    if invoice.tax_rate_details is not None:
+        return {rate_id: RateShown(str(d["display_name"]), int(d["percentage_e4"]))
+                for rate_id, d in invoice.tax_rate_details.items()}
     rate_ids = {entry["tax_rate"] for entry in invoice.tax_amounts if entry["tax_rate"] is not None}
     rate_ids |= {entry["tax_rate"] for line in invoice.lines for entry in line.tax_amounts}
     if not rate_ids:
         return {}
-    return {rate.id: rate for rate in session.scalars(
+    return {rate.id: RateShown(rate.display_name, rate.percentage_e4) for rate in session.scalars(
         select(TaxRate).where(TaxRate.account_id == invoice.account_id, TaxRate.id.in_(rate_ids)))}
 
 
-def _tax_lines(invoice: Invoice, rates: Mapping[str, TaxRate]) -> tuple[TaxLine, ...]:
+def _tax_lines(invoice: Invoice, rates: Mapping[str, RateShown]) -> tuple[TaxLine, ...]:
     """ "USt 19 %" or "VAT 10 % (included)" with its amount, in the invoice's rate order."""
     # The entry without a rate (lines that pay none) charges nothing: no tax line.
     lines = []
@@ -249,7 +259,7 @@ def _tax_lines(invoice: Invoice, rates: Mapping[str, TaxRate]) -> tuple[TaxLine,
         rate = rates.get(entry["tax_rate"])
         if rate is None:
             continue
-        percent = format_decimal(serialize_tax_rate(rate)["percentage"], locale=current_locale())
+        percent = format_decimal(Decimal(rate.percentage_e4).scaleb(-4).normalize(), locale=current_locale())
         label = f"{rate.display_name} {percent} %"
         if entry["inclusive"]:
             label = gettext("%(rate)s (included)", rate=label)

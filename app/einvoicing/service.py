@@ -49,9 +49,12 @@ def _names(items: Iterable[str]) -> str:
 def document(session: Session, invoice: Invoice, rates: Mapping[str, int] | None = None) -> EInvoice:
     """The e-invoice model of a finalized invoice (app/einvoicing/document.py), with its tax
     rates' percentages (``rates``, rate id to ten-thousandths of a percent, where the caller
-    has read them already; else read here) and its coupons' names read from the catalog.
+    has them already; else as the invoice was issued with them, or, for one computed before
+    those were kept, from the catalog) and its coupons' names read from the catalog.
 
     Raises Conflict ``einvoice_unsupported`` for what EN 16931 cannot express."""
+    if rates is None and invoice.tax_rate_details is not None:
+        rates = {rate_id: int(d["percentage_e4"]) for rate_id, d in invoice.tax_rate_details.items()}
     if rates is None:
         rate_ids = {entry["tax_rate"] for line in invoice.lines for entry in line.tax_amounts}
         rates = {rid: pct for rid, pct in session.execute(

@@ -68,6 +68,10 @@ class Invoice(Owned, Base):
     amount_paid: Mapped[MinorUnits]
     tax_amounts: Mapped[list[Any]] = mapped_column(default=list)
     discount_amounts: Mapped[list[Any]] = mapped_column(default=list)
+    # The tax rates of ``tax_amounts`` as they were when the totals were last computed, so as
+    # finalization issued them ({rate id: {display_name, percentage_e4}}): a rate renamed later
+    # changes no issued document. None for invoices computed before this was kept.
+    tax_rate_details: Mapped[dict[str, Any] | None]
 
     customer_email: Mapped[str | None] = mapped_column(sa.String(254))
     customer_name: Mapped[str | None] = mapped_column(sa.String(256))

@@ -90,6 +90,8 @@ def recompute(session: Session, caller: Caller, invoice: Invoice, customer: Cust
     _assign_if_changed(invoice, "discount_amounts",
                        [{"coupon": key, "amount": amount} for key, amount in result.discounts])
     _assign_if_changed(invoice, "tax_amounts", invoice_tax_entries(result, pricing.untaxed))
+    _assign_if_changed(invoice, "tax_rate_details", {
+        rate.id: {"display_name": rate.display_name, "percentage_e4": rate.percentage_e4} for rate in pricing.rates})
 
 
 def _assign_if_changed(obj: Any, name: str, value: Any) -> None:

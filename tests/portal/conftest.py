@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import pypdf
 import pytest
 from flask import Flask
 
@@ -28,6 +30,12 @@ class Hosted:
 
     def page(self, suffix: str = "", **kw: Any) -> Any:
         return self.client.get(self.path + suffix, **kw)
+
+    def pdf_text(self, **kw: Any) -> str:
+        """The text of the link's PDF, as a reader's software extracts it."""
+        response = self.page("/pdf", **kw)
+        assert response.status_code == 200 and response.mimetype == "application/pdf"
+        return "\n".join(page.extract_text() or "" for page in pypdf.PdfReader(io.BytesIO(response.get_data())).pages)
 
     def csrf(self, suffix: str = "") -> str:
         html = self.page(suffix).get_data(as_text=True)

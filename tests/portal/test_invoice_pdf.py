@@ -3,22 +3,14 @@ PDF": the same numbers), and a document already rendered is served as the same b
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-import pypdf
 import pytest
 import sqlalchemy as sa
 
 from app.documents import service as documents
 from app.documents.models import InvoiceDocument
 from tests.portal.conftest import Hosted, make_hosted
-
-
-def pdf_text(hosted: Hosted, **kw: Any) -> str:
-    response = hosted.page("/pdf", **kw)
-    assert response.status_code == 200 and response.mimetype == "application/pdf"
-    return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(response.get_data())).pages)
 
 
 def kept(db_session: Any, invoice_id: str) -> int:
@@ -41,35 +33,35 @@ def test_a_new_renderer_renders_anew(hosted: Hosted, renders: list[int], monkeyp
 
 
 def test_a_footer_changed_after_finalizing_is_in_the_next_download(hosted: Hosted, api: Any) -> None:
-    assert "Thank you for your business" not in pdf_text(hosted)
+    assert "Thank you for your business" not in hosted.pdf_text()
     api.ok("POST", f"/v1/invoices/{hosted.invoice['id']}", {"footer": "Thank you for your business"})
-    assert "Thank you for your business" in pdf_text(hosted)
+    assert "Thank you for your business" in hosted.pdf_text()
 
 
 def test_an_invoice_past_its_due_date_says_so_in_the_pdf(hosted: Hosted, api: Any) -> None:
     # The badge is set in capitals (pdf.css), and so is its extracted text.
-    assert "OPEN" in pdf_text(hosted) and "PAST DUE" not in pdf_text(hosted)
+    assert "OPEN" in hosted.pdf_text() and "PAST DUE" not in hosted.pdf_text()
     api.ok("POST", "/v1/test_helpers/advance_clock", {"seconds": 15 * 86_400})  # due in 14 days
-    assert "PAST DUE" in pdf_text(hosted)
+    assert "PAST DUE" in hosted.pdf_text()
 
 
 def test_each_reader_gets_the_pdf_in_their_language(client: Any, api: Any) -> None:
     no_preference = api.ok("POST", "/v1/customers", {"email": "team@example.com"})
     hosted = Hosted(client, api, make_hosted(api, no_preference["id"]))
-    german = pdf_text(hosted, headers={"Accept-Language": "de-DE,de;q=0.9"})
-    english = pdf_text(hosted, headers={"Accept-Language": "en-US"})
+    german = hosted.pdf_text(headers={"Accept-Language": "de-DE,de;q=0.9"})
+    english = hosted.pdf_text(headers={"Accept-Language": "en-US"})
     assert f"Rechnung {hosted.invoice['number']}" in german
     assert f"Invoice {hosted.invoice['number']}" in english and "Rechnung" not in english
 
 
 def test_a_branding_change_is_in_the_next_download(hosted: Hosted, api: Any) -> None:
-    assert "Acme Design Studio" not in pdf_text(hosted)
+    assert "Acme Design Studio" not in hosted.pdf_text()
     api.ok("POST", "/v1/account/branding", {"display_name": "Acme Design Studio"})
-    assert "Acme Design Studio" in pdf_text(hosted)
+    assert "Acme Design Studio" in hosted.pdf_text()
 
 
 def test_the_receipt_replaces_the_open_invoice_once_paid(hosted: Hosted, db_session: Any) -> None:
-    assert "Paid" not in pdf_text(hosted)
+    assert "Paid" not in hosted.pdf_text()
     hosted.pay()
-    assert "Paid" in pdf_text(hosted)
+    assert "Paid" in hosted.pdf_text()
     assert kept(db_session, hosted.invoice["id"]) == 1  # an invoice keeps its newest document only

@@ -70,8 +70,8 @@ def test_an_account_without_branding_costs_no_extra_statement(app: Flask, hosted
     ([], ["VAT 19 %", "Reduced 7.5 % (included)"]),
     (["de"], ["VAT 19 %", "Reduced 7,5 % (enthalten)"]),
 ])
-def test_tax_lines_keep_the_invoice_rate_order_in_one_statement(app: Flask, api: Any, locales: list[str],
-                                                                expected: list[str]) -> None:
+def test_tax_lines_keep_the_invoice_rate_order_with_no_extra_statement(app: Flask, api: Any, locales: list[str],
+                                                                       expected: list[str]) -> None:
     reduced = api.ok("POST", "/v1/tax_rates", {"display_name": "Reduced", "percentage": 7.5, "inclusive": True})
     vat = api.ok("POST", "/v1/tax_rates", {"display_name": "VAT", "percentage": 19})
     customer = api.ok("POST", "/v1/customers", {"email": "kim@example.com", "preferred_locales": locales})
@@ -82,4 +82,14 @@ def test_tax_lines_keep_the_invoice_rate_order_in_one_statement(app: Flask, api:
     labels = [label for label in expected if label in html]
     assert labels == expected, html
     assert html.index(expected[0]) < html.index(expected[1])
-    assert len(_selects(seen)) == 2, seen  # the one of every view, and the invoice's tax rates
+    assert len(_selects(seen)) == 1, seen  # the rates' names came with the invoice, as it was issued
+
+
+def test_a_rate_renamed_after_finalization_changes_no_issued_page_or_pdf(app: Flask, api: Any) -> None:
+    vat = api.ok("POST", "/v1/tax_rates", {"display_name": "USt", "percentage": 19})
+    customer = api.ok("POST", "/v1/customers", {"email": "kim@example.com", "preferred_locales": ["de"]})
+    hosted = Hosted(app.test_client(), api, make_hosted(api, customer["id"], default_tax_rates=[vat["id"]]))
+    api.ok("POST", f"/v1/tax_rates/{vat['id']}", {"display_name": "Mehrwertsteuer"})
+    page = hosted.page().get_data(as_text=True)
+    assert "USt 19 %" in page and "Mehrwertsteuer" not in page
+    assert "USt 19 %" in hosted.pdf_text()
