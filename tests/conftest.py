@@ -28,6 +28,8 @@ from app.cli import upgrade
 from app.extensions import db
 from app.payments.flow import money_flow_of
 from app.payments.processor import HttpProcessor
+from app.worker.runner import Worker
+from tests.emails.smtp import SmtpServer
 
 # Property tests search afresh on each local run (and replay what failed from .hypothesis/);
 # under CI they run the same examples on every machine and every run, so a red CI run is
@@ -278,3 +280,18 @@ def renders(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(HTML, "write_pdf", counted)
     return done
+
+
+@pytest.fixture()
+def smtp(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    monkeypatch.setitem(app.config, "SMTP_URL", server.url)
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def run_jobs(app: Flask, db_session: Any) -> Any:
+    """Run every job due now, as a worker would (in this thread, in the test's transaction)."""
+    return Worker(app, worker_id="test-worker").run_due

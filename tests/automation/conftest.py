@@ -1,37 +1,17 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
-from flask import Flask
 
 from app.emails.models import Email
 from app.payments.models import Payment
-from app.worker.runner import Worker
 from tests.conftest import Api
-from tests.emails.smtp import SmtpServer
 
 DAY = 86_400
 GOOD_CARD = "4242424242424242"
 DECLINED_CARD = "4000000000000002"
 THREE_DS_CARD = "4000000000003220"
-
-
-@pytest.fixture()
-def smtp(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    monkeypatch.setitem(app.config, "SMTP_URL", server.url)
-    yield server
-    server.stop()
-
-
-@pytest.fixture()
-def run_jobs(app: Flask, db_session: Any) -> Any:
-    """Run every job due now, as a worker would (in this thread, in the test's transaction)."""
-    return Worker(app, worker_id="test-worker").run_due
 
 
 def advance(api: Api, seconds: int) -> int:

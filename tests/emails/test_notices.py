@@ -6,9 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from flask import Flask
 
-from app.worker.runner import Worker
 from tests.branding.images import data_uri, draw
 from tests.conftest import Api
 from tests.emails.smtp import SmtpServer
@@ -16,24 +14,10 @@ from tests.receiver import Receiver, Reply
 
 
 @pytest.fixture()
-def smtp(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    monkeypatch.setitem(app.config, "SMTP_URL", server.url)
-    yield server
-    server.stop()
-
-
-@pytest.fixture()
 def receiver() -> Iterator[Receiver]:
     server = Receiver()
     yield server
     server.close()
-
-
-@pytest.fixture()
-def run_jobs(app: Flask, db_session: Any) -> Any:
-    return Worker(app, worker_id="test-worker").run_due
 
 
 def test_a_disabled_endpoint_is_emailed_to_the_merchants_support_address(

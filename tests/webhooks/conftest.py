@@ -5,9 +5,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from flask import Flask
 
-from app.worker.runner import Worker
 from tests.conftest import Api
 from tests.receiver import Receiver
 
@@ -17,13 +15,6 @@ def receiver() -> Iterator[Receiver]:
     server = Receiver()
     yield server
     server.close()
-
-
-@pytest.fixture()
-def run_jobs(app: Flask, db_session: Any) -> Any:
-    """Run every job due now, as a worker would (in this thread, in the test's transaction)."""
-    worker = Worker(app, worker_id="test-worker")
-    return worker.run_due
 
 
 @pytest.fixture()
