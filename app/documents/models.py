@@ -7,10 +7,10 @@ from app.db import Base, Timestamp
 
 
 class InvoiceDocument(Base):
-    """An invoice's newest rendered PDF, kept under the SHA-256 of the renderer
-    (``documents.service.renderer_fingerprint``), the HTML it was rendered from and, for a
-    Factur-X hybrid, the XML it embeds (``documents.service.document_key``; the column keeps
-    its first name).
+    """An issued invoice's newest rendered PDF, kept under ``documents.service.document_key``:
+    the SHA-256 of the renderer, the invoice's version and its presentation (the reader's
+    language, the branding, "Past due"). The column keeps its first name, from when the key
+    was the digest of the HTML.
 
     The PDF is a function of those (the hosted page's partials; WeasyPrint fetches only
     our own assets): the invoice as shown again gets the same bytes without a second

@@ -2,13 +2,11 @@
 WeasyPrint, kept once rendered; the Factur-X hybrid (app/documents/facturx.py) when the
 invoice's e-invoice can be made, else the plain PDF.
 
-The document's HTML is rendered on every download (a few milliseconds); the PDF (100+ ms of
-WeasyPrint) is rendered only for HTML (and for a hybrid, an XML) not seen before by this
-renderer, and kept under their digest (``InvoiceDocument``), so the same invoice as shown is
-the same bytes and a changed one is never served stale. The XML is a function of the EN 16931
-model and of its writer, so a hybrid is keyed on those (``document_key``) and its XML is
-written only when the PDF is rendered. An invoice keeps its newest
-document only. WeasyPrint fetches through ``fetch_asset``,
+The PDF (100+ ms of WeasyPrint) is rendered once per issued invoice as shown, and kept
+(``InvoiceDocument``) under a key of everything it shows (``document_key``: the invoice's
+version, its presentation, the renderer), so the same invoice as shown is the same bytes, a
+changed one is never served stale, and a download of a kept one reads neither the lines nor
+renders any HTML. An invoice keeps its newest document only. WeasyPrint fetches through ``fetch_asset``,
 which serves our own static files and image data URIs and refuses anything
 else (no file://, no network), so merchant text cannot make the renderer
 reach out.
@@ -26,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import babel
 import sqlalchemy as sa
 import weasyprint
 from flask import render_template
@@ -36,7 +35,7 @@ from app import clock
 from app.branding.themes import THEMES_DIR
 from app.documents import facturx
 from app.documents.models import InvoiceDocument
-from app.documents.view import build, template_context
+from app.documents.view import Presentation, build, presentation, tax_rates_shown, template_context
 from app.einvoicing import service as einvoicing
 from app.einvoicing.document import EInvoice
 from app.einvoicing.syntax import Format, writer_fingerprint
@@ -105,14 +104,22 @@ def _fetcher() -> Any:
     return AssetFetcher(allowed_protocols=set(), allow_redirects=False)
 
 
+_APP = Path(__file__).resolve().parents[1]
+# Every file a PDF's HTML or its rendering reads: the templates, the compiled translations,
+# our static files and the themes (``fetch_asset``).
+_RENDERED_FROM = (_APP / "templates", _APP / "translations", _STATIC, THEMES_DIR)
+
+
 @lru_cache(maxsize=1)
 def renderer_fingerprint() -> bytes:
-    """What a PDF depends on besides its HTML, read once per process: WeasyPrint's version
-    and every file it may fetch (``fetch_asset``: our static files and the themes'), so a
-    deploy that changes one of them renders documents anew."""
-    digest = hashlib.sha256(weasyprint.__version__.encode())
-    for root in (_STATIC, THEMES_DIR):
-        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+    """What a PDF depends on besides the invoice and its presentation, read once per process:
+    WeasyPrint's and Babel's versions, the Factur-X XML's writer, and every file the HTML is
+    made from or the renderer may fetch, so a deploy that changes one of them renders
+    documents anew."""
+    digest = hashlib.sha256(f"{weasyprint.__version__}\0{babel.__version__}\0".encode())
+    digest.update(facturx.FINGERPRINT + writer_fingerprint())
+    for root in _RENDERED_FROM:
+        for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix != ".po"):
             digest.update(f"\0{path.relative_to(root)}\0".encode())
             digest.update(path.read_bytes())
     return digest.digest()
@@ -122,39 +129,47 @@ def invoice_pdf(session: Session, invoice: Invoice) -> bytes:
     """The PDF of ``invoice`` as its hosted page shows it now, in the reader's language (the
     request's, or the one ``flask_babel.force_locale`` sets): the Download PDF and the emails'
     attachment. The Factur-X hybrid when ``einvoicing.service.embedded`` gives its model, else
-    the plain PDF. Commits (``render``)."""
-    view = build(session, invoice)
-    return render(session, invoice, template_context(view), einvoicing.embedded(invoice, view.document))
+    the plain PDF. A document rendered before is found without reading the invoice's lines or
+    rendering its HTML (``document_key``). Commits (``render``)."""
+    shown = presentation(session, invoice)
+    key = document_key(session, invoice, shown)
+    kept = session.get(InvoiceDocument, (invoice.id, key)) if key is not None else None
+    if kept is not None:
+        return kept.content
+    view = build(session, invoice, shown)
+    return render(session, invoice, key, template_context(view), einvoicing.embedded(invoice, view.document))
 
 
-def document_key(html: str, einvoice: EInvoice | None) -> str:
-    """What a stored PDF is kept under: the renderer and the HTML and, for a hybrid, what its
-    XML is written from: the model (its ``repr``: frozen dataclasses of plain values, every
-    field shown) and the XML's writer."""
+def document_key(session: Session, invoice: Invoice, shown: Presentation) -> str | None:
+    """What an issued invoice's stored PDF is kept under: every input of its HTML and of its
+    embedded XML. The invoice row's ``version`` moves with each change of it (a footer, a
+    payment, a void); its lines never change once it is issued; its seller, buyer and tax rates
+    were frozen at finalization (read from the catalog only for an invoice issued before rates
+    were kept); the rest is its presentation and the renderer. None for a draft: its lines
+    still change, so its PDF is rendered each time and never kept."""
+    if invoice.finalized_at is None:
+        return None
     found = hashlib.sha256(renderer_fingerprint())
-    found.update(html.encode())
-    if einvoice is not None:
-        found.update(b"\0" + facturx.FINGERPRINT + writer_fingerprint() + repr(einvoice).encode())
+    found.update(repr((invoice.id, invoice.version, shown)).encode())
+    if invoice.tax_rate_details is None:
+        found.update(repr(sorted(tax_rates_shown(session, invoice).items())).encode())
     return found.hexdigest()
 
 
-def render(session: Session, invoice: Invoice, context: dict[str, Any], einvoice: EInvoice | None) -> bytes:
+def render(session: Session, invoice: Invoice, key: str | None, context: dict[str, Any],
+           einvoice: EInvoice | None) -> bytes:
     """The PDF of ``invoice`` as ``context`` shows it, with the Factur-X XML of ``einvoice``
-    embedded (a hybrid) unless None: the kept bytes when this very document was rendered before, else
-    rendered and kept in place of the invoice's older one (the bytes kept first win a race).
+    embedded (a hybrid) unless None, rendered and kept under ``key`` in place of the invoice's
+    older one (the bytes kept first win a race); not kept when ``key`` is None.
 
-    A first render is a workflow of two named steps (app/transactions.py), like a processor
-    call: WeasyPrint runs outside any transaction (``_render_outside_a_transaction``: the
+    Rendering is a workflow of two named steps (app/transactions.py), like a processor call:
+    WeasyPrint runs outside any transaction (``_render_outside_a_transaction``: the
     transaction in progress is committed first), so no render holds the SQLite write lock,
     then ``_keep`` stores the document in a short transaction of its own. Commits then.
     """
     html = render_template("pdf/invoice.html", **context)
-    key = document_key(html, einvoice)
-    kept = session.get(InvoiceDocument, (invoice.id, key))
-    if kept is not None:
-        return kept.content
     content = _render_outside_a_transaction(session, invoice, html, einvoice)
-    return _keep(session, invoice, key, content)
+    return content if key is None else _keep(session, invoice, key, content)
 
 
 def _render_outside_a_transaction(session: Session, invoice: Invoice, html: str, einvoice: EInvoice | None) -> bytes:

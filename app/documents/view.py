@@ -170,21 +170,40 @@ class InvoiceView:
         return self.invoice.status.value
 
 
-def build(session: Session, invoice: Invoice) -> InvoiceView:
-    """What the pages of ``invoice``'s link show: its account, customer and branding
-    (loaded with it by app/invoices/hosted.py) and its tax lines. Sets the request's locale."""
-    account, customer = invoice.account, invoice.customer
-    branding = account.branding
-    g.portal_locale = choose_locale(list(customer.preferred_locales or []))
+@dataclass(frozen=True)
+class Presentation:
+    """What a page or PDF of an issued invoice shows that is not on the invoice row: the
+    reader's language, the merchant's branding as it is now, and the account's clock. The
+    stored PDF is kept under these with the invoice's version (app/documents/service.py)."""
+
+    locale: str
+    brand: BrandView
+    past_due: bool
+    days_overdue: int  # whole days since the due date, at least 1 once past due; 0 before
+
+
+def presentation(session: Session, invoice: Invoice) -> Presentation:
+    """``invoice``'s presentation now, from its account, customer and branding (loaded with it
+    by app/invoices/hosted.py); reads none of its lines. Sets the request's locale."""
+    account = invoice.account
+    g.portal_locale = choose_locale(list(invoice.customer.preferred_locales or []))
     past_due = is_past_due(session, invoice)
     days_overdue = max(1, (invoice_now(session, invoice) - (invoice.due_date or 0)) // DAY) if past_due else 0
+    return Presentation(g.portal_locale, brand_view(account, account.branding), past_due, days_overdue)
+
+
+def build(session: Session, invoice: Invoice, shown: Presentation | None = None) -> InvoiceView:
+    """What the pages of ``invoice``'s link show: its presentation (``shown``, else read now),
+    the card that paid it or the customer's saved one, and its tax lines."""
+    shown = shown or presentation(session, invoice)
+    customer = invoice.customer
     paid = checkout.paying_payment(session, invoice) if invoice.status is InvoiceStatus.PAID else None
     paid_with = card_label(checkout.card_brand_name(paid.card_brand), paid.card_last4) \
         if paid is not None and paid.card_last4 else None
     saved = None if customer.deleted or not invoice.is_payable else checkout.saved_method(session, invoice)
-    rates = _rates(session, invoice)
-    return InvoiceView(invoice, account, customer, brand_view(account, branding), past_due,
-                       _tax_lines(invoice, rates), days_overdue=days_overdue, saved_method=saved,
+    rates = tax_rates_shown(session, invoice)
+    return InvoiceView(invoice, invoice.account, customer, shown.brand, shown.past_due,
+                       _tax_lines(invoice, rates), days_overdue=shown.days_overdue, saved_method=saved,
                        paid_with=paid_with, document=_document(session, invoice, rates))
 
 
@@ -237,7 +256,7 @@ class RateShown:
     percentage_e4: int  # ten-thousandths of a percent
 
 
-def _rates(session: Session, invoice: Invoice) -> dict[str, RateShown]:
+def tax_rates_shown(session: Session, invoice: Invoice) -> dict[str, RateShown]:
     """The tax rates the invoice names, as it was computed and issued (``tax_rate_details``);
     read from the catalog only for an invoice computed before those were kept."""
     if invoice.tax_rate_details is not None:

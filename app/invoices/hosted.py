@@ -11,7 +11,7 @@ import hmac
 from functools import lru_cache
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, joinedload, with_expression
+from sqlalchemy.orm import Session, joinedload, lazyload, with_expression
 
 from app import tokens
 from app.accounts.clocks import invoice_now, offset_of
@@ -61,16 +61,22 @@ def matches(token: str, signed_for: str, account_id: str | None, hosted_token: s
 # costs a first view more than the rest of the load). The logo is deferred, so that a line's
 # row does not repeat it; it is read on its own, and only when there is one (brand_view).
 # The account's clock comes with it (a subquery), for "Past due" in test mode.
-_PAGE = (select(Invoice).where(Invoice.id == bindparam("invoice_id"))
-         .options(joinedload(Invoice.lines), joinedload(Invoice.customer),
+_WITHOUT_LINES = (joinedload(Invoice.customer),
                   joinedload(Invoice.account).joinedload(Account.branding).defer(Branding.logo),
-                  with_expression(Invoice.clock_offset, offset_of(Invoice.account_id, Invoice.livemode))))
+                  with_expression(Invoice.clock_offset, offset_of(Invoice.account_id, Invoice.livemode)))
+_PAGE = select(Invoice).where(Invoice.id == bindparam("invoice_id")).options(joinedload(Invoice.lines),
+                                                                            *_WITHOUT_LINES)
+# A stored PDF is found without the lines (app/documents/service.py); a first render reads
+# them when it needs them, on first access.
+_DOCUMENT = select(Invoice).where(Invoice.id == bindparam("invoice_id")).options(lazyload(Invoice.lines),
+                                                                                *_WITHOUT_LINES)
 
 
-def load(session: Session, invoice_id: str, token: str, secret_key: str) -> Invoice:
-    """The invoice the link signed with ``secret_key`` names, with its lines, or NotFound."""
+def load(session: Session, invoice_id: str, token: str, secret_key: str, *, lines: bool = True) -> Invoice:
+    """The invoice the link signed with ``secret_key`` names, with its lines unless ``lines``
+    is False, or NotFound."""
     signed_for = signed_account(invoice_id, token, secret_key)
-    invoice = session.scalars(_PAGE, {"invoice_id": invoice_id}).unique().one_or_none()
+    invoice = session.scalars(_PAGE if lines else _DOCUMENT, {"invoice_id": invoice_id}).unique().one_or_none()
     if invoice is None or not matches(token, signed_for, invoice.account_id, invoice.hosted_token):
         raise NotFound("Not found.")
     return invoice

@@ -352,7 +352,7 @@ def authenticate_setup_answer(invoice_id: str, token: str, state: str) -> Respon
 
 @bp.get("/<invoice_id>/<token>/pdf")
 def invoice_pdf(invoice_id: str, token: str) -> ResponseReturnValue:
-    invoice = hosted.load(db.session, invoice_id, token, current_app.config["SECRET_KEY"])
+    invoice = hosted.load(db.session, invoice_id, token, current_app.config["SECRET_KEY"], lines=False)
     if invoice.status is InvoiceStatus.VOID:
         abort(410)  # like the page: a void invoice's document is no longer handed out
     content = documents.invoice_pdf(db.session, invoice)

@@ -13,7 +13,6 @@ import pypdf
 import pytest
 
 from app.documents import service as documents
-from app.einvoicing.document import EInvoice
 from tests.conftest import Api
 from tests.einvoicing.rules import Rules, xsd_errors
 from tests.portal.conftest import Hosted
@@ -107,21 +106,23 @@ def test_an_incomplete_profile_gives_the_plain_pdf(client: Any, api: Api, buyer:
     assert "acme gmbh" in text_of(content)  # still the legal PDF, seller and all
 
 
-def test_a_stored_hybrid_is_served_without_rendering_and_a_changed_xml_renders_anew(
+def test_a_stored_hybrid_is_served_without_rendering_and_a_new_xml_writer_renders_anew(
         client: Any, api: Api, buyer: dict[str, Any], renders: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
     hosted = issue(client, api, buyer)
     first = download(hosted)
     assert download(hosted) == first and len(renders) == 1
-    # A document whose XML differs where the pages do not (a note only the XML carries): the
-    # stored hybrid is not this one.
-    embedded = documents.einvoicing.embedded
-
-    def changed(*args: Any) -> EInvoice | None:
-        model = embedded(*args)
-        return None if model is None else dataclasses.replace(model, notes=(*model.notes, "Only in the XML"))
-
-    monkeypatch.setattr(documents.einvoicing, "embedded", changed)
-    second = download(hosted)
+    # A deploy whose XML writer differs where the pages do not (a note only the XML carries):
+    # the stored hybrid is not this one.
+    write = documents.write_xml
+    monkeypatch.setattr(documents, "write_xml", lambda model, fmt: write(
+        dataclasses.replace(model, notes=(*model.notes, "Only in the XML")), fmt))
+    monkeypatch.setattr(documents, "writer_fingerprint", lambda: b"a new XML writer")
+    documents.renderer_fingerprint.cache_clear()
+    try:
+        second = download(hosted)
+    finally:
+        monkeypatch.undo()
+        documents.renderer_fingerprint.cache_clear()
     assert len(renders) == 2 and b"Only in the XML" in embedded_xml(second)
     assert b"Only in the XML" not in embedded_xml(first) and text_of(second) == text_of(first)
 

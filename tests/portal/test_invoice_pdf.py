@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from app.documents import service as documents
 from app.documents.models import InvoiceDocument
+from tests.branding.images import data_uri, draw
 from tests.portal.conftest import Hosted, make_hosted
 
 
@@ -65,3 +66,19 @@ def test_the_receipt_replaces_the_open_invoice_once_paid(hosted: Hosted, db_sess
     hosted.pay()
     assert "Paid" in hosted.pdf_text()
     assert kept(db_session, hosted.invoice["id"]) == 1  # an invoice keeps its newest document only
+
+
+def test_a_new_logo_is_in_the_next_download(hosted: Hosted, api: Any, renders: list[int]) -> None:
+    api.ok("POST", "/v1/account/branding", {"logo": data_uri(draw(size=(64, 32)), "image/png")})
+    with_one = hosted.page("/pdf").get_data()
+    api.ok("POST", "/v1/account/branding", {"logo": data_uri(draw(size=(96, 32)), "image/png")})
+    with_another = hosted.page("/pdf").get_data()  # within the same second as the first logo
+    assert len(renders) == 2 and with_another != with_one
+    assert hosted.page("/pdf").get_data() == with_another and len(renders) == 2
+
+
+def test_a_customer_who_now_reads_german_gets_the_german_pdf(hosted: Hosted, api: Any) -> None:
+    assert f"Invoice {hosted.invoice['number']}" in hosted.pdf_text()
+    api.ok("POST", f"/v1/customers/{hosted.invoice['customer']}", {"preferred_locales": ["de-DE"]})
+    assert f"Rechnung {hosted.invoice['number']}" in hosted.pdf_text()
+

@@ -8,10 +8,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy import event
 
 from app.extensions import db
+from app.invoices.models import Invoice
 from tests.branding.images import data_uri, draw
 from tests.portal.conftest import Hosted, make_hosted
 
@@ -93,3 +95,24 @@ def test_a_rate_renamed_after_finalization_changes_no_issued_page_or_pdf(app: Fl
     page = hosted.page().get_data(as_text=True)
     assert "USt 19 %" in page and "Mehrwertsteuer" not in page
     assert "USt 19 %" in hosted.pdf_text()
+
+
+
+def test_an_invoice_issued_before_rates_were_kept_shows_them_as_the_catalog_names_them(
+        app: Flask, api: Any) -> None:
+    vat = api.ok("POST", "/v1/tax_rates", {"display_name": "USt", "percentage": 19})
+    customer = api.ok("POST", "/v1/customers", {"email": "kim@example.com", "preferred_locales": ["de"]})
+    hosted = Hosted(app.test_client(), api, make_hosted(api, customer["id"], default_tax_rates=[vat["id"]]))
+    with app.app_context():  # as migration 0022 left the invoices issued before it
+        db.session.execute(sa.update(Invoice).where(Invoice.id == hosted.invoice["id"]).values(tax_rate_details=None))
+        db.session.commit()
+    assert "USt 19 %" in hosted.pdf_text()
+    api.ok("POST", f"/v1/tax_rates/{vat['id']}", {"display_name": "Mehrwertsteuer"})
+    assert "Mehrwertsteuer 19 %" in hosted.pdf_text()
+
+def test_a_download_of_a_kept_pdf_reads_no_line_and_renders_nothing(hosted: Hosted, app: Flask,
+                                                                     renders: list[int]) -> None:
+    first = hosted.page("/pdf").get_data()
+    with statements(app) as seen:
+        assert hosted.page("/pdf").get_data() == first
+    assert len(renders) == 1 and seen and not any("invoice_lines" in statement for statement in seen)
