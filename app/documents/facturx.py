@@ -94,12 +94,13 @@ def _finish(_document: Any, pdf: Any) -> None:
     metadata.stream = [packet.replace(b"</rdf:RDF>", _XMP + b"</rdf:RDF>")]
 
 
-def write(html: HTML, xml: bytes, issued: int) -> bytes:
+def write(html: HTML, xml: bytes, issued: int, **styles: Any) -> bytes:
     """``html`` as the hybrid PDF carrying ``xml``; the attachment dated ``issued`` (unix
-    seconds, the invoice's finalization), so the same document is the same bytes."""
+    seconds, the invoice's finalization), so the same document is the same bytes. ``styles``:
+    WeasyPrint's ``font_config`` and ``stylesheets``, as the plain PDF is rendered with."""
     when = datetime.fromtimestamp(issued, UTC).replace(tzinfo=None)  # WeasyPrint writes it as UTC ("Z")
     attachment = Attachment(string=xml, name=FILENAME, description="Factur-X EN 16931 invoice",
                             relationship=RELATIONSHIP, created=when, modified=when)
     srgb = ColorProfile(io.BytesIO(_SRGB), "sRGB2014.icc", "relative-colorimetric", (["r"], ["g"], ["b"]))
     return bytes(html.write_pdf(pdf_variant=VARIANT, attachments=[attachment], finisher=_finish,
-                                color_profiles={_INTENT: srgb}, output_intent=_INTENT))
+                                color_profiles={_INTENT: srgb}, output_intent=_INTENT, **styles))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 from typing import Any
 
 import pypdf
@@ -577,6 +578,7 @@ def test_pdf_with_hostile_markup_never_fetches_outside(api: Any, client: Any, cu
         return original(url)
 
     monkeypatch.setattr(documents, "fetch_asset", spy)
+    monkeypatch.setattr(documents, "_per_thread", threading.local())  # pdf.css fetched anew
     inv = make_hosted(api, customer["id"], lines=[('<img src="http://evil.test/x.png">', 100, 1)],
                       footer='<link rel="stylesheet" href="file:///etc/passwd">')
     hosted = Hosted(client, api, inv)
