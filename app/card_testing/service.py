@@ -16,8 +16,9 @@ checked; and ``begin`` checks and records in one atomic step per store.
 
 The stores (app/card_testing/stores.py): the database, which every process and host shares
 (SPEC §8) and which is always there; and Redis, with ``VINR_REDIS_URL``, which keeps an
-attack's writes and locks off the database (in the database a try costs two durable
-commits; measured on PostgreSQL with fsync on: about 14 ms a try, Redis about 0.2 ms).
+attack's writes and locks off the database (in the database a try costs two commits and two
+advisory locks; the portal does not wait for those commits to reach the disk, as a lost
+count is harmless, see app/portal/card_testing.py).
 While Redis cannot be reached a try is counted in the database instead (a warning is
 logged), so the defence holds through the outage rather than waving tries through, and the
 outage never becomes an error page. The two counts are not added up: across the switch a

@@ -41,7 +41,7 @@ from typing import Protocol
 
 import sqlalchemy as sa
 from flask import Flask
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from app import clock
 from app.accounts.service import Caller
@@ -339,8 +339,10 @@ def _needs_a_person(session: Session, invoice: Invoice, previous: Payment, money
 
 # FOR UPDATE OF the invoice row only: the invoice may have been loaded with its lines,
 # customer and branding (the hosted page), and PostgreSQL locks no outer-joined row.
+# Its lines are not read again: no step of the money flow reads them (they are fixed
+# once the invoice is issued), and their selectin load is a statement per step.
 _LOCK = (sa.select(Invoice).where(Invoice.id == sa.bindparam("invoice_id")).with_for_update(of=Invoice)
-         .execution_options(populate_existing=True))
+         .options(lazyload(Invoice.lines)).execution_options(populate_existing=True))
 
 
 def lock_invoice(session: Session, invoice: Invoice) -> None:
