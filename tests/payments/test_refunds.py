@@ -10,8 +10,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask, current_app
 
-from app.payments.models import CallKind, CallOutcome, ProcessorCall
+from app.jobs.queue import enqueue
+from app.payments import flow
+from app.payments.flow import money_flow_of
+from app.payments.models import CallKind, CallOutcome, Payment, ProcessorCall, Refund
+from app.worker.housekeeping import SWEEP_PENDING_REFUNDS
 from tests.conftest import Api, Merchant
 from tests.emails.smtp import SmtpServer
 from tests.receiver import Receiver
@@ -213,3 +218,39 @@ def test_the_refund_receipt_in_german(api: Api, smtp: SmtpServer, run_jobs: Any)
     assert mail["Subject"] == f"[Testmodus] Erstattung zu Rechnung {number} von Acme GmbH"
     text = mail.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     assert "Acme GmbH hat Ihnen 12,34\xa0€ erstattet." in text and "Erstatteter Betrag: 12,34\xa0€" in text
+
+
+def test_a_refund_whose_process_died_before_sending_is_sent_by_the_worker(
+        app: Flask, api: Api, customer: dict, db_session: Any, run_jobs: Any) -> None:
+    """Claimed and committed (a credit note's transaction, say), then the process died before
+    execute_refund: the worker's sweep sends it, with its own key, once it is stale."""
+    payment = paid_payment(api, customer["id"])
+    with app.app_context():
+        money = money_flow_of(current_app)
+        claimed = flow.claim_refund(db_session, money, db_session.get_one(Payment, payment["id"]), amount=800,
+                                    credit_note_id="cn_test")
+        db_session.commit()
+    assert api.ok("GET", f"/v1/refunds/{claimed.id}")["status"] == "pending"
+    assert api.ok("GET", f"/v1/refunds/{claimed.id}")["credit_note"] == "cn_test"
+    assert api.ok("GET", f"/v1/payments/{payment['id']}")["amount_refunded"] == 800
+
+    def sweep() -> None:
+        enqueue(db_session, SWEEP_PENDING_REFUNDS, "test")
+        db_session.commit()
+        run_jobs()
+
+    sweep()
+    assert api.ok("GET", f"/v1/refunds/{claimed.id}")["status"] == "pending"  # its process may still send it
+    db_session.execute(sa.update(Refund).where(Refund.id == claimed.id)
+                       .values(updated=Refund.updated - flow.STALE_REFUND_SECONDS - 5))
+    db_session.commit()
+    sweep()
+    refund = api.ok("GET", f"/v1/refunds/{claimed.id}")
+    assert (refund["status"], refund["amount"]) == ("succeeded", 800)
+    calls = db_session.scalars(sa.select(ProcessorCall).where(ProcessorCall.refund_id == claimed.id)).all()
+    assert [(c.outcome, c.idempotency_key) for c in calls] == [(CallOutcome.SUCCEEDED, f"vinr_{claimed.id}")]
+    assert len(api.ok("GET", "/v1/events", query_string={"type": "payment.refunded"})["data"]) == 1
+    # execute_refund after the fact (the credit note's caller, late) sends nothing more.
+    with app.app_context():
+        assert flow.execute_refund(db_session, money, claimed.id).status.value == "succeeded"
+    assert len(db_session.scalars(sa.select(ProcessorCall).where(ProcessorCall.refund_id == claimed.id)).all()) == 1
