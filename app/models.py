@@ -18,12 +18,13 @@ from app.events.models import Event
 from app.idempotency.models import IdempotencyKey
 from app.invoices.models import Invoice, InvoiceItem, InvoiceLine
 from app.jobs.models import Job
-from app.payments.models import Payment, PaymentMethod, ProcessorCall
+from app.payments.models import Payment, PaymentMethod, ProcessorCall, Refund
 from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Account", "ApiKey", "Branding", "BusinessProfile", "CardTry", "CollectionSettings", "Coupon", "Customer",
     "Email", "EmailAttachment", "Event", "IdempotencyKey", "Invoice", "InvoiceCounter", "InvoiceDocument",
-    "InvoiceItem", "InvoiceLine", "Job", "Payment", "PaymentMethod", "Price", "ProcessorCall", "TaxRate", "TestClock",
+    "InvoiceItem", "InvoiceLine", "Job", "Payment", "PaymentMethod", "Price", "ProcessorCall", "Refund", "TaxRate",
+    "TestClock",
     "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
 ]

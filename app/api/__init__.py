@@ -64,6 +64,7 @@ from app.api import (  # noqa: E402,F401 - registers routes
     invoices,
     openapi,
     payments,
+    refunds,
     settings,
     test_helpers,
     webhooks,

@@ -323,6 +323,31 @@ class PaymentObject(Obj):
     failure_code: str | None
     decline_code: str | None
     failure_message: str | None
+    amount_refunded: int = Field(description=(
+        "Minor units given back or being given back: the sum of its pending and succeeded refunds. What is "
+        "left to refund is amount - amount_refunded."))
+
+
+class RefundObject(Obj):
+    """Money given back on a completed payment (docs/payments.md, "Refunds")."""
+
+    id: str
+    object: Literal["refund"]
+    livemode: bool
+    created: int
+    amount: int
+    currency: str
+    payment: str
+    status: Literal["pending", "succeeded", "failed", "canceled"] = Field(description=(
+        "pending: with the processor, or its answer is not clear yet (it is asked again, with the same "
+        "idempotency key, until it is); its amount counts against the payment meanwhile. failed: the "
+        "processor refused it (failure_reason); canceled: the processor canceled it. Neither counts."))
+    reason: Literal["duplicate", "fraudulent", "requested_by_customer"] | None
+    failure_reason: str | None = Field(description=(
+        "Why it failed: the processor's reason (expired_or_canceled_card, lost_or_stolen_card, declined, "
+        "unknown) or why the processor refused the request (processor_invalid_request, …)"))
+    credit_note: str | None = Field(description="The credit note that gave this money back, if any")
+    metadata: dict[str, str]
 
 
 class WebhookEndpointObject(Obj):
@@ -395,6 +420,7 @@ class TestClockObject(Obj):
 CustomerList = ListOf[CustomerObject]
 PaymentMethodList = ListOf[PaymentMethodObject]
 PaymentList = ListOf[PaymentObject]
+RefundList = ListOf[RefundObject]
 PriceList = ListOf[PriceObject]
 CouponList = ListOf[CouponObject]
 TaxRateList = ListOf[TaxRateObject]

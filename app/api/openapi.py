@@ -37,6 +37,13 @@ ERRORS_OF = {
                             "(customer_details_incomplete); XRechnung without a buyer reference "
                             "(buyer_reference_required); what EN 16931 cannot say: no lines, a currency with three "
                             "decimals, a line paying two VAT rates (einvoice_unsupported)"},
+    "create_refund": {"400": "Invalid request: the error names the parameter; an amount above what is left of "
+                             "the payment (amount_too_large), nothing left (payment_already_refunded)",
+                      "409": "The payment did not complete (payment_unexpected_status), or an idempotent request "
+                             "is in flight (idempotency_key_in_use, with Retry-After)",
+                      "503": "Live mode has no card processor configured (processor_not_configured): nothing "
+                             "was refunded; or the database could not be reached (database_unavailable): retry "
+                             "after Retry-After with the same Idempotency-Key"},
     "pay_invoice": {"503": "Live mode has no card processor configured (processor_not_configured): "
                            "nothing was charged or counted; or the database could not be reached or the connection to "
                            "it broke (database_unavailable): retry after Retry-After with the same Idempotency-Key"},

@@ -2,7 +2,8 @@
 dunning and the default card. The flow calls ``AfterPayments`` inside the step that recorded
 the outcome, so an outcome and its consequences are committed together (the outbox).
 
-One handler per kind of outcome (``_BY_KIND``): a new outcome of the flow is a row there.
+One handler per kind of outcome (``_BY_KIND``, and ``_BY_REFUND_KIND`` for refunds): a new
+outcome of the flow is a row there.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from app.emails.service import queue_email
 from app.events import service as events
 from app.invoices.models import Invoice, InvoiceStatus
 from app.invoices.serializers import record_event as record_invoice_event
-from app.payments.flow import Recorded, make_default
-from app.payments.models import Payment, PaymentMethod
-from app.payments.serializers import serialize_payment
-from app.payments.states import OutcomeKind
+from app.payments.flow import Recorded, RefundRecorded, make_default
+from app.payments.models import Payment, PaymentMethod, Refund
+from app.payments.serializers import serialize_payment, serialize_refund
+from app.payments.states import OutcomeKind, RefundOutcomeKind
 
 
 def _record_payment_event(session: Session, payment: Payment, type_: str) -> None:
@@ -41,6 +42,12 @@ class AfterPayments:
 
     def person_must_decide(self, session: Session, invoice: Invoice) -> None:
         record_invoice_event(session, invoice, "invoice.updated")
+
+    def refund_claimed(self, session: Session, refund: Refund) -> None:
+        _record_refund_event(session, refund, "refund.created")
+
+    def refund_recorded(self, session: Session, recorded: RefundRecorded) -> None:
+        _BY_REFUND_KIND[recorded.outcome.kind](session, recorded)
 
 
 def _paid(after: AfterPayments, session: Session, recorded: Recorded) -> None:
@@ -97,4 +104,39 @@ _BY_KIND: dict[OutcomeKind, Callable[[AfterPayments, Session, Recorded], None]] 
     OutcomeKind.UNKNOWN: _failed,
     OutcomeKind.NO_CARD: _failed,
     OutcomeKind.FAILED: _failed,
+}
+
+
+# Refunds (SPEC §11)
+
+
+def _record_refund_event(session: Session, refund: Refund, type_: str) -> None:
+    events.record(session, refund.account_id, refund.livemode, type_, serialize_refund(refund))
+
+
+def _refund_succeeded(session: Session, recorded: RefundRecorded) -> None:
+    refund, payment = recorded.refund, recorded.payment
+    _record_refund_event(session, refund, "refund.updated")
+    _record_payment_event(session, payment, "payment.refunded")
+    queue_email(session, "refund_receipt", session.get_one(Invoice, payment.invoice_id), refund_id=refund.id)
+
+
+def _refund_failed(session: Session, recorded: RefundRecorded) -> None:
+    _record_refund_event(session, recorded.refund, "refund.updated")
+    _record_refund_event(session, recorded.refund, "refund.failed")
+
+
+def _refund_canceled(session: Session, recorded: RefundRecorded) -> None:
+    _record_refund_event(session, recorded.refund, "refund.updated")
+
+
+def _refund_pending(_session: Session, _recorded: RefundRecorded) -> None:
+    """Still pending (no clear answer, or the processor is not done): no news; the worker asks again."""
+
+
+_BY_REFUND_KIND: dict[RefundOutcomeKind, Callable[[Session, RefundRecorded], None]] = {
+    RefundOutcomeKind.SUCCEEDED: _refund_succeeded,
+    RefundOutcomeKind.FAILED: _refund_failed,
+    RefundOutcomeKind.CANCELED: _refund_canceled,
+    RefundOutcomeKind.PENDING: _refund_pending,
 }

@@ -34,9 +34,9 @@ from app.invoices.models import Invoice
 from app.locales import first_supported, long_date
 from app.money import display
 from app.payments.cards import BRAND_NAMES
-from app.payments.models import Payment
+from app.payments.models import Payment, Refund
 
-KINDS = ("invoice", "receipt", "reminder_before", "reminder_after", "payment_action_required")
+KINDS = ("invoice", "receipt", "refund_receipt", "reminder_before", "reminder_after", "payment_action_required")
 
 _BLANK_LINES = re.compile(r"\n{3,}")
 
@@ -72,10 +72,12 @@ def choose_locale(preferred_locales: Iterable[str]) -> str:
 
 
 def compose(kind: str, *, invoice: Invoice, locale: str, hosted_url: str, pdf_url: str,
-            payment: Payment | None = None, days: int | None = None, logo: InlineLogo | None = None) -> Composed:
+            payment: Payment | None = None, refund: Refund | None = None, days: int | None = None,
+            logo: InlineLogo | None = None) -> Composed:
     """Render the ``kind`` email about ``invoice`` in ``locale`` ("en" or "de"; anything else is English).
 
-    ``kind``: "invoice" (on send), "receipt" (after ``payment``), "reminder_before" (due
+    ``kind``: "invoice" (on send), "receipt" (after ``payment``), "refund_receipt" (after
+    ``refund`` of ``payment`` succeeded), "reminder_before" (due
     in ``days`` days, 0 = today), "reminder_after" (overdue by ``days`` >= 1 days) or
     "payment_action_required" (VINR's own charge needs the customer: 3DS when ``payment``
     asked for it, else no card to charge).
@@ -84,7 +86,8 @@ def compose(kind: str, *, invoice: Invoice, locale: str, hosted_url: str, pdf_ur
     header then shows it instead of the name.
 
     Raises ValueError for an unknown kind, an invoice without a number (a draft), a
-    receipt without a payment of this invoice, or a reminder without a valid ``days``.
+    receipt without a payment of this invoice, a refund receipt without a refund of such a
+    payment, or a reminder without a valid ``days``.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown email kind {kind!r}; one of {', '.join(KINDS)}")
@@ -92,6 +95,9 @@ def compose(kind: str, *, invoice: Invoice, locale: str, hosted_url: str, pdf_ur
         raise ValueError("only a finalized invoice (one with a number) is emailed")
     if kind == "receipt" and (payment is None or payment.invoice_id != invoice.id):
         raise ValueError("a receipt needs the payment of this invoice")
+    if kind == "refund_receipt" and (refund is None or payment is None or payment.invoice_id != invoice.id
+                                     or refund.payment_id != payment.id):
+        raise ValueError("a refund receipt needs the refund of a payment of this invoice")
     if kind == "reminder_before" and (days is None or days < 0):
         raise ValueError("reminder_before needs days >= 0 (days until the due date)")
     if kind == "reminder_after" and (days is None or days < 1):
@@ -100,7 +106,7 @@ def compose(kind: str, *, invoice: Invoice, locale: str, hosted_url: str, pdf_ur
     brand = brand_view(invoice.account, invoice.account.branding)
     with force_locale(locale):
         context = _context(invoice, brand, locale, hosted_url=hosted_url, pdf_url=pdf_url, payment=payment,
-                           days=days, logo=logo)
+                           refund=refund, days=days, logo=logo)
         subject = one_line(render_template(f"email/{kind}/subject.txt", **context))
         text = _tidy(render_template(f"email/{kind}/body.txt", **context))
         html = render_template(f"email/{kind}/body.html", subject=subject, **context)
@@ -119,7 +125,8 @@ def compose_endpoint_disabled(*, merchant: str, endpoint_id: str, url: str, reas
 
 
 def _context(invoice: Invoice, brand: BrandView, locale: str, *, hosted_url: str, pdf_url: str,
-             payment: Payment | None, days: int | None, logo: InlineLogo | None) -> dict[str, Any]:
+             payment: Payment | None, refund: Refund | None, days: int | None,
+             logo: InlineLogo | None) -> dict[str, Any]:
     customer = invoice.customer
     return {
         "invoice": invoice,  # portal/_test_mode.html reads invoice.livemode
@@ -142,6 +149,8 @@ def _context(invoice: Invoice, brand: BrandView, locale: str, *, hosted_url: str
         "card": _card(payment),
         "paid_date": long_date(invoice.paid_at, locale),
         "authenticate": payment is not None and payment.failure_code == "authentication_required",
+        "amount_refunded": display(refund.amount, refund.currency, locale) if refund is not None else "",
+        "refund_date": long_date(refund.updated, locale) if refund is not None else "",
     }
 
 

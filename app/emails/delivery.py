@@ -31,7 +31,7 @@ from app.invoices.models import Invoice, InvoiceStatus
 from app.invoices.serializers import hosted_url
 from app.jobs.claims import ClaimedJob
 from app.jobs.queue import enqueue
-from app.payments.models import Payment
+from app.payments.models import Payment, Refund
 from app.transactions import reading
 from app.webhooks.models import WebhookEndpoint
 
@@ -146,9 +146,11 @@ def _compose(session: Session, email: Email, account: Account, *, logo: InlineLo
                                          reason=endpoint.disabled_reason or "", livemode=endpoint.livemode)
     invoice = session.get_one(Invoice, email.invoice_id)
     url = hosted_url(invoice) or ""
-    payment = session.get(Payment, email.payment_id) if email.payment_id else None
+    refund = session.get(Refund, email.refund_id) if email.refund_id else None
+    payment_id = refund.payment_id if refund is not None else email.payment_id
+    payment = session.get(Payment, payment_id) if payment_id else None
     return compose(email.kind, invoice=invoice, locale=choose_locale(list(invoice.customer.preferred_locales)),
-                   hosted_url=url, pdf_url=f"{url}/pdf", payment=payment, days=email.days, logo=logo)
+                   hosted_url=url, pdf_url=f"{url}/pdf", payment=payment, refund=refund, days=email.days, logo=logo)
 
 
 def _record(session: Session, prepared: Prepared, handed: Handed) -> None:

@@ -29,6 +29,7 @@ class Email(Owned, Base):
     kind: Mapped[str] = mapped_column(sa.String(32))  # a folder of templates/email/
     invoice_id: Mapped[str | None] = mapped_column(sa.ForeignKey("invoices.id"))
     payment_id: Mapped[str | None] = mapped_column(sa.String(40))
+    refund_id: Mapped[str | None] = mapped_column(sa.String(40))  # a refund's receipt: the refund
     days: Mapped[int | None]  # reminders: days before or after the due date
     # A notice to the merchant about one of their webhook endpoints (no invoice then).
     webhook_endpoint_id: Mapped[str | None] = mapped_column(sa.String(40))

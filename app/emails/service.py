@@ -40,7 +40,7 @@ def send_job_key(email_id: str, attempt: int) -> str:
 
 
 def queue_email(session: Session, kind: str, invoice: Invoice, *, payment_id: str | None = None,
-                days: int | None = None) -> Email | None:
+                refund_id: str | None = None, days: int | None = None) -> Email | None:
     """Queue an email about ``invoice`` to its customer (``Invoice.email_recipient``), in the
     caller's transaction: it commits or rolls back with the change that causes it. None when
     the customer has no email address."""
@@ -48,7 +48,8 @@ def queue_email(session: Session, kind: str, invoice: Invoice, *, payment_id: st
     if address is None:
         return None
     return _queue(session, Email(kind=kind, account_id=invoice.account_id, livemode=invoice.livemode,
-                                 invoice_id=invoice.id, payment_id=payment_id, days=days, to_address=address))
+                                 invoice_id=invoice.id, payment_id=payment_id, refund_id=refund_id, days=days,
+                                 to_address=address))
 
 
 def send_invoice(session: Session, caller: Caller, invoice_id: str) -> Invoice:

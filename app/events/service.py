@@ -27,6 +27,7 @@ EVENT_TYPES = frozenset({
     "invoice.paid", "invoice.payment_succeeded", "invoice.payment_failed",
     "invoice.payment_action_required", "invoice.voided", "invoice.marked_uncollectible",
     "invoice.deleted", "payment.completed", "payment.failed",
+    "refund.created", "refund.updated", "refund.failed", "payment.refunded",
     # from the worker
     "invoice.finalization_failed", "email.sent", "email.failed", "webhook_endpoint.disabled",
 })

@@ -22,6 +22,20 @@ Saving a card has the same shape without the slot: tokenize (``save_card``), the
 card up for use without the customer, with 3DS when the bank asks (``set_up_card``,
 ``confirm_set_up``). Each is a step of its own, and each call is a row.
 
+Refunding a payment (SPEC §11) is three named steps:
+
+a. claim (``claim_refund``), in the caller's transaction (the API request, or the credit
+   note that owns the refund): under a lock on the payment, a ``pending`` refund of at most
+   what is left of it; flushes, never commits;
+b. send (``execute_refund`` → ``send_refund``), once the claim is committed, outside any
+   transaction, with the refund's idempotency key (``vinr_re_…``);
+c. record (``record_refund``): its ``ProcessorCall`` row, and the row of
+   ``REFUND_OUTCOMES`` (app/payments/states.py) applied, then handed to the consequences.
+
+A refund without a clear answer stays ``pending`` (its amount still counts against the
+payment) and is sent again exactly as it was by the worker (``stale_refunds``,
+``reask_refund``) until it has one.
+
 Each step that writes first locks the invoice row where the database can
 (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's writer holds the whole database), so it
 decides on the invoice as it is, not as read before. A partial unique index (one completed
@@ -46,12 +60,21 @@ from sqlalchemy.orm import Session, lazyload
 from app import clock
 from app.accounts.service import Caller
 from app.customers.models import Customer
-from app.errors import CardError, Conflict, NotFound
+from app.errors import CardError, Conflict, InvalidRequest, NotFound
 from app.ids import new_id
 from app.invoices.models import Invoice, InvoiceStatus
 from app.invoices.states import illegal, payment_in_progress, transition
 from app.payments import states
-from app.payments.models import CallKind, CallOutcome, Payment, PaymentMethod, PaymentStatus, ProcessorCall
+from app.payments.models import (
+    CallKind,
+    CallOutcome,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    ProcessorCall,
+    Refund,
+    RefundStatus,
+)
 from app.payments.processor import (
     CardDetails,
     ChargeRequest,
@@ -61,15 +84,19 @@ from app.payments.processor import (
     Processor,
     ProcessorError,
     Processors,
+    RefundRequest,
+    RefundResult,
+    RefundResultStatus,
     SetupRequest,
 )
-from app.payments.states import Outcome
-from app.transactions import commit_transaction, retry_on_conflict, step
+from app.payments.states import Outcome, RefundOutcome
+from app.transactions import commit_transaction, reading, retry_on_conflict, step
 
 log = logging.getLogger(__name__)
 
 STALE_SLOT_SECONDS = 120  # a collection slot held longer than this belongs to a process that died
 REASK_SECONDS = 23 * 3600  # within the processor's idempotency-key lifetime (24 h)
+STALE_REFUND_SECONDS = 120  # a pending refund not sent for this long is sent again (its answer was lost)
 
 
 # What the flow is given
@@ -87,11 +114,26 @@ class Recorded:
     reasked: bool
 
 
+@dataclass(frozen=True)
+class RefundRecorded:
+    """A refund outcome the flow applied, as the consequences receive it (in the same step)."""
+
+    refund: Refund
+    payment: Payment
+    outcome: RefundOutcome
+
+
 class Consequences(Protocol):
     """What follows what the flow records (app/automation/consequences.py): events, emails,
     dunning. Called inside the step that recorded it, so they commit together."""
 
     def payment_recorded(self, session: Session, recorded: Recorded) -> None: ...
+
+    def refund_claimed(self, session: Session, refund: Refund) -> None:
+        """A refund was claimed (in the caller's transaction): ``refund.created``."""
+        ...
+
+    def refund_recorded(self, session: Session, recorded: RefundRecorded) -> None: ...
 
     def default_card_changed(self, session: Session, customer: Customer) -> None: ...
 
@@ -622,3 +664,187 @@ def make_default(session: Session, customer: Customer, pm: PaymentMethod, conseq
     customer.default_payment_method_id = pm.id
     session.flush()
     consequences.default_card_changed(session, customer)
+
+
+# Refunding a payment (SPEC §11; docs/payments.md "Refunds")
+
+# FOR UPDATE OF the payment row: what is left of it is decided on the payment as it is.
+_LOCK_PAYMENT = (sa.select(Payment).where(Payment.id == sa.bindparam("payment_id")).with_for_update(of=Payment)
+                 .execution_options(populate_existing=True))
+
+
+def lock_payment(session: Session, payment: Payment) -> None:
+    """Read ``payment`` anew, locked until the transaction ends where the database can
+    (PostgreSQL; SQLite's writer holds the whole database)."""
+    session.execute(_LOCK_PAYMENT, {"payment_id": payment.id}).scalar_one()
+
+
+def claim_refund(session: Session, money: MoneyFlow, payment: Payment, *, amount: int | None = None,
+                 reason: str | None = None, metadata: dict[str, str] | None = None,
+                 credit_note_id: str | None = None) -> Refund:
+    """Step a: claim a ``pending`` refund of ``amount`` minor units (default: all that is
+    left) of ``payment``, in the caller's transaction, and announce it (``refund.created``).
+    Flushes, never commits: the caller commits it, then calls ``execute_refund``. A refund
+    owned by a credit note names it (``credit_note_id``).
+
+    Under the payment's row lock, refunds that are pending or succeeded never add up to
+    more than the payment, however many claims race; ``payment.amount_refunded`` follows.
+    Raises ServiceUnavailable ``processor_not_configured`` (live mode without a processor),
+    Conflict ``payment_unexpected_status`` for a payment that did not complete, and
+    InvalidRequest (param ``amount``) for an amount that is not positive
+    (``parameter_invalid``), above what is left (``amount_too_large``), or a default
+    amount when nothing is left (``payment_already_refunded``).
+    """
+    money.processor(payment.livemode)
+    lock_payment(session, payment)
+    if payment.status is not PaymentStatus.COMPLETED or payment.processor_id is None:
+        raise Conflict(f"You cannot refund payment {payment.id} because its status is "
+                       f"'{payment.status.api_value}': only a completed payment is refunded.",
+                       param="payment", code="payment_unexpected_status")
+    refunded = states.refunded_or_pending(session, payment.id)
+    left = payment.amount - refunded
+    if amount is None:
+        if left <= 0:
+            raise InvalidRequest(f"Payment {payment.id} is refunded in full already.", param="amount",
+                                 code="payment_already_refunded")
+        amount = left
+    if amount <= 0:
+        raise InvalidRequest("amount must be a positive number of minor units.", param="amount")
+    if amount > left:
+        raise InvalidRequest(f"The refund's amount ({amount}) is more than what is left to refund of payment "
+                             f"{payment.id} ({left}).", param="amount", code="amount_too_large")
+    now = clock.now()
+    refund = Refund(id=new_id("re"), account_id=payment.account_id, livemode=payment.livemode, created=now,
+                    updated=now, payment_id=payment.id, amount=amount, currency=payment.currency,
+                    status=RefundStatus.PENDING, reason=reason, metadata_=dict(metadata or {}),
+                    credit_note_id=credit_note_id, processor=payment.processor)
+    session.add(refund)
+    payment.amount_refunded = refunded + amount
+    session.flush()
+    money.consequences.refund_claimed(session, refund)
+    return refund
+
+
+def execute_refund(session: Session, money: MoneyFlow, refund_id: str) -> Refund:
+    """Steps b and c for a claimed refund: commit the transaction in progress (the claim, and
+    whatever the caller did with it), send the refund to the processor outside any
+    transaction, then record the call and apply its outcome in a step of its own. Commits.
+
+    Returns the refund as recorded: ``succeeded``, ``failed`` (with ``failure_reason``), or
+    still ``pending`` when the processor gave no clear answer (the worker asks again). A
+    refund no longer pending is returned as it is, and nothing is sent.
+    """
+    return _send_and_record(session, money, refund_id, sent_before=False)
+
+
+def stale_refunds(session: Session) -> list[tuple[str, int]]:
+    """(refund id, when it was last sent) of every pending refund not sent for
+    STALE_REFUND_SECONDS that is still young enough to ask about (REASK_SECONDS): its
+    answer was unclear, or its process died around the call."""
+    now = clock.now()
+    rows = session.execute(
+        sa.select(Refund.id, Refund.updated)
+        .where(Refund.status == RefundStatus.PENDING, Refund.updated <= now - STALE_REFUND_SECONDS,
+               Refund.created > now - REASK_SECONDS)
+        .order_by(Refund.updated)
+    ).all()
+    return [(refund_id, updated) for refund_id, updated in rows]
+
+
+def reask_refund(session: Session, money: MoneyFlow, refund_id: str) -> Refund | None:
+    """The worker's side of a pending refund without an answer: send it again exactly as it
+    was (same request, same key; a refund the processor said is in progress is read again),
+    and record the answer. Commits. Nothing when the refund is no longer pending, was sent
+    in the last STALE_REFUND_SECONDS (someone else is asking), or is too old to ask about
+    safely (REASK_SECONDS: a person checks it with the processor)."""
+    with step(session):
+        refund = session.execute(sa.select(Refund).where(Refund.id == refund_id).with_for_update()
+                                 .execution_options(populate_existing=True)).scalar_one_or_none()
+        now = clock.now()
+        if (refund is None or refund.status is not RefundStatus.PENDING
+                or refund.updated > now - STALE_REFUND_SECONDS or refund.created <= now - REASK_SECONDS):
+            return None
+        refund.updated = now  # taken: another sweep leaves it alone while it is asked
+    return _send_and_record(session, money, refund_id, sent_before=True)
+
+
+@dataclass(frozen=True)
+class RefundCall:
+    """One refund call as it was sent, and its normalized answer."""
+
+    idempotency_key: str
+    result: RefundResult
+    error: ProcessorError | None = None  # no usable answer: ``result`` is the failure it stands for
+
+
+def _send_and_record(session: Session, money: MoneyFlow, refund_id: str, *, sent_before: bool) -> Refund:
+    with reading(session):
+        refund = session.get_one(Refund, refund_id, populate_existing=True)
+        if refund.status is not RefundStatus.PENDING:
+            return refund
+        payment = session.get_one(Payment, refund.payment_id)
+        pm = session.get(PaymentMethod, payment.payment_method_id) if payment.payment_method_id else None
+        assert payment.processor_id is not None  # claim_refund refunds only completed payments
+        request = RefundRequest(payment_processor_id=payment.processor_id, amount=refund.amount,
+                                currency=refund.currency, idempotency_key=refund.processor_key,
+                                processor_ref=pm.processor_ref if pm is not None else None, reason=refund.reason)
+        sent_before = sent_before or states.refund_was_sent(session, refund.id)
+        processor = money.processor(refund.livemode)
+        in_progress = refund.processor_id if sent_before else None
+    call = send_refund(processor, request, in_progress=in_progress)
+    record_refund(session, money, refund, call, sent_before=sent_before)
+    return refund
+
+
+def send_refund(processor: Processor, request: RefundRequest, *, in_progress: str | None = None) -> RefundCall:
+    """Step b (outside any transaction; never raises for the processor's sake): send the
+    refund, or, for one the processor answered is in progress (``in_progress``: its id
+    there), read it again. An unreachable or confused processor is a failed result with
+    the error's code as ``failure_reason``, which the outcome table reads."""
+    try:
+        if in_progress is not None:
+            return RefundCall(request.idempotency_key, processor.retrieve_refund(in_progress))
+        return RefundCall(request.idempotency_key, processor.refund(request))
+    except ProcessorError as error:
+        log.warning("processor error for refund key %s: %s", request.idempotency_key, error.code)
+        return RefundCall(request.idempotency_key,
+                          RefundResult(status=RefundResultStatus.FAILED, failure_reason=error.code), error=error)
+
+
+def record_refund(session: Session, money: MoneyFlow, refund: Refund, call: RefundCall, *,
+                  sent_before: bool) -> None:
+    """Step c: store the call's row and, while the refund is still pending, apply the
+    outcome table's row for its answer and hand it to the consequences; commits. Another
+    process that recorded an answer for this refund first (a sweep and the request, say;
+    same key, same refund) is left to stand."""
+    outcome = states.refund_outcome_of(call.result, sent_before=sent_before)
+    answer = states.refund_answer_of(call.result, sent_before=sent_before)
+    with step(session):
+        payment = session.get_one(Payment, refund.payment_id)
+        lock_payment(session, payment)
+        session.refresh(refund)
+        session.add(ProcessorCall(
+            created=clock.now(), kind=CallKind.REFUND, idempotency_key=call.idempotency_key,
+            invoice_id=payment.invoice_id, payment_id=payment.id, refund_id=refund.id,
+            outcome=states.REFUND_CALL_OUTCOMES[answer], processor_id=call.result.processor_id,
+            failure_code=call.result.failure_reason if call.result.status is RefundResultStatus.FAILED else None))
+        if refund.status is RefundStatus.PENDING:
+            money.consequences.refund_recorded(session, apply_refund_outcome(session, payment, refund, call.result,
+                                                                             outcome))
+
+
+def apply_refund_outcome(session: Session, payment: Payment, refund: Refund, result: RefundResult,
+                         outcome: RefundOutcome) -> RefundRecorded:
+    """Move ``refund`` as the outcome table's row says, and give its amount back to the
+    payment's ``amount_refunded`` when it no longer counts (inside the recording step,
+    under the payment's lock)."""
+    refund.updated = clock.now()
+    refund.processor_id = result.processor_id or refund.processor_id
+    states.move_refund(refund, outcome.refund)
+    if outcome.refund is RefundStatus.FAILED:
+        refund.failure_reason = result.failure_reason or outcome.failure_reason
+    session.flush()
+    if outcome.refund not in states.REFUND_COUNTS:
+        payment.amount_refunded = states.refunded_or_pending(session, payment.id)
+        session.flush()
+    return RefundRecorded(refund, payment, outcome)

@@ -96,10 +96,79 @@ class Payment(Owned, Base):
     # not by the merchant's /pay or the customer: its failure plans the next try
     # (app/automation/plans.py), and the count of these is how far the schedule has got.
     automatic: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # What its refunds give back or are giving back (SPEC §11): the sum of its pending and
+    # succeeded refunds, minor units. Changed only under the payment's row lock, by the
+    # refund flow (app/payments/flow.py), so ``amount - amount_refunded`` is what is left.
+    amount_refunded: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
 
     @property
     def processor_key(self) -> str:
         """The idempotency key of this payment's charge: asking again is the same request."""
+        return f"vinr_{self.id}"
+
+    @property
+    def amount_refundable(self) -> int:
+        """What a new refund may still give back, minor units."""
+        return self.amount - self.amount_refunded
+
+
+class RefundStatus(StrEnum):
+    """A refund's state (transitions: app/payments/states.py REFUND_TRANSITIONS)."""
+
+    # Claimed against its payment and with the processor, or its answer is not clear yet
+    # (it is asked again with the same idempotency key). Counts against the payment.
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # the processor refused it: ``failure_reason`` says why; the amount is free again
+    CANCELED = "canceled"  # the processor canceled it before money moved; the amount is free again
+
+
+class RefundReason(StrEnum):
+    """Why the merchant gives money back (as Stripe's refunds say it)."""
+
+    DUPLICATE = "duplicate"
+    FRAUDULENT = "fraudulent"
+    REQUESTED_BY_CUSTOMER = "requested_by_customer"
+
+
+class Refund(Owned, Base):
+    """Money given back on a completed payment (SPEC §11), through the processor that took
+    it. Claimed ``pending`` under the payment's row lock, then sent, then recorded: the
+    refund flow of app/payments/flow.py."""
+
+    object_name = "refund"
+    __tablename__ = "refunds"
+    __table_args__ = (
+        sa.Index("ix_refunds_list", "account_id", "livemode", "created", "id"),
+        sa.Index("ix_refunds_payment", "payment_id", "created", "id"),
+        # The recovery sweep's rows: few, however many refunds are kept.
+        sa.Index("ix_refunds_pending", "updated", postgresql_where=sa.text("status = 'pending'"),
+                 sqlite_where=sa.text("status = 'pending'")),
+    )
+
+    id: Mapped[ObjectId]
+    payment_id: Mapped[str] = mapped_column(sa.ForeignKey("payments.id"))
+    amount: Mapped[MinorUnits]
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    status: Mapped[RefundStatus] = mapped_column(
+        sa.Enum(RefundStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]))
+    reason: Mapped[str | None] = mapped_column(sa.String(32))  # a RefundReason
+    failure_reason: Mapped[str | None] = mapped_column(sa.String(64))
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    # The credit note that owns this refund (SPEC §11 ``refund_amount``), if any. A plain id,
+    # no foreign key: the credit notes' table comes with their own migration, and a refund
+    # made through POST /v1/refunds has none.
+    credit_note_id: Mapped[str | None] = mapped_column(sa.String(40))
+    processor: Mapped[str] = mapped_column(sa.String(16))  # the payment's, which refunds it
+    processor_id: Mapped[str | None] = mapped_column(sa.String(128))  # the processor's id of the refund
+    # When the refund was claimed or last sent to the processor: a pending refund not sent
+    # for longer than flow.STALE_REFUND_SECONDS is asked about again (its process died, or
+    # the processor gave no clear answer).
+    updated: Mapped[int] = mapped_column(sa.BigInteger)
+
+    @property
+    def processor_key(self) -> str:
+        """The idempotency key of this refund's processor call: asking again is the same request."""
         return f"vinr_{self.id}"
 
 
@@ -109,6 +178,7 @@ class CallKind(StrEnum):
     CONFIRM = "confirm"  # a charge's 3DS confirmation
     SETUP = "setup"  # saving a card as the default, which may ask for 3DS
     CONFIRM_SETUP = "confirm_setup"
+    REFUND = "refund"  # giving back (part of) a payment; asking about a pending refund again
 
 
 class CallOutcome(StrEnum):
@@ -116,6 +186,8 @@ class CallOutcome(StrEnum):
     REQUIRES_ACTION = "requires_action"
     DECLINED = "declined"  # a clear refusal
     NO_ANSWER = "no_answer"  # unreachable, or an answer that says nothing about the charge
+    PENDING = "pending"  # a refund the processor has taken and not finished yet
+    CANCELED = "canceled"  # a refund the processor canceled
 
 
 class ProcessorCall(Base):
@@ -126,6 +198,7 @@ class ProcessorCall(Base):
     __tablename__ = "processor_calls"
     __table_args__ = (
         sa.Index("ix_processor_calls_invoice", "invoice_id", "created"),
+        sa.Index("ix_processor_calls_refund", "refund_id", "created"),
         {"sqlite_autoincrement": True},
     )
 
@@ -137,6 +210,7 @@ class ProcessorCall(Base):
     invoice_id: Mapped[str | None] = mapped_column(sa.String(40))
     payment_id: Mapped[str | None] = mapped_column(sa.ForeignKey("payments.id"))
     payment_method_id: Mapped[str | None] = mapped_column(sa.ForeignKey("payment_methods.id"))
+    refund_id: Mapped[str | None] = mapped_column(sa.ForeignKey("refunds.id"))
     outcome: Mapped[CallOutcome] = mapped_column(
         sa.Enum(CallOutcome, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]))
     processor_id: Mapped[str | None] = mapped_column(sa.String(128))

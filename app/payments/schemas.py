@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
-from app.validation import ObjectRef, Params, QueryParams
+from app.money import MAX_AMOUNT
+from app.validation import Metadata, ObjectRef, Params, QueryParams
 
 
 class CardParams(Params):
@@ -37,3 +38,19 @@ class PaymentList(QueryParams):
     starting_after: str | None = None
     ending_before: str | None = None
     invoice: str | None = None
+
+
+class RefundCreate(Params):
+    payment: ObjectRef
+    amount: Annotated[int | None, Field(ge=1, le=MAX_AMOUNT, description=(
+        "Minor units; default: what is left of the payment (its amount less its pending and succeeded "
+        "refunds)"))] = None
+    reason: Literal["duplicate", "fraudulent", "requested_by_customer"] | None = None  # a RefundReason
+    metadata: Metadata = {}
+
+
+class RefundList(QueryParams):
+    limit: Annotated[int, Field(ge=1, le=100)] = 10
+    starting_after: str | None = None
+    ending_before: str | None = None
+    payment: str | None = None

@@ -1,10 +1,10 @@
-"""The API's payment and payment_method objects (SPEC §3)."""
+"""The API's payment, payment_method and refund objects (SPEC §3, §11)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from app.payments.models import Payment, PaymentMethod
+from app.payments.models import Payment, PaymentMethod, Refund
 
 
 def serialize_payment_method(pm: PaymentMethod) -> dict[str, Any]:
@@ -23,4 +23,11 @@ def serialize_payment(payment: Payment) -> dict[str, Any]:
             "card": ({"brand": payment.card_brand, "last4": payment.card_last4}
                      if payment.card_last4 is not None else None),
             "failure_code": payment.failure_code, "decline_code": payment.decline_code,
-            "failure_message": payment.failure_message}
+            "failure_message": payment.failure_message, "amount_refunded": payment.amount_refunded}
+
+
+def serialize_refund(refund: Refund) -> dict[str, Any]:
+    return {"id": refund.id, "object": "refund", "livemode": refund.livemode, "created": refund.created,
+            "amount": refund.amount, "currency": refund.currency, "payment": refund.payment_id,
+            "status": refund.status.value, "reason": refund.reason, "failure_reason": refund.failure_reason,
+            "credit_note": refund.credit_note_id, "metadata": dict(refund.metadata_)}

@@ -8,10 +8,15 @@ processor, and moves when an answer is recorded. An ``unknown`` one is asked abo
 as it is, so it may move to itself, as may ``requires_action`` (a bank asking again);
 ``completed`` and ``failed`` are final.
 
-A new outcome (a refund, an asynchronous debit that is ``processing`` for days, a
-dispute) is a new ``Answer``, a row of ``OUTCOMES`` and, if it needs one, a status and its
-row of ``PAYMENT_TRANSITIONS``; the flow applies rows, and what follows an outcome
-(events, emails, dunning) is app/automation/consequences.py.
+A new outcome (an asynchronous debit that is ``processing`` for days, a dispute) is a new
+``Answer``, a row of ``OUTCOMES`` and, if it needs one, a status and its row of
+``PAYMENT_TRANSITIONS``; the flow applies rows, and what follows an outcome (events,
+emails, dunning) is app/automation/consequences.py.
+
+A refund has a machine of its own, beside the payment's: ``REFUND_TRANSITIONS`` and
+``move_refund`` (the one writer of ``Refund.status``), and ``REFUND_OUTCOMES``, which says
+where a processor's answer about a refund moves it and whether its amount still counts
+against its payment.
 """
 
 from __future__ import annotations
@@ -23,8 +28,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.invoices.models import InvoiceStatus
-from app.payments.models import CallOutcome, Payment, PaymentStatus, ProcessorCall
-from app.payments.processor import ChargeResult, ChargeStatus
+from app.payments.models import CallKind, CallOutcome, Payment, PaymentStatus, ProcessorCall, Refund, RefundStatus
+from app.payments.processor import ChargeResult, ChargeStatus, RefundResult, RefundResultStatus
 
 PAYMENT_TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
     PaymentStatus.PROCESSING: frozenset({PaymentStatus.COMPLETED, PaymentStatus.FAILED,
@@ -201,6 +206,7 @@ def was_charged(session: Session, invoice_id: str) -> bool:
     """Whether the processor said yes to any charge (or its confirmation) for this invoice."""
     return session.scalar(sa.select(sa.exists().where(
         ProcessorCall.invoice_id == invoice_id, ProcessorCall.payment_id.isnot(None),
+        ProcessorCall.kind.in_([CallKind.CHARGE, CallKind.CONFIRM]),
         ProcessorCall.outcome == CallOutcome.SUCCEEDED))) or False
 
 
@@ -208,3 +214,102 @@ def automatic_attempts(session: Session, invoice_id: str) -> int:
     """How many attempts VINR made by itself (finalizing, dunning): how far dunning has got."""
     return session.scalar(sa.select(sa.func.count()).select_from(Payment)
                           .where(Payment.invoice_id == invoice_id, Payment.automatic.is_(True))) or 0
+
+
+# Refunds (SPEC §11)
+
+REFUND_TRANSITIONS: dict[RefundStatus, frozenset[RefundStatus]] = {
+    # A pending refund asked about again may stay pending.
+    RefundStatus.PENDING: frozenset({RefundStatus.PENDING, RefundStatus.SUCCEEDED, RefundStatus.FAILED,
+                                     RefundStatus.CANCELED}),
+    RefundStatus.SUCCEEDED: frozenset(),
+    RefundStatus.FAILED: frozenset(),
+    RefundStatus.CANCELED: frozenset(),
+}
+# The statuses whose amount counts against the payment (``Payment.amount_refunded``).
+REFUND_COUNTS = frozenset({RefundStatus.PENDING, RefundStatus.SUCCEEDED})
+
+
+def move_refund(refund: Refund, to: RefundStatus) -> None:
+    """Move ``refund`` to ``to``, or raise IllegalPaymentTransition."""
+    if to not in REFUND_TRANSITIONS[refund.status]:
+        raise IllegalPaymentTransition(f"refund {refund.id} cannot move from {refund.status} to {to}")
+    refund.status = to
+
+
+class RefundAnswer(StrEnum):
+    """A processor's answer about a refund, normalized."""
+
+    REFUNDED = "refunded"
+    IN_PROGRESS = "in_progress"  # the processor took it and has not finished: read it again later
+    NO_ANSWER = "no_answer"  # it may or may not have been made: sent again with the same key
+    REFUSED = "refused"
+    CANCELED = "canceled"
+
+
+class RefundOutcomeKind(StrEnum):
+    SUCCEEDED = "succeeded"
+    PENDING = "pending"  # no news: still pending, asked again later
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+@dataclass(frozen=True)
+class RefundOutcome:
+    """One row of the refund outcome table."""
+
+    kind: RefundOutcomeKind
+    refund: RefundStatus  # where the refund moves
+    # The processor gave no reason for a failure: this is the refund's failure_reason.
+    failure_reason: str | None = None
+
+
+REFUND_OUTCOMES: dict[RefundAnswer, RefundOutcome] = {
+    RefundAnswer.REFUNDED: RefundOutcome(RefundOutcomeKind.SUCCEEDED, RefundStatus.SUCCEEDED),
+    RefundAnswer.IN_PROGRESS: RefundOutcome(RefundOutcomeKind.PENDING, RefundStatus.PENDING),
+    RefundAnswer.NO_ANSWER: RefundOutcome(RefundOutcomeKind.PENDING, RefundStatus.PENDING),
+    RefundAnswer.REFUSED: RefundOutcome(RefundOutcomeKind.FAILED, RefundStatus.FAILED, failure_reason="unknown"),
+    RefundAnswer.CANCELED: RefundOutcome(RefundOutcomeKind.CANCELED, RefundStatus.CANCELED),
+}
+
+
+def refund_answer_of(result: RefundResult, *, sent_before: bool) -> RefundAnswer:
+    """``result`` normalized. ``sent_before``: the refund may have reached the processor
+    before this call (it is asked again), so a refusal that says nothing about it (our
+    credentials, a rate limit) is no answer here, as ``unclear_is_unknown`` says of charges.
+    A failure the flow made of a ProcessorError carries its code as ``failure_reason``."""
+    if result.status is RefundResultStatus.SUCCEEDED:
+        return RefundAnswer.REFUNDED
+    if result.status is RefundResultStatus.PENDING:
+        return RefundAnswer.IN_PROGRESS
+    if result.status is RefundResultStatus.CANCELED:
+        return RefundAnswer.CANCELED
+    if result.failure_reason in UNKNOWN_OUTCOME or (sent_before and result.failure_reason in NOT_PROCESSED):
+        return RefundAnswer.NO_ANSWER
+    return RefundAnswer.REFUSED
+
+
+def refund_outcome_of(result: RefundResult, *, sent_before: bool) -> RefundOutcome:
+    """The row for the processor's answer ``result`` about a refund."""
+    return REFUND_OUTCOMES[refund_answer_of(result, sent_before=sent_before)]
+
+
+# The normalized outcome a refund call's row keeps, by answer.
+REFUND_CALL_OUTCOMES: dict[RefundAnswer, CallOutcome] = {
+    RefundAnswer.REFUNDED: CallOutcome.SUCCEEDED, RefundAnswer.IN_PROGRESS: CallOutcome.PENDING,
+    RefundAnswer.NO_ANSWER: CallOutcome.NO_ANSWER, RefundAnswer.REFUSED: CallOutcome.DECLINED,
+    RefundAnswer.CANCELED: CallOutcome.CANCELED,
+}
+
+
+def refund_was_sent(session: Session, refund_id: str) -> bool:
+    """Whether a call about this refund has a row: it may have reached the processor."""
+    return session.scalar(sa.select(sa.exists().where(ProcessorCall.refund_id == refund_id))) or False
+
+
+def refunded_or_pending(session: Session, payment_id: str) -> int:
+    """What the payment's refunds give back or are giving back (minor units): the sum that
+    ``Payment.amount_refunded`` keeps, read from the refunds themselves."""
+    total = session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Refund.amount), 0))
+                           .where(Refund.payment_id == payment_id, Refund.status.in_(REFUND_COUNTS)))
+    return int(total or 0)  # PostgreSQL sums a bigint as a numeric

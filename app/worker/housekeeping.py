@@ -20,6 +20,8 @@ PRUNE = JobKind("housekeeping.prune", Lane.HOUSEKEEPING)
 # queued them first: "claim" there means an invoice's collection slot.
 SWEEP_DEAD_COLLECTION_SLOTS = JobKind("payments.sweep_dead_claims", Lane.HOUSEKEEPING)
 FINISH_DEAD_COLLECTION_SLOT = JobKind("payments.finish_dead_claim", Lane.COLLECTION)
+SWEEP_PENDING_REFUNDS = JobKind("refunds.sweep_pending", Lane.HOUSEKEEPING)
+REASK_REFUND = JobKind("refunds.reask", Lane.COLLECTION)
 DONE_JOBS_KEPT_SECONDS = 7 * 86400
 
 
@@ -41,3 +43,15 @@ def sweep_dead_collection_slots(session: Session, _job: ClaimedJob) -> None:
 
 def finish_dead_collection_slot(session: Session, job: ClaimedJob, money: flow.MoneyFlow) -> None:
     flow.finish_dead_slot(session, job.subject, money)
+
+
+def sweep_pending_refunds(session: Session, _job: ClaimedJob) -> None:
+    """One job per pending refund left without an answer (lost, unclear, or its process
+    died), so each is sent again on its own (a processor call each), once per time it was
+    left: a refund asked again and still unclear is found by a later sweep."""
+    enqueue_many(session, [NewJob(REASK_REFUND, refund_id, unique_key=f"{REASK_REFUND}:{refund_id}:{updated}")
+                           for refund_id, updated in flow.stale_refunds(session)])
+
+
+def reask_refund(session: Session, job: ClaimedJob, money: flow.MoneyFlow) -> None:
+    flow.reask_refund(session, money, job.subject)

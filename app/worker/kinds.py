@@ -63,6 +63,10 @@ def _finish_dead_collection_slot(session: Session, job: ClaimedJob) -> None:
     housekeeping.finish_dead_collection_slot(session, job, _money())
 
 
+def _reask_refund(session: Session, job: ClaimedJob) -> None:
+    housekeeping.reask_refund(session, job, _money())
+
+
 def _prune(session: Session, job: ClaimedJob) -> None:
     housekeeping.prune(session, job, event_retention=current_app.config["EVENT_RETENTION"],
                        idempotency_ttl=current_app.config["IDEMPOTENCY_TTL"])
@@ -88,6 +92,8 @@ KINDS: dict[str, Kind] = {
     housekeeping.FINISH_DEAD_COLLECTION_SLOT: Kind(one_by_one(_finish_dead_collection_slot)),
     housekeeping.PRUNE: Kind(one_by_one(_prune)),
     housekeeping.SWEEP_DEAD_COLLECTION_SLOTS: Kind(one_by_one(housekeeping.sweep_dead_collection_slots)),
+    housekeeping.REASK_REFUND: Kind(one_by_one(_reask_refund)),
+    housekeeping.SWEEP_PENDING_REFUNDS: Kind(one_by_one(housekeeping.sweep_pending_refunds)),
 }
 MAX_BATCH = max(kind.batch for kind in KINDS.values())
 
@@ -114,6 +120,7 @@ class Periodic:
 PERIODIC = (
     Periodic(housekeeping.PRUNE, 3600),
     Periodic(housekeeping.SWEEP_DEAD_COLLECTION_SLOTS, 60),
+    Periodic(housekeeping.SWEEP_PENDING_REFUNDS, 60),
 )
 
 

@@ -89,6 +89,7 @@ def test_every_kind_of_job_runs_in_its_own_lane() -> None:
         "invoice.remind": Lane.COLLECTION, "invoice.reask_payment": Lane.COLLECTION,
         "payments.finish_dead_claim": Lane.COLLECTION,
         "housekeeping.prune": Lane.HOUSEKEEPING, "payments.sweep_dead_claims": Lane.HOUSEKEEPING,
+        "refunds.reask": Lane.COLLECTION, "refunds.sweep_pending": Lane.HOUSEKEEPING,
     }
 
 def test_a_database_error_right_after_the_claim_commits_does_not_strand_the_claimed_job(

@@ -85,6 +85,7 @@ class FakeProcessorAPI:
             (r"/v1/payment_methods", self._create_method),
             (r"/v1/payment_intents", self._create_intent),
             (r"/v1/payment_intents/(?P<id>[^/]+)/confirm", self._confirm_intent),
+            (r"/v1/refunds", self._create_refund),
         ]
         for path, handler in routes:
             mock.add_callback(
@@ -147,7 +148,7 @@ class FakeProcessorAPI:
         pi_id = f"pi_{next(self._ids):04d}"
         self._intents[pi_id] = scenario
         intent = {"id": pi_id, "object": "payment_intent", "amount": body["amount"]}
-        if scenario == "success":
+        if scenario in ("success", "refund_fails"):
             return 200, {**intent, "status": "succeeded"}
         if scenario == "threeds" and body["off_session"]:
             error = _card_error("authentication_required", "authentication_required", "Needs 3DS.")
@@ -170,6 +171,16 @@ class FakeProcessorAPI:
             return 400, {"error": {"type": "invalid_request_error", "message": "Nothing to confirm."}}
         # The customer passed the challenge on the processor's own page.
         return 200, {"id": pi_id, "object": "payment_intent", "status": "succeeded"}
+
+
+    def _create_refund(self, body: dict[str, Any], match: re.Match[str]) -> Reply:
+        scenario = self._intents.get(body["payment_intent"])
+        if scenario is None:
+            return 404, {"error": {"type": "invalid_request_error", "message": "No such payment_intent."}}
+        refund = {"id": f"re_{next(self._ids):04d}", "object": "refund", "amount": body["amount"]}
+        if scenario == "refund_fails":
+            return 200, {**refund, "status": "failed", "failure_reason": "expired_or_canceled_card"}
+        return 200, {**refund, "status": "succeeded"}
 
 
 def _card_error(code: str, decline_code: str | None, message: str) -> dict[str, Any]:

@@ -46,6 +46,7 @@ SPEC_CARDS = [
     ("4000 0000 0000 0127", "visa", "open"),
     ("4000 0000 0000 0119", "visa", "open"),
     ("4000 0000 0000 3220", "visa", "open"),
+    ("4000 0000 0000 5126", "visa", "paid"),  # its refunds fail
 ]
 
 # Refused at the door: (card, status, error code).

@@ -22,6 +22,8 @@ from app.payments.processor import (
     HttpProcessor,
     Processor,
     ProcessorError,
+    RefundRequest,
+    RefundResultStatus,
 )
 
 BASE = "https://processor.test"
@@ -496,3 +498,74 @@ def test_trailing_slash_in_base_url(rsps: responses.RequestsMock) -> None:
     result = HttpProcessor(f"{BASE}/", KEY, sleep=lambda s: None).charge(CHARGE)
 
     assert result.status is ChargeStatus.SUCCEEDED
+
+
+# Refunds
+
+REFUNDS = f"{BASE}/v1/refunds"
+REFUND = RefundRequest(payment_processor_id="pi_1", amount=500, currency="eur", idempotency_key="vinr_re_1",
+                       processor_ref="pm_123", reason="duplicate")
+
+
+def test_refund_sends_the_intent_amount_and_key(rsps: responses.RequestsMock, http_processor: HttpProcessor) -> None:
+    rsps.post(REFUNDS, json={"id": "re_1", "status": "succeeded"}, match=[
+        matchers.json_params_matcher({"payment_intent": "pi_1", "amount": 500, "reason": "duplicate"}),
+        matchers.header_matcher({"Idempotency-Key": "vinr_re_1", "Authorization": f"Bearer {KEY}"})])
+
+    result = http_processor.refund(REFUND)
+
+    assert (result.status, result.processor_id, result.failure_reason) == (RefundResultStatus.SUCCEEDED, "re_1", None)
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    ({"id": "re_2", "status": "failed", "failure_reason": "expired_or_canceled_card"},
+     (RefundResultStatus.FAILED, "expired_or_canceled_card")),
+    ({"id": "re_2", "status": "failed"}, (RefundResultStatus.FAILED, "unknown")),
+    ({"id": "re_2", "status": "canceled"}, (RefundResultStatus.CANCELED, None)),
+    ({"id": "re_2", "status": "pending"}, (RefundResultStatus.PENDING, None)),
+])
+def test_refund_outcomes(rsps: responses.RequestsMock, http_processor: HttpProcessor, body: dict[str, str],
+                         expected: tuple[RefundResultStatus, str | None]) -> None:
+    rsps.post(REFUNDS, json=body)
+
+    result = http_processor.refund(REFUND)
+
+    assert (result.status, result.failure_reason) == expected and result.processor_id == "re_2"
+
+
+@pytest.mark.parametrize(("status", "body"), [
+    (200, {"id": "re_3", "status": "requires_action"}),
+    (200, {"status": "succeeded"}),
+    (200, {"id": "re 3!", "status": "succeeded"}),
+    (402, {"error": {"type": "card_error", "code": "card_declined"}}),
+])
+def test_a_refund_answer_that_makes_no_sense_is_no_answer(rsps: responses.RequestsMock, http_processor: HttpProcessor,
+                                                          status: int, body: dict[str, object]) -> None:
+    rsps.post(REFUNDS, status=status, json=body)
+
+    with pytest.raises(ProcessorError) as raised:
+        http_processor.refund(REFUND)
+
+    assert raised.value.code == "processor_invalid_response"
+
+
+def test_a_lost_refund_answer_is_resent_with_the_same_key(rsps: responses.RequestsMock,
+                                                          http_processor: HttpProcessor, sleeps: list[float]) -> None:
+    rsps.post(REFUNDS, body=requests.exceptions.ReadTimeout("read timed out"))
+    rsps.post(REFUNDS, json={"id": "re_4", "status": "succeeded"})
+
+    assert http_processor.refund(REFUND).status is RefundResultStatus.SUCCEEDED
+    assert [call.request.headers["Idempotency-Key"] for call in rsps.calls] == ["vinr_re_1"] * 2
+    assert len(sleeps) == 1
+
+
+def test_retrieve_refund_reads_it_with_a_get(rsps: responses.RequestsMock, http_processor: HttpProcessor) -> None:
+    rsps.get(f"{REFUNDS}/re_5", json={"id": "re_5", "status": "succeeded"})
+
+    result = http_processor.retrieve_refund("re_5")
+
+    assert (result.status, result.processor_id) == (RefundResultStatus.SUCCEEDED, "re_5")
+    assert "Idempotency-Key" not in rsps.calls[0].request.headers and rsps.calls[0].request.body is None
+    with pytest.raises(ProcessorError) as raised:
+        http_processor.retrieve_refund("../pi_1")
+    assert raised.value.code == "processor_invalid_request"

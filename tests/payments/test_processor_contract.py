@@ -16,6 +16,8 @@ from app.payments.processor import (
     ChargeStatus,
     ConfirmRequest,
     Processor,
+    RefundRequest,
+    RefundResultStatus,
     TokenizedCard,
 )
 
@@ -68,6 +70,7 @@ def test_tokenize(processor: Processor) -> None:
         ("4000 0000 0000 0127", False, (FAILED, "incorrect_cvc", "incorrect_cvc", False)),
         ("4000 0000 0000 0119", True, (FAILED, "processing_error", None, True)),
         ("4000 0000 0000 3220", True, (FAILED, "authentication_required", "authentication_required", False)),
+        ("4000 0000 0000 5126", True, (SUCCEEDED, None, None, False)),
     ],
 )
 def test_charge_outcomes(
@@ -112,3 +115,22 @@ def test_same_idempotency_key_same_outcome(processor: Processor) -> None:
 
     assert again == first
     assert first.processor_id
+
+
+@pytest.mark.parametrize(("number", "expected"), [
+    ("4242 4242 4242 4242", (RefundResultStatus.SUCCEEDED, None)),
+    ("5555 5555 5555 4444", (RefundResultStatus.SUCCEEDED, None)),
+    ("4000 0000 0000 5126", (RefundResultStatus.FAILED, "expired_or_canceled_card")),
+])
+def test_refund_outcomes(processor: Processor, number: str,
+                         expected: tuple[RefundResultStatus, str | None]) -> None:
+    token = _save(processor, number)
+    charged = _charge(processor, token, off_session=True, key=f"charge:{number}")
+    assert charged.status is SUCCEEDED and charged.processor_id
+    request = RefundRequest(payment_processor_id=charged.processor_id, amount=1000, currency="eur",
+                            idempotency_key=f"refund:{number}", processor_ref=token.processor_ref)
+    result = processor.refund(request)
+
+    assert (result.status, result.failure_reason) == expected
+    assert result.processor_id
+    assert processor.refund(request) == result  # the same key is the same refund

@@ -69,6 +69,12 @@ SPEC_CARDS = [
         (REQUIRES_ACTION, None, None, False),
         (FAILED, "authentication_required", "authentication_required", False),
     ),
+    (
+        "4000 0000 0000 5126",
+        "visa",
+        (SUCCEEDED, None, None, False),
+        (SUCCEEDED, None, None, False),
+    ),
 ]
 
 MESSAGES = {

@@ -90,6 +90,34 @@ class SetupRequest:
     return_url: str | None = None
 
 
+class RefundResultStatus(StrEnum):
+    SUCCEEDED = "succeeded"
+    PENDING = "pending"  # the processor took it and has not finished it: ask again later
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+@dataclass(frozen=True, slots=True)
+class RefundRequest:
+    """Give back ``amount`` of a payment the processor charged (SPEC §11)."""
+
+    payment_processor_id: str  # the processor's id of the charge (ChargeResult.processor_id)
+    amount: int  # minor units, > 0
+    currency: str  # lower-case ISO 4217
+    idempotency_key: str  # derived from our persisted refund
+    # The card's TokenizedCard.processor_ref: the stateless sandbox reads its scenario from
+    # it; a real processor refunds by the charge's id and ignores it.
+    processor_ref: str | None = None
+    reason: str | None = None  # duplicate, fraudulent, requested_by_customer
+
+
+@dataclass(frozen=True, slots=True)
+class RefundResult:
+    status: RefundResultStatus
+    processor_id: str | None = None  # the processor's id for this refund
+    failure_reason: str | None = None  # expired_or_canceled_card, lost_or_stolen_card, declined, ...
+
+
 class ProcessorError(Exception):
     """The processor could not be reached or answered nonsense.
 
@@ -129,4 +157,18 @@ class Processor(Protocol):
 
     def confirm_setup(self, request: ConfirmRequest) -> ChargeResult:
         """Complete a REQUIRES_ACTION setup after the customer's challenge."""
+        ...
+
+    def refund(self, request: RefundRequest) -> RefundResult:
+        """Refund (part of) a charge. A refusal is a FAILED result, not an exception.
+
+        Raises ProcessorError when no outcome could be obtained.
+        """
+        ...
+
+    def retrieve_refund(self, processor_id: str) -> RefundResult:
+        """What became of a refund the processor answered PENDING to.
+
+        Raises ProcessorError when no outcome could be obtained.
+        """
         ...

@@ -7,12 +7,15 @@ Endpoints (JSON in, JSON out, ``Authorization: Bearer <key>``):
 - ``POST /v1/payment_intents`` ``{"amount", "currency", "payment_method", "confirm": true,
   "off_session", "return_url"}`` -> a payment intent
 - ``POST /v1/payment_intents/{id}/confirm`` -> a payment intent
+- ``POST /v1/refunds`` ``{"payment_intent", "amount", "reason"}`` -> a refund
+- ``GET /v1/refunds/{id}`` -> a refund (what became of one that was ``pending``)
 
 A payment intent is ``{"id": "pi_…", "status": "succeeded" | "requires_action" |
 "requires_payment_method", "next_action": {"redirect_to_url": {"url"}},
 "last_payment_error": {"code", "decline_code", "message"}}``. A decline may also
 arrive as HTTP 402 ``{"error": {"type": "card_error", "code", "decline_code",
-"message", "payment_intent": {"id"}}}``.
+"message", "payment_intent": {"id"}}}``. A refund is ``{"id": "re_…", "status":
+"succeeded" | "pending" | "failed" | "canceled", "failure_reason"}``.
 
 Every call carries the caller's idempotency key, unchanged across retries, so a
 retry after a lost response can never charge twice. Only connection errors,
@@ -38,6 +41,9 @@ from app.payments.processor.base import (
     ChargeStatus,
     ConfirmRequest,
     ProcessorError,
+    RefundRequest,
+    RefundResult,
+    RefundResultStatus,
     SetupRequest,
     TokenizedCard,
 )
@@ -204,6 +210,30 @@ class HttpProcessor:
         status, body = self._post(path, {}, request.idempotency_key)
         return self._intent_result(status, body)
 
+    def refund(self, request: RefundRequest) -> RefundResult:
+        """Refund (part of) a payment intent. A refund the processor refuses to make is a
+        FAILED result with its ``failure_reason``.
+
+        Raises ProcessorError when no usable answer was obtained, or for a payment id that
+        cannot be a processor id; a 4xx refusal of the request (an intent already refunded,
+        say) is ProcessorError ``processor_invalid_request``, as for charges.
+        """
+        if not _SAFE_ID.fullmatch(request.payment_processor_id):
+            raise ProcessorError("Invalid payment id.", code="processor_invalid_request")
+        payload: dict[str, Any] = {"payment_intent": request.payment_processor_id, "amount": request.amount}
+        if request.reason is not None:
+            payload["reason"] = request.reason
+        status, body = self._post("/v1/refunds", payload, request.idempotency_key)
+        return self._refund_result(status, body)
+
+    def retrieve_refund(self, processor_id: str) -> RefundResult:
+        """Read a refund again (one that answered PENDING). Raises ProcessorError when no
+        usable answer was obtained, or for an id that cannot be a processor id."""
+        if not _SAFE_ID.fullmatch(processor_id):
+            raise ProcessorError("Invalid refund id.", code="processor_invalid_request")
+        status, body = self._send("GET", f"/v1/refunds/{quote(processor_id, safe='')}", None, None)
+        return self._refund_result(status, body)
+
     # -- helpers ----------------------------------------------------------------
 
     def _post(
@@ -213,7 +243,19 @@ class HttpProcessor:
         idempotency_key: str,
         sensitive: Iterable[str] = (),
     ) -> tuple[int, dict[str, Any]]:
-        """POST with retries; return a 2xx or 402 status and its JSON object.
+        """POST with retries; return a 2xx or 402 status and its JSON object (``_send``)."""
+        return self._send("POST", path, payload, idempotency_key, sensitive)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        payload: Mapping[str, Any] | None,
+        idempotency_key: str | None,
+        sensitive: Iterable[str] = (),
+    ) -> tuple[int, dict[str, Any]]:
+        """Send with retries; return a 2xx or 402 status and its JSON object. A POST carries
+        its idempotency key; a GET changes nothing and needs none.
 
         Raises ProcessorError after ``max_retries`` resends that all failed
         transiently, for any other 4xx (with the processor's message, scrubbed
@@ -222,19 +264,17 @@ class HttpProcessor:
         _says_nothing) is ``processor_unavailable``: the outcome is unknown.
         """
         url = f"{self.base_url}{path}"
-        headers = {
-            "Authorization": f"Bearer {self._api_key}",
+        headers = {"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"}
+        if idempotency_key is not None:
             # Identical on every resend: that is what makes resending safe.
-            "Idempotency-Key": idempotency_key,
-            "Accept": "application/json",
-        }
+            headers["Idempotency-Key"] = idempotency_key
         failure = ""
         for attempt in range(self.max_retries + 1):
             if attempt:
                 delay = self.backoff * 2 ** (attempt - 1)
                 self._sleep(delay / 2 + random.uniform(0, delay / 2))  # noqa: S311 - jitter, not crypto
             try:
-                response = self._session.post(url, json=payload, headers=headers, timeout=self.timeout)
+                response = self._session.request(method, url, json=payload, headers=headers, timeout=self.timeout)
             except _TRANSIENT_ERRORS as exc:
                 # Keep only the class name: the exception holds the prepared
                 # request, whose body may be a card number and CVC.
@@ -259,6 +299,22 @@ class HttpProcessor:
         # Raised outside the except blocks so the request exception (and the
         # card data in its request body) is not chained onto ours.
         raise ProcessorError(f"The card processor could not be reached ({failure}).")
+
+    def _refund_result(self, status: int, body: dict[str, Any]) -> RefundResult:
+        if status == 402:  # a refund is no card payment: a card error here is nonsense
+            raise _invalid_response()
+        refund_id = _required_str(body, "id")
+        if not _STORED_ID.fullmatch(refund_id):
+            raise _invalid_response()
+        try:
+            refund_status = RefundResultStatus(str(body.get("status")))
+        except ValueError:  # "requires_action" and the like: not an outcome this boundary can express
+            raise _invalid_response() from None
+        if refund_status in (RefundResultStatus.FAILED, RefundResultStatus.CANCELED):
+            reason = _code(body.get("failure_reason")) or ("unknown" if refund_status is RefundResultStatus.FAILED
+                                                           else None)
+            return RefundResult(status=refund_status, processor_id=refund_id, failure_reason=reason)
+        return RefundResult(status=refund_status, processor_id=refund_id)
 
     def _intent_result(self, status: int, body: dict[str, Any]) -> ChargeResult:
         if status == 402:

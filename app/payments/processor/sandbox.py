@@ -19,6 +19,12 @@ card                     scenario            outcome of a charge
                                              authentication_failed; off-session (/pay,
                                              dunning): failed, authentication_required /
                                              authentication_required
+4000 0000 0000 5126      refund_fails        succeeds; every refund of it fails with
+                                             failure_reason expired_or_canceled_card
+
+Refunds (:meth:`~SandboxProcessor.refund`) succeed at once for every card that
+was charged, except 4000 0000 0000 5126, whose refunds fail. A refund's id is a
+hash of its idempotency key, like a charge's.
 
 Saving a card (:meth:`~SandboxProcessor.tokenize`) charges nothing, so every
 card above tokenizes, decline and 3DS cards included (that is how dunning is
@@ -53,6 +59,9 @@ from app.payments.processor.base import (
     ChargeStatus,
     ConfirmRequest,
     ProcessorError,
+    RefundRequest,
+    RefundResult,
+    RefundResultStatus,
     SetupRequest,
     TokenizedCard,
 )
@@ -68,6 +77,7 @@ class Scenario(StrEnum):
     INCORRECT_CVC = "incorrect_cvc"
     PROCESSING_ERROR = "processing_error"
     THREEDS = "threeds"
+    REFUND_FAILS = "refund_fails"  # charges succeed; refunds fail (expired_or_canceled_card)
 
 
 #: number (digits only) -> (brand, scenario). The module docstring mirrors it.
@@ -82,11 +92,16 @@ TEST_CARDS: Mapping[str, tuple[str, Scenario]] = MappingProxyType(
         "4000000000000127": ("visa", Scenario.INCORRECT_CVC),
         "4000000000000119": ("visa", Scenario.PROCESSING_ERROR),
         "4000000000003220": ("visa", Scenario.THREEDS),
+        "4000000000005126": ("visa", Scenario.REFUND_FAILS),
     }
 )
 
 CARD_REF_PREFIX = "sbx_card_"
 INTENT_ID_PREFIX = "sbx_pi_"
+REFUND_ID_PREFIX = "sbx_re_"
+REFUND_FAILURE_REASON = "expired_or_canceled_card"  # what every refund of the refund_fails card answers
+# Charged like the success cards: the scenario only shows when the charge is refunded.
+_CHARGES_SUCCEED = frozenset({Scenario.SUCCESS, Scenario.REFUND_FAILS})
 
 _CARD_REF = re.compile(r"sbx_card_(?P<scenario>[a-z_]+)_(?P<nonce>[0-9a-f]{16})")
 _INTENT_ID = re.compile(r"sbx_pi_[0-9a-f]{24}")
@@ -202,7 +217,7 @@ class SandboxProcessor:
             raise ProcessorError("The amount must be positive.", code="processor_invalid_request")
         processor_id = self._intent_id(request.idempotency_key)
 
-        if scenario is Scenario.SUCCESS:
+        if scenario in _CHARGES_SUCCEED:
             return ChargeResult(status=ChargeStatus.SUCCEEDED, processor_id=processor_id)
         if scenario is Scenario.THREEDS:
             if request.off_session:
@@ -259,6 +274,30 @@ class SandboxProcessor:
     def confirm_setup(self, request: ConfirmRequest) -> ChargeResult:
         """As :meth:`confirm`: the challenge's answer decides."""
         return self.confirm(request)
+
+    def refund(self, request: RefundRequest) -> RefundResult:
+        """Refund a sandbox charge at once: it succeeds, except for the refund_fails card
+        (``failure_reason`` expired_or_canceled_card). Deterministic: the same idempotency
+        key gives the same refund id and the same result.
+
+        Raises ProcessorError (``processor_invalid_request``) for a charge id or card this
+        sandbox did not issue, or a non-positive amount.
+        """
+        if not _INTENT_ID.fullmatch(request.payment_processor_id) or request.processor_ref is None:
+            raise ProcessorError("Unknown sandbox payment.", code="processor_invalid_request")
+        scenario = _scenario_of(request.processor_ref)
+        if request.amount <= 0:
+            raise ProcessorError("The amount must be positive.", code="processor_invalid_request")
+        refund_id = f"{REFUND_ID_PREFIX}{_digest('refund' + chr(0) + request.idempotency_key)[:24]}"
+        if scenario is Scenario.REFUND_FAILS:
+            return RefundResult(status=RefundResultStatus.FAILED, processor_id=refund_id,
+                                failure_reason=REFUND_FAILURE_REASON)
+        return RefundResult(status=RefundResultStatus.SUCCEEDED, processor_id=refund_id)
+
+    def retrieve_refund(self, processor_id: str) -> RefundResult:
+        """The sandbox answers every refund at once and never PENDING, so nothing is ever
+        asked about again: raises ProcessorError (``processor_invalid_request``)."""
+        raise ProcessorError("The sandbox has no pending refunds.", code="processor_invalid_request")
 
     @staticmethod
     def _intent_id(idempotency_key: str) -> str:

@@ -23,6 +23,9 @@ async def test_a_whole_invoice_flow(avinr: AsyncVinr) -> None:
     assert isinstance(invoice, Invoice) and (invoice.status, invoice.total) == ("open", 196000)
     paid = await avinr.invoices.pay(invoice.id)
     assert paid.status == "paid" and (await avinr.payments.retrieve(paid.payment)).status == "completed"
+    refund = await avinr.refunds.create(payment=paid.payment, amount=500)
+    assert (refund.status, refund.amount) == ("succeeded", 500)
+    assert [r.id async for r in (await avinr.refunds.list(payment=paid.payment)).auto_paging_iter()] == [refund.id]
     expanded = await avinr.invoices.retrieve(invoice.id, expand=["customer"])
     assert isinstance(expanded.customer, Customer) and expanded.customer.metadata.crm_id == "7"
 

@@ -19,6 +19,7 @@ from vinr import (
     Customer,
     IdempotencyError,
     InvalidRequestError,
+    Refund,
     Vinr,
     _retry,
 )
@@ -117,6 +118,42 @@ def test_an_invoice_is_finalized_sent_paid_and_its_payment_listed(vinr: Vinr) ->
     assert (payment.status, payment.amount, payment.invoice, payment.card.last4) == ("completed", 120000,
                                                                                      invoice.id, "4242")
     assert [p.id for p in vinr.payments.list(invoice=invoice.id)] == [payment.id]
+
+
+def paid_payment_id(client: Vinr, card: dict[str, Any] = CARD_OK, amount: int = 5000) -> str:
+    customer = customer_with_card(client, card)
+    invoice = client.invoices.create(customer=customer.id)
+    client.invoices.add_line_item(invoice.id, description="Design", unit_amount=amount)
+    client.invoices.finalize(invoice.id, auto_advance=False)
+    payment: str = client.invoices.pay(invoice.id).payment
+    return payment
+
+
+def test_refunds(vinr: Vinr) -> None:
+    payment_id = paid_payment_id(vinr)
+    part = vinr.refunds.create(payment=payment_id, amount=1200, reason="requested_by_customer",
+                               metadata={"ticket": "T-9"}, idempotency_key=f"refund-{payment_id}")
+    assert isinstance(part, Refund) and part.id.startswith("re_")
+    assert (part.status, part.amount, part.payment, part.failure_reason) == ("succeeded", 1200, payment_id, None)
+    assert part.metadata.ticket == "T-9" and part.credit_note is None
+    again = vinr.refunds.create(payment=payment_id, amount=1200, reason="requested_by_customer",
+                                metadata={"ticket": "T-9"}, idempotency_key=f"refund-{payment_id}")
+    assert again == part  # replayed, not refunded twice
+    with pytest.raises(InvalidRequestError) as raised:
+        vinr.refunds.create(payment=payment_id, amount=5000)
+    assert (raised.value.http_status, raised.value.code, raised.value.param) == (400, "amount_too_large", "amount")
+    rest = vinr.refunds.create(payment=payment_id)
+    assert (rest.status, rest.amount) == ("succeeded", 3800)
+    assert vinr.refunds.retrieve(part.id) == part
+    assert [r.id for r in vinr.refunds.list(payment=payment_id)] == [rest.id, part.id]
+    assert vinr.payments.retrieve(payment_id).amount_refunded == 5000
+
+
+def test_a_refund_of_the_5126_card_fails(vinr: Vinr) -> None:
+    payment_id = paid_payment_id(vinr, {**CARD_OK, "number": "4000000000005126"})
+    refund = vinr.refunds.create(payment=payment_id)
+    assert (refund.status, refund.failure_reason) == ("failed", "expired_or_canceled_card")
+    assert vinr.payments.retrieve(payment_id).amount_refunded == 0
 
 
 def test_a_decline_leaves_the_invoice_open_with_the_reason(vinr: Vinr) -> None:

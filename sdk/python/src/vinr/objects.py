@@ -408,6 +408,26 @@ class Payment(VinrObject):
     failure_code: str | None
     decline_code: str | None
     failure_message: str | None
+    #: Minor units of its pending and succeeded refunds (servers with issue 28's refunds).
+    amount_refunded: int
+
+
+class Refund(VinrObject):
+    """Money given back on a completed payment."""
+
+    OBJECT_NAME = "refund"
+    id: str
+    object: str
+    livemode: bool
+    created: int
+    amount: int  # minor units
+    currency: str
+    payment: str
+    status: str  # pending, succeeded, failed, canceled
+    reason: str | None  # duplicate, fraudulent, requested_by_customer
+    failure_reason: str | None  # e.g. expired_or_canceled_card
+    credit_note: str | None
+    metadata: dict[str, str]
 
 
 class Event(VinrObject):

@@ -208,6 +208,17 @@ class PaymentListParams(ListParams, total=False):
     invoice: str
 
 
+class RefundCreateParams(TypedDict, total=False):
+    payment: Required[str]
+    amount: int  # minor units; default: what is left of the payment
+    reason: Literal["duplicate", "fraudulent", "requested_by_customer"] | None
+    metadata: Metadata
+
+
+class RefundListParams(ListParams, total=False):
+    payment: str
+
+
 class EventListParams(ListParams, total=False):
     type: str
 

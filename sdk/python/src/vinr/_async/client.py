@@ -18,6 +18,7 @@ from vinr._async.resources import (
     AsyncOpenAPI,
     AsyncPayments,
     AsyncPrices,
+    AsyncRefunds,
     AsyncTaxRates,
     AsyncTestHelpers,
     AsyncWebhookEndpoints,
@@ -64,6 +65,7 @@ class AsyncVinr:
         self.invoice_items = AsyncInvoiceItems(self)
         self.invoices = AsyncInvoices(self)
         self.payments = AsyncPayments(self)
+        self.refunds = AsyncRefunds(self)
         self.events = AsyncEvents(self)
         self.webhook_endpoints = AsyncWebhookEndpoints(self)
         self.account = AsyncAccount(self)

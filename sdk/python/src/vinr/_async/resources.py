@@ -26,6 +26,7 @@ from vinr.objects import (
     Payment,
     PaymentMethod,
     Price,
+    Refund,
     TaxRate,
     TestClock,
     WebhookDelivery,
@@ -59,6 +60,8 @@ from vinr.params import (
     PayParams,
     PriceCreateParams,
     RecoverParams,
+    RefundCreateParams,
+    RefundListParams,
     RollSecretParams,
     TaxRateCreateParams,
     TaxRateUpdateParams,
@@ -256,6 +259,21 @@ class AsyncPayments(AsyncResource):
 
     async def list(self, **params: Unpack[PaymentListParams]) -> AsyncPage[Payment]:
         return await self._client._list("/v1/payments", params)
+
+
+class AsyncRefunds(AsyncResource):
+    async def create(self, *, idempotency_key: str | None = None, **params: Unpack[RefundCreateParams]) -> Refund:
+        """Refund a completed payment: ``amount`` (default: what is left of it). The answer's
+        ``status`` is ``succeeded``, ``failed`` (see ``failure_reason``), or ``pending`` while
+        the processor's answer is not clear (VINR asks again; watch ``refund.updated``)."""
+        return Refund(await self._post("/v1/refunds", params, idempotency_key))
+
+    async def retrieve(self, refund_id: str) -> Refund:
+        return Refund(await self._get(path("/v1/refunds/{}", refund_id)))
+
+    async def list(self, **params: Unpack[RefundListParams]) -> AsyncPage[Refund]:
+        """Newest first; filter ``payment``."""
+        return await self._client._list("/v1/refunds", params)
 
 
 class AsyncEvents(AsyncResource):

@@ -20,6 +20,7 @@ from vinr._sync.resources import (
     OpenAPI,
     Payments,
     Prices,
+    Refunds,
     TaxRates,
     TestHelpers,
     WebhookEndpoints,
@@ -66,6 +67,7 @@ class Vinr:
         self.invoice_items = InvoiceItems(self)
         self.invoices = Invoices(self)
         self.payments = Payments(self)
+        self.refunds = Refunds(self)
         self.events = Events(self)
         self.webhook_endpoints = WebhookEndpoints(self)
         self.account = Account(self)

@@ -28,6 +28,7 @@ from vinr.objects import (
     Payment,
     PaymentMethod,
     Price,
+    Refund,
     TaxRate,
     TestClock,
     WebhookDelivery,
@@ -61,6 +62,8 @@ from vinr.params import (
     PayParams,
     PriceCreateParams,
     RecoverParams,
+    RefundCreateParams,
+    RefundListParams,
     RollSecretParams,
     TaxRateCreateParams,
     TaxRateUpdateParams,
@@ -258,6 +261,21 @@ class Payments(Resource):
 
     def list(self, **params: Unpack[PaymentListParams]) -> Page[Payment]:
         return self._client._list("/v1/payments", params)
+
+
+class Refunds(Resource):
+    def create(self, *, idempotency_key: str | None = None, **params: Unpack[RefundCreateParams]) -> Refund:
+        """Refund a completed payment: ``amount`` (default: what is left of it). The answer's
+        ``status`` is ``succeeded``, ``failed`` (see ``failure_reason``), or ``pending`` while
+        the processor's answer is not clear (VINR asks again; watch ``refund.updated``)."""
+        return Refund(self._post("/v1/refunds", params, idempotency_key))
+
+    def retrieve(self, refund_id: str) -> Refund:
+        return Refund(self._get(path("/v1/refunds/{}", refund_id)))
+
+    def list(self, **params: Unpack[RefundListParams]) -> Page[Refund]:
+        """Newest first; filter ``payment``."""
+        return self._client._list("/v1/refunds", params)
 
 
 class Events(Resource):
