@@ -19,8 +19,12 @@ How VINR's amounts map onto EN 16931's (BT numbers are EN 16931's business terms
   (app/invoices/tax_treatment.py): ``E`` with its exemption reason (BT-120), or ``AE``, reverse
   charge, with the code VATEX-EU-AE (BT-121) and the buyer's VAT id of another member state
   (BT-48). The treatment's legal note (reverse charge, exempt, § 19 UStG) is a note (BG-1).
-- BT-109 = total - tax, BT-110 = ``tax``, BT-112 = ``total``, BT-113 = ``amount_paid``,
-  BT-115 = ``amount_due - amount_paid``: the invoice object's amounts exactly. BT-106 and
+- BT-109 = total - tax, BT-110 = ``tax``, BT-112 = ``total``, BT-115 = ``amount_remaining``
+  (``amount_due - amount_paid``), BT-113 (paid amount) = ``total - amount_remaining``: what
+  was paid, plus the customer's credit balance finalization applied (``starting_balance`` -
+  ``ending_balance``) and what credit notes took off before payment
+  (``pre_payment_credit_notes_amount``), which are paid amounts to EN 16931 (BR-CO-16:
+  BT-115 = BT-112 - BT-113). Without those two, BT-113 is ``amount_paid``. BT-106 and
   BT-107 are the invoice's ``subtotal`` and ``discount`` when prices exclude tax, and their
   net parts when they include it (EN 16931 line amounts are without VAT).
 """
@@ -256,7 +260,7 @@ def build(invoice: Invoice, rates: Mapping[str, int], coupon_names: Mapping[str,
     without_tax = invoice.total - invoice.tax
     # The invoice's own arithmetic (totals.py) guarantees these; a failure is a bug, not bad input.
     assert line_net - allowed == without_tax == sum(s.basis for s in summary), (line_net, allowed, without_tax)
-    assert sum(s.tax for s in summary) == invoice.tax and invoice.amount_due == invoice.total
+    assert sum(s.tax for s in summary) == invoice.tax and invoice.amount_due <= invoice.total
 
     notes = tuple(text for text in (invoice.description, invoice.footer) if text)
     if untaxed_rule.note:
@@ -279,7 +283,7 @@ def build(invoice: Invoice, rates: Mapping[str, int], coupon_names: Mapping[str,
         payment_terms=f"Payable by {due.isoformat()}" if due else "Payable on receipt",
         payment_means=means, allowances=tuple(allowances), tax_summary=summary,
         totals=Totals(line_net=line_net, allowances=allowed, without_tax=without_tax, tax=invoice.tax,
-                      with_tax=invoice.total, paid=invoice.amount_paid,
-                      due=invoice.amount_due - invoice.amount_paid),
+                      with_tax=invoice.total, paid=invoice.total - invoice.amount_remaining,
+                      due=invoice.amount_remaining),
         lines=tuple(lines),
     )

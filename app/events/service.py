@@ -27,6 +27,7 @@ EVENT_TYPES = frozenset({
     "invoice.paid", "invoice.payment_succeeded", "invoice.payment_failed",
     "invoice.payment_action_required", "invoice.voided", "invoice.marked_uncollectible",
     "invoice.deleted", "payment.completed", "payment.failed",
+    "credit_note.created", "credit_note.updated", "credit_note.voided",
     # from the worker
     "invoice.finalization_failed", "email.sent", "email.failed", "webhook_endpoint.disabled",
 })
