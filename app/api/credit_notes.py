@@ -8,10 +8,12 @@ from pydantic import ValidationError
 
 from app.accounts.service import Caller
 from app.api import bp, objects
-from app.api.routing import endpoint
-from app.credit_notes import service
+from app.api.routing import Download, endpoint
+from app.credit_notes import einvoice, service
 from app.credit_notes.schemas import CreditNoteCreate, CreditNoteList, CreditNotePreview, CreditNoteUpdate
 from app.credit_notes.serializers import serialize
+from app.einvoicing.schemas import EInvoiceQuery
+from app.einvoicing.syntax import Format
 from app.extensions import db
 from app.pagination import list_object
 from app.validation import validation_error
@@ -63,3 +65,12 @@ def update_credit_note(caller: Caller, credit_note_id: str, body: CreditNoteUpda
           summary="Void a credit note while its invoice is open and nothing was refunded")
 def void_credit_note(caller: Caller, credit_note_id: str) -> dict[str, Any]:
     return serialize(service.void(db.session, caller, credit_note_id))
+
+
+@endpoint(bp, "GET", "/credit_notes/<credit_note_id>/einvoice", query=EInvoiceQuery, produces="application/xml",
+          summary="Download a credit note's e-invoice (EN 16931 XML, type code 381, the invoice as preceding "
+                  "invoice reference): facturx, xrechnung_cii, xrechnung_ubl or ubl; by default the customer's "
+                  "einvoice.format, else facturx")
+def get_credit_note_einvoice(caller: Caller, credit_note_id: str, query: EInvoiceQuery) -> Download:
+    rendered = einvoice.einvoice(db.session, caller, credit_note_id, Format(query.format) if query.format else None)
+    return Download(rendered.content, "application/xml", rendered.filename)
