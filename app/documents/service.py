@@ -34,9 +34,11 @@ from weasyprint import HTML  # imported with the app: a worker's first PDF skips
 
 from app import clock
 from app.branding.themes import THEMES_DIR
+from app.credit_notes import einvoice as credit_note_einvoice
+from app.credit_notes.models import CreditNote
 from app.documents import facturx
 from app.documents.models import InvoiceDocument
-from app.documents.view import build, template_context
+from app.documents.view import build, build_credit_note, template_context
 from app.einvoicing import service as einvoicing
 from app.einvoicing.document import EInvoice
 from app.einvoicing.syntax import Format, writer_fingerprint
@@ -127,6 +129,21 @@ def invoice_pdf(session: Session, invoice: Invoice) -> bytes:
     return render(session, invoice, template_context(view), einvoicing.embedded(invoice, view.document))
 
 
+def credit_note_pdf(session: Session, invoice: Invoice, note: CreditNote) -> bytes:
+    """The PDF of ``note``, a credit note of ``invoice``, in the reader's language: the Factur-X
+    hybrid (its 381 XML embedded) when ``credit_notes.einvoice.embedded`` gives its model, else
+    the plain PDF. Rendered outside any transaction on each download, not kept (an invoice keeps
+    one document, its own). Commits."""
+    view = build_credit_note(session, invoice, note)
+    html = render_template("pdf/credit_note.html", **template_context(view.invoice_view, credit=view))
+    einvoice = credit_note_einvoice.embedded(note, invoice) if view.document is not None else None
+    return _render_outside_a_transaction(session, html, einvoice, note.created)
+
+
+def credit_note_filename(note: CreditNote) -> str:
+    return f"credit-note-{note.number}.pdf"
+
+
 def document_key(html: str, einvoice: EInvoice | None) -> str:
     """What a stored PDF is kept under: the renderer and the HTML and, for a hybrid, what its
     XML is written from: the model (its ``repr``: frozen dataclasses of plain values, every
@@ -153,17 +170,19 @@ def render(session: Session, invoice: Invoice, context: dict[str, Any], einvoice
     kept = session.get(InvoiceDocument, (invoice.id, key))
     if kept is not None:
         return kept.content
-    content = _render_outside_a_transaction(session, invoice, html, einvoice)
+    assert einvoice is None or invoice.finalized_at is not None  # only a finalized invoice has an e-invoice
+    content = _render_outside_a_transaction(session, html, einvoice, invoice.finalized_at or 0)
     return _keep(session, invoice, key, content)
 
 
-def _render_outside_a_transaction(session: Session, invoice: Invoice, html: str, einvoice: EInvoice | None) -> bytes:
+def _render_outside_a_transaction(session: Session, html: str, einvoice: EInvoice | None, issued: int) -> bytes:
+    """The PDF of ``html`` (with the Factur-X XML of ``einvoice``, dated ``issued``), rendered
+    after the transaction in progress is committed."""
     commit_transaction(session)
     document = HTML(string=html, base_url=ASSET_BASE, url_fetcher=_fetcher())
     if einvoice is None:
         return bytes(document.write_pdf())
-    assert invoice.finalized_at is not None  # only a finalized invoice has an e-invoice
-    return facturx.write(document, write_xml(einvoice, Format.FACTURX), invoice.finalized_at)
+    return facturx.write(document, write_xml(einvoice, Format.FACTURX), issued)
 
 
 def _keep(session: Session, invoice: Invoice, key: str, content: bytes) -> bytes:

@@ -31,6 +31,7 @@ def upgrade() -> None:
                                       server_default='0'))
         batch_op.add_column(sa.Column('post_payment_credit_notes_amount', sa.BigInteger(), nullable=False,
                                       server_default='0'))
+        batch_op.add_column(sa.Column('credit_note_count', sa.Integer(), nullable=False, server_default='0'))
     # Finalized invoices had no balance applied: their ending balance is their starting one, 0.
     op.execute("UPDATE invoices SET ending_balance = 0 WHERE status <> 'draft'")
 
@@ -124,6 +125,7 @@ def downgrade() -> None:
     op.drop_table('credit_notes')
     op.drop_table('customer_balance_transactions')
     with op.batch_alter_table('invoices', schema=None) as batch_op:
+        batch_op.drop_column('credit_note_count')
         batch_op.drop_column('post_payment_credit_notes_amount')
         batch_op.drop_column('pre_payment_credit_notes_amount')
         batch_op.drop_column('ending_balance')
