@@ -11,7 +11,8 @@ from app.accounts.models import (
 )
 from app.card_testing.models import CardTry
 from app.catalog.models import Coupon, Price, TaxRate
-from app.customers.models import Customer
+from app.credit_notes.models import CreditNote, CreditNoteLine
+from app.customers.models import Customer, CustomerBalanceTransaction
 from app.documents.models import InvoiceDocument
 from app.emails.models import Email, EmailAttachment
 from app.events.models import Event
@@ -22,7 +23,8 @@ from app.payments.models import Payment, PaymentMethod, ProcessorCall, Refund
 from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
-    "Account", "ApiKey", "Branding", "BusinessProfile", "CardTry", "CollectionSettings", "Coupon", "Customer",
+    "Account", "ApiKey", "Branding", "BusinessProfile", "CardTry", "CollectionSettings", "Coupon", "CreditNote",
+    "CreditNoteLine", "Customer", "CustomerBalanceTransaction",
     "Email", "EmailAttachment", "Event", "IdempotencyKey", "Invoice", "InvoiceCounter", "InvoiceDocument",
     "InvoiceItem", "InvoiceLine", "Job", "Payment", "PaymentMethod", "Price", "ProcessorCall", "Refund", "TaxRate",
     "TestClock",

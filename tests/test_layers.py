@@ -35,6 +35,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("invoices", ("app.invoices",)),
     ("einvoicing", ("app.einvoicing",)),
     ("payments", ("app.payments",)),
+    ("credit notes", ("app.credit_notes",)),  # credit an invoice; refunds its card payment
     ("documents", ("app.documents",)),
     ("emails", ("app.emails",)),
     ("automation", ("app.automation",)),

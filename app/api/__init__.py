@@ -58,6 +58,7 @@ from app.api import (  # noqa: E402,F401 - registers routes
     branding,
     business_profile,
     catalog,
+    credit_notes,
     customers,
     einvoices,
     events,

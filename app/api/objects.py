@@ -96,6 +96,10 @@ class CustomerObject(Obj):
     invoice_settings: dict[str, str | None]
     tax_ids: list[TaxIdObject]
     einvoice: EInvoiceObject
+    balance: int = Field(description=(
+        "Minor units; negative: credit the merchant owes the customer, taken off their next invoice in "
+        "that currency at finalization"))
+    currency: str | None = Field(description="The currency of balance; null while it never held one")
     metadata: dict[str, str]
 
 
@@ -227,6 +231,14 @@ class InvoiceObject(Obj):
     amount_due: int
     amount_paid: int
     amount_remaining: int
+    starting_balance: int = Field(description=(
+        "The customer's balance before finalization applied it (negative: credit), minor units"))
+    ending_balance: int | None = Field(description=(
+        "The customer's balance after finalization took its credit off amount_due; null while a draft"))
+    pre_payment_credit_notes_amount: int = Field(description=(
+        "What the invoice's credit notes took off amount_due before it was paid"))
+    post_payment_credit_notes_amount: int = Field(description=(
+        "What the invoice's credit notes credited after it was paid (refunded, out of band, to the balance)"))
     tax_amounts: list[TaxAmount]
     discounts: list[DiscountAmount]
     default_tax_rates: list[str] | None = Field(description=(
@@ -417,6 +429,51 @@ class TestClockObject(Obj):
     now: int = Field(description="The account's test-mode time, unix seconds.")
 
 
+class CreditNoteLineObject(Obj):
+    id: str
+    object: Literal["credit_note_line_item"]
+    type: Literal["invoice_line_item", "custom_line_item"]
+    invoice_line_item: str | None = Field(description="The invoice's line (il_…) this credits part of")
+    description: str | None
+    quantity: int
+    unit: str
+    unit_amount: int
+    amount: int = Field(description="What is credited, after the invoice's discounts and without exclusive tax")
+    discount_amount: int
+    tax_amounts: list[TaxAmount]
+
+
+class CreditNoteObject(Obj):
+    """A credit note: the document that corrects an issued invoice (docs/credit_notes.md)."""
+
+    id: str
+    object: Literal["credit_note"]
+    livemode: bool
+    created: int
+    number: str = Field(description="<invoice number>-CN-01, sequential per invoice")
+    invoice: str
+    customer: str
+    currency: str
+    status: Literal["issued", "void"]
+    reason: Literal["duplicate", "fraudulent", "order_change", "product_unsatisfactory"] | None
+    memo: str | None
+    lines: list[CreditNoteLineObject]
+    subtotal: int
+    tax: int
+    total: int
+    tax_amounts: list[TaxAmount]
+    pre_payment_amount: int = Field(description="Taken off the invoice's amount_due")
+    post_payment_amount: int = Field(description="refund_amount + out_of_band_amount + credit_amount")
+    refund: str | None = Field(description="The refund (re_…) of refund_amount")
+    refund_amount: int
+    out_of_band_amount: int
+    credit_amount: int = Field(description="Credited to the customer's balance")
+    pdf: str | None = Field(description="The PDF; needs no key (null in a preview)")
+    voided_at: int | None
+    metadata: dict[str, str]
+
+
+CreditNoteList = ListOf[CreditNoteObject]
 CustomerList = ListOf[CustomerObject]
 PaymentMethodList = ListOf[PaymentMethodObject]
 PaymentList = ListOf[PaymentObject]

@@ -44,6 +44,10 @@ ERRORS_OF = {
                       "503": "Live mode has no card processor configured (processor_not_configured): nothing "
                              "was refunded; or the database could not be reached (database_unavailable): retry "
                              "after Retry-After with the same Idempotency-Key"},
+    "get_credit_note_einvoice": {"409": "The business profile the invoice was finalized with lacks what the format "
+                                        "needs (business_profile_incomplete), or the customer does "
+                                        "(customer_details_incomplete); XRechnung without a buyer reference "
+                                        "(buyer_reference_required); what EN 16931 cannot say (einvoice_unsupported)"},
     "pay_invoice": {"503": "Live mode has no card processor configured (processor_not_configured): "
                            "nothing was charged or counted; or the database could not be reached or the connection to "
                            "it broke (database_unavailable): retry after Retry-After with the same Idempotency-Key"},

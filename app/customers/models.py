@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.catalog.models import Coupon
-from app.db import Base, ObjectId, Owned
+from app.db import Base, MinorUnits, ObjectId, Owned
 
 
 class Customer(Owned, Base):
@@ -32,5 +33,35 @@ class Customer(Owned, Base):
     default_payment_method_id: Mapped[str | None] = mapped_column(sa.String(40))
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
     deleted: Mapped[bool] = mapped_column(default=False)
+    # Minor units of ``balance_currency``; negative: credit the merchant owes the customer, taken
+    # off their next invoice at finalization (SPEC §11). Changed only by app/customers/balance.py,
+    # each change a row of CustomerBalanceTransaction.
+    balance: Mapped[MinorUnits]
+    balance_currency: Mapped[str | None] = mapped_column(sa.String(3))
 
     coupon: Mapped[Coupon | None] = relationship(lazy="joined")
+
+
+class BalanceTransactionType(StrEnum):
+    CREDIT_NOTE = "credit_note"  # a credit note's credit_amount, to the balance
+    CREDIT_NOTE_VOIDED = "credit_note_voided"  # that credit taken back when the credit note is voided
+    APPLIED_TO_INVOICE = "applied_to_invoice"  # the balance taken off an invoice at finalization
+
+
+class CustomerBalanceTransaction(Owned, Base):
+    """One change of a customer's ``balance`` (Stripe's customer balance transactions): the
+    ledger the balance is the sum of, so "where did this credit go" is a query."""
+
+    object_name = "customer balance transaction"
+    __tablename__ = "customer_balance_transactions"
+    __table_args__ = (sa.Index("ix_customer_balance_transactions_customer", "customer_id", "created", "id"),)
+
+    id: Mapped[ObjectId]
+    customer_id: Mapped[str] = mapped_column(sa.ForeignKey("customers.id"))
+    type: Mapped[BalanceTransactionType] = mapped_column(
+        sa.Enum(BalanceTransactionType, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e]))
+    amount: Mapped[MinorUnits]  # negative: credit to the customer
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    ending_balance: Mapped[MinorUnits]
+    credit_note_id: Mapped[str | None] = mapped_column(sa.String(40))
+    invoice_id: Mapped[str | None] = mapped_column(sa.String(40))

@@ -30,6 +30,7 @@ def serialize(customer: Customer) -> dict[str, Any]:
         "invoice_settings": {"default_payment_method": customer.default_payment_method_id},
         "tax_ids": [dict(tax_id) for tax_id in customer.tax_ids],
         "einvoice": {"buyer_reference": customer.einvoice_buyer_reference, "format": customer.einvoice_format},
+        "balance": customer.balance, "currency": customer.balance_currency,
         "metadata": dict(customer.metadata_),
     }
 
@@ -92,7 +93,7 @@ def _tax_ids(params: CustomerCreate) -> list[dict[str, str]]:
 def create_customer(session: Session, caller: Caller, params: CustomerCreate) -> Customer:
     customer = Customer(id=new_id("cust"), account_id=caller.account.id, livemode=caller.livemode,
                         created=clock.now(), preferred_locales=[], metadata_={}, tax_exempt="none",
-                        tax_ids=[], einvoice_format="none")
+                        tax_ids=[], einvoice_format="none", balance=0)
     _apply(session, caller, customer, params)
     session.add(customer)
     session.flush()

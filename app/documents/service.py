@@ -35,9 +35,11 @@ from weasyprint.text.fonts import FontConfiguration
 
 from app import clock
 from app.branding.themes import THEMES_DIR
+from app.credit_notes import einvoice as credit_note_einvoice
+from app.credit_notes.models import CreditNote
 from app.documents import facturx
 from app.documents.models import InvoiceDocument
-from app.documents.view import Presentation, build, presentation, tax_rates_shown, template_context
+from app.documents.view import Presentation, build, build_credit_note, presentation, tax_rates_shown, template_context
 from app.einvoicing import service as einvoicing
 from app.einvoicing.document import EInvoice
 from app.einvoicing.syntax import Format, writer_fingerprint
@@ -142,6 +144,21 @@ def invoice_pdf(session: Session, invoice: Invoice) -> bytes:
     return render(session, invoice, key, template_context(view), einvoicing.embedded(invoice, view.document))
 
 
+def credit_note_pdf(session: Session, invoice: Invoice, note: CreditNote) -> bytes:
+    """The PDF of ``note``, a credit note of ``invoice``, in the reader's language: the Factur-X
+    hybrid (its 381 XML embedded) when ``credit_notes.einvoice.embedded`` gives its model, else
+    the plain PDF. Rendered outside any transaction on each download, not kept (an invoice keeps
+    one document, its own). Commits."""
+    view = build_credit_note(session, invoice, note)
+    html = render_template("pdf/credit_note.html", **template_context(view.invoice_view, credit=view))
+    einvoice = credit_note_einvoice.embedded(note, invoice) if view.document is not None else None
+    return _render_outside_a_transaction(session, html, einvoice, note.created)
+
+
+def credit_note_filename(note: CreditNote) -> str:
+    return f"credit-note-{note.number}.pdf"
+
+
 def document_key(session: Session, invoice: Invoice, shown: Presentation) -> str | None:
     """What an issued invoice's stored PDF is kept under: every input of its HTML and of its
     embedded XML. The invoice row's ``version`` moves with each change of it (a footer, a
@@ -170,7 +187,8 @@ def render(session: Session, invoice: Invoice, key: str | None, context: dict[st
     then ``_keep`` stores the document in a short transaction of its own. Commits then.
     """
     html = render_template("pdf/invoice.html", **context)
-    content = _render_outside_a_transaction(session, invoice, html, einvoice)
+    assert einvoice is None or invoice.finalized_at is not None  # only a finalized invoice has an e-invoice
+    content = _render_outside_a_transaction(session, html, einvoice, invoice.finalized_at or 0)
     return content if key is None else _keep(session, invoice, key, content)
 
 
@@ -190,13 +208,14 @@ def _styles() -> dict[str, Any]:
     return styles
 
 
-def _render_outside_a_transaction(session: Session, invoice: Invoice, html: str, einvoice: EInvoice | None) -> bytes:
+def _render_outside_a_transaction(session: Session, html: str, einvoice: EInvoice | None, issued: int) -> bytes:
+    """The PDF of ``html`` (with the Factur-X XML of ``einvoice``, dated ``issued``), rendered
+    after the transaction in progress is committed."""
     commit_transaction(session)
     document = HTML(string=html, base_url=ASSET_BASE, url_fetcher=_fetcher())
     if einvoice is None:
         return bytes(document.write_pdf(**_styles()))
-    assert invoice.finalized_at is not None  # only a finalized invoice has an e-invoice
-    return facturx.write(document, write_xml(einvoice, Format.FACTURX), invoice.finalized_at, **_styles())
+    return facturx.write(document, write_xml(einvoice, Format.FACTURX), issued, **_styles())
 
 
 def _keep(session: Session, invoice: Invoice, key: str, content: bytes) -> bytes:

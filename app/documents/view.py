@@ -24,6 +24,9 @@ from app.accounts.clocks import invoice_now
 from app.accounts.models import Account
 from app.branding.service import BrandView, brand_view
 from app.catalog.models import TaxRate
+from app.credit_notes import service as credit_notes
+from app.credit_notes.einvoice import document as credit_note_document
+from app.credit_notes.models import CreditNote
 from app.customers.models import Customer
 from app.einvoicing.document import EInvoice
 from app.einvoicing.service import document
@@ -102,6 +105,7 @@ class InvoiceView:
     saved_method: PaymentMethod | None = None  # the customer's default card
     paid_with: str | None = None  # "Visa ending in 4242": the card of the payment that paid it
     document: EInvoice | None = None  # the EN 16931 model, for an invoice issued with a legal name
+    credit_notes: tuple[CreditNote, ...] = ()  # oldest first (SPEC §11: the page lists them)
 
     @property
     def seller(self) -> Mapping[str, Any] | None:
@@ -204,7 +208,8 @@ def build(session: Session, invoice: Invoice, shown: Presentation | None = None)
     rates = tax_rates_shown(session, invoice)
     return InvoiceView(invoice, invoice.account, customer, shown.brand, shown.past_due,
                        _tax_lines(invoice, rates), days_overdue=shown.days_overdue, saved_method=saved,
-                       paid_with=paid_with, document=_document(session, invoice, rates))
+                       paid_with=paid_with, document=_document(session, invoice, rates),
+                       credit_notes=tuple(credit_notes.of_invoice(session, invoice)))
 
 
 def _document(session: Session, invoice: Invoice, rates: Mapping[str, RateShown]) -> EInvoice | None:
@@ -270,7 +275,7 @@ def tax_rates_shown(session: Session, invoice: Invoice) -> dict[str, RateShown]:
         select(TaxRate).where(TaxRate.account_id == invoice.account_id, TaxRate.id.in_(rate_ids)))}
 
 
-def _tax_lines(invoice: Invoice, rates: Mapping[str, RateShown]) -> tuple[TaxLine, ...]:
+def _tax_lines(invoice: Invoice | CreditNote, rates: Mapping[str, RateShown]) -> tuple[TaxLine, ...]:
     """ "USt 19 %" or "VAT 10 % (included)" with its amount, in the invoice's rate order."""
     # The entry without a rate (lines that pay none) charges nothing: no tax line.
     lines = []
@@ -284,6 +289,40 @@ def _tax_lines(invoice: Invoice, rates: Mapping[str, RateShown]) -> tuple[TaxLin
             label = gettext("%(rate)s (included)", rate=label)
         lines.append(TaxLine(label, int(entry["amount"])))
     return tuple(lines)
+
+
+@dataclass(frozen=True)
+class CreditNoteView:
+    """What a credit note's PDF shows: its invoice's page view (seller, buyer, branding, the
+    reader's language), the credit note, and its EN 16931 model (per-line VAT and per-rate summary)."""
+
+    invoice_view: InvoiceView
+    note: CreditNote
+    document: EInvoice | None
+
+    @property
+    def reason(self) -> str | None:
+        reasons = {"duplicate": gettext("Duplicate"), "fraudulent": gettext("Fraudulent"),
+                   "order_change": gettext("Order change"), "product_unsatisfactory": gettext("Product unsatisfactory")}
+        return str(reasons[self.note.reason]) if self.note.reason in reasons else None
+
+    @property
+    def tax_lines(self) -> tuple[TaxLine, ...]:
+        rates = {rate_id: RateShown(str(d["display_name"]), int(d["percentage_e4"]))
+                 for rate_id, d in self.note.tax_rate_details.items()}
+        return _tax_lines(self.note, rates)
+
+
+def build_credit_note(session: Session, invoice: Invoice, note: CreditNote) -> CreditNoteView:
+    """The view of ``note`` of ``invoice`` (loaded through its hosted link). Sets the request's locale."""
+    view = build(session, invoice)
+    doc = None
+    if (invoice.account_legal or {}).get("legal_name"):
+        try:
+            doc = credit_note_document(note, invoice)
+        except Conflict:
+            doc = None
+    return CreditNoteView(view, note, doc)
 
 
 def template_context(view: InvoiceView, **extra: Any) -> dict[str, Any]:

@@ -73,7 +73,7 @@ def data_dict(doc: EInvoice, fmt: Format) -> dict[str, Any]:
     decimal strings in the currency's own digits)."""
     money = doc.amount
     data: dict[str, Any] = {
-        "BT-1": doc.number, "BT-2": doc.issue_date, "BT-3": "380", "BT-5": doc.currency,
+        "BT-1": doc.number, "BT-2": doc.issue_date, "BT-3": doc.type_code, "BT-5": doc.currency,
         "BG-1": [{"BT-22": note} for note in doc.notes],
         "BG-4": _party(doc.seller), "BG-7": _party(doc.buyer),
         "BT-20": doc.payment_terms,
@@ -107,6 +107,8 @@ def data_dict(doc: EInvoice, fmt: Format) -> dict[str, Any]:
         data["BT-85"] = means.account_name
         if means.bic:
             data["BT-86"] = means.bic
+    if doc.preceding:
+        data["BG-3"] = [{"BT-25": ref.number, "BT-26": ref.issue_date} for ref in doc.preceding]
     if fmt.xrechnung:
         data["BT-23"] = PEPPOL_BILLING
     return data

@@ -28,6 +28,7 @@ EVENT_TYPES = frozenset({
     "invoice.payment_action_required", "invoice.voided", "invoice.marked_uncollectible",
     "invoice.deleted", "payment.completed", "payment.failed",
     "refund.created", "refund.updated", "refund.failed", "payment.refunded",
+    "credit_note.created", "credit_note.updated", "credit_note.voided",
     # from the worker
     "invoice.finalization_failed", "email.sent", "email.failed", "webhook_endpoint.disabled",
 })

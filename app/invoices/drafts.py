@@ -110,7 +110,9 @@ def create_invoice(session: Session, caller: Caller, params: InvoiceCreate) -> I
         customer_id=customer.id, status=S.DRAFT, currency=currency,
         collection_method="charge_automatically", auto_advance=False, metadata_={},
         coupon_pks=[], default_tax_rate_ids=None, subtotal=0, discount=0, tax=0, total=0,
-        amount_due=0, amount_paid=0, tax_amounts=[], discount_amounts=[], attempt_count=0, lines=[],
+        amount_due=0, amount_paid=0, starting_balance=0, pre_payment_credit_notes_amount=0,
+        post_payment_credit_notes_amount=0, credit_note_count=0, tax_amounts=[], discount_amounts=[],
+        attempt_count=0, lines=[],
     )
     if "buyer_reference" not in params.model_fields_set:
         invoice.buyer_reference = customer.einvoice_buyer_reference

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from app import clock, tokens
 from app.accounts.service import Caller, next_invoice_number
 from app.business_profile import service as profile
+from app.customers import balance
 from app.customers.models import Customer
 from app.customers.service import serialize as serialize_customer
 from app.errors import InvalidRequest
@@ -47,7 +48,8 @@ def _settle_customer_discount(invoice: Invoice, customer: Customer) -> bool:
 
 def finalize(session: Session, caller: Caller, invoice_id: str, params: FinalizeParams, *,
              secret_key: str) -> Invoice:
-    """SPEC §3 finalize, in order: discounts, tax, lock, number, hosted link (signed with
+    """SPEC §3 finalize, in order: discounts, tax, lock, number, the customer's credit balance
+    (SPEC §11: taken off ``amount_due``, app/customers/balance.py), hosted link (signed with
     ``secret_key``, the app's).
 
     Raises InvalidRequest ``customer_tax_id_required`` for a reverse charge customer without an
@@ -82,6 +84,10 @@ def finalize(session: Session, caller: Caller, invoice_id: str, params: Finalize
     invoice.account_legal = legal
     with session.no_autoflush:
         invoice.number = next_invoice_number(session, caller.account, caller.livemode)
+        # The customer's credit, a line-independent adjustment after tax (SPEC §11).
+        applied = balance.apply_to_invoice(session, customer, invoice.id, invoice.currency, invoice.amount_due)
+    invoice.starting_balance, invoice.ending_balance = applied.starting_balance, applied.ending_balance
+    invoice.amount_due -= applied.amount
     transition(session, invoice, S.OPEN, flush=False)
     if invoice.collection_method == "send_invoice" and invoice.due_date is None:
         assert invoice.days_until_due is not None
@@ -93,7 +99,7 @@ def finalize(session: Session, caller: Caller, invoice_id: str, params: Finalize
     invoice.last_finalization_error = None
     session.flush()
     record_event(session, invoice, "invoice.finalized")
-    if consumed:
+    if consumed or applied.amount:
         record(session, caller.account.id, caller.livemode, "customer.updated", serialize_customer(customer))
     if invoice.amount_due == 0:
         transition(session, invoice, S.PAID)

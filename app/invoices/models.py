@@ -66,6 +66,17 @@ class Invoice(Owned, Base):
     total: Mapped[MinorUnits]
     amount_due: Mapped[MinorUnits]
     amount_paid: Mapped[MinorUnits]
+    # The customer's balance when finalization applied it, and after (SPEC §11): their credit
+    # (negative) taken off ``amount_due``, a line-independent adjustment; 0 and None on a draft.
+    starting_balance: Mapped[MinorUnits]
+    ending_balance: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # What the invoice's issued credit notes took off ``amount_due`` (pre-payment) and credited
+    # after it was paid (post-payment), minor units (app/credit_notes/service.py).
+    pre_payment_credit_notes_amount: Mapped[MinorUnits]
+    post_payment_credit_notes_amount: Mapped[MinorUnits]
+    # How many credit notes it has, void ones included: the last one's number (…-CN-01), taken
+    # under the invoice's row lock; and whether its page has credit notes to list.
+    credit_note_count: Mapped[int] = mapped_column(default=0)
     tax_amounts: Mapped[list[Any]] = mapped_column(default=list)
     discount_amounts: Mapped[list[Any]] = mapped_column(default=list)
     # The tax rates of ``tax_amounts`` as they were when the totals were last computed, so as

@@ -215,3 +215,32 @@ def compute(lines: list[LineIn], coupons: list[CouponIn], rates: list[RateIn]) -
         tax_amounts=tuple(per_rate),
         untaxed_amount=sum(taxable[i] for i in untaxed) if untaxed else None,
     )
+
+
+def split_gross(amount: int, groups: list[tuple[int, tuple[str, ...]]], rates: list[RateIn]) -> Totals:
+    """A credit of ``amount`` (minor units, tax included) over an invoice's VAT groups, as a
+    credit note "by amount" makes it (SPEC §11): ``groups`` are (what the invoice charged for the
+    group, tax included; the keys of the rates its lines pay), and each group gets its share of
+    ``amount`` in proportion (each share its exact part rounded down or up, adding up exactly).
+
+    A share is taken apart like an inclusive price (step 3): its net is share x 100 / (100 + P)
+    rounded half away from zero, its tax the rest, split over the group's rates. Each result
+    line (one per group) then carries the rates' real inclusive flags: its amount is the net
+    plus its inclusive tax, and its exclusive tax is added, so the total is ``amount`` exactly
+    and every rate's tax is within one minor unit of its basis x rate (the module docstring)."""
+    shares = _allocate(amount, [charged for charged, _ in groups])
+    as_inclusive = [RateIn(r.key, r.percentage_e4, True) for r in rates]
+    by_key = {r.key: r for r in rates}
+    split = compute([LineIn(share, keys) for share, (_, keys) in zip(shares, groups, strict=True)], [], as_inclusive)
+    lines: list[LineOut] = []
+    line_amounts: list[int] = []
+    for share, out in zip(shares, split.lines, strict=True):
+        taxes = tuple(TaxAmount(t.rate, t.amount, by_key[t.rate].inclusive, out.taxable_amount)
+                      for t in out.tax_amounts)
+        exclusive = sum(t.amount for t in taxes if not t.inclusive)
+        line_amounts.append(share - exclusive)
+        lines.append(LineOut(0, out.taxable_amount, out.taxable_amount, taxes))
+    per_rate = tuple(TaxAmount(t.rate, t.amount, by_key[t.rate].inclusive, t.taxable_amount) for t in split.tax_amounts)
+    subtotal = sum(line_amounts)
+    return Totals(subtotal=subtotal, discount=0, tax=split.tax, total=amount, lines=tuple(lines), discounts=(),
+                  tax_amounts=per_rate, untaxed_amount=split.untaxed_amount)

@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.branding.themes import static_file
+from app.credit_notes import service as credit_notes
 from app.documents import service as documents
 from app.documents.view import InvoiceView, build, template_context
 from app.einvoicing import service as einvoicing
@@ -358,6 +359,17 @@ def invoice_pdf(invoice_id: str, token: str) -> ResponseReturnValue:
     content = documents.invoice_pdf(db.session, invoice)
     return send_file(_bytes_io(content), mimetype="application/pdf", as_attachment=True,
                      download_name=documents.filename(invoice))
+
+
+@bp.get("/<invoice_id>/<token>/credit_notes/<credit_note_id>/pdf")
+def credit_note_pdf(invoice_id: str, token: str, credit_note_id: str) -> ResponseReturnValue:
+    """A credit note of the link's invoice, as a PDF (SPEC §11: ``pdf``, needing no key). Served
+    for a void invoice too: the credit note is a document of its own."""
+    invoice = hosted.load(db.session, invoice_id, token, current_app.config["SECRET_KEY"])
+    note = credit_notes.on_invoice(db.session, invoice.id, credit_note_id)
+    content = documents.credit_note_pdf(db.session, invoice, note)
+    return send_file(_bytes_io(content), mimetype="application/pdf", as_attachment=True,
+                     download_name=documents.credit_note_filename(note))
 
 
 @bp.get("/<invoice_id>/<token>/einvoice")

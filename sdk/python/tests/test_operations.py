@@ -56,6 +56,13 @@ OPERATIONS: dict[tuple[str, str], str] = {
     ("POST", "/v1/invoices/{invoice_id}/pay"): "invoices.pay",
     ("POST", "/v1/invoices/{invoice_id}/void"): "invoices.void",
     ("POST", "/v1/invoices/{invoice_id}/mark_uncollectible"): "invoices.mark_uncollectible",
+    ("POST", "/v1/credit_notes"): "credit_notes.create",
+    ("GET", "/v1/credit_notes"): "credit_notes.list",
+    ("GET", "/v1/credit_notes/preview"): "credit_notes.preview",
+    ("GET", "/v1/credit_notes/{credit_note_id}"): "credit_notes.retrieve",
+    ("POST", "/v1/credit_notes/{credit_note_id}"): "credit_notes.update",
+    ("POST", "/v1/credit_notes/{credit_note_id}/void"): "credit_notes.void",
+    ("GET", "/v1/credit_notes/{credit_note_id}/einvoice"): "credit_notes.einvoice",
     ("GET", "/v1/payments"): "payments.list",
     ("GET", "/v1/payments/{payment_id}"): "payments.retrieve",
     ("POST", "/v1/refunds"): "refunds.create",
@@ -82,7 +89,8 @@ OPERATIONS: dict[tuple[str, str], str] = {
 }
 
 # Keyword arguments some methods require (everything else is optional, or an id).
-REQUIRED = {"webhook_endpoints.resend": {"event": "evt_x"}, "test_helpers.advance_clock": {"seconds": 1}}
+REQUIRED = {"webhook_endpoints.resend": {"event": "evt_x"}, "test_helpers.advance_clock": {"seconds": 1},
+            "credit_notes.create": {"invoice": "inv_x"}, "credit_notes.preview": {"invoice": "inv_x"}}
 
 
 @pytest.fixture(scope="module")

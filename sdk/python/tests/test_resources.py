@@ -23,6 +23,7 @@ from vinr import (
     Vinr,
     _retry,
 )
+from vinr.params import CreditNoteLineParams
 
 CARD_OK = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2040, "cvc": "123"}
 CARD_DECLINED = {**CARD_OK, "number": "4000000000000002"}
@@ -373,3 +374,22 @@ def test_every_line_through_list_lines_where_an_event_embeds_ten(vinr: Vinr) -> 
     assert [line.description for line in page.auto_paging_iter()] == [f"Line {n}" for n in range(12)]
     last = vinr.invoices.list_lines(invoice.id, limit=2, starting_after=page.data[-1].id)
     assert ([line.description for line in last], last.has_more) == (["Line 10", "Line 11"], False)
+
+
+def test_credit_notes_correct_an_issued_invoice(vinr: Vinr) -> None:
+    customer = vinr.customers.create(email="credit@example.com")
+    invoice = vinr.invoices.create(customer=customer.id, collection_method="send_invoice", days_until_due=14,
+                                   default_tax_rates=[])
+    invoice = vinr.invoices.add_line_item(invoice.id, description="Hosting", unit_amount=9500, quantity=8)
+    invoice = vinr.invoices.finalize(invoice.id)
+    hosting = invoice.lines[0]
+    lines: list[CreditNoteLineParams] = [{"type": "invoice_line_item", "invoice_line_item": hosting.id, "quantity": 2}]
+    preview = vinr.credit_notes.preview(invoice=invoice.id, lines=lines, reason="order_change")
+    assert (preview.total, preview.pdf) == (19000, None)
+    note = vinr.credit_notes.create(invoice=invoice.id, lines=lines, reason="order_change")
+    assert note.number == f"{invoice.number}-CN-01" and note.total == 19000
+    assert vinr.invoices.retrieve(invoice.id).amount_remaining == 76000 - 19000
+    assert vinr.credit_notes.update(note.id, memo="Two months less").memo == "Two months less"
+    assert [n.id for n in vinr.credit_notes.list(invoice=invoice.id)] == [note.id]
+    assert vinr.credit_notes.void(note.id).status == "void"
+    assert vinr.credit_notes.retrieve(note.id).status == "void"

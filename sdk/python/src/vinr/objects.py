@@ -375,6 +375,12 @@ class Invoice(VinrObject):
     amount_due: int
     amount_paid: int
     amount_remaining: int
+    #: The customer's balance before and after finalization took its credit off amount_due.
+    starting_balance: int
+    ending_balance: int | None
+    #: What credit notes took off amount_due, and credited after payment (servers with issue 28).
+    pre_payment_credit_notes_amount: int
+    post_payment_credit_notes_amount: int
     tax_amounts: list[VinrObject]
     discounts: list[VinrObject]
     default_tax_rates: list[str] | None  # [] : none; None: the rates for the customer's location
@@ -390,6 +396,37 @@ class Invoice(VinrObject):
     hosted_invoice_url: str | None
     invoice_pdf: str | None
     status_transitions: VinrObject
+
+
+class CreditNote(VinrObject):
+    """A credit note: the document that corrects an issued invoice. Amounts in minor units."""
+
+    OBJECT_NAME = "credit_note"
+    id: str
+    object: str
+    livemode: bool
+    created: int
+    number: str  # <invoice number>-CN-01
+    invoice: str
+    customer: str
+    currency: str
+    status: str  # issued, void
+    reason: str | None  # duplicate, fraudulent, order_change, product_unsatisfactory
+    memo: str | None
+    lines: list[VinrObject]
+    subtotal: int
+    tax: int
+    total: int
+    tax_amounts: list[VinrObject]
+    pre_payment_amount: int  # taken off the invoice's amount_due
+    post_payment_amount: int  # refund_amount + out_of_band_amount + credit_amount
+    refund: str | None
+    refund_amount: int
+    out_of_band_amount: int
+    credit_amount: int  # to the customer's balance
+    pdf: str | None  # needs no key; None in a preview
+    voided_at: int | None
+    metadata: Mapping[str, str]
 
 
 class Payment(VinrObject):

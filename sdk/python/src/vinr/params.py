@@ -288,3 +288,36 @@ class AccountSettingsUpdateParams(TypedDict, total=False):
     reminder_days_before_due: Sequence[int]
     reminder_days_after_due: Sequence[int]
     attach_pdf: bool
+
+
+class CreditNoteLineParams(TypedDict, total=False):
+    type: Required[Literal["invoice_line_item", "custom_line_item"]]
+    invoice_line_item: str  # invoice_line_item: the invoice's line (il_…)
+    quantity: int  # of its units; or amount; neither: all that is left of it
+    amount: int
+    description: str  # custom_line_item
+    unit_amount: int
+    unit: str
+    tax_rates: list[str]  # among the invoice's own
+
+
+class CreditNoteCreateParams(TypedDict, total=False):
+    invoice: Required[str]
+    lines: list[CreditNoteLineParams]
+    amount: int  # instead of lines: a share of the whole invoice, tax included
+    reason: Literal["duplicate", "fraudulent", "order_change", "product_unsatisfactory"]
+    memo: str
+    refund_amount: int
+    out_of_band_amount: int
+    credit_amount: int
+    metadata: dict[str, str]
+
+
+class CreditNoteUpdateParams(TypedDict, total=False):
+    memo: str | None
+    metadata: dict[str, str] | None
+
+
+class CreditNoteListParams(ListParams, total=False):
+    invoice: str
+    customer: str

@@ -11,6 +11,7 @@ from vinr._async.pagination import AsyncPage
 from vinr._async.resources import (
     AsyncAccount,
     AsyncCoupons,
+    AsyncCreditNotes,
     AsyncCustomers,
     AsyncEvents,
     AsyncInvoiceItems,
@@ -59,6 +60,7 @@ class AsyncVinr:
         # Per request only when given: a caller's http_client keeps its own timeout otherwise.
         self._timeout = httpx.USE_CLIENT_DEFAULT if timeout is None else timeout
         self.customers = AsyncCustomers(self)
+        self.credit_notes = AsyncCreditNotes(self)
         self.prices = AsyncPrices(self)
         self.coupons = AsyncCoupons(self)
         self.tax_rates = AsyncTaxRates(self)

@@ -13,6 +13,7 @@ from vinr._sync.pagination import Page
 from vinr._sync.resources import (
     Account,
     Coupons,
+    CreditNotes,
     Customers,
     Events,
     InvoiceItems,
@@ -61,6 +62,7 @@ class Vinr:
         # Per request only when given: a caller's http_client keeps its own timeout otherwise.
         self._timeout = httpx.USE_CLIENT_DEFAULT if timeout is None else timeout
         self.customers = Customers(self)
+        self.credit_notes = CreditNotes(self)
         self.prices = Prices(self)
         self.coupons = Coupons(self)
         self.tax_rates = TaxRates(self)

@@ -19,6 +19,7 @@ from vinr.objects import (
     Branding,
     BusinessProfile,
     Coupon,
+    CreditNote,
     Customer,
     Deleted,
     Event,
@@ -41,6 +42,9 @@ from vinr.params import (
     BrandingUpdateParams,
     BusinessProfileUpdateParams,
     CouponCreateParams,
+    CreditNoteCreateParams,
+    CreditNoteListParams,
+    CreditNoteUpdateParams,
     CustomerCreateParams,
     CustomerListParams,
     CustomerUpdateParams,
@@ -253,6 +257,58 @@ class Invoices(Resource):
     def mark_uncollectible(self, invoice_id: str, *, idempotency_key: str | None = None) -> Invoice:
         return Invoice(self._post(path("/v1/invoices/{}/mark_uncollectible", invoice_id), {},
                                         idempotency_key))
+
+
+def _credit_note_query(params: CreditNoteCreateParams) -> dict[str, Any]:
+    """A credit note's parameters in the query string: ``lines[0][type]=…`` (one level deeper than
+    the query encoder goes), the rest as they are."""
+    flat: dict[str, Any] = {key: value for key, value in params.items() if key not in ("lines", "metadata")}
+    for i, line in enumerate(params.get("lines") or []):
+        for key, value in line.items():
+            if isinstance(value, list):
+                for j, item in enumerate(value):
+                    flat[f"lines[{i}][{key}][{j}]"] = item
+            else:
+                flat[f"lines[{i}][{key}]"] = value
+    for key, value in (params.get("metadata") or {}).items():
+        flat[f"metadata[{key}]"] = value
+    return flat
+
+
+class CreditNotes(Resource):
+    """Credit notes: the document that corrects an issued (open, paid or uncollectible) invoice."""
+
+    def create(self, *, idempotency_key: str | None = None,
+                     **params: Unpack[CreditNoteCreateParams]) -> CreditNote:
+        """Credit ``lines`` of the invoice (a quantity or an amount of its lines, custom lines) or an
+        ``amount`` of it; the part past what it has left to pay is split into ``refund_amount``,
+        ``out_of_band_amount`` and ``credit_amount`` (to the customer's balance)."""
+        return CreditNote(self._post("/v1/credit_notes", params, idempotency_key))
+
+    def preview(self, **params: Unpack[CreditNoteCreateParams]) -> CreditNote:
+        """What ``create`` would issue with these parameters; nothing is written."""
+        return CreditNote(self._get("/v1/credit_notes/preview", _credit_note_query(params)))
+
+    def retrieve(self, credit_note_id: str) -> CreditNote:
+        return CreditNote(self._get(path("/v1/credit_notes/{}", credit_note_id)))
+
+    def update(self, credit_note_id: str, *, idempotency_key: str | None = None,
+                     **params: Unpack[CreditNoteUpdateParams]) -> CreditNote:
+        """Only ``memo`` and ``metadata`` change."""
+        return CreditNote(self._post(path("/v1/credit_notes/{}", credit_note_id), params, idempotency_key))
+
+    def void(self, credit_note_id: str, *, idempotency_key: str | None = None) -> CreditNote:
+        """While its invoice is open and nothing was refunded: what it took off goes back."""
+        return CreditNote(self._post(path("/v1/credit_notes/{}/void", credit_note_id), {}, idempotency_key))
+
+    def list(self, **params: Unpack[CreditNoteListParams]) -> Page[CreditNote]:
+        """Newest first; filters ``invoice`` and ``customer``."""
+        return self._client._list("/v1/credit_notes", params)
+
+    def einvoice(self, credit_note_id: str, *, format: EInvoiceFormat | None = None) -> bytes:
+        """The credit note's EN 16931 e-invoice XML (type code 381), as for invoices."""
+        return bytes(self._client._request("GET", path("/v1/credit_notes/{}/einvoice", credit_note_id),
+                                                 params={"format": format}, document=True))
 
 
 class Payments(Resource):
