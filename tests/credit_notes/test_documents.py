@@ -121,3 +121,15 @@ def test_the_invoice_shows_the_credit_it_took(client: Any, api: Api, buyer: dict
         assert "−€50.00" in flat and "−€20.00" in flat
     german = " ".join(hosted.pdf_text(headers=GERMAN).split())
     assert "Angerechnetes Guthaben" in german and "Rechnungskorrekturen" in german
+
+
+def test_an_invoice_settled_by_credit_says_nothing_is_owed_not_that_a_payment_was_received(
+        client: Any, api: Api, buyer: dict[str, Any]) -> None:
+    hosted = issue(client, api, buyer)
+    credit_note(hosted, amount=hosted.invoice["total"])  # all of it, before any payment
+    assert hosted.refreshed()["status"] == "paid" and hosted.refreshed()["amount_paid"] == 0
+    english = " ".join(hosted.page(headers=ENGLISH).get_data(as_text=True).split())
+    assert "Nothing to pay" in english and "settled with credit" in english
+    assert "has received your payment" not in english
+    german = " ".join(hosted.page(headers=GERMAN).get_data(as_text=True).split())
+    assert "Nichts zu zahlen" in german and "mit einem Guthaben beglichen" in german
