@@ -133,3 +133,11 @@ def test_an_invoice_settled_by_credit_says_nothing_is_owed_not_that_a_payment_wa
     assert "has received your payment" not in english
     german = " ".join(hosted.page(headers=GERMAN).get_data(as_text=True).split())
     assert "Nichts zu zahlen" in german and "mit einem Guthaben beglichen" in german
+
+
+def test_a_test_mode_credit_note_says_so_as_a_credit_note(client: Any, api: Api, buyer: dict[str, Any]) -> None:
+    hosted = issue(client, api, buyer)
+    note = credit_note(hosted)
+    english, german = (text_of(download(hosted, note["pdf"], headers)) for headers in (ENGLISH, GERMAN))
+    assert "This credit note was created in test mode" in english and "This invoice was" not in english
+    assert "Diese Rechnungskorrektur wurde im Testmodus erstellt" in german
