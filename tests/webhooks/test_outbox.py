@@ -19,9 +19,9 @@ def _endpoint(account_id: str, endpoint_id: str, types: list[str]) -> WebhookEnd
                            secret="whsec_test", metadata_={})
 
 
-def _delivered_to(db_session: Any, event_type: str) -> set[str]:
-    return set(db_session.scalars(sa.select(WebhookDelivery.endpoint_id)
-                                  .where(WebhookDelivery.event_type == event_type)))
+def _delivered_to(db_session: Any, account_id: str, event_type: str) -> set[str]:
+    return set(db_session.scalars(sa.select(WebhookDelivery.endpoint_id).where(
+        WebhookDelivery.account_id == account_id, WebhookDelivery.event_type == event_type)))
 
 
 def test_an_endpoint_added_or_disabled_in_a_transaction_counts_for_its_next_event(
@@ -37,6 +37,6 @@ def test_an_endpoint_added_or_disabled_in_a_transaction_counts_for_its_next_even
     second.disabled = True
     db_session.flush()
     record(db_session, account, False, "customer.deleted", {"object": {"id": "cus_1"}})
-    assert _delivered_to(db_session, "customer.created") == {"we_first"}
-    assert _delivered_to(db_session, "customer.updated") == {"we_first", "we_second"}
-    assert _delivered_to(db_session, "customer.deleted") == {"we_first"}
+    assert _delivered_to(db_session, account, "customer.created") == {"we_first"}
+    assert _delivered_to(db_session, account, "customer.updated") == {"we_first", "we_second"}
+    assert _delivered_to(db_session, account, "customer.deleted") == {"we_first"}
