@@ -29,6 +29,7 @@ EVENT_TYPES = frozenset({
     "invoice.deleted", "payment.completed", "payment.failed",
     "refund.created", "refund.updated", "refund.failed", "payment.refunded",
     "credit_note.created", "credit_note.updated", "credit_note.voided",
+    "bank_transaction.created", "bank_transaction.unmatched",
     # from the worker
     "invoice.finalization_failed", "email.sent", "email.failed", "webhook_endpoint.disabled",
 })
