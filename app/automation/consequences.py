@@ -54,7 +54,8 @@ def _paid(after: AfterPayments, session: Session, recorded: Recorded) -> None:
     invoice, payment = recorded.invoice, recorded.payment
     _record_payment_event(session, payment, "payment.completed")
     record_invoice_event(session, invoice, "invoice.payment_succeeded")
-    record_invoice_event(session, invoice, "invoice.paid")
+    if recorded.settled:
+        record_invoice_event(session, invoice, "invoice.paid")
     queue_email(session, "receipt", invoice, payment_id=payment.id)
     if payment.set_default_on_success and payment.payment_method_id is not None:
         # Read anew: a customer deleted meanwhile keeps no card.

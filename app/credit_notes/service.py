@@ -58,7 +58,7 @@ from app.invoices.states import illegal, payment_in_progress, transition
 from app.money import MAX_AMOUNT
 from app.pagination import Page, paginate
 from app.payments import flow
-from app.payments.models import Payment, PaymentStatus, Refund
+from app.payments.models import Payment, PaymentMethodType, PaymentStatus, Refund
 from app.payments.states import refunded_or_pending
 from app.tenancy import get_for, lookup, scoped
 
@@ -132,7 +132,8 @@ def _refundable(session: Session, invoice: Invoice) -> tuple[Payment | None, int
     """The invoice's completed card payment and what of it is not yet refunded or being refunded
     (minor units), by a credit note or by ``POST /v1/refunds``."""
     payment = session.scalars(sa.select(Payment).where(Payment.invoice_id == invoice.id,
-                                                       Payment.status == PaymentStatus.COMPLETED)).first()
+                                                       Payment.status == PaymentStatus.COMPLETED,
+                                                       Payment.payment_method_type == PaymentMethodType.CARD)).first()
     if payment is None:
         return None, 0
     return payment, max(payment.amount - refunded_or_pending(session, payment.id), 0)

@@ -46,6 +46,7 @@ class BalanceTransactionType(StrEnum):
     CREDIT_NOTE = "credit_note"  # a credit note's credit_amount, to the balance
     CREDIT_NOTE_VOIDED = "credit_note_voided"  # that credit taken back when the credit note is voided
     APPLIED_TO_INVOICE = "applied_to_invoice"  # the balance taken off an invoice at finalization
+    OVERPAYMENT = "overpayment"  # what a payment brought beyond what its invoice owed, to the balance (SPEC §12)
 
 
 class CustomerBalanceTransaction(Owned, Base):

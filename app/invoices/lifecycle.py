@@ -17,6 +17,7 @@ from app.invoices import tax_treatment
 from app.invoices.drafts import load_draft
 from app.invoices.models import Invoice, InvoiceStatus
 from app.invoices.pricing import recompute
+from app.invoices.reference import payment_reference_for
 from app.invoices.schedule import plan_reminders
 from app.invoices.schemas import FinalizeParams
 from app.invoices.serializers import record_event
@@ -84,6 +85,7 @@ def finalize(session: Session, caller: Caller, invoice_id: str, params: Finalize
     invoice.account_legal = legal
     with session.no_autoflush:
         invoice.number = next_invoice_number(session, caller.account, caller.livemode)
+        invoice.payment_reference = payment_reference_for(invoice.number)  # frozen with the number (SPEC §12)
         # The customer's credit, a line-independent adjustment after tax (SPEC §11).
         applied = balance.apply_to_invoice(session, customer, invoice.id, invoice.currency, invoice.amount_due)
     invoice.starting_balance, invoice.ending_balance = applied.starting_balance, applied.ending_balance

@@ -100,6 +100,9 @@ class Invoice(Owned, Base):
     service_period_end: Mapped[int | None] = mapped_column(sa.BigInteger)
     # EN 16931 BT-10: a draft's starts as the customer's; finalization fills an empty one from it.
     buyer_reference: Mapped[str | None] = mapped_column(sa.String(200))
+    # The ISO 11649 creditor reference (``RF…``) a bank transfer quotes (SPEC §12, EN 16931
+    # BT-83), derived from the number at finalization (app/invoices/reference.py) and frozen.
+    payment_reference: Mapped[str | None] = mapped_column(sa.String(25))
 
     attempt_count: Mapped[int] = mapped_column(default=0)
     next_payment_attempt: Mapped[int | None] = mapped_column(sa.BigInteger)

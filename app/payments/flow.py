@@ -89,6 +89,7 @@ from app.payments.processor import (
     RefundResultStatus,
     SetupRequest,
 )
+from app.payments.settlement import apply_payment
 from app.payments.states import Outcome, RefundOutcome
 from app.transactions import commit_transaction, reading, retry_on_conflict, step
 
@@ -112,6 +113,9 @@ class Recorded:
     # The payment had no clear answer before and was asked about again: it was announced
     # as failed then, so a failure that stays unknown is no news.
     reasked: bool
+    # The payment brought the invoice to ``paid`` (``invoice.paid`` fires once: a transfer
+    # may have paid it while this charge was in flight, SPEC §12).
+    settled: bool = False
 
 
 @dataclass(frozen=True)
@@ -554,11 +558,7 @@ def apply_outcome(session: Session, invoice: Invoice, payment: Payment, result: 
         if invoice.last_payment_error is not None and invoice.last_payment_error.get("payment") == payment.id:
             invoice.last_payment_error = None
     states.move(payment, outcome.payment)
-    if outcome.invoice is InvoiceStatus.PAID:
-        invoice.amount_paid += payment.amount
-        invoice.last_payment_error = None
-        invoice.next_payment_attempt = None
-    else:
+    if outcome.invoice is not InvoiceStatus.PAID:
         payment.action_url = result.action_url
     if outcome.failed:
         payment.failure_code = result.failure_code or outcome.failure_code
@@ -567,10 +567,15 @@ def apply_outcome(session: Session, invoice: Invoice, payment: Payment, result: 
         invoice.last_payment_error = {"code": payment.failure_code, "decline_code": payment.decline_code,
                                       "message": payment.failure_message, "payment": payment.id}
     invoice.attempt_count = states.attempt_count(session, invoice.id)
-    if outcome.invoice is not None:
+    settled = False
+    if outcome.invoice is InvoiceStatus.PAID:
+        # What remains, at most; the rest to the customer's balance (a transfer or a credit
+        # note may have lowered what remains while the charge was in flight).
+        settled = apply_payment(session, invoice, payment).settled
+    elif outcome.invoice is not None:
         transition(session, invoice, outcome.invoice)
     session.flush()
-    return Recorded(invoice, payment, outcome, reasked)
+    return Recorded(invoice, payment, outcome, reasked, settled)
 
 
 # Saving a card: tokenize, then set it up for use without the customer

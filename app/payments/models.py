@@ -27,6 +27,15 @@ class PaymentStatus(StrEnum):
         return "failed" if self is PaymentStatus.UNKNOWN else self.value
 
 
+class PaymentMethodType(StrEnum):
+    """How a payment's money came (SPEC §12 ``payment_method_type``)."""
+
+    CARD = "card"  # charged through the card processor (the money flow, app/payments/flow.py)
+    SEPA_DEBIT = "sepa_debit"
+    BANK_TRANSFER = "bank_transfer"  # read off the merchant's bank statement (app/payments/transfers.py)
+    OUT_OF_BAND = "out_of_band"  # the merchant says it was paid another way (POST /v1/invoices/{id}/pay)
+
+
 class PaymentMethod(Owned, Base):
     """A saved card: only what is safe to keep (SPEC §3). Never the number or CVC."""
 
@@ -59,11 +68,17 @@ class Payment(Owned, Base):
     __table_args__ = (
         sa.Index("ix_payments_list", "account_id", "livemode", "created", "id"),
         sa.Index("ix_payments_invoice", "invoice_id", "created", "id"),
-        # The last line of defence against collecting twice: at most one
-        # completed payment per invoice, enforced by the database itself.
-        sa.Index("uq_payments_invoice_completed", "invoice_id", unique=True,
-                 sqlite_where=sa.text("status = 'completed'"),
-                 postgresql_where=sa.text("status = 'completed'")),
+        # The last line of defence against charging twice: at most one completed card
+        # payment per invoice, enforced by the database itself. (An invoice can be paid in
+        # parts by transfers and out-of-band payments, SPEC §12, but a card charges all that
+        # remains, so it settles the invoice.)
+        sa.Index("uq_payments_invoice_card_completed", "invoice_id", unique=True,
+                 sqlite_where=sa.text("status = 'completed' AND payment_method_type = 'card'"),
+                 postgresql_where=sa.text("status = 'completed' AND payment_method_type = 'card'")),
+        # A bank statement's entry pays once, however often its statement is imported.
+        sa.Index("uq_payments_bank_transaction", "bank_transaction_id", unique=True,
+                 sqlite_where=sa.text("bank_transaction_id IS NOT NULL"),
+                 postgresql_where=sa.text("bank_transaction_id IS NOT NULL")),
     )
 
     id: Mapped[ObjectId]
@@ -72,6 +87,15 @@ class Payment(Owned, Base):
     payment_method_id: Mapped[str | None] = mapped_column(sa.ForeignKey("payment_methods.id"))
     amount: Mapped[MinorUnits]
     currency: Mapped[str] = mapped_column(sa.String(3))
+    payment_method_type: Mapped[PaymentMethodType] = mapped_column(
+        sa.Enum(PaymentMethodType, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        default=PaymentMethodType.CARD, server_default=PaymentMethodType.CARD.value)
+    # A bank transfer (SPEC §12): the statement entry it was read from (a plain id: the bank
+    # transactions' table is the statement import's), when the bank booked it (unix seconds)
+    # and who sent it, as the statement says.
+    bank_transaction_id: Mapped[str | None] = mapped_column(sa.String(40))
+    booked_at: Mapped[int | None] = mapped_column(sa.BigInteger)
+    debtor_name: Mapped[str | None] = mapped_column(sa.String(140))
     status: Mapped[PaymentStatus] = mapped_column(
         sa.Enum(PaymentStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]))
     off_session: Mapped[bool]

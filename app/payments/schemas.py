@@ -31,6 +31,10 @@ class PaymentMethodList(QueryParams):
 class PayParams(Params):
     payment_method: ObjectRef | None = None
     paid_out_of_band: bool = False
+    amount: Annotated[int | None, Field(ge=1, le=MAX_AMOUNT, description=(
+        "With paid_out_of_band: the part paid, in minor units (default: all that remains). A part "
+        "lowers amount_remaining; more than remains settles the invoice and credits the excess to "
+        "the customer's balance."))] = None
 
 
 class PaymentList(QueryParams):

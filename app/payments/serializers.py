@@ -23,7 +23,11 @@ def serialize_payment(payment: Payment) -> dict[str, Any]:
             "card": ({"brand": payment.card_brand, "last4": payment.card_last4}
                      if payment.card_last4 is not None else None),
             "failure_code": payment.failure_code, "decline_code": payment.decline_code,
-            "failure_message": payment.failure_message, "amount_refunded": payment.amount_refunded}
+            "failure_message": payment.failure_message, "amount_refunded": payment.amount_refunded,
+            "payment_method_type": payment.payment_method_type.value,
+            "bank_transfer": ({"bank_transaction": payment.bank_transaction_id, "booked_at": payment.booked_at,
+                               "debtor_name": payment.debtor_name}
+                              if payment.bank_transaction_id is not None else None)}
 
 
 def serialize_refund(refund: Refund) -> dict[str, Any]:

@@ -13,12 +13,11 @@ from sqlalchemy.orm import Session
 from app.accounts.service import Caller
 from app.errors import Conflict, InvalidRequest, ServiceUnavailable
 from app.invoices.lifecycle import finalize
-from app.invoices.models import Invoice, InvoiceStatus
+from app.invoices.models import Invoice
 from app.invoices.schemas import FinalizeParams
-from app.invoices.serializers import record_event
-from app.invoices.states import illegal, payment_in_progress, transition
+from app.invoices.states import illegal
 from app.pagination import Page, paginate
-from app.payments import flow
+from app.payments import flow, transfers
 from app.payments.methods import default_method, get_payment_method
 from app.payments.models import Payment, PaymentMethod
 from app.payments.schemas import PaymentList, PayParams
@@ -36,7 +35,10 @@ def pay(session: Session, money: flow.MoneyFlow, caller: Caller, invoice_id: str
     if params.paid_out_of_band:
         if params.payment_method is not None:
             raise InvalidRequest("paid_out_of_band takes no payment_method.", param="payment_method")
-        return _paid_out_of_band(session, invoice)
+        transfers.record_out_of_band(session, invoice, params.amount)
+        return invoice
+    if params.amount is not None:
+        raise InvalidRequest("amount is only for paid_out_of_band: a charge collects what remains.", param="amount")
     money.processor(caller.livemode)  # a live account without a processor hears so first
     if not invoice.is_payable:
         raise illegal(invoice, "pay")
@@ -68,17 +70,6 @@ def collect_finalized(session: Session, invoice: Invoice, money: flow.MoneyFlow,
         return  # nothing to charge yet; the merchant or the customer pays later
     with contextlib.suppress(ServiceUnavailable, Conflict):
         flow.collect(session, invoice, money, pm, off_session=True, automatic=automatic)
-
-
-def _paid_out_of_band(session: Session, invoice: Invoice) -> Invoice:
-    if invoice.collecting_payment_id is not None:
-        raise payment_in_progress("record a payment out of band for")
-    transition(session, invoice, InvoiceStatus.PAID)
-    invoice.amount_paid = invoice.amount_due
-    invoice.next_payment_attempt = None
-    session.flush()
-    record_event(session, invoice, "invoice.paid")
-    return invoice
 
 
 def _payment_method_for(session: Session, caller: Caller, invoice: Invoice, pm_id: str | None) -> PaymentMethod:

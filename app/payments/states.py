@@ -28,7 +28,16 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.invoices.models import InvoiceStatus
-from app.payments.models import CallKind, CallOutcome, Payment, PaymentStatus, ProcessorCall, Refund, RefundStatus
+from app.payments.models import (
+    CallKind,
+    CallOutcome,
+    Payment,
+    PaymentMethodType,
+    PaymentStatus,
+    ProcessorCall,
+    Refund,
+    RefundStatus,
+)
 from app.payments.processor import ChargeResult, ChargeStatus, RefundResult, RefundResultStatus
 
 PAYMENT_TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
@@ -185,8 +194,11 @@ def unclear_is_unknown(result: ChargeResult, payment: Payment) -> ChargeResult:
 # The attempts an invoice's attempt_count counts (SPEC §3): every payment with an
 # outcome, and one that waits for a customer who is not there (off-session 3DS).
 # An on-session payment waiting for its 3DS answer is counted once it has one.
-_COUNTED = sa.or_(Payment.status.in_([PaymentStatus.COMPLETED, PaymentStatus.FAILED, PaymentStatus.UNKNOWN]),
-                  sa.and_(Payment.status == PaymentStatus.REQUIRES_ACTION, Payment.off_session.is_(True)))
+# Money that came without the processor (a transfer, out of band) is no attempt.
+_COUNTED = sa.and_(
+    Payment.payment_method_type.in_([PaymentMethodType.CARD, PaymentMethodType.SEPA_DEBIT]),
+    sa.or_(Payment.status.in_([PaymentStatus.COMPLETED, PaymentStatus.FAILED, PaymentStatus.UNKNOWN]),
+           sa.and_(Payment.status == PaymentStatus.REQUIRES_ACTION, Payment.off_session.is_(True))))
 
 
 def attempt_count(session: Session, invoice_id: str) -> int:
