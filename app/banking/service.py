@@ -37,11 +37,17 @@ from app.events.service import record
 from app.ids import new_id
 from app.invoices.models import Invoice, InvoiceStatus
 from app.pagination import Page, paginate
+from app.payments.models import Payment
+from app.payments.transfers import record_bank_transfer
 from app.tenancy import get_for, scoped
 
 S = BankTransactionStatus
 _TABLE = cast(sa.Table, BankTransaction.__table__)
 _CHUNK = 500  # ids or numbers per IN (…) list
+# An RF reference is the invoice's own: it pays it while open, and a transfer that arrives
+# after it was paid (twice, or after a card payment) is still its money, credited to the
+# customer's balance by record_bank_transfer. A draft has no reference; a void invoice takes none.
+_PAID_BY_REFERENCE = (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE, InvoiceStatus.PAID)
 # An ISO 11649 creditor reference as people write it: RF, two check digits, up to 21
 # characters, often in groups of four.
 _RF = re.compile(r"RF\d{2}(?: ?[0-9A-Z]){1,21}")
@@ -154,31 +160,40 @@ def invoice_numbers(prefix: str, text: str | None) -> list[str]:
 
 def match(session: Session, caller: Caller, rows: list[dict[str, Any]]) -> dict[str, Invoice]:
     """The invoice each new bank transaction pays, by its id: the invoice whose RF reference
-    it carries (structured, else in its remittance text), else the one open invoice whose
-    number it names, in the transaction's currency. An entry naming two invoices, or none of
-    the caller's payable ones, stays unmatched."""
-    named: dict[str, list[str]] = {}
+    (``invoice.payment_reference``) it carries, structured or in its remittance text; else the
+    open invoice whose number it names; in the transaction's currency either way. An entry
+    naming two such invoices, or none, stays unmatched: the merchant applies it."""
+    prefix = caller.account.invoice_prefix
+    references: dict[str, list[str]] = {}
+    numbers: dict[str, list[str]] = {}
     for row in rows:
-        numbers = invoice_numbers(caller.account.invoice_prefix, row["remittance_information"])
-        numbers += [n for n in invoice_numbers(caller.account.invoice_prefix, row["creditor_reference"])
-                    if n not in numbers]
-        if numbers:
-            named[row["id"]] = numbers
-    # RF references: the invoice's payment_reference (issue 29's transfers) is matched here, first.
-    wanted = sorted({number for numbers in named.values() for number in numbers})
-    open_invoices: dict[str, Invoice] = {}
-    for chunk in _chunks(wanted):
+        text, structured = row["remittance_information"], row["creditor_reference"]
+        if found := rf_references(structured, text):
+            references[row["id"]] = found
+        if found := list(dict.fromkeys(invoice_numbers(prefix, text) + invoice_numbers(prefix, structured))):
+            numbers[row["id"]] = found
+    # Every invoice named, in two queries per 500 names however many entries name them.
+    by_reference: dict[str, Invoice] = {}
+    for chunk in _chunks(sorted({r for found in references.values() for r in found})):
+        stmt = scoped(sa.select(Invoice), caller, Invoice).where(
+            Invoice.payment_reference.in_(chunk), Invoice.status.in_(_PAID_BY_REFERENCE))
+        by_reference.update((inv.payment_reference or "", inv) for inv in session.scalars(stmt))
+    by_number: dict[str, Invoice] = {}
+    for chunk in _chunks(sorted({n for found in numbers.values() for n in found})):
         stmt = scoped(sa.select(Invoice), caller, Invoice).where(
             Invoice.number.in_(chunk), Invoice.status.in_((InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE)))
-        open_invoices.update((inv.number or "", inv) for inv in session.scalars(stmt))
+        by_number.update((inv.number or "", inv) for inv in session.scalars(stmt))
     matches: dict[str, Invoice] = {}
-    by_id = {row["id"]: row for row in rows}
-    for btxn_id, numbers in named.items():
-        candidates = [open_invoices[n] for n in numbers
-                      if n in open_invoices and open_invoices[n].currency == by_id[btxn_id]["currency"]
-                      and open_invoices[n].is_payable]
+    for row in rows:
+        currency = row["currency"]
+        candidates = {inv.id: inv for ref in references.get(row["id"], ())
+                      if (inv := by_reference.get(ref)) is not None and inv.currency == currency}
+        if not candidates:  # the number only when no RF reference names an invoice
+            candidates = {inv.id: inv for number in numbers.get(row["id"], ())
+                          if (inv := by_number.get(number)) is not None and inv.currency == currency
+                          and inv.is_payable}
         if len(candidates) == 1:
-            matches[btxn_id] = candidates[0]
+            matches[row["id"]] = next(iter(candidates.values()))
     return matches
 
 
@@ -186,14 +201,13 @@ def apply_to(session: Session, btxn: BankTransaction, invoice: Invoice) -> None:
     """Apply ``btxn`` to ``invoice`` as a bank_transfer payment (its events are the payment's)."""
     transition(btxn, S.MATCHED)
     btxn.invoice_id = invoice.id
-    payment = _record_payment(session, btxn, invoice)
-    btxn.payment_id = payment.id if payment is not None else None
+    btxn.payment_id = _record_payment(session, btxn, invoice).id
     session.flush()
 
 
-def _record_payment(session: Session, btxn: BankTransaction, invoice: Invoice) -> Any:
-    raise Conflict("Applying bank transactions to invoices arrives with bank transfer payments.",
-                   code="bank_transfers_unavailable")
+def _record_payment(session: Session, btxn: BankTransaction, invoice: Invoice) -> Payment:
+    return record_bank_transfer(session, invoice, btxn.amount, booked_at=btxn.booked_at,
+                                bank_transaction_id=btxn.id, debtor_name=btxn.debtor_name)
 
 
 def get(session: Session, caller: Caller, btxn_id: str) -> BankTransaction:

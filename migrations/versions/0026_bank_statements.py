@@ -2,7 +2,7 @@
 credit entry, unique per account and mode by their dedup key
 
 Revision ID: 0026
-Revises: 0024
+Revises: 0025
 Create Date: 2026-12-12 10:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0026'
-down_revision = '0024'
+down_revision = '0025'
 branch_labels = None
 depends_on = None
 
