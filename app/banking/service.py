@@ -33,7 +33,7 @@ from app.banking.schemas import BankTransactionApply, BankTransactionList
 from app.banking.serializers import serialize
 from app.banking.states import transition
 from app.errors import Conflict, InvalidRequest
-from app.events.service import record
+from app.events.service import record_many
 from app.ids import new_id
 from app.invoices.models import Invoice, InvoiceStatus
 from app.pagination import Page, paginate
@@ -106,12 +106,14 @@ def import_statement(session: Session, caller: Caller, data: bytes) -> ImportSum
         for btxn in session.scalars(sa.select(BankTransaction).where(BankTransaction.id.in_(chunk))):
             apply_to(session, btxn, matches[btxn.id])
             applied[btxn.id] = btxn
+    events: list[tuple[str, dict[str, Any]]] = []
     for row in created:  # in the file's order
         btxn = applied.get(row["id"]) or BankTransaction(**row)  # unmatched: as inserted, never loaded
         data_ = serialize(btxn)
-        record(session, caller.account.id, caller.livemode, "bank_transaction.created", data_)
+        events.append(("bank_transaction.created", data_))
         if btxn.status is S.UNMATCHED:
-            record(session, caller.account.id, caller.livemode, "bank_transaction.unmatched", data_)
+            events.append(("bank_transaction.unmatched", data_))
+    record_many(session, caller.account.id, caller.livemode, events)
     return ImportSummary(message=statement.message, entries=len(rows), created=len(created),
                          duplicates=len(rows) - len(created), matched=len(applied),
                          unmatched=len(created) - len(applied), skipped=statement.skipped)
