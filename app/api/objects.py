@@ -214,6 +214,9 @@ class InvoiceObject(Obj):
                                                       "finalization date")
     buyer_reference: str | None = Field(description="EN 16931 BT-10 (Leitweg-ID or the buyer's order "
                                                     "reference); at finalization the customer's when null")
+    payment_reference: str | None = Field(description=(
+        "The ISO 11649 structured creditor reference (RF…) a bank transfer quotes, derived from the number "
+        "at finalization and never changed; EN 16931 BT-83 in the e-invoice. Null on a draft."))
     status: Literal["draft", "open", "paid", "void", "uncollectible"]
     number: str | None
     currency: str
@@ -316,6 +319,12 @@ class PaymentCard(Obj):
     last4: str
 
 
+class PaymentBankTransfer(Obj):
+    bank_transaction: str = Field(description="The bank statement entry (btxn_…) the transfer was read from")
+    booked_at: int = Field(description="When the bank booked it (unix seconds)")
+    debtor_name: str | None = Field(description="Who sent it, as the statement says")
+
+
 class PaymentObject(Obj):
     id: str
     object: Literal["payment"]
@@ -338,6 +347,10 @@ class PaymentObject(Obj):
     amount_refunded: int = Field(description=(
         "Minor units given back or being given back: the sum of its pending and succeeded refunds. What is "
         "left to refund is amount - amount_refunded."))
+    payment_method_type: Literal["card", "sepa_debit", "bank_transfer", "out_of_band"] = Field(description=(
+        "How the money came: a card charge, a SEPA Direct Debit, a bank transfer read off the merchant's "
+        "bank statement, or a payment the merchant recorded with paid_out_of_band."))
+    bank_transfer: PaymentBankTransfer | None = Field(description="For a bank_transfer: the statement entry.")
 
 
 class RefundObject(Obj):

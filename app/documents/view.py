@@ -28,6 +28,7 @@ from app.credit_notes import service as credit_notes
 from app.credit_notes.einvoice import document as credit_note_document
 from app.credit_notes.models import CreditNote
 from app.customers.models import Customer
+from app.documents.girocode import Transfer
 from app.einvoicing.document import EInvoice
 from app.einvoicing.service import document
 from app.errors import Conflict
@@ -148,6 +149,20 @@ class InvoiceView:
         """ "2 days", "1 Tag": how long past its due date, counted in days."""
         return format_timedelta(timedelta(days=self.days_overdue), granularity="day", threshold=10**9,
                                 locale=current_locale())
+
+    @property
+    def bank_transfer(self) -> Transfer | None:
+        """``Pay by bank transfer`` (SPEC §12): for an open EUR invoice with something remaining,
+        issued with a business profile that has a bank account (IBAN): the account, the amount
+        remaining, the RF reference and the GiroCode; None otherwise."""
+        invoice, seller = self.invoice, self.seller or {}
+        bank = seller.get("bank_account") or {}
+        if (invoice.status is not InvoiceStatus.OPEN or invoice.currency != "eur" or invoice.amount_remaining <= 0
+                or not bank.get("iban") or not invoice.payment_reference):
+            return None
+        return Transfer(account_holder=str(bank.get("account_holder") or seller["legal_name"]), iban=str(bank["iban"]),
+                        bic=bank.get("bic") or None, cents=invoice.amount_remaining,
+                        reference=invoice.payment_reference)
 
     @property
     def saved_label(self) -> str | None:

@@ -221,6 +221,21 @@ def test_a_paid_invoice_says_what_was_paid_and_that_nothing_is_due(seller: Api, 
     rules.skip_if_absent()
 
 
+def test_a_partly_paid_invoice_quotes_its_rf_reference_and_what_remains(seller: Api, buyer: dict[str, Any],
+                                                                         rules: Rules) -> None:
+    inv = one_rate(seller, buyer)
+    part = seller.ok("POST", f"/v1/invoices/{inv['id']}/pay", {"paid_out_of_band": True, "amount": 1_000})
+    assert part["status"] == "open" and part["amount_paid"] == 1_000
+    documents = assert_valid_everywhere(seller, rules, part)  # BT-113 and BT-115 as the invoice says
+    reference = part["payment_reference"]
+    assert reference.startswith("RF")
+    cii = etree.fromstring(documents["facturx"])
+    assert [node.text for node in cii.iter(f"{RAM}PaymentReference")] == [reference]  # BT-83
+    ubl = etree.fromstring(documents["ubl"])
+    assert [node.text for node in ubl.iter("{*}PaymentID")] == [reference]
+    rules.skip_if_absent()
+
+
 def test_the_supply_date_is_the_finalization_date_without_a_period(seller: Api, buyer: dict[str, Any]) -> None:
     inv = one_rate(seller, buyer)
     ubl = etree.fromstring(get_xml(seller, inv["id"], "ubl").data)

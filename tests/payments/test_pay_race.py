@@ -22,7 +22,7 @@ from flask import Flask, current_app
 
 from app.accounts.service import create_merchant
 from app.extensions import db
-from app.payments import flow
+from app.payments import flow, settlement
 from app.payments.flow import money_flow_of
 from app.payments.processor import ChargeRequest, ChargeResult
 from tests.conftest import is_postgres
@@ -174,12 +174,16 @@ def test_pay_void_and_out_of_band_racing(committed_app: Flask, charges: SlowSand
     final = inv.get(path)
     payments = inv.get("/v1/payments", query_string={"invoice": inv.id, "limit": 100})["data"]
     assert len(charges) <= 1 and all(not c.in_transaction for c in charges)
+    # Whoever paid it, one payment: a card charge, or the out-of-band payment (SPEC §12).
     if charges:
         assert final["status"] == "paid" and final["payment"] == payments[0]["id"]
-        assert [p["status"] for p in payments] == ["completed"]
+        assert [(p["status"], p["payment_method_type"]) for p in payments] == [("completed", "card")]
+    elif final["status"] == "paid":
+        assert [(p["status"], p["payment_method_type"]) for p in payments] == [("completed", "out_of_band")]
+        assert final["payment"] is None
     else:
         assert payments == [] and final["payment"] is None
-        assert final["status"] in ("void", "paid", "uncollectible")
+        assert final["status"] in ("void", "uncollectible")
     assert final["amount_paid"] in (0, AMOUNT)
     assert (final["amount_paid"] == AMOUNT) == (final["status"] == "paid")
     winners = [p for p, status, _ in results if status == 200]
@@ -218,7 +222,7 @@ def test_a_merchant_edit_waits_while_the_outcome_is_recorded(committed_app: Flas
     paid); the edit either lands after it or, having read the invoice before, is told
     the invoice changed (409), never half-applied."""
     inv = open_invoice(committed_app, "Race Edit")
-    real = flow.transition
+    real = settlement.transition
     edit_done = threading.Event()
     waited: list[bool] = []
     edit: list[Any] = []
@@ -230,13 +234,14 @@ def test_a_merchant_edit_waits_while_the_outcome_is_recorded(committed_app: Flas
 
     editor = threading.Thread(target=merchant_edit)
 
-    def edit_then_transition(session: Any, invoice: Any, to: Any) -> None:
+    def edit_then_transition(session: Any, invoice: Any, to: Any, **kw: Any) -> None:
         if not editor.is_alive() and not edit_done.is_set():
             editor.start()
             waited.append(not edit_done.wait(0.5))  # still blocked on the row lock
-        real(session, invoice, to)
+        real(session, invoice, to, **kw)
 
-    monkeypatch.setattr(flow, "transition", edit_then_transition)
+    # A successful charge moves the invoice to paid through the settlement (app/payments/settlement.py).
+    monkeypatch.setattr(settlement, "transition", edit_then_transition)
     response = committed_app.test_client().post(f"/v1/invoices/{inv.id}/pay", json={}, headers=inv.headers)
     editor.join(10)
     assert waited == [True] and edit_done.is_set()
