@@ -14,7 +14,7 @@ from flask import current_app
 
 from app import clock
 from app.invoices.models import Invoice
-from app.payments import checkout, flow
+from app.payments import checkout, flow, settlement
 from app.payments.flow import money_flow_of
 from app.payments.models import Payment, PaymentMethod
 from tests.portal.conftest import Hosted, make_hosted
@@ -137,7 +137,8 @@ def test_a_merchant_edit_while_the_card_is_charged_does_not_lose_the_payment(
         hosted: Hosted, monkeypatch: pytest.MonkeyPatch) -> None:
     # The edit lands after the charge, while the outcome is being recorded: the card has
     # been charged, so the customer must see the payment, not "nothing was charged".
-    edited = _edit_by_the_merchant_once(monkeypatch, "transition")
+    # A successful charge moves the invoice to paid through app/payments/settlement.py.
+    edited = _edit_by_the_merchant_once(monkeypatch, "transition", settlement)
     response = hosted.pay()
     assert edited and response.status_code == 303
     html = text(hosted.client.get(response.headers["Location"]))
@@ -398,7 +399,8 @@ def test_paid_by_someone_else_while_the_card_was_saved(hosted: Hosted, monkeypat
     html = text(response)
     assert response.status_code == 409 and charged == []
     assert "This invoice is already paid. Nothing more was charged." in html and 'id="receipt-title">Paid<' in html
-    assert hosted.api.ok("GET", "/v1/payments", query_string={"invoice": hosted.invoice["id"]})["data"] == []
+    payments = hosted.api.ok("GET", "/v1/payments", query_string={"invoice": hosted.invoice["id"]})["data"]
+    assert [p["payment_method_type"] for p in payments] == ["out_of_band"]  # the merchant's, no card charge
 
 
 def test_3ds_fail_shows_the_decline(hosted: Hosted) -> None:

@@ -150,6 +150,21 @@ def test_refunds(vinr: Vinr) -> None:
     assert vinr.payments.retrieve(payment_id).amount_refunded == 5000
 
 
+def test_paying_in_parts_out_of_band(vinr: Vinr) -> None:
+    customer = vinr.customers.create(email="parts@example.com")
+    invoice = vinr.invoices.create(customer=customer.id)
+    vinr.invoices.add_line_item(invoice.id, description="Design", unit_amount=10_000)
+    invoice = vinr.invoices.finalize(invoice.id, auto_advance=False)
+    assert invoice.payment_reference is not None and invoice.payment_reference.startswith("RF")
+    part = vinr.invoices.pay(invoice.id, paid_out_of_band=True, amount=4_000)
+    assert (part.status, part.amount_paid, part.amount_remaining) == ("open", 4_000, 6_000)
+    paid = vinr.invoices.pay(invoice.id, paid_out_of_band=True)
+    assert (paid.status, paid.amount_remaining) == ("paid", 0)
+    payments = list(vinr.payments.list(invoice=invoice.id))
+    assert sorted(p.amount for p in payments) == [4_000, 6_000]
+    assert {(p.payment_method_type, p.bank_transfer) for p in payments} == {("out_of_band", None)}
+
+
 def test_a_refund_of_the_5126_card_fails(vinr: Vinr) -> None:
     payment_id = paid_payment_id(vinr, {**CARD_OK, "number": "4000000000005126"})
     refund = vinr.refunds.create(payment=payment_id)

@@ -358,6 +358,9 @@ class Invoice(VinrObject):
     account_legal: VinrObject | None
     service_period: VinrObject | None  # start, end (unix seconds)
     buyer_reference: str | None
+    #: The ISO 11649 creditor reference (``RF…``) a bank transfer quotes; None on a draft
+    #: (servers with issue 29's bank transfers).
+    payment_reference: str | None
     status: str  # draft, open, paid, void, uncollectible
     number: str | None
     currency: str
@@ -447,6 +450,11 @@ class Payment(VinrObject):
     failure_message: str | None
     #: Minor units of its pending and succeeded refunds (servers with issue 28's refunds).
     amount_refunded: int
+    #: ``card``, ``sepa_debit``, ``bank_transfer`` or ``out_of_band`` (servers with issue 29's
+    #: bank transfers).
+    payment_method_type: str
+    #: For a bank transfer: ``bank_transaction``, ``booked_at``, ``debtor_name``.
+    bank_transfer: VinrObject | None
 
 
 class Refund(VinrObject):

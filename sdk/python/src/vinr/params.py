@@ -202,6 +202,9 @@ class FinalizeParams(TypedDict, total=False):
 class PayParams(TypedDict, total=False):
     payment_method: str | None
     paid_out_of_band: bool
+    #: With ``paid_out_of_band``: the part paid, minor units (default: all that remains). More
+    #: than remains settles the invoice and credits the excess to the customer's balance.
+    amount: int
 
 
 class PaymentListParams(ListParams, total=False):

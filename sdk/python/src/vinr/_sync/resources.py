@@ -247,7 +247,8 @@ class Invoices(Resource):
         return Invoice(self._post(path("/v1/invoices/{}/send", invoice_id), {}, idempotency_key))
 
     def pay(self, invoice_id: str, *, idempotency_key: str | None = None, **params: Unpack[PayParams]) -> Invoice:
-        """Charge the given or the default payment method off-session.
+        """Charge the given or the default payment method off-session, or record a payment
+        made another way (``paid_out_of_band=True``, with an ``amount`` for a part).
 
         A decline is not an exception: the invoice comes back ``open`` with
         ``attempt_count`` raised and ``last_payment_error`` saying why.
