@@ -162,6 +162,40 @@ def register(app: Flask) -> None:
             click.echo(f"Account {out['id']}\n  test key: {out['test_secret_key']}\n"
                        f"  live key: {out['live_secret_key']}\nThe keys are shown only now.")
 
+    @app.cli.command("import-statement")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--account", "account_id", required=True, help="The merchant account (acct_…).")
+    @click.option("--live", is_flag=True, help="Import into live mode (default: test mode).")
+    @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+    def import_statement_cmd(file: Path, account_id: str, live: bool, as_json: bool) -> None:
+        """Import a camt.053 statement or camt.054 notification FILE (SPEC §12): each booked
+        credit entry becomes a bank transaction once, applied to the invoice it names. A
+        malformed file imports nothing."""
+        from dataclasses import asdict
+
+        from app.accounts.models import Account
+        from app.accounts.service import Caller
+        from app.banking.camt import MAX_STATEMENT_BYTES
+        from app.banking.service import import_statement
+
+        account = db.session.get(Account, account_id)
+        if account is None:
+            raise click.UsageError(f"--account: no account {account_id!r}")
+        if file.stat().st_size > MAX_STATEMENT_BYTES:
+            raise click.UsageError(f"{file}: over 10 MiB; split the statement")
+        try:
+            summary = import_statement(db.session, Caller(account=account, livemode=live), file.read_bytes())
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            raise click.ClickException(f"{file}: {error.message}") from None
+        if as_json:
+            click.echo(json.dumps(asdict(summary)))
+        else:
+            click.echo(f"{summary.message}: {summary.entries} credit entries, {summary.created} new, "
+                       f"{summary.duplicates} imported before; {summary.matched} matched, "
+                       f"{summary.unmatched} unmatched; {summary.skipped} other entries skipped")
+
     @app.cli.command("worker")
     @click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1, 64),
                   help="Units of work run at once (threads): one account has at most half of them, "

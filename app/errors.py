@@ -36,6 +36,13 @@ class InvalidRequest(DomainError):
     code = "parameter_invalid"
 
 
+class UnsupportedMediaType(DomainError):
+    """A body sent as a media type the endpoint does not read (415)."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
 class NotFound(DomainError):
     """Unknown id, or an id of another account or mode: indistinguishable (404)."""
 

@@ -9,6 +9,7 @@ from app.accounts.models import (
     InvoiceCounter,
     TestClock,
 )
+from app.banking.models import BankTransaction
 from app.card_testing.models import CardTry
 from app.catalog.models import Coupon, Price, TaxRate
 from app.credit_notes.models import CreditNote, CreditNoteLine
@@ -23,7 +24,8 @@ from app.payments.models import Payment, PaymentMethod, ProcessorCall, Refund
 from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
-    "Account", "ApiKey", "Branding", "BusinessProfile", "CardTry", "CollectionSettings", "Coupon", "CreditNote",
+    "Account", "ApiKey", "BankTransaction", "Branding", "BusinessProfile", "CardTry", "CollectionSettings",
+    "Coupon", "CreditNote",
     "CreditNoteLine", "Customer", "CustomerBalanceTransaction",
     "Email", "EmailAttachment", "Event", "IdempotencyKey", "Invoice", "InvoiceCounter", "InvoiceDocument",
     "InvoiceItem", "InvoiceLine", "Job", "Payment", "PaymentMethod", "Price", "ProcessorCall", "Refund", "TaxRate",

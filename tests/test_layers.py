@@ -36,6 +36,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("einvoicing", ("app.einvoicing",)),
     ("payments", ("app.payments",)),
     ("credit notes", ("app.credit_notes",)),  # credit an invoice; refunds its card payment
+    ("banking", ("app.banking",)),  # bank statements: applies their credits as payments
     ("documents", ("app.documents",)),
     ("emails", ("app.emails",)),
     ("automation", ("app.automation",)),

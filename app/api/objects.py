@@ -491,6 +491,48 @@ CustomerList = ListOf[CustomerObject]
 PaymentMethodList = ListOf[PaymentMethodObject]
 PaymentList = ListOf[PaymentObject]
 RefundList = ListOf[RefundObject]
+
+
+class BankTransactionObject(Obj):
+    """A credit entry of an imported bank statement (docs/payments.md, "Reconciliation")."""
+
+    id: str
+    object: Literal["bank_transaction"]
+    livemode: bool
+    created: int
+    amount: int = Field(description="Minor units")
+    currency: str
+    booked_at: int = Field(description="The booking date (00:00 UTC) or date and time, unix seconds")
+    remittance_information: str | None = Field(description="The unstructured remittance lines, joined by spaces")
+    creditor_reference: str | None = Field(description="The structured creditor reference (an RF… reference)")
+    debtor_name: str | None
+    debtor_iban: str | None
+    bank_account: str | None = Field(description="The account it was booked to, as the statement names it")
+    entry_reference: str | None = Field(description="The bank's reference for the entry (AcctSvcrRef, else "
+                                                    "NtryRef)")
+    statement_reference: str | None = Field(description="The id of the statement or notification it came in")
+    status: Literal["matched", "unmatched", "ignored"] = Field(description=(
+        "matched: applied to its invoice as a bank_transfer payment; unmatched: waiting to be applied or "
+        "ignored; ignored: the merchant said it pays no invoice"))
+    invoice: str | None
+    payment: str | None
+
+
+BankTransactionList = ListOf[BankTransactionObject]
+
+
+class BankStatementImport(Obj):
+    """What importing a camt.053 or camt.054 file did."""
+
+    object: Literal["bank_statement_import"]
+    message: str = Field(description="The ISO 20022 message read, e.g. camt.053.001.02")
+    entries: int = Field(description="Booked credit entries in the file")
+    created: int = Field(description="Of them, recorded now as bank transactions")
+    duplicates: int = Field(description="Of them, recorded before (the same or an overlapping statement): "
+                                        "nothing applied again")
+    matched: int = Field(description="Of those created, applied to an invoice")
+    unmatched: int = Field(description="Of those created, waiting to be applied or ignored")
+    skipped: int = Field(description="Debits, entries not booked and reversals: not bank transactions")
 PriceList = ListOf[PriceObject]
 CouponList = ListOf[CouponObject]
 TaxRateList = ListOf[TaxRateObject]

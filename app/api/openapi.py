@@ -48,6 +48,16 @@ ERRORS_OF = {
                                         "needs (business_profile_incomplete), or the customer does "
                                         "(customer_details_incomplete); XRechnung without a buyer reference "
                                         "(buyer_reference_required); what EN 16931 cannot say (einvoice_unsupported)"},
+    "import_bank_statement": {
+        "400": "Invalid request: a body over 10 MiB (body_too_large), not XML (statement_not_xml), not a camt.053 "
+               "or camt.054 message of a version read (statement_unsupported), not valid against its ISO 20022 "
+               "schema (statement_invalid); the message names the problem, and nothing was imported",
+        "413": "Request body over 10 MiB",
+        "415": "Sent with a Content-Type other than application/xml or text/xml (unsupported_media_type)"},
+    "apply_bank_transaction": {
+        "400": "Invalid request: the invoice is in another currency (currency_mismatch)",
+        "409": "The bank transaction is matched already (bank_transaction_unexpected_status), or the invoice is a "
+               "draft or void (invoice_unexpected_status)"},
     "pay_invoice": {"503": "Live mode has no card processor configured (processor_not_configured): "
                            "nothing was charged or counted; or the database could not be reached or the connection to "
                            "it broke (database_unavailable): retry after Retry-After with the same Idempotency-Key"},
@@ -84,6 +94,9 @@ def build_document() -> dict[str, Any]:
                                                            if name.endswith("[]") else {})})
         if ep.method == "POST" and ep.authenticated:
             op["parameters"].append(IDEMPOTENCY_KEY)
+        if ep.consumes != "application/json":
+            op["requestBody"] = {"required": True, "content": {
+                ep.consumes: {"schema": {"type": "string", "format": "binary"}}}}
         if ep.body is not None:
             # A body is optional unless its model has a required field (no body reads as {}).
             required_fields = any(field.is_required() for field in ep.body.model_fields.values())

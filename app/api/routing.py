@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from app.accounts.service import Caller
 from app.db import commit_without_waiting_for_disk
-from app.errors import DomainError, InvalidRequest
+from app.errors import DomainError, InvalidRequest, UnsupportedMediaType
 from app.extensions import db
 from app.idempotency import service as idempotency
 from app.validation import BIDI_CONTROLS_UTF8, parse, refuse_bad_text
@@ -52,9 +52,16 @@ class Endpoint:
     path_params: tuple[str, ...]
     authenticated: bool
     produces: str = "application/json"
+    consumes: str = "application/json"
+    max_body: int | None = None
 
 
 ENDPOINTS: list[Endpoint] = []
+# The endpoints (Flask endpoint names) that take a larger body than MAX_CONTENT_LENGTH, and
+# their limit (app/api/__init__.py reads the body up to it).
+BODY_LIMITS: dict[str, int] = {}
+# Media types an XML-consuming endpoint accepts (RFC 7303).
+XML_MEDIA_TYPES = frozenset({"application/xml", "text/xml"})
 
 
 def _reject_constant(name: str) -> Any:
@@ -111,9 +118,13 @@ def endpoint(
     response: type[BaseModel] | None = None,
     authenticated: bool = True,
     produces: str = "application/json",
+    consumes: str = "application/json",
+    max_body: int | None = None,
 ) -> Callable[[View], View]:
     """Register ``view`` for ``method rule`` under the blueprint (see module docstring). A GET
-    that ``produces`` another media type returns a ``Download``, sent as an attachment."""
+    that ``produces`` another media type returns a ``Download``, sent as an attachment. A POST
+    that ``consumes`` application/xml receives the body's bytes as ``body`` (of any size up to
+    ``max_body``, which the view checks and names), and refuses another Content-Type."""
 
     def decorator(view: View) -> View:
         def handler(**path: str) -> Response:
@@ -147,6 +158,13 @@ def endpoint(
                 name = next(iter(args))
                 raise InvalidRequest(f"Received unknown parameter: {name}", param=name,
                                      code="parameter_unknown")
+            if consumes != "application/json":
+                media_type = (request.mimetype or "").lower()
+                if media_type not in XML_MEDIA_TYPES:
+                    raise UnsupportedMediaType(f"Send the body as {consumes} (Content-Type: {consumes}), "
+                                               f"not {media_type or 'without a Content-Type'}.")
+                kwargs["body"] = request.get_data(cache=True)
+                return kwargs
             raw = json_body() if method in ("POST", "DELETE") else {}
             data = request.get_data(cache=True)
             # The walk only when there may be something to find: in UTF-8 JSON NULs and surrogates
@@ -163,10 +181,12 @@ def endpoint(
 
         handler.__name__ = view.__name__
         bp.add_url_rule(rule, endpoint=view.__name__, view_func=handler, methods=[method])
+        if max_body is not None:
+            BODY_LIMITS[f"{bp.name}.{view.__name__}"] = max_body
         ENDPOINTS.append(Endpoint(
             method=method, rule=rule, name=view.__name__, summary=summary, body=body, query=query,
             response=response, path_params=tuple(re.findall(r"<(?:\w+:)?(\w+)>", rule)),
-            authenticated=authenticated, produces=produces,
+            authenticated=authenticated, produces=produces, consumes=consumes, max_body=max_body,
         ))
         return view
 

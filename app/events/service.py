@@ -29,6 +29,7 @@ EVENT_TYPES = frozenset({
     "invoice.deleted", "payment.completed", "payment.failed",
     "refund.created", "refund.updated", "refund.failed", "payment.refunded",
     "credit_note.created", "credit_note.updated", "credit_note.voided",
+    "bank_transaction.created", "bank_transaction.unmatched",
     # from the worker
     "invoice.finalization_failed", "email.sent", "email.failed", "webhook_endpoint.disabled",
 })
@@ -79,6 +80,24 @@ def record(session: Session, account_id: str, livemode: bool, type_: str, data: 
                               "created": event.created, "type": type_, "data": data})
     for subscriber in _subscribers:
         subscriber(session, event)
+
+
+def record_many(session: Session, account_id: str, livemode: bool, events: list[tuple[str, dict[str, Any]]]) -> None:
+    """``record`` for each (type, data) of ``events``, in order, with one INSERT for all of
+    them (a statement import records two events per entry: thousands in one request)."""
+    if not events:
+        return
+    if unknown := {type_ for type_, _ in events} - EVENT_TYPES:
+        raise ValueError(f"unknown event types {sorted(unknown)}")
+    if not _subscribers:
+        raise NoSubscribers("no subscriber to the event log: create the app (app.create_app) first")
+    now = clock.now()
+    recorded = [RecordedEvent(new_id("evt"), account_id, livemode, type_, now, data) for type_, data in events]
+    session.execute(_INSERT, [{"id": e.id, "account_id": account_id, "livemode": livemode, "created": e.created,
+                               "type": e.type, "data": e.data} for e in recorded])
+    for event in recorded:
+        for subscriber in _subscribers:
+            subscriber(session, event)
 
 
 def prune(session: Session, retention: int) -> None:

@@ -68,6 +68,11 @@ OPERATIONS: dict[tuple[str, str], str] = {
     ("POST", "/v1/refunds"): "refunds.create",
     ("GET", "/v1/refunds"): "refunds.list",
     ("GET", "/v1/refunds/{refund_id}"): "refunds.retrieve",
+    ("POST", "/v1/bank_statements"): "bank_statements.import_",
+    ("GET", "/v1/bank_transactions"): "bank_transactions.list",
+    ("GET", "/v1/bank_transactions/{bank_transaction_id}"): "bank_transactions.retrieve",
+    ("POST", "/v1/bank_transactions/{bank_transaction_id}/apply"): "bank_transactions.apply",
+    ("POST", "/v1/bank_transactions/{bank_transaction_id}/ignore"): "bank_transactions.ignore",
     ("GET", "/v1/events"): "events.list",
     ("GET", "/v1/events/{event_id}"): "events.retrieve",
     ("POST", "/v1/webhook_endpoints"): "webhook_endpoints.create",
@@ -90,7 +95,8 @@ OPERATIONS: dict[tuple[str, str], str] = {
 
 # Keyword arguments some methods require (everything else is optional, or an id).
 REQUIRED = {"webhook_endpoints.resend": {"event": "evt_x"}, "test_helpers.advance_clock": {"seconds": 1},
-            "credit_notes.create": {"invoice": "inv_x"}, "credit_notes.preview": {"invoice": "inv_x"}}
+            "credit_notes.create": {"invoice": "inv_x"}, "credit_notes.preview": {"invoice": "inv_x"},
+            "bank_statements.import_": {"statement": b"<Document/>"}, "bank_transactions.apply": {"invoice": "inv_x"}}
 
 
 @pytest.fixture(scope="module")

@@ -28,6 +28,8 @@ from vinr.errors import (
 )
 from vinr.objects import (
     AccountSettings,
+    BankStatementImport,
+    BankTransaction,
     Branding,
     BusinessProfile,
     Coupon,
@@ -81,6 +83,8 @@ __all__ = [
     "Price",
     "RateLimitError",
     "Refund",
+    "BankStatementImport",
+    "BankTransaction",
     "SignatureVerificationError",
     "TaxRate",
     "TestClock",

@@ -475,6 +475,43 @@ class Refund(VinrObject):
     metadata: dict[str, str]
 
 
+class BankTransaction(VinrObject):
+    """A credit entry of an imported bank statement (servers with issue 29's statement import)."""
+
+    OBJECT_NAME = "bank_transaction"
+    id: str
+    object: str
+    livemode: bool
+    created: int
+    amount: int  # minor units
+    currency: str
+    booked_at: int  # unix seconds
+    remittance_information: str | None
+    creditor_reference: str | None  # the structured reference, e.g. RF45ACME0042
+    debtor_name: str | None
+    debtor_iban: str | None
+    bank_account: str | None
+    entry_reference: str | None
+    statement_reference: str | None
+    status: str  # matched, unmatched, ignored
+    invoice: str | None
+    payment: str | None
+
+
+class BankStatementImport(VinrObject):
+    """What importing a camt.053 or camt.054 file did."""
+
+    OBJECT_NAME = "bank_statement_import"
+    object: str
+    message: str  # e.g. camt.053.001.02
+    entries: int
+    created: int
+    duplicates: int
+    matched: int
+    unmatched: int
+    skipped: int
+
+
 class Event(VinrObject):
     """A state change; ``data`` is the object right after it (an :class:`Invoice`, …)."""
 

@@ -222,6 +222,10 @@ class RefundListParams(ListParams, total=False):
     payment: str
 
 
+class BankTransactionListParams(ListParams, total=False):
+    status: str  # matched, unmatched, ignored
+
+
 class EventListParams(ListParams, total=False):
     type: str
 

@@ -10,6 +10,8 @@ from vinr import _http, _retry
 from vinr._async.pagination import AsyncPage
 from vinr._async.resources import (
     AsyncAccount,
+    AsyncBankStatements,
+    AsyncBankTransactions,
     AsyncCoupons,
     AsyncCreditNotes,
     AsyncCustomers,
@@ -68,6 +70,8 @@ class AsyncVinr:
         self.invoices = AsyncInvoices(self)
         self.payments = AsyncPayments(self)
         self.refunds = AsyncRefunds(self)
+        self.bank_statements = AsyncBankStatements(self)
+        self.bank_transactions = AsyncBankTransactions(self)
         self.events = AsyncEvents(self)
         self.webhook_endpoints = AsyncWebhookEndpoints(self)
         self.account = AsyncAccount(self)
@@ -91,19 +95,23 @@ class AsyncVinr:
         await self.close()
 
     async def _request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-                       idempotency_key: str | None = None, document: bool = False) -> Any:
+                       idempotency_key: str | None = None, document: bool = False, xml: bytes | None = None) -> Any:
         """Send one API call, retrying it as :mod:`vinr._retry` allows; the decoded JSON answer
-        (``document``: the answer's bytes, for the endpoints that answer a file).
+        (``document``: the answer's bytes, for the endpoints that answer a file). ``xml``: the
+        body to send as application/xml instead of ``params`` as JSON (a bank statement).
 
         Raises the :mod:`vinr.errors` class of the API's error type, or
         ``APIConnectionError`` when no answer came after the last try.
         """
         # Built once: every retry sends the same bytes with the same Idempotency-Key.
+        headers = _http.headers(self._secret_key, method, idempotency_key)
+        if xml is not None:
+            headers["Content-Type"] = "application/xml"
         request = self._http.build_request(
             method, self.base_url + path,
             params=_http.query(params) if method != "POST" else None,
-            content=_http.body(method, params),
-            headers=_http.headers(self._secret_key, method, idempotency_key),
+            content=xml if xml is not None else _http.body(method, params),
+            headers=headers,
             timeout=self._timeout,
         )
         policy = self.retry_policy

@@ -14,6 +14,8 @@ from vinr._async.pagination import AsyncPage
 from vinr._http import path
 from vinr.objects import (
     AccountSettings,
+    BankStatementImport,
+    BankTransaction,
     Branding,
     BusinessProfile,
     Coupon,
@@ -37,6 +39,7 @@ from vinr.objects import (
 )
 from vinr.params import (
     AccountSettingsUpdateParams,
+    BankTransactionListParams,
     BrandingUpdateParams,
     BusinessProfileUpdateParams,
     CouponCreateParams,
@@ -331,6 +334,33 @@ class AsyncRefunds(AsyncResource):
     async def list(self, **params: Unpack[RefundListParams]) -> AsyncPage[Refund]:
         """Newest first; filter ``payment``."""
         return await self._client._list("/v1/refunds", params)
+
+
+class AsyncBankStatements(AsyncResource):
+    async def import_(self, statement: bytes, *, idempotency_key: str | None = None) -> BankStatementImport:
+        """Import a camt.053 statement or camt.054 notification (the file's bytes, at most 10 MiB):
+        each booked credit entry becomes a bank transaction once, applied to the invoice it names."""
+        return BankStatementImport(await self._client._request("POST", "/v1/bank_statements", xml=statement,
+                                                               idempotency_key=idempotency_key))
+
+
+class AsyncBankTransactions(AsyncResource):
+    async def retrieve(self, bank_transaction_id: str) -> BankTransaction:
+        return BankTransaction(await self._get(path("/v1/bank_transactions/{}", bank_transaction_id)))
+
+    async def list(self, **params: Unpack[BankTransactionListParams]) -> AsyncPage[BankTransaction]:
+        """Newest first; filter ``status`` (``"unmatched"``: those waiting to be applied or ignored)."""
+        return await self._client._list("/v1/bank_transactions", params)
+
+    async def apply(self, bank_transaction_id: str, *, invoice: str,
+                    idempotency_key: str | None = None) -> BankTransaction:
+        """Apply it to a finalized invoice in its currency, as a bank_transfer payment."""
+        return BankTransaction(await self._post(path("/v1/bank_transactions/{}/apply", bank_transaction_id),
+                                                {"invoice": invoice}, idempotency_key))
+
+    async def ignore(self, bank_transaction_id: str, *, idempotency_key: str | None = None) -> BankTransaction:
+        return BankTransaction(await self._post(path("/v1/bank_transactions/{}/ignore", bank_transaction_id), {},
+                                                idempotency_key))
 
 
 class AsyncEvents(AsyncResource):

@@ -12,6 +12,8 @@ from vinr import _http, _retry
 from vinr._sync.pagination import Page
 from vinr._sync.resources import (
     Account,
+    BankStatements,
+    BankTransactions,
     Coupons,
     CreditNotes,
     Customers,
@@ -70,6 +72,8 @@ class Vinr:
         self.invoices = Invoices(self)
         self.payments = Payments(self)
         self.refunds = Refunds(self)
+        self.bank_statements = BankStatements(self)
+        self.bank_transactions = BankTransactions(self)
         self.events = Events(self)
         self.webhook_endpoints = WebhookEndpoints(self)
         self.account = Account(self)
@@ -93,19 +97,23 @@ class Vinr:
         self.close()
 
     def _request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-                       idempotency_key: str | None = None, document: bool = False) -> Any:
+                       idempotency_key: str | None = None, document: bool = False, xml: bytes | None = None) -> Any:
         """Send one API call, retrying it as :mod:`vinr._retry` allows; the decoded JSON answer
-        (``document``: the answer's bytes, for the endpoints that answer a file).
+        (``document``: the answer's bytes, for the endpoints that answer a file). ``xml``: the
+        body to send as application/xml instead of ``params`` as JSON (a bank statement).
 
         Raises the :mod:`vinr.errors` class of the API's error type, or
         ``APIConnectionError`` when no answer came after the last try.
         """
         # Built once: every retry sends the same bytes with the same Idempotency-Key.
+        headers = _http.headers(self._secret_key, method, idempotency_key)
+        if xml is not None:
+            headers["Content-Type"] = "application/xml"
         request = self._http.build_request(
             method, self.base_url + path,
             params=_http.query(params) if method != "POST" else None,
-            content=_http.body(method, params),
-            headers=_http.headers(self._secret_key, method, idempotency_key),
+            content=xml if xml is not None else _http.body(method, params),
+            headers=headers,
             timeout=self._timeout,
         )
         policy = self.retry_policy

@@ -16,6 +16,8 @@ from vinr._http import path
 from vinr._sync.pagination import Page
 from vinr.objects import (
     AccountSettings,
+    BankStatementImport,
+    BankTransaction,
     Branding,
     BusinessProfile,
     Coupon,
@@ -39,6 +41,7 @@ from vinr.objects import (
 )
 from vinr.params import (
     AccountSettingsUpdateParams,
+    BankTransactionListParams,
     BrandingUpdateParams,
     BusinessProfileUpdateParams,
     CouponCreateParams,
@@ -333,6 +336,33 @@ class Refunds(Resource):
     def list(self, **params: Unpack[RefundListParams]) -> Page[Refund]:
         """Newest first; filter ``payment``."""
         return self._client._list("/v1/refunds", params)
+
+
+class BankStatements(Resource):
+    def import_(self, statement: bytes, *, idempotency_key: str | None = None) -> BankStatementImport:
+        """Import a camt.053 statement or camt.054 notification (the file's bytes, at most 10 MiB):
+        each booked credit entry becomes a bank transaction once, applied to the invoice it names."""
+        return BankStatementImport(self._client._request("POST", "/v1/bank_statements", xml=statement,
+                                                               idempotency_key=idempotency_key))
+
+
+class BankTransactions(Resource):
+    def retrieve(self, bank_transaction_id: str) -> BankTransaction:
+        return BankTransaction(self._get(path("/v1/bank_transactions/{}", bank_transaction_id)))
+
+    def list(self, **params: Unpack[BankTransactionListParams]) -> Page[BankTransaction]:
+        """Newest first; filter ``status`` (``"unmatched"``: those waiting to be applied or ignored)."""
+        return self._client._list("/v1/bank_transactions", params)
+
+    def apply(self, bank_transaction_id: str, *, invoice: str,
+                    idempotency_key: str | None = None) -> BankTransaction:
+        """Apply it to a finalized invoice in its currency, as a bank_transfer payment."""
+        return BankTransaction(self._post(path("/v1/bank_transactions/{}/apply", bank_transaction_id),
+                                                {"invoice": invoice}, idempotency_key))
+
+    def ignore(self, bank_transaction_id: str, *, idempotency_key: str | None = None) -> BankTransaction:
+        return BankTransaction(self._post(path("/v1/bank_transactions/{}/ignore", bank_transaction_id), {},
+                                                idempotency_key))
 
 
 class Events(Resource):
