@@ -65,9 +65,13 @@ def qr_codes(image: Image.Image) -> list[bytes]:
 
 
 def page_qr(html: str) -> dict[str, str]:
-    match = re.search(r'<img src="data:image/png;base64,([^"]+)"', html)
+    """The GiroCode as the page shows it: its PNG (one pixel per module) at the image's size on
+    the page, scaled up without smoothing (``image-rendering: pixelated``)."""
+    match = re.search(r'<img src="data:image/png;base64,([^"]+)"[^>]* width="(\d+)"', html)
     assert match, "no GiroCode image on the page"
-    [payload] = qr_codes(Image.open(io.BytesIO(base64.b64decode(match[1]))))
+    image = Image.open(io.BytesIO(base64.b64decode(match[1])))
+    side = int(match[2])
+    [payload] = qr_codes(image.resize((side, side), Image.Resampling.NEAREST))
     return girocode_fields(payload)
 
 
