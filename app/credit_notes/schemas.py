@@ -57,7 +57,7 @@ class CreditNoteParams(Params):
 
 
 class CreditNoteCreate(CreditNoteParams):
-    pass
+    """The body of ``POST /v1/credit_notes``: its own name in the OpenAPI document."""
 
 
 _BRACKETS = re.compile(r"\[([^\]]*)\]")
